@@ -1,0 +1,112 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../../core/errors.js';
+import { schedulerConfigSchema, type SchedulerConfig } from '../schedulers/scheduler-config.js';
+import { readJsonFile } from './json-file.js';
+
+/** SDXL (two text encoders, pooled embeds, time ids) or Stable Diffusion 1.x/2.x (one text encoder). */
+export type ModelFamily = 'sdxl' | 'sd';
+
+/** A model folder in the Hugging Face ONNX layout, with the settings its JSON files declare. */
+export interface ModelFolder {
+  readonly dir: string;
+  readonly family: ModelFamily;
+  readonly pipelineClass: string;
+  readonly scheduler: SchedulerConfig;
+  readonly vaeScalingFactor: number;
+  /** Width and height the UNet was trained at (unet/config.json sample_size × 8). */
+  readonly nativeSize: number;
+  /** SDXL: an empty negative prompt means zero embeddings rather than the encoded empty string. */
+  readonly forceZerosForEmptyPrompt: boolean;
+  readonly components: {
+    readonly tokenizer: string;
+    readonly textEncoder: string;
+    readonly tokenizer2?: string;
+    readonly textEncoder2?: string;
+    readonly unet: string;
+    readonly vaeDecoder: string;
+  };
+}
+
+const modelIndexSchema = z.looseObject({
+  _class_name: z.string(),
+  force_zeros_for_empty_prompt: z.boolean().optional(),
+});
+const vaeConfigSchema = z.looseObject({ scaling_factor: z.number().positive().optional() });
+const unetConfigSchema = z.looseObject({ sample_size: z.number().int().positive().optional() });
+
+const VAE_SCALE = 8;
+
+/** Reads and checks a model folder without loading any session; every problem names the file at fault. */
+export async function readModelFolder(dir: string): Promise<ModelFolder> {
+  if (!(await isDirectory(dir))) throw new UserError(`model folder not found: ${dir}`);
+  const index = await parseJson(join(dir, 'model_index.json'), modelIndexSchema, true);
+  const family: ModelFamily = index._class_name.includes('XL') || 'text_encoder_2' in index ? 'sdxl' : 'sd';
+  const scheduler = await parseJson(join(dir, 'scheduler', 'scheduler_config.json'), schedulerConfigSchema, true);
+  const vae = await parseJson(join(dir, 'vae_decoder', 'config.json'), vaeConfigSchema, false);
+  const unet = await parseJson(join(dir, 'unet', 'config.json'), unetConfigSchema, false);
+
+  const components = {
+    tokenizer: join(dir, 'tokenizer'),
+    textEncoder: join(dir, 'text_encoder', 'model.onnx'),
+    ...(family === 'sdxl'
+      ? { tokenizer2: join(dir, 'tokenizer_2'), textEncoder2: join(dir, 'text_encoder_2', 'model.onnx') }
+      : {}),
+    unet: join(dir, 'unet', 'model.onnx'),
+    vaeDecoder: join(dir, 'vae_decoder', 'model.onnx'),
+  };
+  for (const path of Object.values(components)) {
+    if (!(await exists(path))) throw new UserError(`${dir} is incomplete: ${path} is missing`);
+  }
+
+  const defaultFactor = family === 'sdxl' ? 0.13025 : 0.18215;
+  return {
+    dir,
+    family,
+    pipelineClass: index._class_name,
+    scheduler,
+    vaeScalingFactor: vae?.scaling_factor ?? defaultFactor,
+    nativeSize: (unet?.sample_size ?? defaultSampleSize(family, scheduler)) * VAE_SCALE,
+    forceZerosForEmptyPrompt: family === 'sdxl' && index.force_zeros_for_empty_prompt !== false,
+    components,
+  };
+}
+
+function defaultSampleSize(family: ModelFamily, scheduler: SchedulerConfig): number {
+  if (family === 'sdxl') return 128;
+  return scheduler.prediction_type === 'v_prediction' ? 96 : 64;
+}
+
+async function parseJson<T>(file: string, schema: z.ZodType<T>, required: true): Promise<T>;
+async function parseJson<T>(file: string, schema: z.ZodType<T>, required: false): Promise<T | undefined>;
+async function parseJson<T>(file: string, schema: z.ZodType<T>, required: boolean): Promise<T | undefined> {
+  const json = await readJsonFile(file);
+  if (json === undefined) {
+    if (required) throw new UserError(`${file} is missing`);
+    return undefined;
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UserError(`${file}: ${issue.path.join('.') || 'value'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

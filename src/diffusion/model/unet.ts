@@ -1,0 +1,123 @@
+import type { Tensor } from 'onnxruntime-node';
+import { UserError } from '../../core/errors.js';
+import type { Conditioning, ConditioningTensor } from '../conditioning/conditioning.js';
+import type { OnnxComponent } from '../onnx/onnx-component.js';
+import { describeShape, dimensionAccepts, isFloatType, type TensorSpec } from '../onnx/tensor-spec.js';
+import { floatFeed, readFloats } from '../onnx/tensor-values.js';
+
+export const LATENT_CHANNELS = 4;
+
+/**
+ * The denoising UNet. It feeds every input in the dtype and rank the export declares (timestep int64 [1], float32
+ * scalar, float16 …), runs [uncond, cond] as one batch when the export accepts batch 2 and as two calls when it
+ * does not, and returns the guided noise prediction.
+ */
+export class Unet {
+  readonly #component: OnnxComponent;
+  readonly #sample: TensorSpec;
+  readonly #timestep: TensorSpec;
+  readonly #output: string;
+  readonly #conditioningNames: readonly string[];
+
+  constructor(component: OnnxComponent, conditioningNames: readonly string[]) {
+    this.#component = component;
+    this.#sample = component.input('sample', 4);
+    if (!isFloatType(this.#sample.type)) throw new UserError(`${component.label}: input 'sample' should be a float tensor, the file declares ${this.#sample.type}`);
+    this.#timestep = component.input('timestep', [0, 1]);
+    component.input('encoder_hidden_states', 3);
+    this.#conditioningNames = conditioningNames;
+    for (const name of conditioningNames) component.input(name);
+    this.#output = component.outputs.has('out_sample') ? 'out_sample' : soleOutput(component);
+  }
+
+  /** Checks the conditioning against the declared widths once, before the first step, with a readable message. */
+  checkConditioning(conditioning: Conditioning): void {
+    for (const name of this.#conditioningNames) {
+      const tensor = conditioning.inputs.get(name);
+      const spec = this.#component.input(name);
+      if (tensor === undefined) throw new Error(`the prompt encoder produced no '${name}'`);
+      const shape = spec.shape;
+      const fits = shape.length === tensor.dims.length && tensor.dims.every((size, axis) => axis === 0 || dimensionAccepts(shape[axis]!, size));
+      if (!fits) {
+        throw new UserError(
+          `${this.#component.label}: input '${name}' is declared ${describeShape(shape)}, but the text encoders give [${tensor.dims.join(', ')}]; the encoders and the UNet are from different models`,
+        );
+      }
+    }
+  }
+
+  /** Checks a latent size against a UNet exported with a fixed size. */
+  acceptsLatentSize(height: number, width: number): boolean {
+    return dimensionAccepts(this.#sample.shape[2]!, height) && dimensionAccepts(this.#sample.shape[3]!, width);
+  }
+
+  async predictNoise(
+    sample: Float32Array,
+    dims: readonly number[],
+    timestep: number,
+    conditioning: Conditioning,
+    guidance: number,
+  ): Promise<Float32Array> {
+    if (conditioning.batch === 1) return this.#run(sample, dims, timestep, conditioning, 0, 1);
+    const [uncond, cond] = dimensionAccepts(this.#sample.shape[0]!, 2)
+      ? splitBatch(await this.#run(concat(sample, sample), [2, ...dims.slice(1)], timestep, conditioning, 0, 2), 2)
+      : [await this.#run(sample, dims, timestep, conditioning, 0, 1), await this.#run(sample, dims, timestep, conditioning, 1, 1)];
+    const guided = new Float32Array(cond!.length);
+    for (let i = 0; i < guided.length; i++) guided[i] = uncond![i]! + guidance * (cond![i]! - uncond![i]!);
+    return guided;
+  }
+
+  async #run(
+    sample: Float32Array,
+    dims: readonly number[],
+    timestep: number,
+    conditioning: Conditioning,
+    firstRow: number,
+    rows: number,
+  ): Promise<Float32Array> {
+    const feeds: Record<string, Tensor> = {
+      sample: floatFeed(this.#sample, sample, dims),
+      timestep: this.#timestepFeed(timestep),
+    };
+    for (const name of this.#conditioningNames) {
+      const tensor = conditioning.inputs.get(name)!;
+      const sliced = sliceRows(tensor, firstRow, rows);
+      feeds[name] = floatFeed(this.#component.input(name), sliced.data, sliced.dims);
+    }
+    const result = await this.#component.run(feeds, [this.#output]);
+    return readFloats(result[this.#output]!, this.#output);
+  }
+
+  #timestepFeed(timestep: number): Tensor {
+    const spec = this.#timestep;
+    if (spec.shape.length === 0) return floatFeed(spec, Float32Array.of(timestep), []);
+    const declared = spec.shape[0]!;
+    const count = typeof declared === 'number' && declared > 0 ? declared : 1;
+    return floatFeed(spec, new Float32Array(count).fill(timestep), [count]);
+  }
+}
+
+function soleOutput(component: OnnxComponent): string {
+  const names = [...component.outputs.keys()];
+  if (names.length !== 1) throw new UserError(`${component.label}: expected an output named 'out_sample', found ${names.join(', ')}`);
+  return names[0]!;
+}
+
+function sliceRows(tensor: ConditioningTensor, firstRow: number, rows: number): ConditioningTensor {
+  const batch = tensor.dims[0]!;
+  if (firstRow === 0 && rows === batch) return tensor;
+  const rowSize = tensor.data.length / batch;
+  return { data: tensor.data.subarray(firstRow * rowSize, (firstRow + rows) * rowSize), dims: [rows, ...tensor.dims.slice(1)] };
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function splitBatch(data: Float32Array, batch: number): Float32Array[] {
+  const size = data.length / batch;
+  return Array.from({ length: batch }, (_, i) => data.subarray(i * size, (i + 1) * size));
+}

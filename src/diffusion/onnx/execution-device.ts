@@ -1,0 +1,15 @@
+import { UserError } from '../../core/errors.js';
+
+export const DEVICES = ['cpu', 'cuda', 'webgpu'] as const;
+export type Device = (typeof DEVICES)[number];
+
+export function parseDevice(value: string): Device {
+  const device = DEVICES.find((candidate) => candidate === value.toLowerCase());
+  if (device === undefined) throw new UserError(`unknown device '${value}': use one of ${DEVICES.join(', ')}`);
+  return device;
+}
+
+/** The execution-provider list for a session: the device first, the CPU behind it for any op the device lacks. */
+export function executionProvidersFor(device: Device): string[] {
+  return device === 'cpu' ? ['cpu'] : [device, 'cpu'];
+}

@@ -1,0 +1,71 @@
+import { randomInt } from 'node:crypto';
+import { UserError } from '../core/errors.js';
+import type { ModelFolder } from './model/model-folder.js';
+import { schedulerForConfig, type SchedulerName } from './schedulers/scheduler-registry.js';
+
+/** Everything that decides a render's pixels; the same settings and machine give the same image, byte for byte. */
+export interface RenderSettings {
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly seed: number;
+  readonly steps: number;
+  readonly guidance: number;
+  readonly width: number;
+  readonly height: number;
+  readonly scheduler: SchedulerName;
+}
+
+/** What a caller may choose; anything left out takes the model's default. */
+export type RenderRequest = Partial<RenderSettings> & { readonly prompt: string };
+
+export const MAX_SEED = 0xffffffff;
+export const MAX_STEPS = 150;
+export const MAX_GUIDANCE = 30;
+export const MIN_SIZE = 64;
+export const MAX_SIZE = 2048;
+export const MAX_PROMPT_LENGTH = 2000;
+
+export interface ModelDefaults {
+  readonly steps: number;
+  readonly guidance: number;
+  readonly size: number;
+  readonly scheduler: SchedulerName;
+}
+
+/**
+ * Defaults from the folder: SDXL-Turbo (an SDXL UNet trained at 512 with trailing spacing) wants 1-4 steps and no
+ * guidance; SDXL base 30 steps at guidance 5; SD 1.x/2.x their model cards' 50 steps at 7.5.
+ */
+export function modelDefaults(folder: ModelFolder): ModelDefaults {
+  const scheduler = schedulerForConfig(folder.scheduler);
+  if (folder.family === 'sdxl') {
+    const turbo = folder.nativeSize <= 512 && folder.scheduler.timestep_spacing === 'trailing';
+    return turbo
+      ? { steps: 4, guidance: 0, size: folder.nativeSize, scheduler }
+      : { steps: 30, guidance: 5, size: folder.nativeSize, scheduler };
+  }
+  return { steps: 50, guidance: 7.5, size: folder.nativeSize, scheduler };
+}
+
+/** Fills defaults and checks every value, with a message fit for chat for the first one that is wrong. */
+export function resolveRenderSettings(request: RenderRequest, defaults: ModelDefaults): RenderSettings {
+  const prompt = request.prompt.trim();
+  if (prompt === '') throw new UserError('the prompt is empty');
+  if (prompt.length > MAX_PROMPT_LENGTH) throw new UserError(`the prompt is longer than ${MAX_PROMPT_LENGTH} characters`);
+  const negativePrompt = (request.negativePrompt ?? '').trim();
+  if (negativePrompt.length > MAX_PROMPT_LENGTH) throw new UserError(`the negative prompt is longer than ${MAX_PROMPT_LENGTH} characters`);
+  const seed = request.seed ?? randomInt(MAX_SEED + 1);
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new UserError(`the seed must be a whole number from 0 to ${MAX_SEED}`);
+  const steps = request.steps ?? defaults.steps;
+  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS) throw new UserError(`steps must be a whole number from 1 to ${MAX_STEPS}`);
+  const guidance = request.guidance ?? defaults.guidance;
+  if (!Number.isFinite(guidance) || guidance < 0 || guidance > MAX_GUIDANCE) throw new UserError(`guidance must be a number from 0 to ${MAX_GUIDANCE}`);
+  const width = request.width ?? defaults.size;
+  const height = request.height ?? defaults.size;
+  for (const [name, value] of [['width', width], ['height', height]] as const) {
+    if (!Number.isInteger(value) || value < MIN_SIZE || value > MAX_SIZE || value % 8 !== 0) {
+      throw new UserError(`${name} must be a multiple of 8 from ${MIN_SIZE} to ${MAX_SIZE}, got ${value}`);
+    }
+  }
+  return { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler: request.scheduler ?? defaults.scheduler };
+}

@@ -1,0 +1,36 @@
+import { UserError } from '../../core/errors.js';
+import { EulerAncestralScheduler } from './euler-ancestral-scheduler.js';
+import type { Scheduler } from './scheduler.js';
+import type { SchedulerConfig } from './scheduler-config.js';
+
+interface SchedulerEntry {
+  /** diffusers' class name, as a model's scheduler_config.json names it. */
+  readonly diffusersClass: string;
+  readonly create: (config: SchedulerConfig, steps: number) => Scheduler;
+}
+
+const SCHEDULERS = {
+  'euler-ancestral': { diffusersClass: 'EulerAncestralDiscreteScheduler', create: (c, n) => new EulerAncestralScheduler(c, n) },
+} as const satisfies Record<string, SchedulerEntry>;
+
+export type SchedulerName = keyof typeof SCHEDULERS;
+export const SCHEDULER_NAMES = Object.keys(SCHEDULERS) as SchedulerName[];
+
+export function parseSchedulerName(value: string): SchedulerName {
+  const name = SCHEDULER_NAMES.find((candidate) => candidate === value);
+  if (name === undefined) throw new UserError(`unknown scheduler '${value}': use one of ${SCHEDULER_NAMES.join(', ')}`);
+  return name;
+}
+
+/** The scheduler a model folder asks for, by its diffusers class name. */
+export function schedulerForConfig(config: SchedulerConfig): SchedulerName {
+  const entry = Object.entries(SCHEDULERS).find(([, value]) => value.diffusersClass === config._class_name);
+  if (entry === undefined) {
+    throw new UserError(`the model's scheduler ${config._class_name} is not supported: choose one of ${SCHEDULER_NAMES.join(', ')}`);
+  }
+  return entry[0] as SchedulerName;
+}
+
+export function createScheduler(name: SchedulerName, config: SchedulerConfig, steps: number): Scheduler {
+  return SCHEDULERS[name].create(config, steps);
+}
