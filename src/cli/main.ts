@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { config as loadDotEnv } from 'dotenv';
+import { CancelledError, errorMessage, UserError } from '../core/errors.js';
+import { renderCommand } from './render-command.js';
+
+/** Exit codes of the `imagine` command line: 0 done, 1 an internal failure, 2 bad input (nothing written). */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_BAD_INPUT = 2;
+
+export function buildProgram(): Command {
+  return new Command('imagine')
+    .description('text to image with SDXL-Turbo and Stable Diffusion on onnxruntime')
+    .exitOverride()
+    .addCommand(renderCommand().exitOverride());
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  loadDotEnv({ quiet: true });
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has already printed its one line (or the help text).
+      return error.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+    }
+    if (error instanceof UserError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    if (error instanceof CancelledError) {
+      process.stderr.write('cancelled\n');
+      return EXIT_FAILURE;
+    }
+    process.stderr.write(`internal error: ${errorMessage(error)}\n`);
+    if (error instanceof Error && error.stack !== undefined && process.env.DEBUG !== undefined) process.stderr.write(`${error.stack}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+process.exitCode = await runCli(process.argv.slice(2));

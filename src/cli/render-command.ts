@@ -1,0 +1,135 @@
+import { performance } from 'node:perf_hooks';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config.js';
+import { UserError } from '../core/errors.js';
+import { readModelFolder } from '../diffusion/model/model-folder.js';
+import { parseDevice } from '../diffusion/onnx/execution-device.js';
+import { SessionLoader } from '../diffusion/onnx/session-loader.js';
+import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
+import { parseSchedulerName, SCHEDULER_NAMES } from '../diffusion/schedulers/scheduler-registry.js';
+import { encodeImage } from '../imaging/encode-image.js';
+import { fileExtension, formatFromFileName, IMAGE_FORMATS, parseImageFormat, type ImageFormat } from '../imaging/image-format.js';
+import { formatParametersText } from '../imaging/parameters-text.js';
+import { writeFileAtomic } from '../imaging/write-file-atomic.js';
+import { resolveModelDir } from '../models/installed-models.js';
+import { optionParser, parseDecimal, parseWholeNumber } from './cli-options.js';
+import { terminalProgress } from './progress-printer.js';
+
+interface RenderOptions {
+  readonly modelDir?: string;
+  readonly model?: string;
+  readonly negative?: string;
+  readonly seed?: number;
+  readonly steps?: number;
+  readonly guidance?: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly scheduler?: string;
+  readonly upscale?: string;
+  readonly format?: ImageFormat;
+  readonly out?: string;
+  readonly json?: boolean;
+  readonly device?: string;
+  readonly threads?: number;
+}
+
+export function renderCommand(): Command {
+  return new Command('render')
+    .description('render a prompt to an image file')
+    .argument('<prompt>', 'what to draw')
+    .addOption(new Option('--model-dir <dir>', 'a model folder in the Hugging Face ONNX layout').conflicts('model'))
+    .option('--model <id>', 'an installed model id (default: MODEL, else sdxl-turbo)')
+    .option('--negative <text>', 'what to keep out of the image')
+    .option('--seed <n>', 'seed from 0 to 4294967295 (default: random)', optionParser(parseWholeNumber))
+    .option('--steps <n>', 'denoising steps (default: the model’s)', optionParser(parseWholeNumber))
+    .option('--guidance <g>', 'classifier-free guidance scale; 0 or 1 turns it off (default: the model’s)', optionParser(parseDecimal))
+    .option('--width <px>', 'render width, a multiple of 8 (default: the model’s native size)', optionParser(parseWholeNumber))
+    .option('--height <px>', 'render height, a multiple of 8 (default: the model’s native size)', optionParser(parseWholeNumber))
+    .option('--scheduler <name>', `one of ${SCHEDULER_NAMES.join(', ')} (default: the model’s own)`)
+    .option('--upscale <name>', 'upscaler preset, or none (default: UPSCALER)')
+    .addOption(new Option('--format <format>', 'output format (default: from --out, else png)').choices(IMAGE_FORMATS).argParser(optionParser(parseImageFormat)))
+    .option('--out <file>', 'output file (default: imagine-<seed>.<format> here)')
+    .option('--json', 'print one JSON object with the seed, sizes, stage timings and output path')
+    .option('--device <device>', 'cpu, cuda or webgpu (default: DEVICE, else cpu)')
+    .option('--threads <n>', 'CPU threads per operator, 0 = automatic (default: THREADS)', optionParser(parseWholeNumber))
+    .action(async (prompt: string, options: RenderOptions) => {
+      await render(prompt, options);
+    });
+}
+
+async function render(prompt: string, options: RenderOptions): Promise<void> {
+  const started = performance.now();
+  const config = loadConfig();
+  const upscaler = options.upscale ?? config.UPSCALER;
+  if (upscaler !== 'none') throw new UserError(`unknown upscaler '${upscaler}': use none`);
+  const format = outputFormat(options);
+  const modelDir = options.modelDir === undefined ? await resolveModelDir(config.MODELS_DIR, options.model ?? config.MODEL) : resolve(options.modelDir);
+  const folder = await readModelFolder(modelDir);
+  const loader = new SessionLoader({
+    device: options.device === undefined ? config.DEVICE : parseDevice(options.device),
+    threads: options.threads ?? config.THREADS,
+    onDeviceFallback: (device, reason) => {
+      process.stderr.write(`warning: ${device} is not available (${reason.split('\n')[0]}); rendering on the CPU\n`);
+    },
+  });
+  const pipeline = new TextToImagePipeline(folder, loader);
+  // Every option is checked before a session is opened, so bad input costs nothing and writes nothing.
+  const settings = pipeline.resolve({
+    prompt,
+    ...(options.negative === undefined ? {} : { negativePrompt: options.negative }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.steps === undefined ? {} : { steps: options.steps }),
+    ...(options.guidance === undefined ? {} : { guidance: options.guidance }),
+    ...(options.width === undefined ? {} : { width: options.width }),
+    ...(options.height === undefined ? {} : { height: options.height }),
+    ...(options.scheduler === undefined ? {} : { scheduler: parseSchedulerName(options.scheduler) }),
+  });
+  const out = resolve(options.out ?? `imagine-${settings.seed}.${fileExtension(format)}`);
+
+  const onProgress = options.json === true ? undefined : terminalProgress();
+  try {
+    const result = await pipeline.generate(settings, onProgress === undefined ? {} : { onProgress });
+    onProgress?.({ stage: 'saving' });
+    const encodeStart = performance.now();
+    const modelName = options.model ?? (options.modelDir === undefined ? config.MODEL : folder.dir);
+    const parameters = formatParametersText({ ...result.settings, model: modelName, upscaler });
+    const bytes = await encodeImage(result.image, format, { parameters });
+    await writeFileAtomic(out, bytes);
+    const encodeImageMs = performance.now() - encodeStart;
+    onProgress?.({ stage: 'done' });
+    if (options.json === true) {
+      const report = {
+        output: out,
+        format,
+        bytes: bytes.length,
+        model: modelName,
+        device: loader.device,
+        ...result.settings,
+        upscaler,
+        renderSize: { width: result.settings.width, height: result.settings.height },
+        outputSize: { width: result.image.width, height: result.image.height },
+        droppedTokens: result.droppedTokens,
+        timings: { ...roundTimings({ ...result.timings, encodeImageMs }), totalMs: Math.round(performance.now() - started) },
+      };
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    } else {
+      if (result.droppedTokens > 0) process.stderr.write(`note: the last ${result.droppedTokens} prompt tokens were past CLIP's 75 and were ignored\n`);
+      process.stdout.write(`${out}\n`);
+    }
+  } finally {
+    await pipeline.release();
+  }
+}
+
+function outputFormat(options: RenderOptions): ImageFormat {
+  const fromName = options.out === undefined ? undefined : formatFromFileName(options.out);
+  if (options.format !== undefined && fromName !== undefined && fromName !== options.format) {
+    throw new UserError(`--format ${options.format} does not match the extension of ${options.out}`);
+  }
+  return options.format ?? fromName ?? 'png';
+}
+
+function roundTimings<T extends Record<string, number>>(timings: T): Record<keyof T, number> {
+  return Object.fromEntries(Object.entries(timings).map(([key, value]) => [key, Math.round(value)])) as Record<keyof T, number>;
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { UserError } from './core/errors.js';
+import { DEVICES } from './diffusion/onnx/execution-device.js';
+
+const optionalText = z.string().trim().min(1).optional();
+const booleanText = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** Every environment variable the bot reads, with its default. `.env.example` documents each one. */
+const configSchema = z.object({
+  DISCORD_TOKEN: optionalText,
+  DISCORD_APPLICATION_ID: optionalText,
+  DISCORD_GUILD_ID: optionalText,
+  SLACK_BOT_TOKEN: optionalText,
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_APP_TOKEN: optionalText,
+  SLACK_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  MODELS_DIR: z.string().trim().min(1).default('models'),
+  MODEL: z.string().trim().min(1).default('sdxl-turbo'),
+  UPSCALER: z.string().trim().min(1).default('none'),
+  DEVICE: z.enum(DEVICES).default('cpu'),
+  THREADS: z.coerce.number().int().min(0).max(1024).default(0),
+  DATA_DIR: z.string().trim().min(1).default('data'),
+  MODELS_AUTO_DOWNLOAD: booleanText.default(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  DISCORD_API_URL: z.url().optional(),
+  SLACK_API_URL: z.url().optional(),
+  HF_ENDPOINT: z.url().default('https://huggingface.co'),
+  HF_TOKEN: optionalText,
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/**
+ * Reads the configuration once from the environment (after `.env` has been loaded into it). Empty values count as
+ * unset. A bad value is a UserError that names the variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? 'configuration');
+    throw new UserError(`${key} is invalid: ${issue.message}`);
+  }
+  return Object.freeze(parsed.data);
+}
