@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { RgbImage } from '../../../src/core/rgb-image.js';
+import type { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
+import { ClipTokenizer } from '../../../src/diffusion/tokenizer/clip-tokenizer.js';
+import { clipFixtureEmbedding, FIXTURE, fixtureMu } from '../../fixtures/sdxl-fixture.js';
+import { sdxlFixturePipeline } from '../../helpers/fixture-models.js';
+
+/*
+ * The fixture UNet is the exact noise predictor for Gaussian data x0 ~ N(μ, s²), so the sampler's output
+ * distribution follows from the Euler Ancestral equations alone (models.md §3.3). In σ-space the exact denoiser is
+ * D(x) = (s²x + σ²μ)/(s² + σ²); with y = x − μ one ancestral step is y' = k·y + σ_up·z, k = (s² + σ·σ_down)/(s² + σ²).
+ * Starting from x_T = σ_0·z, the final latent is Gaussian with a mean and variance computed below by hand, from the
+ * reference σ tables of models.md (not from the engine's scheduler). μ itself depends on the conditioning that
+ * reaches the UNet, so a wrong hidden layer, pad token, pooled embedding, time-id order, negative prompt or
+ * guidance formula moves the measured mean away from the prediction.
+ */
+
+/** σ for each trailing step count, from models.md §3.2 (numpy float32 reference values). */
+const REFERENCE_SIGMAS: Record<number, number[]> = {
+  1: [14.6146, 0],
+  2: [14.6146, 1.6129, 0],
+  4: [14.6146, 4.0817, 1.6129, 0.6932, 0],
+};
+
+interface Gaussian {
+  readonly mean: number;
+  readonly variance: number;
+}
+
+function eulerAncestralOutput(sigmas: readonly number[], mu: number): Gaussian {
+  const s2 = FIXTURE.dataStd ** 2;
+  let mean = -mu;
+  let variance = sigmas[0]! ** 2;
+  for (let i = 0; i + 1 < sigmas.length; i++) {
+    const sigma = sigmas[i]!;
+    const next = sigmas[i + 1]!;
+    const up = Math.sqrt((next ** 2 * (sigma ** 2 - next ** 2)) / sigma ** 2);
+    const down = Math.sqrt(next ** 2 - up ** 2);
+    const k = (s2 + sigma * down) / (s2 + sigma ** 2);
+    mean *= k;
+    variance = k * k * variance + up ** 2;
+  }
+  return { mean: mu + mean, variance };
+}
+
+/** The fixture VAE shows R = z0, G = z1, B = (z2 + z3)/2; pixels are round(255·(z/2 + 0.5)). */
+function expectedPixels(mu: readonly number[], steps: number): Gaussian[] {
+  const perChannel = mu.map((m) => eulerAncestralOutput(REFERENCE_SIGMAS[steps]!, m));
+  const latent: Gaussian[] = [
+    perChannel[0]!,
+    perChannel[1]!,
+    { mean: (perChannel[2]!.mean + perChannel[3]!.mean) / 2, variance: (perChannel[2]!.variance + perChannel[3]!.variance) / 4 },
+  ];
+  const quantisation = 1 / 12;
+  return latent.map((g) => ({ mean: 255 * (g.mean / 2 + 0.5), variance: (255 / 2) ** 2 * g.variance + quantisation }));
+}
+
+/** Mean and variance of each colour over the latent grid (one pixel per 8×8 block, since the VAE repeats them). */
+function measuredPixels(image: RgbImage): Gaussian[] {
+  const stats: Gaussian[] = [];
+  for (let channel = 0; channel < 3; channel++) {
+    const values: number[] = [];
+    for (let y = 0; y < image.height; y += 8) {
+      for (let x = 0; x < image.width; x += 8) values.push(image.data[(y * image.width + x) * 3 + channel]!);
+    }
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+    stats.push({ mean, variance });
+  }
+  return stats;
+}
+
+interface Encoded {
+  readonly context: Float32Array;
+  readonly textEmbeds: Float32Array;
+}
+
+interface ReferenceTokenizers {
+  readonly clipL: ClipTokenizer;
+  readonly clipG: ClipTokenizer;
+  readonly endOfText: number;
+  /** "!" pads CLIP-G's tokenizer_2 (models.md §4); CLIP-L pads with end-of-text. */
+  readonly exclamation: number;
+}
+
+/** Prompt tokens from the tokenizer (tested on its own against OpenAI's), padding chosen here, not by the engine. */
+function referenceIds(tokenizer: ClipTokenizer, prompt: string, endOfText: number, pad: number): number[] {
+  const ids = tokenizer.encode(prompt).ids;
+  const body = ids.slice(0, ids.indexOf(endOfText) + 1);
+  return [...body, ...Array<number>(77 - body.length).fill(pad)];
+}
+
+/** The conditioning diffusers would build for a prompt on the fixture encoders, computed without the engine. */
+function referenceEncoding(prompt: string, tokenizers: ReferenceTokenizers): Encoded {
+  const idsL = referenceIds(tokenizers.clipL, prompt, tokenizers.endOfText, tokenizers.endOfText);
+  const idsG = referenceIds(tokenizers.clipG, prompt, tokenizers.endOfText, tokenizers.exclamation);
+  const widthL = FIXTURE.clipL.width;
+  const widthG = FIXTURE.clipG.width;
+  const penultimateL = FIXTURE.clipL.layers / (FIXTURE.clipL.layers + 1);
+  const penultimateG = FIXTURE.clipG.layers / (FIXTURE.clipG.layers + 1);
+  const context = new Float32Array(77 * (widthL + widthG));
+  const textEmbeds = new Float32Array(widthG);
+  for (let t = 0; t < 77; t++) {
+    const l = clipFixtureEmbedding(idsL[t]!, widthL);
+    const g = clipFixtureEmbedding(idsG[t]!, widthG);
+    for (let j = 0; j < widthL; j++) context[t * (widthL + widthG) + j] = l[j]! * penultimateL;
+    for (let j = 0; j < widthG; j++) {
+      context[t * (widthL + widthG) + widthL + j] = g[j]! * penultimateG;
+      textEmbeds[j] = textEmbeds[j]! + (g[j]! * 0.5) / 77;
+    }
+  }
+  return { context, textEmbeds };
+}
+
+const ZERO_ENCODING: Encoded = {
+  context: new Float32Array(77 * (FIXTURE.clipL.width + FIXTURE.clipG.width)),
+  textEmbeds: new Float32Array(FIXTURE.clipG.width),
+};
+
+function muFor(encoded: Encoded, width: number, height: number): number[] {
+  return fixtureMu({ ...encoded, timeIds: [height, width, 0, 0, height, width] });
+}
+
+function guidedMu(uncond: readonly number[], cond: readonly number[], guidance: number): number[] {
+  return cond.map((c, i) => uncond[i]! + guidance * (c - uncond[i]!));
+}
+
+function assertMatches(image: RgbImage, expected: Gaussian[], steps: number, label: string): void {
+  const measured = measuredPixels(image);
+  for (let channel = 0; channel < 3; channel++) {
+    const want = expected[channel]!;
+    const got = measured[channel]!;
+    const name = `${label}, channel ${'RGB'[channel]}`;
+    assert.ok(want.mean > 25 && want.mean < 230, `${name}: expected mean ${want.mean} is too close to clipping for this test`);
+    // The mean of 4096 samples: well inside half a grey level.
+    assert.ok(Math.abs(got.mean - want.mean) < 0.6, `${name}: mean ${got.mean.toFixed(3)}, expected ${want.mean.toFixed(3)}`);
+    if (steps === 1) {
+      // One step lands almost exactly on μ: what spread there is comes from rounding to 8 bits.
+      assert.ok(Math.sqrt(got.variance) < 1, `${name}: one step should be nearly deterministic, spread ${Math.sqrt(got.variance).toFixed(3)}`);
+    } else {
+      const ratio = Math.sqrt(got.variance / want.variance);
+      assert.ok(Math.abs(ratio - 1) < 0.08, `${name}: spread ${Math.sqrt(got.variance).toFixed(3)}, expected ${Math.sqrt(want.variance).toFixed(3)}`);
+    }
+  }
+}
+
+for (const variant of ['optimum-2023', 'optimum-2024', 'olive-fp16'] as const) {
+  describe(`Euler Ancestral on the exact Gaussian denoiser (${variant} export)`, () => {
+    let pipeline: TextToImagePipeline;
+    let tokenizers: ReferenceTokenizers;
+
+    before(async () => {
+      pipeline = await sdxlFixturePipeline({ variant });
+      const vocab = JSON.parse(await readFile(join(pipeline.folder.components.tokenizer2!, 'vocab.json'), 'utf8')) as Record<string, number>;
+      tokenizers = {
+        clipL: await ClipTokenizer.load(pipeline.folder.components.tokenizer),
+        clipG: await ClipTokenizer.load(pipeline.folder.components.tokenizer2!),
+        endOfText: vocab['<|endoftext|>']!,
+        exclamation: vocab['!']!,
+      };
+    });
+    after(() => pipeline.release());
+
+    for (const steps of [1, 2, 4]) {
+      test(`${steps} step(s) without guidance: the output is N(μ(prompt), the hand-computed spread)`, async () => {
+        const prompt = 'a red fox in fresh snow, golden hour';
+        const result = await pipeline.generate({ prompt, steps, guidance: 0, seed: 11 + steps });
+        const mu = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
+        assertMatches(result.image, expectedPixels(mu, steps), steps, `${steps} steps`);
+      });
+    }
+
+    test('another prompt moves μ exactly as its encoding says', async () => {
+      const prompt = 'an astronaut riding a horse on mars';
+      const result = await pipeline.generate({ prompt, steps: 2, guidance: 0, seed: 5 });
+      const mu = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
+      const otherMu = muFor(referenceEncoding('a red fox in fresh snow, golden hour', tokenizers), 512, 512);
+      assert.ok(Math.abs(mu[0]! - otherMu[0]!) > 0.05, 'the two prompts must condition the fixture differently');
+      assertMatches(result.image, expectedPixels(mu, 2), 2, 'second prompt');
+    });
+
+    test('guidance with an empty negative prompt mixes toward zero embeddings (force_zeros_for_empty_prompt)', async () => {
+      const prompt = 'a lighthouse at dusk';
+      const guidance = 1.5;
+      const result = await pipeline.generate({ prompt, steps: 2, guidance, seed: 21 });
+      const cond = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
+      const uncond = muFor(ZERO_ENCODING, 512, 512);
+      assertMatches(result.image, expectedPixels(guidedMu(uncond, cond, guidance), 2), 2, 'empty negative');
+    });
+
+    test('guidance with a negative prompt mixes toward that prompt’s encoding: μ_u + g(μ_c − μ_u)', async () => {
+      const prompt = 'a lighthouse at dusk';
+      const negativePrompt = 'blurry, low quality';
+      const guidance = 1.8;
+      const result = await pipeline.generate({ prompt, negativePrompt, steps: 4, guidance, seed: 22 });
+      const cond = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
+      const uncond = muFor(referenceEncoding(negativePrompt, tokenizers), 512, 512);
+      assertMatches(result.image, expectedPixels(guidedMu(uncond, cond, guidance), 4), 4, 'negative prompt');
+    });
+
+    test('guidance of 1 or less runs no unconditional pass (diffusers’ guidance_scale > 1 rule)', async () => {
+      const prompt = 'a lighthouse at dusk';
+      const result = await pipeline.generate({ prompt, negativePrompt: 'blurry', steps: 2, guidance: 1, seed: 23 });
+      const mu = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
+      assertMatches(result.image, expectedPixels(mu, 2), 2, 'guidance 1');
+    });
+
+    test('time_ids are [H, W, 0, 0, H, W] for a non-square render', async () => {
+      const prompt = 'a tall tower';
+      const result = await pipeline.generate({ prompt, steps: 2, guidance: 0, seed: 24, width: 384, height: 640 });
+      assert.equal(result.image.width, 384);
+      assert.equal(result.image.height, 640);
+      const encoded = referenceEncoding(prompt, tokenizers);
+      const mu = muFor(encoded, 384, 640);
+      const swapped = muFor(encoded, 640, 384);
+      assert.ok(Math.abs(mu[3]! - swapped[3]!) > 0.02, 'the fixture must tell height from width');
+      assertMatches(result.image, expectedPixels(mu, 2), 2, 'non-square');
+    });
+  });
+}
