@@ -1,8 +1,8 @@
 import type { SchedulerConfig } from './scheduler-config.js';
 
 /**
- * ᾱ_t for t = 0 … T−1, from the config's beta schedule as diffusers builds it, rounded to float32 as diffusers
- * stores it.
+ * ᾱ_t for t = 0 … T−1, from the config's beta schedule as diffusers builds it: torch float32 tensors, and a float32
+ * running product (accumulating in float64 instead moves σ_999 from 14.6146555 to 14.614649).
  */
 export function alphasCumprod(config: SchedulerConfig): Float32Array {
   const count = config.num_train_timesteps;
@@ -10,7 +10,7 @@ export function alphasCumprod(config: SchedulerConfig): Float32Array {
   const out = new Float32Array(count);
   let product = 1;
   for (let t = 0; t < count; t++) {
-    product *= 1 - betas[t]!;
+    product = Math.fround(product * Math.fround(1 - betas[t]!));
     out[t] = product;
   }
   return out;
@@ -27,7 +27,7 @@ function betaSchedule(config: SchedulerConfig): Float64Array {
     case 'scaled_linear': {
       const start = Math.sqrt(config.beta_start);
       const end = Math.sqrt(config.beta_end);
-      for (let t = 0; t < count; t++) betas[t] = Math.fround((start + (end - start) * fraction(t)) ** 2);
+      for (let t = 0; t < count; t++) betas[t] = Math.fround(Math.fround(start + (end - start) * fraction(t)) ** 2);
       break;
     }
     case 'squaredcos_cap_v2': {

@@ -61,7 +61,8 @@ function requireId(tokenizer: Tokenizer, token: string, folder: string): number 
   return id;
 }
 
-function clipTokenizerJson(vocab: object, merges: string[]): object {
+/** The tokenizer.json (Hugging Face tokenizers format) of a CLIP BPE vocabulary, as models.md §8 checked it. */
+export function clipTokenizerJson(vocab: object, merges: string[]): object {
   const special = (id: number, content: string) => ({
     id,
     content,
