@@ -38,7 +38,7 @@ export function latentPreview(latents: Float32Array, width: number, height: numb
   for (let i = 0; i < plane; i++) {
     for (let channel = 0; channel < 3; channel++) {
       let value = factors.bias[channel];
-      for (let latent = 0; latent < 4; latent++) value += latents[latent * plane + i]! * factors.weights[latent]![channel];
+      for (let latent = 0; latent < 4; latent++) value += latents[latent * plane + i] * factors.weights[latent][channel];
       image.data[i * 3 + channel] = Math.round(Math.min(Math.max((value + 1) / 2, 0), 1) * 255);
     }
   }

@@ -9,6 +9,6 @@ import { join } from 'node:path';
  */
 export async function tempDir(prefix = 'imagine-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  process.once('exit', () => { rmSync(dir, { recursive: true, force: true }); });
   return dir;
 }

@@ -31,8 +31,8 @@ export function usesGuidance(guidance: number): boolean {
 
 /** Stacks per-batch-item rows into one [batch, ...rowDims] tensor. */
 export function stackRows(rows: readonly Float32Array[], rowDims: readonly number[]): ConditioningTensor {
-  const size = rows[0]!.length;
+  const size = rows[0].length;
   const data = new Float32Array(size * rows.length);
-  rows.forEach((row, i) => data.set(row, i * size));
+  rows.forEach((row, i) => { data.set(row, i * size); });
   return { data, dims: [rows.length, ...rowDims] };
 }

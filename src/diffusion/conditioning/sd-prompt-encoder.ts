@@ -17,7 +17,7 @@ export class SdPromptEncoder implements PromptEncoder {
     const texts = usesGuidance(request.guidance) ? [request.negativePrompt, request.prompt] : [request.prompt];
     const encodings = [];
     for (const text of texts) encodings.push(await this.encoder.encode(this.tokenizer.encode(text).ids));
-    const width = encodings[0]!.width;
+    const width = encodings[0].width;
     return {
       batch: encodings.length as 1 | 2,
       inputs: new Map([

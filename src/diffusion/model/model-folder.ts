@@ -88,7 +88,7 @@ async function parseJson<T>(file: string, schema: z.ZodType<T>, required: boolea
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     throw new UserError(`${file}: ${issue.path.join('.') || 'value'}: ${issue.message}`);
   }
   return parsed.data;

@@ -29,7 +29,7 @@ export class TextEncoder {
   constructor(component: OnnxComponent, layer: HiddenLayer, pooled: boolean) {
     this.#component = component;
     const ids = component.input('input_ids', 2);
-    if (!dimensionAccepts(ids.shape[1]!, CLIP_CONTEXT_LENGTH)) {
+    if (!dimensionAccepts(ids.shape[1], CLIP_CONTEXT_LENGTH)) {
       throw new UserError(`${component.label}: input_ids should take ${CLIP_CONTEXT_LENGTH} tokens, the file declares ${describeShape(ids.shape)}`);
     }
     this.#hiddenOutput = layer === 'last' ? component.output('last_hidden_state', 3).name : penultimateOutput(component);
@@ -40,11 +40,11 @@ export class TextEncoder {
     const spec = this.#component.input('input_ids');
     const outputs = [this.#hiddenOutput, ...(this.#pooledOutput === undefined ? [] : [this.#pooledOutput])];
     const result = await this.#component.run({ input_ids: integerFeed(spec, ids, [1, ids.length]) }, outputs);
-    const hidden = result[this.#hiddenOutput]!;
+    const hidden = result[this.#hiddenOutput];
     const hiddenStates = readFloats(hidden, this.#hiddenOutput);
-    const width = Number(hidden.dims[2]);
+    const width = hidden.dims[2];
     if (this.#pooledOutput === undefined) return { hiddenStates, width };
-    return { hiddenStates, width, pooled: readFloats(result[this.#pooledOutput]!, this.#pooledOutput) };
+    return { hiddenStates, width, pooled: readFloats(result[this.#pooledOutput], this.#pooledOutput) };
   }
 }
 

@@ -37,7 +37,7 @@ export class Unet {
       const spec = this.#component.input(name);
       if (tensor === undefined) throw new Error(`the prompt encoder produced no '${name}'`);
       const shape = spec.shape;
-      const fits = shape.length === tensor.dims.length && tensor.dims.every((size, axis) => axis === 0 || dimensionAccepts(shape[axis]!, size));
+      const fits = shape.length === tensor.dims.length && tensor.dims.every((size, axis) => axis === 0 || dimensionAccepts(shape[axis], size));
       if (!fits) {
         throw new UserError(
           `${this.#component.label}: input '${name}' is declared ${describeShape(shape)}, but the text encoders give [${tensor.dims.join(', ')}]; the encoders and the UNet are from different models`,
@@ -48,7 +48,7 @@ export class Unet {
 
   /** Checks a latent size against a UNet exported with a fixed size. */
   acceptsLatentSize(height: number, width: number): boolean {
-    return dimensionAccepts(this.#sample.shape[2]!, height) && dimensionAccepts(this.#sample.shape[3]!, width);
+    return dimensionAccepts(this.#sample.shape[2], height) && dimensionAccepts(this.#sample.shape[3], width);
   }
 
   async predictNoise(
@@ -59,11 +59,11 @@ export class Unet {
     guidance: number,
   ): Promise<Float32Array> {
     if (conditioning.batch === 1) return this.#run(sample, dims, timestep, conditioning, 0, 1);
-    const [uncond, cond] = dimensionAccepts(this.#sample.shape[0]!, 2)
+    const [uncond, cond] = dimensionAccepts(this.#sample.shape[0], 2)
       ? splitBatch(await this.#run(concat(sample, sample), [2, ...dims.slice(1)], timestep, conditioning, 0, 2), 2)
       : [await this.#run(sample, dims, timestep, conditioning, 0, 1), await this.#run(sample, dims, timestep, conditioning, 1, 1)];
-    const guided = new Float32Array(cond!.length);
-    for (let i = 0; i < guided.length; i++) guided[i] = uncond![i]! + guidance * (cond![i]! - uncond![i]!);
+    const guided = new Float32Array(cond.length);
+    for (let i = 0; i < guided.length; i++) guided[i] = uncond[i] + guidance * (cond[i] - uncond[i]);
     return guided;
   }
 
@@ -85,13 +85,13 @@ export class Unet {
       feeds[name] = floatFeed(this.#component.input(name), sliced.data, sliced.dims);
     }
     const result = await this.#component.run(feeds, [this.#output]);
-    return readFloats(result[this.#output]!, this.#output);
+    return readFloats(result[this.#output], this.#output);
   }
 
   #timestepFeed(timestep: number): Tensor {
     const spec = this.#timestep;
     if (spec.shape.length === 0) return floatFeed(spec, Float32Array.of(timestep), []);
-    const declared = spec.shape[0]!;
+    const declared = spec.shape[0];
     const count = typeof declared === 'number' && declared > 0 ? declared : 1;
     return floatFeed(spec, new Float32Array(count).fill(timestep), [count]);
   }
@@ -100,11 +100,11 @@ export class Unet {
 function soleOutput(component: OnnxComponent): string {
   const names = [...component.outputs.keys()];
   if (names.length !== 1) throw new UserError(`${component.label}: expected an output named 'out_sample', found ${names.join(', ')}`);
-  return names[0]!;
+  return names[0];
 }
 
 function sliceRows(tensor: ConditioningTensor, firstRow: number, rows: number): ConditioningTensor {
-  const batch = tensor.dims[0]!;
+  const batch = tensor.dims[0];
   if (firstRow === 0 && rows === batch) return tensor;
   const rowSize = tensor.data.length / batch;
   return { data: tensor.data.subarray(firstRow * rowSize, (firstRow + rows) * rowSize), dims: [rows, ...tensor.dims.slice(1)] };

@@ -25,7 +25,7 @@ export class VaeDecoder {
   async decode(latents: Float32Array, dims: readonly number[]): Promise<RgbImage> {
     const scaled = latents.map((value) => value / this.#scalingFactor);
     const result = await this.#component.run({ latent_sample: floatFeed(this.#input, scaled, dims) }, [this.#output]);
-    const tensor = result[this.#output]!;
+    const tensor = result[this.#output];
     const [, channels, height, width] = tensor.dims.map(Number) as [number, number, number, number];
     if (channels !== 3) throw new UserError(`${this.#component.label}: decoded ${channels} channels, expected 3`);
     return planarToRgb(readFloats(tensor, this.#output), width, height, this.#component.label);
@@ -37,7 +37,7 @@ function planarToRgb(planes: Float32Array, width: number, height: number, label:
   const plane = width * height;
   for (let channel = 0; channel < 3; channel++) {
     for (let i = 0; i < plane; i++) {
-      const value = planes[channel * plane + i]!;
+      const value = planes[channel * plane + i];
       if (Number.isNaN(value)) {
         throw new UserError(
           `${label} returned NaN: the original SDXL VAE overflows in float16; use its float32 export or sdxl-vae-fp16-fix`,

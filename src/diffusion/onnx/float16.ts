@@ -9,7 +9,7 @@ const scratchBits = new Uint32Array(scratch.buffer);
 /** The half-precision bits nearest to a float32 value, rounding ties to even, as numpy's astype(float16) does. */
 export function float32ToHalfBits(value: number): number {
   scratch[0] = value;
-  return halfBitsFromFloat32Bits(scratchBits[0]!);
+  return halfBitsFromFloat32Bits(scratchBits[0]);
 }
 
 function halfBitsFromFloat32Bits(bits: number): number {
@@ -40,7 +40,7 @@ function halfBitsFromFloat32Bits(bits: number): number {
 export function float32ArrayToHalfBits(values: Float32Array): Uint16Array {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < bits.length; i++) out[i] = halfBitsFromFloat32Bits(bits[i]!);
+  for (let i = 0; i < bits.length; i++) out[i] = halfBitsFromFloat32Bits(bits[i]);
   return out;
 }
 
@@ -63,12 +63,12 @@ function halfDecodeTable(): Float32Array {
 }
 
 export function halfBitsToFloat32(bits: number): number {
-  return halfDecodeTable()[bits & 0xffff]!;
+  return halfDecodeTable()[bits & 0xffff];
 }
 
 export function halfBitsToFloat32Array(bits: Uint16Array): Float32Array {
   const table = halfDecodeTable();
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]]!;
   return out;
 }

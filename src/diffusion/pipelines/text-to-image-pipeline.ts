@@ -128,11 +128,11 @@ export class TextToImagePipeline {
     for (let index = 0; index < total; index++) {
       throwIfCancelled(signal);
       const input = scheduler.scaleModelInput(latents, index);
-      const prediction = await unet.predictNoise(input, dims, scheduler.timesteps[index]!, conditioning, settings.guidance);
+      const prediction = await unet.predictNoise(input, dims, scheduler.timesteps[index], conditioning, settings.guidance);
       const step = scheduler.step(prediction, index, latents, noise);
       latents = step.prevSample;
       if (onProgress !== undefined) {
-        const preview = previews === true ? latentPreview(step.predOriginalSample, dims[3]!, dims[2]!, LATENT_RGB_FACTORS[this.folder.family]) : undefined;
+        const preview = previews === true ? latentPreview(step.predOriginalSample, dims[3], dims[2], LATENT_RGB_FACTORS[this.folder.family]) : undefined;
         onProgress({ stage: 'denoising', step: index + 1, total, ...(preview === undefined ? {} : { preview }) });
       }
     }

@@ -16,14 +16,14 @@ export class NumpyRandomState {
     const mt = this.#state;
     mt[0] = seed >>> 0;
     for (let i = 1; i < 624; i++) {
-      const previous = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
+      const previous = mt[i - 1] ^ (mt[i - 1] >>> 30);
       mt[i] = (Math.imul(1812433253, previous) + i) >>> 0;
     }
   }
 
   nextUint32(): number {
     if (this.#index >= 624) this.#twist();
-    let y = this.#state[this.#index++]!;
+    let y = this.#state[this.#index++];
     y ^= y >>> 11;
     y ^= (y << 7) & 0x9d2c5680;
     y ^= (y << 15) & 0xefc60000;
@@ -68,8 +68,8 @@ export class NumpyRandomState {
   #twist(): void {
     const mt = this.#state;
     for (let i = 0; i < 624; i++) {
-      const y = (mt[i]! & 0x80000000) | (mt[(i + 1) % 624]! & 0x7fffffff);
-      mt[i] = mt[(i + 397) % 624]! ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+      const y = (mt[i] & 0x80000000) | (mt[(i + 1) % 624] & 0x7fffffff);
+      mt[i] = mt[(i + 397) % 624] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
     }
     this.#index = 0;
   }

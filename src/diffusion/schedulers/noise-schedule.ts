@@ -10,7 +10,7 @@ export function alphasCumprod(config: SchedulerConfig): Float32Array {
   const out = new Float32Array(count);
   let product = 1;
   for (let t = 0; t < count; t++) {
-    product = Math.fround(product * Math.fround(1 - betas[t]!));
+    product = Math.fround(product * Math.fround(1 - betas[t]));
     out[t] = product;
   }
   return out;
@@ -46,10 +46,10 @@ export function sigmasFromAlphas(alphas: Float32Array): Float64Array {
 
 /** numpy.interp of a table at fractional positions 0 … length−1. */
 export function interpolate(table: ArrayLike<number>, position: number): number {
-  if (position <= 0) return table[0]!;
+  if (position <= 0) return table[0];
   const last = table.length - 1;
-  if (position >= last) return table[last]!;
+  if (position >= last) return table[last];
   const low = Math.floor(position);
   const fraction = position - low;
-  return table[low]! + (table[low + 1]! - table[low]!) * fraction;
+  return table[low] + (table[low + 1] - table[low]) * fraction;
 }

@@ -1,7 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
+import { Tokenizer as UntypedTokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../../core/errors.js';
+
+/** The part of @huggingface/tokenizers' Tokenizer that we use. */
+interface Tokenizer {
+  encode(text: string, options: { add_special_tokens: boolean }): { ids: number[] };
+  token_to_id(token: string): number | undefined;
+}
+
+// The package's .d.ts files import each other without file extensions, which NodeNext resolution cannot follow,
+// so its types arrive as `any`; this restores them at the one place the class is constructed.
+const Tokenizer = UntypedTokenizer as unknown as new (tokenizerJson: object, tokenizerConfig: object) => Tokenizer;
 
 export const CLIP_CONTEXT_LENGTH = 77;
 const START_OF_TEXT = '<|startoftext|>';

@@ -17,7 +17,7 @@ async function fixture(): Promise<string> {
 async function replaceComponent(file: string, inputs: readonly [string, FixtureType, Dimension[]][], outputs: readonly string[]): Promise<void> {
   const graph = new OnnxGraphBuilder();
   for (const [name, type, shape] of inputs) graph.input(name, type, shape);
-  const [firstName, firstType, firstShape] = inputs[0]!;
+  const [firstName, firstType, firstShape] = inputs[0];
   for (const output of outputs) {
     graph.node('Identity', [firstName], {}, output);
     graph.output(output, firstType, firstShape);

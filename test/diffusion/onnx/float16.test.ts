@@ -38,7 +38,7 @@ test('every half value survives half → float32 → half unchanged (NaN stays N
   const back = float32ArrayToHalfBits(floats);
   for (let bits = 0; bits < 0x10000; bits++) {
     const isNaN = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
-    if (isNaN) assert.ok(Number.isNaN(floats[bits]) && Number.isNaN(halfBitsToFloat32(back[bits]!)), `0x${bits.toString(16)}`);
+    if (isNaN) assert.ok(Number.isNaN(floats[bits]) && Number.isNaN(halfBitsToFloat32(back[bits])), `0x${bits.toString(16)}`);
     else assert.equal(back[bits], bits, `0x${bits.toString(16)}`);
   }
 });
@@ -55,7 +55,7 @@ test('half → float32 decodes the landmarks', () => {
 test('array conversion agrees with the scalar one on random values', () => {
   const values = Float32Array.from({ length: 10_000 }, (_, i) => Math.sin(i * 12.9898) * 10 ** ((i % 14) - 7));
   const bits = float32ArrayToHalfBits(values);
-  values.forEach((value, i) => assert.equal(bits[i], float32ToHalfBits(value)));
+  values.forEach((value, i) => { assert.equal(bits[i], float32ToHalfBits(value)); });
 });
 
 test('a view into a larger buffer converts only its own elements', () => {

@@ -33,10 +33,10 @@ interface Gaussian {
 function eulerAncestralOutput(sigmas: readonly number[], mu: number): Gaussian {
   const s2 = FIXTURE.dataStd ** 2;
   let mean = -mu;
-  let variance = sigmas[0]! ** 2;
+  let variance = sigmas[0] ** 2;
   for (let i = 0; i + 1 < sigmas.length; i++) {
-    const sigma = sigmas[i]!;
-    const next = sigmas[i + 1]!;
+    const sigma = sigmas[i];
+    const next = sigmas[i + 1];
     const up = Math.sqrt((next ** 2 * (sigma ** 2 - next ** 2)) / sigma ** 2);
     const down = Math.sqrt(next ** 2 - up ** 2);
     const k = (s2 + sigma * down) / (s2 + sigma ** 2);
@@ -48,11 +48,11 @@ function eulerAncestralOutput(sigmas: readonly number[], mu: number): Gaussian {
 
 /** The fixture VAE shows R = z0, G = z1, B = (z2 + z3)/2; pixels are round(255·(z/2 + 0.5)). */
 function expectedPixels(mu: readonly number[], steps: number): Gaussian[] {
-  const perChannel = mu.map((m) => eulerAncestralOutput(REFERENCE_SIGMAS[steps]!, m));
+  const perChannel = mu.map((m) => eulerAncestralOutput(REFERENCE_SIGMAS[steps], m));
   const latent: Gaussian[] = [
-    perChannel[0]!,
-    perChannel[1]!,
-    { mean: (perChannel[2]!.mean + perChannel[3]!.mean) / 2, variance: (perChannel[2]!.variance + perChannel[3]!.variance) / 4 },
+    perChannel[0],
+    perChannel[1],
+    { mean: (perChannel[2].mean + perChannel[3].mean) / 2, variance: (perChannel[2].variance + perChannel[3].variance) / 4 },
   ];
   const quantisation = 1 / 12;
   return latent.map((g) => ({ mean: 255 * (g.mean / 2 + 0.5), variance: (255 / 2) ** 2 * g.variance + quantisation }));
@@ -64,7 +64,7 @@ function measuredPixels(image: RgbImage): Gaussian[] {
   for (let channel = 0; channel < 3; channel++) {
     const values: number[] = [];
     for (let y = 0; y < image.height; y += 8) {
-      for (let x = 0; x < image.width; x += 8) values.push(image.data[(y * image.width + x) * 3 + channel]!);
+      for (let x = 0; x < image.width; x += 8) values.push(image.data[(y * image.width + x) * 3 + channel]);
     }
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
@@ -104,12 +104,12 @@ function referenceEncoding(prompt: string, tokenizers: ReferenceTokenizers): Enc
   const context = new Float32Array(77 * (widthL + widthG));
   const textEmbeds = new Float32Array(widthG);
   for (let t = 0; t < 77; t++) {
-    const l = clipFixtureEmbedding(idsL[t]!, widthL);
-    const g = clipFixtureEmbedding(idsG[t]!, widthG);
-    for (let j = 0; j < widthL; j++) context[t * (widthL + widthG) + j] = l[j]! * penultimateL;
+    const l = clipFixtureEmbedding(idsL[t], widthL);
+    const g = clipFixtureEmbedding(idsG[t], widthG);
+    for (let j = 0; j < widthL; j++) context[t * (widthL + widthG) + j] = l[j] * penultimateL;
     for (let j = 0; j < widthG; j++) {
-      context[t * (widthL + widthG) + widthL + j] = g[j]! * penultimateG;
-      textEmbeds[j] = textEmbeds[j]! + (g[j]! * 0.5) / 77;
+      context[t * (widthL + widthG) + widthL + j] = g[j] * penultimateG;
+      textEmbeds[j] = textEmbeds[j] + (g[j] * 0.5) / 77;
     }
   }
   return { context, textEmbeds };
@@ -125,14 +125,14 @@ function muFor(encoded: Encoded, width: number, height: number): number[] {
 }
 
 function guidedMu(uncond: readonly number[], cond: readonly number[], guidance: number): number[] {
-  return cond.map((c, i) => uncond[i]! + guidance * (c - uncond[i]!));
+  return cond.map((c, i) => uncond[i] + guidance * (c - uncond[i]));
 }
 
 function assertMatches(image: RgbImage, expected: Gaussian[], steps: number, label: string): void {
   const measured = measuredPixels(image);
   for (let channel = 0; channel < 3; channel++) {
-    const want = expected[channel]!;
-    const got = measured[channel]!;
+    const want = expected[channel];
+    const got = measured[channel];
     const name = `${label}, channel ${'RGB'[channel]}`;
     assert.ok(want.mean > 25 && want.mean < 230, `${name}: expected mean ${want.mean} is too close to clipping for this test`);
     // The mean of 4096 samples: well inside half a grey level.
@@ -158,8 +158,8 @@ for (const variant of ['optimum-2023', 'optimum-2024', 'olive-fp16'] as const) {
       tokenizers = {
         clipL: await ClipTokenizer.load(pipeline.folder.components.tokenizer),
         clipG: await ClipTokenizer.load(pipeline.folder.components.tokenizer2!),
-        endOfText: vocab['<|endoftext|>']!,
-        exclamation: vocab['!']!,
+        endOfText: vocab['<|endoftext|>'],
+        exclamation: vocab['!'],
       };
     });
     after(() => pipeline.release());
@@ -178,7 +178,7 @@ for (const variant of ['optimum-2023', 'optimum-2024', 'olive-fp16'] as const) {
       const result = await pipeline.generate({ prompt, steps: 2, guidance: 0, seed: 5 });
       const mu = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
       const otherMu = muFor(referenceEncoding('a red fox in fresh snow, golden hour', tokenizers), 512, 512);
-      assert.ok(Math.abs(mu[0]! - otherMu[0]!) > 0.05, 'the two prompts must condition the fixture differently');
+      assert.ok(Math.abs(mu[0] - otherMu[0]) > 0.05, 'the two prompts must condition the fixture differently');
       assertMatches(result.image, expectedPixels(mu, 2), 2, 'second prompt');
     });
 
@@ -216,7 +216,7 @@ for (const variant of ['optimum-2023', 'optimum-2024', 'olive-fp16'] as const) {
       const encoded = referenceEncoding(prompt, tokenizers);
       const mu = muFor(encoded, 384, 640);
       const swapped = muFor(encoded, 640, 384);
-      assert.ok(Math.abs(mu[3]! - swapped[3]!) > 0.02, 'the fixture must tell height from width');
+      assert.ok(Math.abs(mu[3] - swapped[3]) > 0.02, 'the fixture must tell height from width');
       assertMatches(result.image, expectedPixels(mu, 2), 2, 'non-square');
     });
   });

@@ -14,8 +14,8 @@ function close(actual: number, expected: number, relative = 2e-5): void {
 describe('noise schedule', () => {
   test('scaled_linear ᾱ matches diffusers at both ends (models.md §3.1)', () => {
     const alphas = alphasCumprod(turbo);
-    close(alphas[0]!, 0.99915);
-    close(alphas[999]!, 0.0046601);
+    close(alphas[0], 0.99915);
+    close(alphas[999], 0.0046601);
   });
 
   test('numpy rounding: halves go to the even neighbour', () => {
@@ -37,9 +37,9 @@ describe('Euler Ancestral, trailing spacing (SDXL-Turbo)', () => {
       const scheduler = new EulerAncestralScheduler(turbo, Number(steps));
       assert.deepEqual(scheduler.timesteps, expected.timesteps);
       // The table gives 4 decimals for σ and 5 for the scales: agree to within its last digit.
-      scheduler.sigmas.forEach((sigma, i) => assert.ok(Math.abs(sigma - expected.sigmas[i]!) <= 5e-5, `σ${i} = ${sigma}`));
+      scheduler.sigmas.forEach((sigma, i) => { assert.ok(Math.abs(sigma - expected.sigmas[i]) <= 5e-5, `σ${i} = ${sigma}`); });
       expected.scales.forEach((scale, i) => {
-        const actual = scheduler.scaleModelInput(Float32Array.of(1), i)[0]!;
+        const actual = scheduler.scaleModelInput(Float32Array.of(1), i)[0];
         assert.ok(Math.abs(actual - scale) <= 5e-6 + 1e-7, `scale ${i} = ${actual}, table ${scale}`);
       });
       assert.ok(Math.abs(scheduler.initNoiseSigma - 14.6147) <= 5e-5);
@@ -55,8 +55,8 @@ describe('Euler Ancestral, trailing spacing (SDXL-Turbo)', () => {
     const sample = Float32Array.of(2, -1);
     const epsilon = Float32Array.of(0.1, 0.2);
     const step = scheduler.step(epsilon, 0, sample, () => assert.fail('the last step draws no noise'));
-    close(step.prevSample[0]!, 2 - 14.6146 * 0.1, 1e-5);
-    close(step.prevSample[1]!, -1 - 14.6146 * 0.2, 1e-5);
+    close(step.prevSample[0], 2 - 14.6146 * 0.1, 1e-5);
+    close(step.prevSample[1], -1 - 14.6146 * 0.2, 1e-5);
     assert.deepEqual(step.prevSample, step.predOriginalSample);
   });
 
@@ -69,15 +69,15 @@ describe('Euler Ancestral, trailing spacing (SDXL-Turbo)', () => {
     const epsilon = Float32Array.of(0.5);
     const x0 = 3 - sigma * 0.5;
     const step = scheduler.step(epsilon, 0, sample, () => Float32Array.of(2));
-    close(step.predOriginalSample[0]!, x0, 1e-5);
-    close(step.prevSample[0]!, 3 + ((3 - x0) / sigma) * (down - sigma) + 2 * up, 1e-5);
+    close(step.predOriginalSample[0], x0, 1e-5);
+    close(step.prevSample[0], 3 + ((3 - x0) / sigma) * (down - sigma) + 2 * up, 1e-5);
   });
 
   test('v-prediction turns the model output into x0 with diffusers’ formula', () => {
     const scheduler = new EulerAncestralScheduler({ ...turbo, prediction_type: 'v_prediction' }, 1);
-    const sigma = scheduler.sigmas[0]!;
+    const sigma = scheduler.sigmas[0];
     const step = scheduler.step(Float32Array.of(0.3), 0, Float32Array.of(5), () => new Float32Array(1));
-    close(step.predOriginalSample[0]!, 0.3 * (-sigma / Math.sqrt(sigma ** 2 + 1)) + 5 / (sigma ** 2 + 1), 1e-5);
+    close(step.predOriginalSample[0], 0.3 * (-sigma / Math.sqrt(sigma ** 2 + 1)) + 5 / (sigma ** 2 + 1), 1e-5);
   });
 });
 
@@ -87,7 +87,7 @@ describe('Euler Ancestral, other spacings', () => {
     assert.equal(scheduler.timesteps.length, 50);
     assert.deepEqual(scheduler.timesteps.slice(0, 3), [981, 961, 941]);
     assert.deepEqual(scheduler.timesteps.slice(-2), [21, 1]);
-    close(scheduler.initNoiseSigma, Math.sqrt(scheduler.sigmas[0]! ** 2 + 1), 1e-9);
+    close(scheduler.initNoiseSigma, Math.sqrt(scheduler.sigmas[0] ** 2 + 1), 1e-9);
   });
 
   test('linspace: fractional timesteps from 999 down to 0, σ interpolated between training steps', () => {
@@ -95,8 +95,8 @@ describe('Euler Ancestral, other spacings', () => {
     assert.deepEqual(scheduler.timesteps, [999, 499.5, 0]);
     const training = new EulerAncestralScheduler(defaultSchedulerConfig({ timestep_spacing: 'trailing' }), 1000).sigmas;
     // Trailing with 1000 steps visits every training step (999 … 0), so σ(499.5) lies between σ(499) and σ(500).
-    const [at500, at499] = [training[499]!, training[500]!];
-    close(scheduler.sigmas[1]!, (at500 + at499) / 2, 1e-6);
-    close(scheduler.initNoiseSigma, scheduler.sigmas[0]!, 1e-9);
+    const [at500, at499] = [training[499], training[500]];
+    close(scheduler.sigmas[1], (at500 + at499) / 2, 1e-6);
+    close(scheduler.initNoiseSigma, scheduler.sigmas[0], 1e-9);
   });
 });
