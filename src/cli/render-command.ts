@@ -48,7 +48,7 @@ export function renderCommand(): Command {
     .option('--height <px>', 'render height, a multiple of 8 (default: the model’s native size)', optionParser(parseWholeNumber))
     .option('--scheduler <name>', `one of ${SCHEDULER_NAMES.join(', ')} (default: the model’s own)`)
     .option('--upscale <name>', 'upscaler preset, or none (default: UPSCALER)')
-    .addOption(new Option('--format <format>', 'output format (default: from --out, else png)').choices(IMAGE_FORMATS).argParser(optionParser(parseImageFormat)))
+    .option('--format <format>', `${IMAGE_FORMATS.join(', ')} (default: from --out, else png)`, optionParser(parseImageFormat))
     .option('--out <file>', 'output file (default: imagine-<seed>.<format> here)')
     .option('--json', 'print one JSON object with the seed, sizes, stage timings and output path')
     .option('--device <device>', 'cpu, cuda or webgpu (default: DEVICE, else cpu)')

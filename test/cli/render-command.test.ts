@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const BIN = fileURLToPath(new URL('../../bin/imagine.js', import.meta.url));
+const run = promisify(execFile);
+
+interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function imagine(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('imagine render', () => {
+  let work: string;
+  let model: string;
+
+  before(async () => {
+    work = await tempDir();
+    model = await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+  });
+
+  test('writes a 512×512 PNG with its parameters and prints the path', async () => {
+    const out = join(work, 'fox.png');
+    const result = await imagine(['render', 'a red fox', '--model-dir', model, '--out', out, '--upscale', 'none', '--seed', '1'], work);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), out);
+    const metadata = await sharp(out).metadata();
+    assert.equal(metadata.format, 'png');
+    assert.equal(metadata.width, 512);
+    assert.equal(metadata.height, 512);
+    const parameters = metadata.comments?.find((c) => c.keyword === 'parameters')?.text;
+    assert.equal(parameters, 'a red fox\nSteps: 4, Sampler: euler-ancestral, CFG scale: 0, Seed: 1, Size: 512x512, Model: ' + model + ', Upscaler: none');
+  });
+
+  test('--json reports seed, sizes, stage timings and the output', async () => {
+    const out = join(work, 'fox.webp');
+    const result = await imagine(['render', 'a red fox', '--model-dir', model, '--out', out, '--seed', '7', '--steps', '2', '--json'], work);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.equal(report.output, out);
+    assert.equal(report.format, 'webp');
+    assert.equal(report.seed, 7);
+    assert.equal(report.steps, 2);
+    assert.deepEqual(report.renderSize, { width: 512, height: 512 });
+    assert.deepEqual(report.outputSize, { width: 512, height: 512 });
+    const timings = report.timings as Record<string, number>;
+    for (const stage of ['loadMs', 'encodeMs', 'denoiseMs', 'decodeMs', 'encodeImageMs', 'totalMs']) assert.ok(timings[stage] >= 0, stage);
+    assert.equal((await sharp(out).metadata()).format, 'webp');
+    assert.equal(report.bytes, (await readFile(out)).length);
+  });
+
+  test('the same seed twice gives the same file', async () => {
+    const a = join(work, 'a.png');
+    const b = join(work, 'b.png');
+    await imagine(['render', 'a red fox', '--model-dir', model, '--out', a, '--seed', '99'], work);
+    await imagine(['render', 'a red fox', '--model-dir', model, '--out', b, '--seed', '99'], work);
+    assert.deepEqual(await readFile(a), await readFile(b));
+  });
+
+  test('--model finds an installed model under MODELS_DIR; the default file name carries the seed', async () => {
+    const cwd = await tempDir();
+    const result = await imagine(['render', 'a red fox', '--model', 'sdxl-turbo', '--seed', '5', '--format', 'jpeg'], cwd, { MODELS_DIR: join(work, 'models') });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(await readdir(cwd), ['imagine-5.jpg']);
+  });
+
+  const badInputs: [string, string[], RegExp][] = [
+    ['an unknown option', ['--bogus'], /^error: unknown option '--bogus'\n$/],
+    ['a non-numeric seed', ['--seed', 'abc'], /^error: option '--seed <n>' argument 'abc' is invalid\. 'abc' is not a whole number\n$/],
+    ['a seed out of range', ['--seed', '4294967296'], /^error: the seed must be a whole number from 0 to 4294967295\n$/],
+    ['a width that is not a multiple of 8', ['--width', '500'], /^error: width must be a multiple of 8 from 64 to 2048, got 500\n$/],
+    ['zero steps', ['--steps', '0'], /^error: steps must be a whole number from 1 to 150\n$/],
+    ['an unknown scheduler', ['--scheduler', 'heun'], /^error: unknown scheduler 'heun': use one of euler-ancestral\n$/],
+    ['an unknown upscaler', ['--upscale', 'magic'], /^error: unknown upscaler 'magic': use none\n$/],
+    ['an unknown format', ['--format', 'gif'], /^error: option '--format <format>' argument 'gif' is invalid\. unknown image format 'gif': use one of png, jpeg, webp\n$/],
+    ['a format that contradicts the file name', ['--format', 'png', '--out', 'x.jpg'], /^error: --format png does not match the extension of x\.jpg\n$/],
+    ['an unknown device', ['--device', 'tpu'], /^error: unknown device 'tpu': use one of cpu, cuda, webgpu\n$/],
+  ];
+  for (const [what, args, message] of badInputs) {
+    test(`${what}: exit 2, one line on stderr, nothing written`, async () => {
+      const cwd = await tempDir();
+      const result = await imagine(['render', 'a red fox', '--model-dir', model, ...args], cwd);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, message);
+      assert.equal(result.stdout, '');
+      assert.deepEqual(await readdir(cwd), []);
+    });
+  }
+
+  test('a model folder that does not exist: exit 2, one line', async () => {
+    const cwd = await tempDir();
+    const result = await imagine(['render', 'a fox', '--model-dir', join(cwd, 'missing')], cwd);
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, `error: model folder not found: ${join(cwd, 'missing')}\n`);
+  });
+
+  test('a model id that is not installed says how to get it', async () => {
+    const cwd = await tempDir();
+    const result = await imagine(['render', 'a fox', '--model', 'sd-1.5'], cwd, { MODELS_DIR: join(work, 'models') });
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, "error: model 'sd-1.5' is not installed (installed: sdxl-turbo); run: npx imagine models download sd-1.5\n");
+  });
+
+  test('a bad environment variable is named', async () => {
+    const cwd = await tempDir();
+    const result = await imagine(['render', 'a fox', '--model-dir', model], cwd, { DEVICE: 'tpu' });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^error: DEVICE is invalid: .*\n$/);
+  });
+});
