@@ -30,7 +30,7 @@ const REPEATS = 5;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 async function bareRuns(dir: string, variant: SdxlExport, steps: number, guidance: number): Promise<number> {
