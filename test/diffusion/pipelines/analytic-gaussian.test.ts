@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { RgbImage } from '../../../src/core/rgb-image.js';
 import type { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer/clip-tokenizer.js';
-import { clipFixtureEmbedding, FIXTURE, fixtureMu } from '../../fixtures/sdxl-fixture.js';
+import { FIXTURE, fixtureMu, fixtureTextEncoding } from '../../fixtures/sdxl-fixture.js';
 import { sdxlFixturePipeline } from '../../helpers/fixture-models.js';
 
 /*
@@ -74,8 +74,8 @@ function measuredPixels(image: RgbImage): Gaussian[] {
 }
 
 interface Encoded {
-  readonly context: Float32Array;
-  readonly textEmbeds: Float32Array;
+  readonly context: Float64Array;
+  readonly textEmbeds: Float64Array;
 }
 
 interface ReferenceTokenizers {
@@ -99,25 +99,20 @@ function referenceEncoding(prompt: string, tokenizers: ReferenceTokenizers): Enc
   const idsG = referenceIds(tokenizers.clipG, prompt, tokenizers.endOfText, tokenizers.exclamation);
   const widthL = FIXTURE.clipL.width;
   const widthG = FIXTURE.clipG.width;
-  const penultimateL = FIXTURE.clipL.layers / (FIXTURE.clipL.layers + 1);
-  const penultimateG = FIXTURE.clipG.layers / (FIXTURE.clipG.layers + 1);
-  const context = new Float32Array(77 * (widthL + widthG));
-  const textEmbeds = new Float32Array(widthG);
+  const clipL = fixtureTextEncoding(idsL, widthL, FIXTURE.clipL.layers);
+  const clipG = fixtureTextEncoding(idsG, widthG, FIXTURE.clipG.layers);
+  // SDXL: CLIP-L and CLIP-G penultimate states side by side on the last axis; CLIP-G's pooled embedding.
+  const context = new Float64Array(77 * (widthL + widthG));
   for (let t = 0; t < 77; t++) {
-    const l = clipFixtureEmbedding(idsL[t], widthL);
-    const g = clipFixtureEmbedding(idsG[t], widthG);
-    for (let j = 0; j < widthL; j++) context[t * (widthL + widthG) + j] = l[j] * penultimateL;
-    for (let j = 0; j < widthG; j++) {
-      context[t * (widthL + widthG) + widthL + j] = g[j] * penultimateG;
-      textEmbeds[j] = textEmbeds[j] + (g[j] * 0.5) / 77;
-    }
+    context.set(clipL.penultimate.subarray(t * widthL, (t + 1) * widthL), t * (widthL + widthG));
+    context.set(clipG.penultimate.subarray(t * widthG, (t + 1) * widthG), t * (widthL + widthG) + widthL);
   }
-  return { context, textEmbeds };
+  return { context, textEmbeds: clipG.pooled };
 }
 
 const ZERO_ENCODING: Encoded = {
-  context: new Float32Array(77 * (FIXTURE.clipL.width + FIXTURE.clipG.width)),
-  textEmbeds: new Float32Array(FIXTURE.clipG.width),
+  context: new Float64Array(77 * (FIXTURE.clipL.width + FIXTURE.clipG.width)),
+  textEmbeds: new Float64Array(FIXTURE.clipG.width),
 };
 
 function muFor(encoded: Encoded, width: number, height: number): number[] {
@@ -178,7 +173,9 @@ for (const variant of ['optimum-2023', 'optimum-2024', 'olive-fp16'] as const) {
       const result = await pipeline.generate({ prompt, steps: 2, guidance: 0, seed: 5 });
       const mu = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
       const otherMu = muFor(referenceEncoding('a red fox in fresh snow, golden hour', tokenizers), 512, 512);
-      assert.ok(Math.abs(mu[0] - otherMu[0]) > 0.05, 'the two prompts must condition the fixture differently');
+      // Summed over the colours, the two prompts' μ differ by more than 10 grey levels, against a tolerance of 0.6.
+      const moved = [0, 1, 2].reduce((sum, c) => sum + Math.abs(mu[c] - otherMu[c]), 0);
+      assert.ok(moved > 0.08, `the two prompts must condition the fixture differently (Δμ = ${moved})`);
       assertMatches(result.image, expectedPixels(mu, 2), 2, 'second prompt');
     });
 
