@@ -18,7 +18,7 @@ const configSchema = z.object({
   SLACK_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   MODELS_DIR: z.string().trim().min(1).default('models'),
   MODEL: z.string().trim().min(1).default('sdxl-turbo'),
-  UPSCALER: z.string().trim().min(1).default('none'),
+  UPSCALER: z.string().trim().min(1).default('auto'),
   DEVICE: z.enum(DEVICES).default('cpu'),
   THREADS: z.coerce.number().int().min(0).max(1024).default(0),
   DATA_DIR: z.string().trim().min(1).default('data'),

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { config as loadDotEnv } from 'dotenv';
 import { CancelledError, errorMessage, UserError } from '../core/errors.js';
+import { modelsCommand } from './models-command.js';
 import { renderCommand } from './render-command.js';
+import { upscaleCommand } from './upscale-command.js';
 
 /** Exit codes of the `imagine` command line: 0 done, 1 an internal failure, 2 bad input (nothing written). */
 export const EXIT_OK = 0;
@@ -12,7 +14,9 @@ export function buildProgram(): Command {
   return new Command('imagine')
     .description('text to image with SDXL-Turbo and Stable Diffusion on onnxruntime')
     .exitOverride()
-    .addCommand(renderCommand().exitOverride());
+    .addCommand(renderCommand().exitOverride())
+    .addCommand(upscaleCommand().exitOverride())
+    .addCommand(modelsCommand());
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {

@@ -4,19 +4,19 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { UserError } from '../core/errors.js';
 import { readModelFolder } from '../diffusion/model/model-folder.js';
-import { parseDevice } from '../diffusion/onnx/execution-device.js';
-import { SessionLoader } from '../diffusion/onnx/session-loader.js';
 import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
 import { parseSchedulerName, SCHEDULER_NAMES } from '../diffusion/schedulers/scheduler-registry.js';
-import { encodeImage } from '../imaging/encode-image.js';
 import { fileExtension, formatFromFileName, IMAGE_FORMATS, parseImageFormat, type ImageFormat } from '../imaging/image-format.js';
-import { formatParametersText } from '../imaging/parameters-text.js';
 import { writeFileAtomic } from '../imaging/write-file-atomic.js';
+import { RenderPipeline } from '../jobs/render-pipeline.js';
+import { openUpscaler } from '../upscale/open-upscaler.js';
+import { cliSessionLoader } from './cli-session-loader.js';
 import { resolveModelDir } from '../models/installed-models.js';
 import { optionParser, parseDecimal, parseWholeNumber } from './cli-options.js';
 import { terminalProgress } from './progress-printer.js';
 
 interface RenderOptions {
+  readonly maxBytes?: number;
   readonly modelDir?: string;
   readonly model?: string;
   readonly negative?: string;
@@ -47,9 +47,10 @@ export function renderCommand(): Command {
     .option('--width <px>', 'render width, a multiple of 8 (default: the model’s native size)', optionParser(parseWholeNumber))
     .option('--height <px>', 'render height, a multiple of 8 (default: the model’s native size)', optionParser(parseWholeNumber))
     .option('--scheduler <name>', `one of ${SCHEDULER_NAMES.join(', ')} (default: the model’s own)`)
-    .option('--upscale <name>', 'upscaler preset, or none (default: UPSCALER)')
+    .option('--upscale <name>', 'upscaler preset, auto or none (default: UPSCALER, else auto: the best installed)')
     .option('--format <format>', `${IMAGE_FORMATS.join(', ')} (default: from --out, else png)`, optionParser(parseImageFormat))
     .option('--out <file>', 'output file (default: imagine-<seed>.<format> here)')
+    .option('--max-bytes <n>', 'largest file to write; without --format the best format that fits is chosen', optionParser(parseWholeNumber))
     .option('--json', 'print one JSON object with the seed, sizes, stage timings and output path')
     .option('--device <device>', 'cpu, cuda or webgpu (default: DEVICE, else cpu)')
     .option('--threads <n>', 'CPU threads per operator, 0 = automatic (default: THREADS)', optionParser(parseWholeNumber))
@@ -61,21 +62,17 @@ export function renderCommand(): Command {
 async function render(prompt: string, options: RenderOptions): Promise<void> {
   const started = performance.now();
   const config = loadConfig();
-  const upscaler = options.upscale ?? config.UPSCALER;
-  if (upscaler !== 'none') throw new UserError(`unknown upscaler '${upscaler}': use none`);
-  const format = outputFormat(options);
+  const fromName = options.out === undefined ? undefined : formatFromFileName(options.out);
+  if (options.format !== undefined && fromName !== undefined && fromName !== options.format) {
+    throw new UserError(`--format ${options.format} does not match the extension of ${options.out}`);
+  }
+  const format = options.format ?? fromName;
   const modelDir = options.modelDir === undefined ? await resolveModelDir(config.MODELS_DIR, options.model ?? config.MODEL) : resolve(options.modelDir);
-  const folder = await readModelFolder(modelDir);
-  const loader = new SessionLoader({
-    device: options.device === undefined ? config.DEVICE : parseDevice(options.device),
-    threads: options.threads ?? config.THREADS,
-    onDeviceFallback: (device, reason) => {
-      process.stderr.write(`warning: ${device} is not available (${reason.split('\n')[0]}); rendering on the CPU\n`);
-    },
-  });
-  const pipeline = new TextToImagePipeline(folder, loader);
+  const modelName = options.model ?? (options.modelDir === undefined ? config.MODEL : modelDir);
+  const loader = cliSessionLoader(config, options.device, options.threads);
+  const engine = new TextToImagePipeline(await readModelFolder(modelDir), loader);
   // Every option is checked before a session is opened, so bad input costs nothing and writes nothing.
-  const settings = pipeline.resolve({
+  const request = {
     prompt,
     ...(options.negative === undefined ? {} : { negativePrompt: options.negative }),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
@@ -84,37 +81,41 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
     ...(options.width === undefined ? {} : { width: options.width }),
     ...(options.height === undefined ? {} : { height: options.height }),
     ...(options.scheduler === undefined ? {} : { scheduler: parseSchedulerName(options.scheduler) }),
-  });
-  const out = resolve(options.out ?? `imagine-${settings.seed}.${fileExtension(format)}`);
+  };
+  const settings = engine.resolve(request);
+  const upscaler = await openUpscaler(config.MODELS_DIR, options.upscale ?? config.UPSCALER, loader);
+  const pipeline = new RenderPipeline(engine, upscaler, modelName);
 
   const onProgress = options.json === true ? undefined : terminalProgress();
   try {
-    const result = await pipeline.generate(settings, onProgress === undefined ? {} : { onProgress });
-    onProgress?.({ stage: 'saving' });
-    const encodeStart = performance.now();
-    const modelName = options.model ?? (options.modelDir === undefined ? config.MODEL : folder.dir);
-    const parameters = formatParametersText({ ...result.settings, model: modelName, upscaler });
-    const bytes = await encodeImage(result.image, format, { parameters });
-    await writeFileAtomic(out, bytes);
-    const encodeImageMs = performance.now() - encodeStart;
+    const file = await pipeline.render(
+      { ...request, seed: settings.seed },
+      {
+        ...(onProgress === undefined ? {} : { onProgress }),
+        ...(format === undefined ? {} : { format }),
+        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+      },
+    );
+    const out = resolve(options.out ?? `imagine-${file.settings.seed}.${fileExtension(file.format)}`);
+    await writeFileAtomic(out, file.bytes);
     onProgress?.({ stage: 'done' });
     if (options.json === true) {
       const report = {
         output: out,
-        format,
-        bytes: bytes.length,
+        format: file.format,
+        bytes: file.bytes.length,
         model: modelName,
         device: loader.device,
-        ...result.settings,
-        upscaler,
-        renderSize: { width: result.settings.width, height: result.settings.height },
-        outputSize: { width: result.image.width, height: result.image.height },
-        droppedTokens: result.droppedTokens,
-        timings: { ...roundTimings({ ...result.timings, encodeImageMs }), totalMs: Math.round(performance.now() - started) },
+        ...file.settings,
+        upscaler: pipeline.upscalerName,
+        renderSize: { width: file.settings.width, height: file.settings.height },
+        outputSize: { width: file.width, height: file.height },
+        droppedTokens: file.droppedTokens,
+        timings: { ...roundTimings(file.timings), totalMs: Math.round(performance.now() - started) },
       };
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else {
-      if (result.droppedTokens > 0) process.stderr.write(`note: the last ${result.droppedTokens} prompt tokens were past CLIP's 75 and were ignored\n`);
+      if (file.droppedTokens > 0) process.stderr.write(`note: the last ${file.droppedTokens} prompt tokens were past CLIP's 75 and were ignored\n`);
       process.stdout.write(`${out}\n`);
     }
   } finally {
@@ -122,14 +123,6 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
   }
 }
 
-function outputFormat(options: RenderOptions): ImageFormat {
-  const fromName = options.out === undefined ? undefined : formatFromFileName(options.out);
-  if (options.format !== undefined && fromName !== undefined && fromName !== options.format) {
-    throw new UserError(`--format ${options.format} does not match the extension of ${options.out}`);
-  }
-  return options.format ?? fromName ?? 'png';
-}
-
-function roundTimings<T extends Record<string, number>>(timings: T): Record<keyof T, number> {
-  return Object.fromEntries(Object.entries(timings).map(([key, value]) => [key, Math.round(value)])) as Record<keyof T, number>;
+function roundTimings(timings: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(timings).map(([key, value]) => [key, Math.round(value as number)]));
 }

@@ -1,32 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { imagine } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/temp-dir.js';
-
-const BIN = fileURLToPath(new URL('../../bin/imagine.js', import.meta.url));
-const run = promisify(execFile);
-
-interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function imagine(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe('imagine render', () => {
   let work: string;
@@ -89,7 +68,9 @@ describe('imagine render', () => {
     ['a width that is not a multiple of 8', ['--width', '500'], /^error: width must be a multiple of 8 from 64 to 2048, got 500\n$/],
     ['zero steps', ['--steps', '0'], /^error: steps must be a whole number from 1 to 150\n$/],
     ['an unknown scheduler', ['--scheduler', 'heun'], /^error: unknown scheduler 'heun': use one of euler-ancestral\n$/],
-    ['an unknown upscaler', ['--upscale', 'magic'], /^error: unknown upscaler 'magic': use none\n$/],
+    ['an unknown upscaler', ['--upscale', 'magic'], /^error: unknown upscaler 'magic': use one of edsr-x4, lapsrn-x4, fsrcnn-x4, espcn-x4, realesrgan-x4\n$/],
+    ['an upscaler that is not installed', ['--upscale', 'edsr-x4'], /^error: upscaler 'edsr-x4' is not installed \(none is installed\); convert one with: npx imagine models convert FILE\.pb --as edsr-x4\n$/],
+    ['a limit no file fits', ['--max-bytes', '100'], /^error: the image does not fit in 100 bytes even as a JPEG at quality 70\n$/],
     ['an unknown format', ['--format', 'gif'], /^error: option '--format <format>' argument 'gif' is invalid\. unknown image format 'gif': use one of png, jpeg, webp\n$/],
     ['a format that contradicts the file name', ['--format', 'png', '--out', 'x.jpg'], /^error: --format png does not match the extension of x\.jpg\n$/],
     ['an unknown device', ['--device', 'tpu'], /^error: unknown device 'tpu': use one of cpu, cuda, webgpu\n$/],

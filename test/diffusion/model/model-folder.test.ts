@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { readModelFolder } from '../../../src/diffusion/model/model-folder.js';
 import { SessionLoader } from '../../../src/diffusion/onnx/session-loader.js';
 import { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
-import { OnnxGraphBuilder, type Dimension, type FixtureType } from '../../fixtures/onnx-graph-builder.js';
+import { OnnxGraphBuilder, type Dimension, type FixtureType } from '../../../src/onnx-writer/onnx-graph-builder.js';
 import { writeSdxlFixture } from '../../fixtures/sdxl-fixture.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 

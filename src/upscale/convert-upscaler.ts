@@ -1,0 +1,59 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { InferenceSession } from 'onnxruntime-node';
+import { errorMessage, UserError } from '../core/errors.js';
+import { installUpscaler } from './installed-upscalers.js';
+import { parseGraphDef } from './tensorflow/graph-def.js';
+import { convertGraph } from './tensorflow/convert-graph.js';
+import { findPreset, type UpscalerDescriptor } from './upscaler-descriptor.js';
+
+export interface ConvertReport {
+  readonly dir: string;
+  readonly descriptor: UpscalerDescriptor;
+  readonly bytes: number;
+  /** TensorFlow operations converted, by type; empty for a ready ONNX model. */
+  readonly operations: ReadonlyMap<string, number>;
+}
+
+/**
+ * Installs a super-resolution model as the preset `name`: a TensorFlow frozen graph (.pb) from OpenCV's zoo is
+ * converted to ONNX; a ready .onnx file is checked and copied. Either way the model is opened once before it is
+ * installed, so a file onnxruntime cannot run never becomes an installed upscaler.
+ */
+export async function convertAndInstall(file: string, name: string, modelsDir: string): Promise<ConvertReport> {
+  const preset = findPreset(name);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new UserError(`cannot read ${file}: ${errorMessage(error)}`);
+  }
+  let model: Uint8Array;
+  let descriptor: UpscalerDescriptor = preset;
+  let operations: ReadonlyMap<string, number> = new Map();
+  if (extname(file).toLowerCase() === '.onnx') {
+    model = bytes;
+  } else {
+    const converted = convertGraph(parseGraphDef(bytes, file), file);
+    model = converted.onnx;
+    operations = converted.operations;
+    descriptor = { ...preset, input: converted.inputName, output: converted.outputName };
+    const channels = preset.colour === 'y' ? 1 : 3;
+    if (converted.inputChannels !== channels) {
+      throw new UserError(`${file} takes ${converted.inputChannels} channel(s), but ${name} feeds ${channels}: is this the right preset for it?`);
+    }
+  }
+  await checkLoads(model, file);
+  const dir = await installUpscaler(modelsDir, descriptor, model);
+  return { dir, descriptor, bytes: model.length, operations };
+}
+
+async function checkLoads(model: Uint8Array, file: string): Promise<void> {
+  let session: InferenceSession;
+  try {
+    session = await InferenceSession.create(model);
+  } catch (error) {
+    throw new UserError(`${file} does not load in onnxruntime: ${errorMessage(error).split('\n')[0]}`);
+  }
+  await session.release();
+}
