@@ -51,7 +51,8 @@ export class Upscaler {
     const run = (planes: Planes) =>
       upscaleTiled(this.#model, planes, {
         size,
-        margin: Math.min(tile.margin, Math.floor((size - 1) / 2)),
+        // The core must stay the larger part of a tile, or small tiles would spend their time on context.
+        margin: Math.min(tile.margin, Math.floor(size / 4)),
         feather: Math.min(FEATHER, tile.margin),
         fixed: tile.fixed,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -64,12 +65,10 @@ export class Upscaler {
   async #upscaleLuma(image: RgbImage, run: (planes: Planes) => Promise<Planes>): Promise<RgbImage> {
     const pixels = image.width * image.height;
     const [y, cr, cb] = rgbToYCrCb(image.data, pixels);
-    const toFloat = (plane: Uint8Array) => Float32Array.from(plane, (v) => Math.fround(v * INVERSE_255));
-    const luma = await run({ data: toFloat(y), channels: 1, width: image.width, height: image.height });
+    const luma = await run({ data: bytesToUnit(y), channels: 1, width: image.width, height: image.height });
     const { width, height } = luma;
-    const toBytes = (plane: Float32Array) => Uint8Array.from(plane, (v) => saturateUint8(cvRound(Math.fround(v * 255))));
-    const chroma = (plane: Uint8Array) => toBytes(resizeBilinear(toFloat(plane), image.width, image.height, width, height));
-    return createRgbImage(width, height, yCrCbToRgb(toBytes(luma.data), chroma(cr), chroma(cb), width * height));
+    const chroma = (plane: Uint8Array) => unitToBytes(resizeBilinear(bytesToUnit(plane), image.width, image.height, width, height));
+    return createRgbImage(width, height, yCrCbToRgb(unitToBytes(luma.data), chroma(cr), chroma(cb), width * height));
   }
 
   /** EDSR and ready ONNX models: all three channels, in the preset's order, range and mean. */
@@ -102,6 +101,20 @@ export class Upscaler {
   async release(): Promise<void> {
     await this.#model.release();
   }
+}
+
+/** Bytes → floats in [0, 1], as convertTo(CV_32F, 1/255). Plain loops: TypedArray.from with a map is far slower. */
+function bytesToUnit(plane: Uint8Array): Float32Array {
+  const out = new Float32Array(plane.length);
+  for (let i = 0; i < plane.length; i++) out[i] = Math.fround(plane[i] * INVERSE_255);
+  return out;
+}
+
+/** Floats in [0, 1] → bytes, as convertTo(CV_8U, 255). */
+function unitToBytes(plane: Float32Array): Uint8Array {
+  const out = new Uint8Array(plane.length);
+  for (let i = 0; i < plane.length; i++) out[i] = saturateUint8(cvRound(Math.fround(plane[i] * 255)));
+  return out;
 }
 
 /**
