@@ -30,7 +30,7 @@ interface DeviceResult {
 
 function psnr(a: RgbImage, b: RgbImage): number {
   let squared = 0;
-  for (let i = 0; i < a.data.length; i++) squared += (a.data[i]! - b.data[i]!) ** 2;
+  for (let i = 0; i < a.data.length; i++) squared += (a.data[i] - b.data[i]) ** 2;
   return squared === 0 ? Infinity : 10 * Math.log10((255 * 255) / (squared / a.data.length));
 }
 
@@ -46,8 +46,8 @@ const edsr = await convertAndInstall(edsrFile, 'edsr-x4', root);
 
 try {
   for (const device of DEVICES) {
-    let fallbackReason: string | undefined;
-    const loader = () => new SessionLoader({ device, threads: 0, onDeviceFallback: (_, reason) => (fallbackReason ??= reason.split('\n')[0]) });
+    const fallback: { reason?: string } = {};
+    const loader = () => new SessionLoader({ device, threads: 0, onDeviceFallback: (_, reason) => (fallback.reason ??= reason.split('\n')[0]) });
     const render = [];
     for (const variant of ['optimum-2023', 'olive-fp16'] as const) {
       const dir = await writeSdxlFixture(join(root, `${device}-${variant}`), { variant });
@@ -59,11 +59,11 @@ try {
       await pipeline.release();
       if (device === 'cpu') cpuRenders.set(variant, result.image);
       const reference = cpuRenders.get(variant)!;
-      const maxDifference = result.image.data.reduce((max, v, i) => Math.max(max, Math.abs(v - reference.data[i]!)), 0);
+      const maxDifference = result.image.data.reduce((max, v, i) => Math.max(max, Math.abs(v - reference.data[i])), 0);
       render.push({ variant, ms, maxDifference });
     }
-    if (fallbackReason !== undefined) {
-      results.push({ device, loaded: false, fallbackReason });
+    if (fallback.reason !== undefined) {
+      results.push({ device, loaded: false, fallbackReason: fallback.reason });
       continue;
     }
     const edsrLoader = loader();
