@@ -85,4 +85,5 @@ try {
 const report = { backends: listSupportedBackends(), results };
 const text = JSON.stringify(report, null, 2);
 process.stdout.write(`${text}\n`);
-if (process.argv[2] !== undefined) await writeFile(process.argv[2], text);
+const reportFile = process.argv.at(2);
+if (reportFile !== undefined) await writeFile(reportFile, text);
