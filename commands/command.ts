@@ -1,0 +1,63 @@
+import type { Job } from '../src/jobs/job.js';
+import type { JobService } from '../src/jobs/job-service.js';
+
+/** A typed option of a command; each adapter maps these to its platform (slash-command options, text flags). */
+export type OptionSpec =
+  | { readonly kind: 'string'; readonly name: string; readonly description: string; readonly required?: boolean; readonly maxLength: number; readonly autocomplete?: boolean }
+  | { readonly kind: 'integer'; readonly name: string; readonly description: string; readonly min: number; readonly max: number }
+  | { readonly kind: 'number'; readonly name: string; readonly description: string; readonly min: number; readonly max: number }
+  | { readonly kind: 'boolean'; readonly name: string; readonly description: string }
+  | { readonly kind: 'choice'; readonly name: string; readonly description: string; readonly choices: readonly string[] };
+
+export type OptionValue = string | number | boolean;
+export type CommandInput = Readonly<Record<string, OptionValue | undefined>>;
+
+export interface ChatUser {
+  readonly platform: string;
+  readonly id: string;
+  readonly name: string;
+  /** An admin of the bot (configured, or the platform's server administrators). */
+  readonly isAdmin: boolean;
+}
+
+/** What a command may do in the conversation it was called from; each adapter implements it. */
+export interface CommandContext {
+  readonly user: ChatUser;
+  /** Where this conversation is, as the adapter wants it stored with a job (channel, thread, interaction). */
+  readonly place: unknown;
+  /** The largest file this conversation accepts. */
+  readonly uploadLimitBytes: number;
+  /** Whether only the requester can be shown the result here. */
+  readonly supportsPrivate: boolean;
+  /** Answers the command; `private` shows it to the caller only, where the platform can. */
+  reply(text: string, options?: { readonly private?: boolean }): Promise<void>;
+  /** Removes the chat message that shows a job's image. */
+  removeJobMessage(job: Job): Promise<void>;
+}
+
+/** What commands reach besides the conversation: the queue and the installed models. */
+export interface CommandServices {
+  readonly jobs: JobService;
+  readonly models: ModelChoices;
+  readonly blocklist: PromptBlocklist;
+}
+
+export interface ModelChoices {
+  /** Installed model ids. */
+  installed(): readonly string[];
+  readonly defaultModel: string;
+  /** The native render size of a model (512 for SDXL-Turbo), for aspect ratios. */
+  nativeSize(model: string): number;
+}
+
+export interface PromptBlocklist {
+  /** The first blocked word or pattern the text contains, if any. */
+  match(text: string): string | undefined;
+}
+
+export interface CommandDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly options: readonly OptionSpec[];
+  run(input: CommandInput, context: CommandContext, services: CommandServices): Promise<void>;
+}

@@ -1,0 +1,88 @@
+import { UserError } from '../src/core/errors.js';
+import { MAX_GUIDANCE, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-settings.js';
+import { parseSchedulerName, SCHEDULER_NAMES } from '../src/diffusion/schedulers/scheduler-registry.js';
+import type { JobRequest } from '../src/jobs/job.js';
+import { ASPECT_RATIOS, sizeForAspectRatio } from './aspect-ratio.js';
+import type { CommandContext, CommandDefinition, CommandInput, CommandServices } from './command.js';
+import { describeWait } from './status-text.js';
+
+export const MAX_PROMPT_CHARACTERS = 1000;
+
+export const imagineCommand: CommandDefinition = {
+  name: 'imagine',
+  description: 'Turn a prompt into a picture',
+  options: [
+    { kind: 'string', name: 'prompt', description: 'What to draw', required: true, maxLength: MAX_PROMPT_CHARACTERS },
+    { kind: 'string', name: 'negative', description: 'What to keep out of the picture', maxLength: MAX_PROMPT_CHARACTERS },
+    { kind: 'choice', name: 'aspect', description: 'Aspect ratio (default 1:1)', choices: ASPECT_RATIOS },
+    { kind: 'integer', name: 'seed', description: 'Seed, to repeat a picture', min: 0, max: MAX_SEED },
+    { kind: 'integer', name: 'steps', description: 'Denoising steps (default: the model’s)', min: 1, max: MAX_STEPS },
+    { kind: 'number', name: 'guidance', description: 'How strictly to follow the prompt (0-30; default: the model’s)', min: 0, max: MAX_GUIDANCE },
+    { kind: 'string', name: 'model', description: 'Model (default: the bot’s)', maxLength: 100, autocomplete: true },
+    { kind: 'choice', name: 'scheduler', description: 'Sampler (default: the model’s)', choices: SCHEDULER_NAMES },
+    { kind: 'boolean', name: 'private', description: 'Show the picture to you only' },
+  ],
+  async run(input, context, services) {
+    const request = buildRequest(input, context, services);
+    const { job, position, etaMs } = await services.jobs.enqueue({ platform: context.user.platform, userId: context.user.id, name: context.user.name }, request, context.place);
+    await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(position, etaMs)}. (job ${job.id.slice(0, 8)})`, { private: true });
+  },
+};
+
+/** Checks every option and turns them into a job request; the first problem is a UserError fit for chat. */
+export function buildRequest(input: CommandInput, context: CommandContext, services: CommandServices): JobRequest {
+  const prompt = text(input.prompt, 'prompt').trim();
+  if (prompt === '') throw new UserError('the prompt is empty');
+  if (prompt.length > MAX_PROMPT_CHARACTERS) throw new UserError(`the prompt is longer than ${MAX_PROMPT_CHARACTERS} characters`);
+  const negative = input.negative === undefined ? undefined : text(input.negative, 'negative').trim();
+  if (negative !== undefined && negative.length > MAX_PROMPT_CHARACTERS) throw new UserError(`the negative prompt is longer than ${MAX_PROMPT_CHARACTERS} characters`);
+  for (const part of [prompt, negative ?? '']) {
+    const blocked = services.blocklist.match(part);
+    if (blocked !== undefined) throw new UserError(`that prompt is not allowed here (it matches “${blocked}”)`);
+  }
+  const installed = services.models.installed();
+  const model = input.model === undefined ? services.models.defaultModel : text(input.model, 'model');
+  if (!installed.includes(model)) {
+    throw new UserError(installed.length === 0 ? 'no model is installed yet; ask the bot’s admin' : `unknown model '${model}': choose one of ${installed.join(', ')}`);
+  }
+  const seed = integer(input.seed, 'seed', 0, MAX_SEED);
+  const steps = integer(input.steps, 'steps', 1, MAX_STEPS);
+  const guidance = number(input.guidance, 'guidance', 0, MAX_GUIDANCE);
+  const scheduler = input.scheduler === undefined ? undefined : parseSchedulerName(text(input.scheduler, 'scheduler'));
+  const size = input.aspect === undefined ? undefined : sizeForAspectRatio(text(input.aspect, 'aspect'), services.models.nativeSize(model));
+  const wantsPrivate = input.private === true;
+  if (wantsPrivate && !context.supportsPrivate) throw new UserError('private pictures are not possible here');
+  return {
+    prompt,
+    ...(negative === undefined || negative === '' ? {} : { negativePrompt: negative }),
+    ...(seed === undefined ? {} : { seed }),
+    ...(steps === undefined ? {} : { steps }),
+    ...(guidance === undefined ? {} : { guidance }),
+    ...(size ?? {}),
+    ...(scheduler === undefined ? {} : { scheduler }),
+    model,
+    private: wantsPrivate,
+    maxBytes: context.uploadLimitBytes,
+  };
+}
+
+function text(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new UserError(`${name} must be text`);
+  return value;
+}
+
+function integer(value: unknown, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new UserError(`${name} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function number(value: unknown, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw new UserError(`${name} must be a number from ${min} to ${max}`);
+  return value;
+}
+
+function truncate(value: string, length: number): string {
+  return value.length <= length ? value : `${value.slice(0, length - 1)}…`;
+}

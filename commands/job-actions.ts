@@ -1,0 +1,65 @@
+import { rm } from 'node:fs/promises';
+import { UserError } from '../src/core/errors.js';
+import { MAX_SEED } from '../src/diffusion/render-settings.js';
+import type { Job, JobRequest } from '../src/jobs/job.js';
+import type { CommandContext, CommandServices } from './command.js';
+import { describeWait } from './status-text.js';
+
+/** The buttons under a finished picture; adapters route a click here by the action and job id in its custom id. */
+export const JOB_ACTIONS = ['reroll', 'variations', 'parameters', 'delete', 'cancel'] as const;
+export type JobAction = (typeof JOB_ACTIONS)[number];
+
+export const VARIATION_COUNT = 4;
+
+export async function runJobAction(action: JobAction, jobId: string, context: CommandContext, services: CommandServices): Promise<void> {
+  const job = services.jobs.get(jobId);
+  if (job === undefined) throw new UserError('that picture is no longer known to the bot');
+  const actor = { owner: { platform: context.user.platform, userId: context.user.id, name: context.user.name }, isAdmin: context.user.isAdmin };
+  switch (action) {
+    case 'reroll':
+      await enqueueLike(job, [randomSeed()], context, services);
+      return;
+    case 'variations': {
+      const seed = job.result?.settings.seed ?? job.request.seed ?? randomSeed();
+      await enqueueLike(job, Array.from({ length: VARIATION_COUNT }, (_, i) => (seed + i + 1) % (MAX_SEED + 1)), context, services);
+      return;
+    }
+    case 'parameters':
+      await context.reply(job.result?.parameters ?? `${job.request.prompt}\n(not rendered yet)`, { private: true });
+      return;
+    case 'cancel':
+      await services.jobs.cancel(job.id, actor);
+      await context.reply('Cancelled.', { private: true });
+      return;
+    case 'delete':
+      if (!isOwner(job, context) && !context.user.isAdmin) throw new UserError('only the person who asked for this picture (or an admin) can delete it');
+      await context.removeJobMessage(job);
+      if (job.result !== undefined) await rm(job.result.file, { force: true });
+      await context.reply('Deleted.', { private: true });
+      return;
+  }
+}
+
+function isOwner(job: Job, context: CommandContext): boolean {
+  return job.owner.platform === context.user.platform && job.owner.userId === context.user.id;
+}
+
+function randomSeed(): number {
+  return Math.floor(Math.random() * (MAX_SEED + 1));
+}
+
+/** New jobs with the same settings as `job` (as rendered, so defaults stay the same) and other seeds. */
+async function enqueueLike(job: Job, seeds: readonly number[], context: CommandContext, services: CommandServices): Promise<void> {
+  const base: JobRequest = {
+    ...job.request,
+    ...(job.result === undefined
+      ? {}
+      : { steps: job.result.settings.steps, guidance: job.result.settings.guidance, width: job.result.settings.width, height: job.result.settings.height, scheduler: job.result.settings.scheduler }),
+    maxBytes: context.uploadLimitBytes,
+    parentId: job.id,
+  };
+  const owner = { platform: context.user.platform, userId: context.user.id, name: context.user.name };
+  const places = await services.jobs.enqueueMany(owner, seeds.map((seed) => ({ ...base, seed })), context.place);
+  const first = places[0];
+  await context.reply(`Queued ${seeds.length === 1 ? 'a reroll' : `${seeds.length} variations`} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(first.position, first.etaMs)}.`, { private: true });
+}

@@ -1,0 +1,60 @@
+import type { RenderProgress } from '../src/core/progress.js';
+import type { Job, JobResult } from '../src/jobs/job.js';
+
+/** Short, platform-neutral words for where a job is; adapters add their own formatting around them. */
+
+export function describeWait(position: number, etaMs: number): string {
+  if (position <= 0) return 'starting now';
+  const eta = etaMs < 5_000 ? 'any moment now' : `about ${formatDuration(etaMs)}`;
+  return position === 1 ? `next in line, ${eta}` : `position ${position} in the queue, ${eta}`;
+}
+
+export function describeProgress(progress: RenderProgress): string {
+  switch (progress.stage) {
+    case 'loading':
+      return `loading the model (${progress.component})`;
+    case 'encoding-prompt':
+      return 'reading the prompt';
+    case 'denoising':
+      return `step ${progress.step}/${progress.total}`;
+    case 'decoding':
+      return 'decoding';
+    case 'upscaling':
+      return `upscaling, tile ${progress.tile}/${progress.tiles}`;
+    case 'saving':
+      return 'saving';
+    case 'done':
+      return 'done';
+  }
+}
+
+/** A progress bar of ten cells for the stage, e.g. "▰▰▰▱▱▱▱▱▱▱". */
+export function progressBar(progress: RenderProgress): string {
+  const fraction =
+    progress.stage === 'denoising' ? progress.step / progress.total : progress.stage === 'upscaling' ? progress.tile / progress.tiles : progress.stage === 'saving' || progress.stage === 'done' ? 1 : 0;
+  const filled = Math.round(fraction * 10);
+  return '▰'.repeat(filled) + '▱'.repeat(10 - filled);
+}
+
+export function describeResult(job: Job, result: JobResult): string {
+  const s = result.settings;
+  const lines = [
+    `**${s.prompt}**`,
+    ...(s.negativePrompt === '' ? [] : [`not: ${s.negativePrompt}`]),
+    `seed ${s.seed} · ${s.steps} steps · ${s.scheduler} · guidance ${s.guidance} · ${job.request.model} · ${result.width}×${result.height} · ${formatDuration(result.durationMs)}`,
+  ];
+  if (result.droppedTokens > 0) lines.push(`note: the prompt was longer than CLIP's 75 tokens; the last ${result.droppedTokens} were ignored`);
+  return lines.join('\n');
+}
+
+export function describeFailure(job: Job): string {
+  if (job.error?.userFacing === true) return `Could not make that image: ${job.error.message}`;
+  return `Sorry, something went wrong while making that image (job ${job.id.slice(0, 8)}). The bot's logs say more.`;
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  return seconds % 60 === 0 ? `${minutes} min` : `${minutes} min ${seconds % 60} s`;
+}

@@ -1,0 +1,30 @@
+import type { Job, JobListener, JobOwner, JobRequest } from './job.js';
+
+export interface Actor {
+  readonly owner: JobOwner;
+  readonly isAdmin: boolean;
+}
+
+export interface QueuedPlace {
+  readonly position: number;
+  readonly etaMs: number;
+}
+
+/**
+ * The render queue as commands and adapters see it. The in-process implementation runs one job at a time on this
+ * machine; a Redis-backed one with a worker per GPU can take its place behind the same interface.
+ */
+export interface JobService {
+  /** Stores the job before it returns, so an acknowledged request survives a crash. Over a cap: a UserError. */
+  enqueue(owner: JobOwner, request: JobRequest, place: unknown): Promise<{ job: Job } & QueuedPlace>;
+  /** Several jobs at once (variations): all of them fit under the caps, or none is queued. */
+  enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]>;
+  /** Cancels a queued job at once, a running one within a step or a tile. Only its owner or an admin may. */
+  cancel(jobId: string, by: Actor): Promise<Job>;
+  get(jobId: string): Job | undefined;
+  /** Waiting and running jobs, in the order they will run (the running one first). */
+  active(): readonly (Job & { readonly position: number; readonly etaMs: number })[];
+  /** Lets an adapter record where it shows a job (its status message), for restarts. */
+  setPlace(jobId: string, place: unknown): void;
+  subscribe(listener: JobListener): () => void;
+}

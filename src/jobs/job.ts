@@ -1,0 +1,85 @@
+import type { RenderProgress } from '../core/progress.js';
+import type { RenderSettings } from '../diffusion/render-settings.js';
+import type { ImageFormat } from '../imaging/image-format.js';
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+
+export const ACTIVE_STATES: readonly JobState[] = ['queued', 'running'];
+
+/** Who asked: a user of one platform. */
+export interface JobOwner {
+  readonly platform: string;
+  readonly userId: string;
+  readonly name: string;
+}
+
+/** What was asked for; missing values take the model's defaults when the job runs. */
+export interface JobRequest {
+  readonly prompt: string;
+  readonly negativePrompt?: string;
+  readonly seed?: number;
+  readonly steps?: number;
+  readonly guidance?: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly scheduler?: string;
+  readonly model: string;
+  /** Only the requester sees the result, where the platform allows it. */
+  readonly private: boolean;
+  /** The largest file the destination accepts. */
+  readonly maxBytes: number;
+  /** The job this one rerolls or varies, if any. */
+  readonly parentId?: string;
+}
+
+export interface JobResult {
+  readonly file: string;
+  readonly format: ImageFormat;
+  readonly bytes: number;
+  readonly width: number;
+  readonly height: number;
+  readonly settings: RenderSettings;
+  readonly upscaler: string;
+  readonly parameters: string;
+  readonly droppedTokens: number;
+  readonly durationMs: number;
+}
+
+export interface JobError {
+  readonly message: string;
+  /** True when the message was written for the user (bad input); false for a bug, shown as an apology with the id. */
+  readonly userFacing: boolean;
+}
+
+export interface Job {
+  readonly id: string;
+  readonly owner: JobOwner;
+  readonly request: JobRequest;
+  readonly state: JobState;
+  /** Where the platform adapter shows this job: its own JSON, stored so that a restart can find the message again. */
+  readonly place: unknown;
+  readonly createdAt: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  readonly attempts: number;
+  readonly result?: JobResult;
+  readonly error?: JobError;
+  readonly cancelledBy?: string;
+}
+
+/** What the job service tells its listeners; each adapter turns these into chat messages. */
+export type JobEvent =
+  | { readonly type: 'queued'; readonly job: Job; readonly position: number; readonly etaMs: number }
+  | { readonly type: 'position'; readonly job: Job; readonly position: number; readonly etaMs: number }
+  | { readonly type: 'started'; readonly job: Job }
+  | { readonly type: 'progress'; readonly job: Job; readonly progress: RenderProgress }
+  | { readonly type: 'succeeded'; readonly job: Job; readonly result: JobResult }
+  | { readonly type: 'failed'; readonly job: Job; readonly error: JobError }
+  | { readonly type: 'cancelled'; readonly job: Job; readonly by: string }
+  | { readonly type: 'interrupted'; readonly job: Job; readonly willRetry: boolean };
+
+export type JobListener = (event: JobEvent) => void;
+
+export function ownerKey(owner: JobOwner): string {
+  return `${owner.platform}:${owner.userId}`;
+}

@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import PQueue from 'p-queue';
+import { CancelledError, errorMessage, UserError } from '../core/errors.js';
+import type { RenderProgress } from '../core/progress.js';
+import { DurationEstimator } from './duration-estimator.js';
+import { fairOrder } from './fair-order.js';
+import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest, type JobResult } from './job.js';
+import type { Actor, JobService, QueuedPlace } from './job-service.js';
+import type { JobStore } from './job-store.js';
+
+/** Renders one job; the signal fires on cancel, timeout or shutdown. */
+export type JobRunner = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }) => Promise<JobResult>;
+
+export interface JobLimits {
+  /** Waiting plus running jobs one user may have. */
+  readonly perUser: number;
+  /** Waiting plus running jobs in all. */
+  readonly total: number;
+  /** A job still running after this long is stopped and failed. */
+  readonly timeoutMs: number;
+}
+
+export interface LocalJobServiceOptions {
+  readonly store: JobStore;
+  readonly runner: JobRunner;
+  readonly limits: JobLimits;
+  /** `platform:userId` keys of the admins, who may cancel and delete anyone's jobs. */
+  readonly admins?: ReadonlySet<string>;
+  readonly clock?: () => number;
+  /** A job interrupted by a crash or restart is run once more, then failed. */
+  readonly maxAttempts?: number;
+  readonly onError?: (error: unknown, job: Job) => void;
+}
+
+interface Running {
+  readonly job: Job;
+  readonly controller: AbortController;
+}
+
+/**
+ * The single GPU lane: a p-queue of concurrency 1, fed one job at a time in fair order, so that the order can
+ * change while jobs wait. Every change of state is written to the store before anyone is told.
+ */
+export class LocalJobService implements JobService {
+  readonly #store: JobStore;
+  readonly #runner: JobRunner;
+  readonly #limits: JobLimits;
+  readonly #admins: ReadonlySet<string>;
+  readonly #clock: () => number;
+  readonly #maxAttempts: number;
+  readonly #onError: ((error: unknown, job: Job) => void) | undefined;
+  readonly #lane = new PQueue({ concurrency: 1 });
+  readonly #listeners = new Set<JobListener>();
+  readonly #estimator = new DurationEstimator();
+  #queued: Job[] = [];
+  /** When each user was last served, as a strictly increasing turn number (times can tie within a millisecond). */
+  #lastServed = new Map<string, number>();
+  #turn = 0;
+  #running: Running | undefined;
+  #accepting = false;
+
+  constructor(options: LocalJobServiceOptions) {
+    this.#store = options.store;
+    this.#runner = options.runner;
+    this.#limits = options.limits;
+    this.#admins = options.admins ?? new Set();
+    this.#clock = options.clock ?? Date.now;
+    this.#maxAttempts = options.maxAttempts ?? 2;
+    this.#onError = options.onError;
+  }
+
+  /**
+   * Picks up where the last process stopped: jobs that were running are interrupted (and run again if they have
+   * attempts left), jobs that were waiting wait again, in the same fair order.
+   */
+  start(): void {
+    for (const job of this.#store.inStates(['running'])) {
+      const retry = job.attempts < this.#maxAttempts;
+      const interrupted = this.#save({ ...job, state: retry ? 'queued' : 'interrupted', ...(retry ? {} : { finishedAt: this.#clock() }) });
+      this.#emit({ type: 'interrupted', job: interrupted, willRetry: retry });
+    }
+    this.#queued = this.#store.inStates(['queued']);
+    this.#lastServed = this.#store.lastStarts();
+    this.#turn = Math.max(0, ...this.#lastServed.values());
+    this.#accepting = true;
+    this.#pump();
+  }
+
+  async enqueue(owner: JobOwner, request: JobRequest, place: unknown): Promise<{ job: Job } & QueuedPlace> {
+    const [queued] = await this.enqueueMany(owner, [request], place);
+    return queued;
+  }
+
+  enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]> {
+    return settled(() => this.#enqueueNow(owner, requests, place));
+  }
+
+  #enqueueNow(owner: JobOwner, requests: readonly JobRequest[], place: unknown): ({ job: Job } & QueuedPlace)[] {
+    if (!this.#accepting) throw new UserError('the bot is restarting; try again in a minute');
+    const active = this.#activeJobs();
+    const mine = active.filter((job) => ownerKey(job.owner) === ownerKey(owner)).length;
+    if (mine + requests.length > this.#limits.perUser) {
+      const have = mine === 0 ? '' : `you already have ${mine} image${mine === 1 ? '' : 's'} in the queue and `;
+      throw new UserError(`${have}the limit is ${this.#limits.perUser} per person; wait for one to finish or cancel one`);
+    }
+    if (active.length + requests.length > this.#limits.total) throw new UserError(`the queue is full (${this.#limits.total} images); try again in a few minutes`);
+    const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0 }));
+    for (const job of jobs) this.#store.insert(job);
+    this.#queued.push(...jobs);
+    const places = jobs.map((job) => ({ job, ...this.#placeOf(job.id) }));
+    for (const queued of places) this.#emit({ type: 'queued', ...queued });
+    this.#pump();
+    return places.map((queued) => (this.#running?.job.id === queued.job.id ? { job: this.#running.job, position: 0, etaMs: 0 } : queued));
+  }
+
+  cancel(jobId: string, by: Actor): Promise<Job> {
+    return settled(() => this.#cancelNow(jobId, by));
+  }
+
+  #cancelNow(jobId: string, by: Actor): Job {
+    const job = this.get(jobId);
+    if (job === undefined) throw new UserError('there is no such image job');
+    if (ownerKey(job.owner) !== ownerKey(by.owner) && !by.isAdmin && !this.#admins.has(ownerKey(by.owner))) {
+      throw new UserError('only the person who asked for this image (or an admin) can cancel it');
+    }
+    if (job.state === 'queued') {
+      this.#queued = this.#queued.filter((queued) => queued.id !== jobId);
+      const cancelled = this.#save({ ...job, state: 'cancelled', finishedAt: this.#clock(), cancelledBy: by.owner.name });
+      this.#emit({ type: 'cancelled', job: cancelled, by: by.owner.name });
+      this.#announcePositions();
+      return cancelled;
+    }
+    if (job.state === 'running' && this.#running?.job.id === jobId) {
+      this.#running.controller.abort(new CancelledError(`cancelled by ${by.owner.name}`));
+      return job;
+    }
+    throw new UserError(`that image is already ${job.state}`);
+  }
+
+  get(jobId: string): Job | undefined {
+    if (this.#running?.job.id === jobId) return this.#running.job;
+    return this.#queued.find((job) => job.id === jobId) ?? this.#store.get(jobId);
+  }
+
+  active(): (Job & { position: number; etaMs: number })[] {
+    const running = this.#running === undefined ? [] : [{ ...this.#running.job, position: 0, etaMs: this.#remainingMs() }];
+    return [...running, ...this.#ordered().map((job) => ({ ...job, ...this.#placeOf(job.id) }))];
+  }
+
+  setPlace(jobId: string, place: unknown): void {
+    const update = (job: Job) => (job.id === jobId ? { ...job, place } : job);
+    this.#queued = this.#queued.map(update);
+    if (this.#running?.job.id === jobId) this.#running = { ...this.#running, job: update(this.#running.job) };
+    const stored = this.#store.get(jobId);
+    if (stored !== undefined) this.#store.update({ ...stored, place });
+  }
+
+  subscribe(listener: JobListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Stops taking jobs, lets the running one finish for up to `graceMs`, then cancels it; it stays in the store as
+   * running, so the next start interrupts and retries it. Waiting jobs stay waiting in the store.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.#accepting = false;
+    const running = this.#running;
+    if (running !== undefined) {
+      const timer = setTimeout(() => { running.controller.abort(new CancelledError('the bot is shutting down')); }, graceMs);
+      await this.#lane.onIdle();
+      clearTimeout(timer);
+    }
+    await this.#lane.onIdle();
+  }
+
+  #activeJobs(): Job[] {
+    return [...(this.#running === undefined ? [] : [this.#running.job]), ...this.#queued];
+  }
+
+  #ordered(): Job[] {
+    return fairOrder(this.#queued, this.#lastServed);
+  }
+
+  #remainingMs(): number {
+    const running = this.#running;
+    if (running === undefined) return 0;
+    const elapsed = this.#clock() - (running.job.startedAt ?? this.#clock());
+    return Math.max(0, this.#estimator.estimate(running.job.request) - elapsed);
+  }
+
+  /** Position 1 runs next; the ETA is when it should start. */
+  #placeOf(jobId: string): QueuedPlace {
+    let etaMs = this.#remainingMs();
+    let position = 0;
+    for (const job of this.#ordered()) {
+      position += 1;
+      if (job.id === jobId) return { position, etaMs };
+      etaMs += this.#estimator.estimate(job.request);
+    }
+    return { position: 0, etaMs: 0 };
+  }
+
+  #announcePositions(): void {
+    let etaMs = this.#remainingMs();
+    this.#ordered().forEach((job, index) => {
+      this.#emit({ type: 'position', job, position: index + 1, etaMs });
+      etaMs += this.#estimator.estimate(job.request);
+    });
+  }
+
+  #pump(): void {
+    if (!this.#accepting || this.#running !== undefined) return;
+    const next = this.#ordered().at(0);
+    if (next === undefined) return;
+    this.#queued = this.#queued.filter((job) => job.id !== next.id);
+    const started = this.#save({ ...next, state: 'running', startedAt: this.#clock(), attempts: next.attempts + 1 });
+    this.#turn += 1;
+    this.#lastServed.set(ownerKey(started.owner), this.#turn);
+    const controller = new AbortController();
+    this.#running = { job: started, controller };
+    this.#emit({ type: 'started', job: started });
+    this.#announcePositions();
+    void this.#lane.add(() => this.#run(controller));
+  }
+
+  async #run(controller: AbortController): Promise<void> {
+    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.#limits.timeoutMs)]);
+    const job = () => this.#running!.job;
+    try {
+      const result = await this.#runner(job(), { signal, onProgress: (progress) => { this.#emit({ type: 'progress', job: job(), progress }); } });
+      this.#estimator.record(job().request, result.durationMs);
+      const done = this.#save({ ...job(), state: 'succeeded', finishedAt: this.#clock(), result });
+      this.#running = undefined;
+      this.#emit({ type: 'succeeded', job: done, result });
+    } catch (error) {
+      this.#finishWithError(job(), error, controller.signal);
+    } finally {
+      this.#running = undefined;
+      // The lane (concurrency 1) starts the next job only once this one has returned.
+      this.#pump();
+    }
+  }
+
+  #finishWithError(job: Job, error: unknown, cancelSignal: AbortSignal): void {
+    this.#running = undefined;
+    const reason: unknown = cancelSignal.reason;
+    if (cancelSignal.aborted && reason instanceof CancelledError && !this.#accepting) {
+      // Shutting down: leave it running in the store; the next start interrupts and retries it.
+      return;
+    }
+    if (cancelSignal.aborted) {
+      const by = reason instanceof CancelledError ? reason.message.replace(/^cancelled by /, '') : 'someone';
+      const cancelled = this.#save({ ...job, state: 'cancelled', finishedAt: this.#clock(), cancelledBy: by });
+      this.#emit({ type: 'cancelled', job: cancelled, by });
+      return;
+    }
+    const timedOut = error instanceof CancelledError || (error instanceof Error && error.name === 'TimeoutError');
+    const userFacing = error instanceof UserError || timedOut;
+    const message = timedOut ? `the render took longer than ${Math.round(this.#limits.timeoutMs / 60_000)} minutes and was stopped` : errorMessage(error);
+    if (!userFacing) this.#onError?.(error, job);
+    const failed = this.#save({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message, userFacing } });
+    this.#emit({ type: 'failed', job: failed, error: failed.error! });
+  }
+
+  #save(job: Job): Job {
+    this.#store.update(job);
+    return job;
+  }
+
+  #emit(event: JobEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#onError?.(error, event.job);
+      }
+    }
+  }
+}
+
+/** The in-process queue answers synchronously; the interface is asynchronous for queues that live elsewhere. */
+function settled<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}

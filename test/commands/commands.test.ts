@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { beforeEach, describe, test } from 'node:test';
+import { sizeForAspectRatio } from '../../commands/aspect-ratio.js';
+import { cancelCommand } from '../../commands/cancel-command.js';
+import type { CommandInput, CommandServices } from '../../commands/command.js';
+import { helpCommand } from '../../commands/help-command.js';
+import { imagineCommand } from '../../commands/imagine-command.js';
+import { COMMANDS, runJobAction } from '../../commands/index.js';
+import { parsePromptBlocklist } from '../../commands/prompt-blocklist.js';
+import { queueCommand } from '../../commands/queue-command.js';
+import { JobStore } from '../../src/jobs/job-store.js';
+import { LocalJobService } from '../../src/jobs/local-job-service.js';
+import { commandServices, FakeChat } from '../helpers/fake-chat.js';
+import { ManualRunner, settle } from '../helpers/fake-runner.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+let manual: ManualRunner;
+let jobs: LocalJobService;
+let services: CommandServices;
+
+beforeEach(async () => {
+  manual = new ManualRunner();
+  jobs = new LocalJobService({ store: new JobStore(join(await tempDir(), 'jobs.sqlite')), runner: manual.runner, limits: { perUser: 5, total: 20, timeoutMs: 60_000 } });
+  jobs.start();
+  services = commandServices(jobs, { blocklist: 'gore, /nsfw\\w*/' });
+});
+
+async function imagine(input: CommandInput, chat = new FakeChat({ id: 'u1' })) {
+  await imagineCommand.run(input, chat, services);
+  return chat;
+}
+
+describe('/imagine', () => {
+  test('queues the request with every option and answers privately with the position', async () => {
+    const chat = await imagine({ prompt: '  a red fox  ', negative: 'blurry', aspect: '16:9', seed: 7, steps: 3, guidance: 1.5, model: 'sd-1.5', scheduler: 'euler-ancestral' });
+    const [job] = jobs.active();
+    assert.deepEqual(job.request, {
+      prompt: 'a red fox',
+      negativePrompt: 'blurry',
+      seed: 7,
+      steps: 3,
+      guidance: 1.5,
+      width: 704,
+      height: 384,
+      scheduler: 'euler-ancestral',
+      model: 'sd-1.5',
+      private: false,
+      maxBytes: 10 * 2 ** 20,
+    });
+    assert.deepEqual(job.place, { channel: 'general' });
+    assert.match(chat.lastReply!, /^Queued “a red fox” — starting now\. \(job [0-9a-f]{8}\)$/);
+    assert.equal(chat.replies[0].private, true);
+  });
+
+  test('a second request waits and is told its place', async () => {
+    await imagine({ prompt: 'first' });
+    const chat = await imagine({ prompt: 'second' }, new FakeChat({ id: 'u2' }));
+    assert.match(chat.lastReply!, /next in line, about 30 s/);
+  });
+
+  const refusals: [string, CommandInput, string, { supportsPrivate?: boolean }?][] = [
+    ['an empty prompt', { prompt: '   ' }, 'the prompt is empty'],
+    ['a prompt too long', { prompt: 'x'.repeat(1001) }, 'the prompt is longer than 1000 characters'],
+    ['a blocked word', { prompt: 'lots of GORE here' }, 'that prompt is not allowed here (it matches “gore”)'],
+    ['a blocked pattern in the negative prompt', { prompt: 'ok', negative: 'nsfwish' }, 'that prompt is not allowed here (it matches “/nsfw\\w*/”)'],
+    ['an unknown model', { prompt: 'ok', model: 'dalle' }, "unknown model 'dalle': choose one of sdxl-turbo, sd-1.5"],
+    ['a seed out of range', { prompt: 'ok', seed: -1 }, 'seed must be a whole number from 0 to 4294967295'],
+    ['fractional steps', { prompt: 'ok', steps: 2.5 }, 'steps must be a whole number from 1 to 150'],
+    ['too much guidance', { prompt: 'ok', guidance: 31 }, 'guidance must be a number from 0 to 30'],
+    ['an unknown scheduler', { prompt: 'ok', scheduler: 'heun' }, "unknown scheduler 'heun': use one of euler-ancestral"],
+    ['a bad aspect ratio', { prompt: 'ok', aspect: 'wide' }, "the aspect ratio 'wide' is not W:H; use one of 1:1, 3:2, 2:3, 16:9, 9:16"],
+    ['private where it is impossible', { prompt: 'ok', private: true }, 'private pictures are not possible here', { supportsPrivate: false }],
+  ];
+  for (const [what, input, message, options] of refusals) {
+    test(`refuses ${what} with a clear message and queues nothing`, async () => {
+      await assert.rejects(imagine(input, new FakeChat({ id: 'u1' }, options)), { name: 'UserError', message });
+      assert.equal(jobs.active().length, 0);
+    });
+  }
+
+  test('the blocklist matches whole words only', () => {
+    const blocklist = parsePromptBlocklist('gore');
+    assert.equal(blocklist.match('gorеgeous'), undefined);
+    assert.equal(blocklist.match('gorgeous'), undefined);
+    assert.equal(blocklist.match('Gore!'), 'gore');
+  });
+
+  test('aspect ratios keep about the native pixel count, sides multiples of 64', () => {
+    assert.deepEqual(sizeForAspectRatio('1:1', 512), { width: 512, height: 512 });
+    assert.deepEqual(sizeForAspectRatio('3:2', 512), { width: 640, height: 448 });
+    assert.deepEqual(sizeForAspectRatio('2:3', 512), { width: 448, height: 640 });
+    assert.deepEqual(sizeForAspectRatio('9:16', 512), { width: 384, height: 704 });
+    assert.deepEqual(sizeForAspectRatio('16:9', 768), { width: 1024, height: 576 });
+  });
+});
+
+describe('/queue, /cancel, /help', () => {
+  test('/queue lists yours first', async () => {
+    await imagine({ prompt: 'theirs' }, new FakeChat({ id: 'other' }));
+    await imagine({ prompt: 'mine' });
+    const chat = new FakeChat({ id: 'u1' });
+    await queueCommand.run({}, chat, services);
+    const lines = chat.lastReply!.split('\n');
+    assert.equal(lines[0], '2 images in the queue.');
+    assert.match(lines[1], /^• you: “mine” — next in line/);
+    assert.match(lines[2], /^• user-other: “theirs” — drawing now/);
+  });
+
+  test('/cancel cancels your latest job, or refuses someone else’s', async () => {
+    await imagine({ prompt: 'running' }, new FakeChat({ id: 'other' }));
+    await imagine({ prompt: 'waiting' });
+    const chat = new FakeChat({ id: 'u1' });
+    await cancelCommand.run({}, chat, services);
+    assert.equal(chat.lastReply, 'Cancelled “waiting”.');
+    const theirs = jobs.active()[0];
+    await assert.rejects(cancelCommand.run({ job: theirs.id.slice(0, 8) }, chat, services), { message: 'only the person who asked for this image (or an admin) can cancel it' });
+    await cancelCommand.run({ job: theirs.id.slice(0, 8) }, new FakeChat({ id: 'boss', isAdmin: true }), services);
+    await settle();
+    assert.equal(jobs.get(theirs.id)?.state, 'cancelled');
+    await assert.rejects(cancelCommand.run({}, chat, services), { message: 'you have nothing in the queue' });
+  });
+
+  test('/help names the commands and the installed models', async () => {
+    const chat = new FakeChat({ id: 'u1' });
+    await helpCommand.run({}, chat, services);
+    assert.match(chat.lastReply!, /\*\*\/imagine\*\*/);
+    assert.match(chat.lastReply!, /Models: sdxl-turbo, sd-1.5 \(default sdxl-turbo\)/);
+  });
+
+  test('the command list is explicit and every name is unique', () => {
+    assert.deepEqual(COMMANDS.map((c) => c.name), ['imagine', 'queue', 'cancel', 'help']);
+  });
+});
+
+describe('buttons under a picture', () => {
+  async function finishedJob() {
+    await imagine({ prompt: 'a fox', steps: 2 });
+    const run = await manual.started(1);
+    run.finish();
+    await settle();
+    return jobs.get(run.job.id)!;
+  }
+
+  test('reroll queues the same settings with a new seed, variations queue four nearby seeds', async () => {
+    const job = await finishedJob();
+    const chat = new FakeChat({ id: 'u2' });
+    await runJobAction('reroll', job.id, chat, services);
+    await runJobAction('variations', job.id, chat, services);
+    const queued = new Map([...manual.runs.slice(1).map((r) => r.job), ...jobs.active()].map((j) => [j.id, j]));
+    const requests = [...queued.values()].map((j) => j.request);
+    assert.equal(requests.length, 5);
+    assert.ok(requests.every((r) => r.prompt === 'a fox' && r.steps === 2 && r.parentId === job.id));
+    assert.deepEqual(requests.slice(1).map((r) => r.seed), [43, 44, 45, 46]);
+    assert.match(chat.lastReply!, /^Queued 4 variations of “a fox”/);
+  });
+
+  test('parameters answer privately; delete is for the owner or an admin', async () => {
+    const job = await finishedJob();
+    const stranger = new FakeChat({ id: 'u2' });
+    await runJobAction('parameters', job.id, stranger, services);
+    assert.deepEqual(stranger.replies.at(-1), { text: 'a fox\nSteps: 4', private: true });
+    await assert.rejects(runJobAction('delete', job.id, stranger, services), { message: 'only the person who asked for this picture (or an admin) can delete it' });
+    assert.equal(stranger.removed.length, 0);
+    const owner = new FakeChat({ id: 'u1' });
+    await runJobAction('delete', job.id, owner, services);
+    assert.deepEqual(owner.removed.map((j) => j.id), [job.id]);
+  });
+
+  test('a job the bot does not know', async () => {
+    await assert.rejects(runJobAction('reroll', 'nope', new FakeChat({ id: 'u1' }), services), { message: 'that picture is no longer known to the bot' });
+  });
+});

@@ -1,0 +1,68 @@
+import { CancelledError } from '../../src/core/errors.js';
+import type { RenderProgress } from '../../src/core/progress.js';
+import type { Job, JobResult } from '../../src/jobs/job.js';
+import type { JobRunner } from '../../src/jobs/local-job-service.js';
+
+export interface PendingRun {
+  readonly job: Job;
+  readonly signal: AbortSignal;
+  progress(progress: RenderProgress): void;
+  finish(): void;
+  fail(error: Error): void;
+}
+
+export function fakeResult(job: Job, durationMs = 1000): JobResult {
+  return {
+    file: `/outputs/${job.id}.png`,
+    format: 'png',
+    bytes: 1234,
+    width: 2048,
+    height: 2048,
+    settings: {
+      prompt: job.request.prompt,
+      negativePrompt: job.request.negativePrompt ?? '',
+      seed: job.request.seed ?? 42,
+      steps: job.request.steps ?? 4,
+      guidance: job.request.guidance ?? 0,
+      width: job.request.width ?? 512,
+      height: job.request.height ?? 512,
+      scheduler: 'euler-ancestral',
+    },
+    upscaler: 'edsr-x4',
+    parameters: `${job.request.prompt}\nSteps: 4`,
+    droppedTokens: 0,
+    durationMs,
+  };
+}
+
+/**
+ * A stand-in for the render pipeline that the test drives by hand: each run waits until the test finishes or
+ * fails it, and rejects with a CancelledError when its signal fires, as the real engine does between steps.
+ */
+export class ManualRunner {
+  readonly runs: PendingRun[] = [];
+  readonly #waiters: (() => void)[] = [];
+
+  readonly runner: JobRunner = (job, { signal, onProgress }) =>
+    new Promise<JobResult>((resolve, reject) => {
+      const abort = () => {
+        const reason: unknown = signal.reason;
+        reject(reason instanceof CancelledError ? reason : new CancelledError(reason instanceof Error ? reason.message : 'cancelled'));
+      };
+      if (signal.aborted) { abort(); return; }
+      signal.addEventListener('abort', abort, { once: true });
+      this.runs.push({ job, signal, progress: onProgress, finish: () => { resolve(fakeResult(job)); }, fail: reject });
+      this.#waiters.splice(0).forEach((wake) => { wake(); });
+    });
+
+  /** Resolves when at least `count` runs have started. */
+  async started(count: number): Promise<PendingRun> {
+    while (this.runs.length < count) await new Promise<void>((wake) => this.#waiters.push(wake));
+    return this.runs[count - 1];
+  }
+}
+
+/** Lets pending promise callbacks and microtasks settle. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
