@@ -107,7 +107,8 @@ export class LocalJobService implements JobService {
     const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0 }));
     for (const job of jobs) this.#store.insert(job);
     this.#queued.push(...jobs);
-    const places = jobs.map((job) => ({ job, ...this.#placeOf(job.id) }));
+    const ids = new Set(jobs.map((job) => job.id));
+    const places = this.#waitingWithPlaces().filter((place) => ids.has(place.job.id));
     for (const queued of places) this.#emit({ type: 'queued', ...queued });
     this.#pump();
     return places.map((queued) => (this.#running?.job.id === queued.job.id ? { job: this.#running.job, position: 0, etaMs: 0 } : queued));
@@ -144,7 +145,7 @@ export class LocalJobService implements JobService {
 
   active(): (Job & { position: number; etaMs: number })[] {
     const running = this.#running === undefined ? [] : [{ ...this.#running.job, position: 0, etaMs: this.#remainingMs() }];
-    return [...running, ...this.#ordered().map((job) => ({ ...job, ...this.#placeOf(job.id) }))];
+    return [...running, ...this.#waitingWithPlaces().map(({ job, position, etaMs }) => ({ ...job, position, etaMs }))];
   }
 
   setPlace(jobId: string, place: unknown): void {
@@ -190,24 +191,18 @@ export class LocalJobService implements JobService {
     return Math.max(0, this.#estimator.estimate(running.job.request) - elapsed);
   }
 
-  /** Position 1 runs next; the ETA is when it should start. */
-  #placeOf(jobId: string): QueuedPlace {
+  /** The waiting jobs in fair order, each with its position (1 runs next) and when it should start. */
+  #waitingWithPlaces(): ({ job: Job } & QueuedPlace)[] {
     let etaMs = this.#remainingMs();
-    let position = 0;
-    for (const job of this.#ordered()) {
-      position += 1;
-      if (job.id === jobId) return { position, etaMs };
+    return this.#ordered().map((job, index) => {
+      const place = { job, position: index + 1, etaMs };
       etaMs += this.#estimator.estimate(job.request);
-    }
-    return { position: 0, etaMs: 0 };
+      return place;
+    });
   }
 
   #announcePositions(): void {
-    let etaMs = this.#remainingMs();
-    this.#ordered().forEach((job, index) => {
-      this.#emit({ type: 'position', job, position: index + 1, etaMs });
-      etaMs += this.#estimator.estimate(job.request);
-    });
+    for (const place of this.#waitingWithPlaces()) this.#emit({ type: 'position', ...place });
   }
 
   #pump(): void {
