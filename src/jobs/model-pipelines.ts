@@ -1,0 +1,45 @@
+import { readModelFolder } from '../diffusion/model/model-folder.js';
+import type { SessionLoader } from '../diffusion/onnx/session-loader.js';
+import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
+import { resolveModelDir } from '../models/installed-models.js';
+import { openUpscaler } from '../upscale/open-upscaler.js';
+import { RenderPipeline } from './render-pipeline.js';
+import type { PipelineProvider } from './render-job-runner.js';
+
+/**
+ * The render pipeline of each model, opened on first use. One model stays loaded at a time: asking for another
+ * releases the current one first, because two SDXL models do not fit in a 16 GB card together.
+ */
+export class ModelPipelines implements PipelineProvider {
+  #current: { readonly model: string; readonly pipeline: Promise<RenderPipeline> } | undefined;
+
+  constructor(
+    private readonly modelsDir: string,
+    private readonly upscaler: string,
+    private readonly loader: SessionLoader,
+  ) {}
+
+  async pipeline(model: string): Promise<RenderPipeline> {
+    if (this.#current?.model === model) return this.#current.pipeline;
+    await this.release();
+    const pipeline = this.#open(model);
+    this.#current = { model, pipeline };
+    pipeline.catch(() => {
+      if (this.#current?.pipeline === pipeline) this.#current = undefined;
+    });
+    return pipeline;
+  }
+
+  async #open(model: string): Promise<RenderPipeline> {
+    const folder = await readModelFolder(await resolveModelDir(this.modelsDir, model));
+    const upscaler = await openUpscaler(this.modelsDir, this.upscaler, this.loader);
+    return new RenderPipeline(new TextToImagePipeline(folder, this.loader), upscaler, model);
+  }
+
+  async release(): Promise<void> {
+    const current = this.#current;
+    this.#current = undefined;
+    const pipeline = await current?.pipeline.catch(() => undefined);
+    await pipeline?.release();
+  }
+}
