@@ -7,7 +7,7 @@ export interface PendingRun {
   readonly job: Job;
   readonly signal: AbortSignal;
   progress(progress: RenderProgress): void;
-  finish(): void;
+  finish(result?: Partial<JobResult>): void;
   fail(error: Error): void;
 }
 
@@ -51,7 +51,7 @@ export class ManualRunner {
       };
       if (signal.aborted) { abort(); return; }
       signal.addEventListener('abort', abort, { once: true });
-      this.runs.push({ job, signal, progress: onProgress, finish: () => { resolve(fakeResult(job)); }, fail: reject });
+      this.runs.push({ job, signal, progress: onProgress, finish: (result = {}) => { resolve({ ...fakeResult(job), ...result }); }, fail: reject });
       this.#waiters.splice(0).forEach((wake) => { wake(); });
     });
 

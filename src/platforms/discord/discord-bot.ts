@@ -1,0 +1,209 @@
+import {
+  Client,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  PermissionFlagsBits,
+  Routes,
+  type AutocompleteInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Interaction,
+} from 'discord.js';
+import type { CommandContext, CommandDefinition, CommandInput, CommandServices, OptionValue } from '../../../commands/command.js';
+import { JOB_ACTIONS, runJobAction, type JobAction } from '../../../commands/job-actions.js';
+import { errorMessage, UserError } from '../../core/errors.js';
+import type { Job } from '../../jobs/job.js';
+import { parseJobButtonId } from './discord-job-message.js';
+import { DiscordJobPresenter } from './discord-job-presenter.js';
+import { isDiscordPlace, type DiscordPlace } from './discord-place.js';
+
+export interface DiscordBotOptions {
+  readonly token: string;
+  readonly commands: readonly CommandDefinition[];
+  readonly services: CommandServices;
+  /** `discord:<user id>` keys of the bot's admins, besides server administrators. */
+  readonly admins: ReadonlySet<string>;
+  /** REST base URL (tests point it at a loopback fake); the gateway URL comes from GET /gateway/bot. */
+  readonly apiUrl?: string;
+  readonly minEditIntervalMs?: number;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
+}
+
+const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * The Discord adapter: slash commands and buttons in, the platform-neutral commands in between, job status out
+ * through the presenter. It answers every interaction within Discord's 3 seconds by deferring first.
+ */
+export class DiscordBot {
+  readonly client: Client;
+  readonly #options: DiscordBotOptions;
+  #presenter: DiscordJobPresenter | undefined;
+
+  constructor(options: DiscordBotOptions) {
+    this.#options = options;
+    this.client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { ...(options.apiUrl === undefined ? {} : { api: options.apiUrl }), version: '10' } });
+    this.client.on(Events.InteractionCreate, (interaction) => {
+      void this.#route(interaction);
+    });
+  }
+
+  async start(): Promise<void> {
+    this.#presenter = new DiscordJobPresenter({
+      rest: this.client.rest,
+      jobs: this.#options.services.jobs,
+      ...(this.#options.minEditIntervalMs === undefined ? {} : { minIntervalMs: this.#options.minEditIntervalMs }),
+      log: (message, job) => this.#options.log?.('warn', message, { jobId: job.id }),
+    });
+    const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => { resolve(); }));
+    await this.client.login(this.#options.token);
+    await ready;
+  }
+
+  async idle(): Promise<void> {
+    await this.#presenter?.idle();
+  }
+
+  async stop(): Promise<void> {
+    this.#presenter?.stop();
+    await this.client.destroy();
+  }
+
+  async #route(interaction: Interaction): Promise<void> {
+    try {
+      if (interaction.isChatInputCommand()) await this.#command(interaction);
+      else if (interaction.isButton()) await this.#button(interaction);
+      else if (interaction.isAutocomplete()) await this.#autocomplete(interaction);
+    } catch (error) {
+      this.#options.log?.('error', `interaction failed: ${errorMessage(error)}`, { interactionId: interaction.id });
+    }
+  }
+
+  async #command(interaction: ChatInputCommandInteraction): Promise<void> {
+    const command = this.#options.commands.find((candidate) => candidate.name === interaction.commandName);
+    if (command === undefined) return;
+    const isImagine = command.name === 'imagine';
+    const wantsPrivate = interaction.options.getBoolean('private') === true;
+    // The status of an /imagine job lives in this reply, visible to the channel unless the job is private.
+    await interaction.deferReply(isImagine && !wantsPrivate ? {} : { flags: MessageFlags.Ephemeral });
+    const place: DiscordPlace = {
+      kind: 'interaction',
+      applicationId: interaction.applicationId,
+      token: interaction.token,
+      createdAt: interaction.createdTimestamp,
+      channelId: interaction.channelId,
+      ephemeral: !isImagine || wantsPrivate,
+    };
+    const conversation = this.#conversation(interaction, place, isImagine);
+    await this.#guard(conversation, interaction.id, () => command.run(commandInput(interaction, command), conversation.context, this.#options.services));
+  }
+
+  async #button(interaction: ButtonInteraction): Promise<void> {
+    const parsed = parseJobButtonId(interaction.customId);
+    if (parsed === undefined || !JOB_ACTIONS.includes(parsed.action as JobAction)) return;
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    // New jobs from a button get their own channel message; a private source keeps to this private reply.
+    const source = this.#options.services.jobs.get(parsed.jobId);
+    const place: DiscordPlace =
+      source?.request.private === true
+        ? { kind: 'interaction', applicationId: interaction.applicationId, token: interaction.token, createdAt: interaction.createdTimestamp, channelId: interaction.channelId, ephemeral: true }
+        : { kind: 'channel', channelId: interaction.channelId };
+    const conversation = this.#conversation(interaction, place, false);
+    await this.#guard(conversation, interaction.id, () => runJobAction(parsed.action as JobAction, parsed.jobId, conversation.context, this.#options.services));
+  }
+
+  async #autocomplete(interaction: AutocompleteInteraction): Promise<void> {
+    const typed = interaction.options.getFocused().toLowerCase();
+    const models = this.#options.services.models.installed().filter((model) => model.toLowerCase().includes(typed));
+    await interaction.respond(models.slice(0, 25).map((model) => ({ name: model, value: model })));
+  }
+
+  /** Runs a command; a UserError becomes its message, anything else an apology with an id for the logs. */
+  async #guard(conversation: Conversation, interactionId: string, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      if (error instanceof UserError) {
+        await conversation.fail(`⚠️ ${error.message}`);
+        return;
+      }
+      this.#options.log?.('error', `command failed: ${errorMessage(error)}`, { interactionId });
+      await conversation.fail(`Sorry, something went wrong (reference ${interactionId}).`);
+    }
+  }
+
+  /**
+   * The command context of one interaction. When the deferred reply is to become a job's status message, the
+   * command's own "queued" answer is left to the presenter, and a refusal replaces the public reply with a private one.
+   */
+  #conversation(interaction: ChatInputCommandInteraction | ButtonInteraction, place: DiscordPlace, replyIsStatus: boolean): Conversation {
+    let replied = false;
+    const rest = this.client.rest;
+    const admins = this.#options.admins;
+    const fail = async (text: string) => {
+      if (replyIsStatus && !replied) {
+        replied = true;
+        await interaction.deleteReply();
+        await interaction.followUp({ content: text, flags: MessageFlags.Ephemeral });
+        return;
+      }
+      await context.reply(text, { private: true });
+    };
+    const context: CommandContext = {
+      user: {
+        platform: 'discord',
+        id: interaction.user.id,
+        name: interaction.user.globalName ?? interaction.user.username,
+        isAdmin: admins.has(`discord:${interaction.user.id}`) || interaction.memberPermissions?.has(PermissionFlagsBits.Administrator) === true,
+      },
+      place,
+      uploadLimitBytes: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_UPLOAD_LIMIT,
+      supportsPrivate: true,
+      async reply(text) {
+        if (!replied) {
+          replied = true;
+          // An /imagine reply is the job's status message: the presenter writes it.
+          if (replyIsStatus) return;
+          await interaction.editReply({ content: text });
+          return;
+        }
+        await interaction.followUp({ content: text, flags: MessageFlags.Ephemeral });
+      },
+      async removeJobMessage(job: Job) {
+        await deleteJobMessage(rest, job);
+      },
+    };
+    return { context, fail };
+  }
+}
+
+interface Conversation {
+  readonly context: CommandContext;
+  fail(text: string): Promise<void>;
+}
+
+/** The options Discord sent, by name, in the types the commands expect. */
+function commandInput(interaction: ChatInputCommandInteraction, command: CommandDefinition): CommandInput {
+  const input: Record<string, OptionValue> = {};
+  for (const option of command.options) {
+    const value = interaction.options.get(option.name)?.value;
+    if (value !== undefined) input[option.name] = value;
+  }
+  return input;
+}
+
+async function deleteJobMessage(rest: Client['rest'], job: Job): Promise<void> {
+  const place = job.place;
+  if (!isDiscordPlace(place)) return;
+  try {
+    if (place.kind === 'interaction' && Date.now() < place.createdAt + 15 * 60_000) {
+      await rest.delete(Routes.webhookMessage(place.applicationId, place.token, '@original'), { auth: false });
+    } else if (place.messageId !== undefined) {
+      await rest.delete(Routes.channelMessage(place.channelId, place.messageId));
+    }
+  } catch (error) {
+    if (!(error instanceof DiscordAPIError && error.code === 10008)) throw error;
+  }
+}

@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises';
+import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIEmbed } from 'discord.js';
+import sharp from 'sharp';
+import { describeFailure, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
+import type { JobAction } from '../../../commands/job-actions.js';
+import type { RgbImage } from '../../core/rgb-image.js';
+import type { Job, JobEvent } from '../../jobs/job.js';
+import { fileExtension } from '../../imaging/image-format.js';
+
+export interface DiscordFile {
+  readonly name: string;
+  readonly data: Buffer;
+}
+
+/** One version of a job's status message: its body, and the files it carries. */
+export interface DiscordMessage {
+  readonly body: {
+    content: string;
+    embeds: APIEmbed[];
+    components: APIActionRowComponent<APIButtonComponent>[];
+    attachments: { id: number; filename: string }[];
+  };
+  readonly files: DiscordFile[];
+}
+
+const COLOUR = { waiting: 0x5865f2, working: 0xfee75c, done: 0x57f287, failed: 0xed4245 } as const;
+
+export function jobButtonId(action: JobAction, jobId: string): string {
+  return `job:${action}:${jobId}`;
+}
+
+export function parseJobButtonId(customId: string): { action: string; jobId: string } | undefined {
+  const match = /^job:([a-z]+):([0-9a-f-]{36})$/.exec(customId);
+  return match === null ? undefined : { action: match[1], jobId: match[2] };
+}
+
+function button(action: JobAction, jobId: string, label: string, emoji: string, style = ButtonStyle.Secondary): APIButtonComponent {
+  return { type: ComponentType.Button, style, label, emoji: { name: emoji }, custom_id: jobButtonId(action, jobId) } as APIButtonComponent;
+}
+
+function row(...buttons: APIButtonComponent[]): APIActionRowComponent<APIButtonComponent> {
+  return { type: ComponentType.ActionRow, components: buttons };
+}
+
+function title(job: Job): string {
+  const prompt = job.request.prompt;
+  return prompt.length <= 250 ? prompt : `${prompt.slice(0, 249)}…`;
+}
+
+/** The status message for the newest event of a job. */
+export async function jobMessage(event: JobEvent): Promise<DiscordMessage> {
+  const { job } = event;
+  const footer = { text: `job ${job.id.slice(0, 8)} · ${job.owner.name}` };
+  const cancel = row(button('cancel', job.id, 'Cancel', '✖️', ButtonStyle.Danger));
+  switch (event.type) {
+    case 'queued':
+    case 'position':
+      return message({ title: title(job), description: `⏳ ${describeWait(event.position, event.etaMs)}`, color: COLOUR.waiting, footer }, [cancel]);
+    case 'started':
+      return message({ title: title(job), description: '🎨 starting', color: COLOUR.working, footer }, [cancel]);
+    case 'interrupted':
+      return message({ title: title(job), description: event.willRetry ? '🔁 the bot restarted; trying again' : '⚠️ the bot restarted twice during this picture; it was dropped', color: COLOUR.failed, footer }, event.willRetry ? [cancel] : []);
+    case 'progress': {
+      const { progress } = event;
+      const description = `🎨 ${describeProgress(progress)}\n${progressBar(progress)}`;
+      if (progress.stage === 'denoising' && progress.preview !== undefined) {
+        const preview = await previewPng(progress.preview);
+        return message({ title: title(job), description, color: COLOUR.working, footer, thumbnail: { url: 'attachment://preview.png' } }, [cancel], [{ name: 'preview.png', data: preview }]);
+      }
+      return message({ title: title(job), description, color: COLOUR.working, footer }, [cancel]);
+    }
+    case 'succeeded': {
+      const name = `imagine-${event.result.settings.seed}.${fileExtension(event.result.format)}`;
+      const data = await readFile(event.result.file);
+      return message(
+        { title: title(job), description: describeResult(job, event.result).split('\n').slice(1).join('\n'), color: COLOUR.done, footer, image: { url: `attachment://${name}` } },
+        [row(button('reroll', job.id, 'Reroll', '🎲'), button('variations', job.id, 'Variations', '🔀'), button('parameters', job.id, 'Parameters', 'ℹ️'), button('delete', job.id, 'Delete', '🗑️'))],
+        [{ name, data }],
+      );
+    }
+    case 'failed':
+      return message({ title: title(job), description: describeFailure(event.job), color: COLOUR.failed, footer }, []);
+    case 'cancelled':
+      return message({ title: title(job), description: `✖️ cancelled by ${event.by}`, color: COLOUR.failed, footer }, []);
+  }
+}
+
+function message(embed: APIEmbed, components: APIActionRowComponent<APIButtonComponent>[], files: DiscordFile[] = []): DiscordMessage {
+  return {
+    body: { content: '', embeds: [embed], components, attachments: files.map((file, id) => ({ id, filename: file.name })) },
+    files,
+  };
+}
+
+/** The latent preview, enlarged ×4 with hard pixels so it reads as a preview, as a small PNG. */
+async function previewPng(image: RgbImage): Promise<Buffer> {
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(image.width * 4, image.height * 4, { kernel: 'nearest' })
+    .png({ compressionLevel: 3 })
+    .toBuffer();
+}

@@ -1,0 +1,82 @@
+import { FAKE_CHANNEL_ID, FAKE_GUILD_ID } from './fake-discord.js';
+
+/** A snowflake for now, so that discord.js computes the interaction's age as Discord would. */
+export function snowflake(at = Date.now()): string {
+  return String((BigInt(at - 1420070400000) << 22n) + BigInt(Math.floor(Math.random() * 4096)));
+}
+
+export interface FakeUser {
+  readonly id: string;
+  readonly name: string;
+  readonly admin?: boolean;
+}
+
+function member(user: FakeUser) {
+  return {
+    user: { id: user.id, username: user.name.toLowerCase(), discriminator: '0', global_name: user.name, avatar: null },
+    roles: [],
+    permissions: user.admin === true ? '8' : '2048',
+    joined_at: new Date(0).toISOString(),
+    deaf: false,
+    mute: false,
+    flags: 0,
+  };
+}
+
+function base(applicationId: string, user: FakeUser, at: number) {
+  const id = snowflake(at);
+  return {
+    id,
+    application_id: applicationId,
+    token: `token-${id}`,
+    version: 1,
+    guild_id: FAKE_GUILD_ID,
+    channel_id: FAKE_CHANNEL_ID,
+    channel: { id: FAKE_CHANNEL_ID, type: 0, guild_id: FAKE_GUILD_ID, name: 'general', permissions: '2048' },
+    member: member(user),
+    app_permissions: '2147483647',
+    locale: 'en-US',
+    guild_locale: 'en-US',
+    entitlements: [],
+    authorizing_integration_owners: { '0': FAKE_GUILD_ID },
+    context: 0,
+    attachment_size_limit: 10 * 1024 * 1024,
+  };
+}
+
+/** An APPLICATION_COMMAND interaction for a chat-input command with string/number/boolean options. */
+export function slashCommand(applicationId: string, user: FakeUser, name: string, options: Record<string, string | number | boolean>, at = Date.now()) {
+  const type = (value: string | number | boolean) => (typeof value === 'boolean' ? 5 : typeof value === 'number' ? (Number.isInteger(value) ? 4 : 10) : 3);
+  return {
+    ...base(applicationId, user, at),
+    type: 2,
+    data: { id: '700000000000000000', name, type: 1, options: Object.entries(options).map(([key, value]) => ({ name: key, type: type(value), value })) },
+  };
+}
+
+/** A MESSAGE_COMPONENT interaction: a click on a button of a bot message. */
+export function buttonClick(applicationId: string, user: FakeUser, customId: string, messageId = snowflake()) {
+  return {
+    ...base(applicationId, user, Date.now()),
+    type: 3,
+    data: { custom_id: customId, component_type: 2 },
+    message: {
+      id: messageId,
+      channel_id: FAKE_CHANNEL_ID,
+      type: 0,
+      content: '',
+      author: { id: applicationId, username: 'imagine', discriminator: '0', avatar: null, bot: true },
+      attachments: [],
+      embeds: [],
+      components: [],
+      mentions: [],
+      mention_roles: [],
+      pinned: false,
+      mention_everyone: false,
+      tts: false,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      flags: 0,
+    },
+  };
+}

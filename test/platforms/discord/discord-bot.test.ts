@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { COMMANDS } from '../../../commands/index.js';
+import { JobStore } from '../../../src/jobs/job-store.js';
+import { LocalJobService } from '../../../src/jobs/local-job-service.js';
+import { DiscordBot } from '../../../src/platforms/discord/discord-bot.js';
+import { jobButtonId } from '../../../src/platforms/discord/discord-job-message.js';
+import { FakeDiscord, FAKE_CHANNEL_ID, type RecordedRequest } from '../../fakes/discord/fake-discord.js';
+import { buttonClick, slashCommand, type FakeUser } from '../../fakes/discord/interactions.js';
+import { commandServices } from '../../helpers/fake-chat.js';
+import { ManualRunner, settle } from '../../helpers/fake-runner.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+const ANA: FakeUser = { id: '100000000000000001', name: 'Ana' };
+const BEN: FakeUser = { id: '100000000000000002', name: 'Ben' };
+const EDIT_INTERVAL = 150;
+
+let discord: FakeDiscord;
+let bot: DiscordBot;
+let manual: ManualRunner;
+let jobs: LocalJobService;
+let picture: string;
+
+beforeEach(async () => {
+  // A fresh file each time: the delete button removes the picture it shows.
+  picture = join(await tempDir(), 'picture.png');
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 10, g: 120, b: 200 } } }).png().toFile(picture);
+  discord = new FakeDiscord();
+  await discord.start();
+  manual = new ManualRunner();
+  jobs = new LocalJobService({ store: new JobStore(join(await tempDir(), 'jobs.sqlite')), runner: manual.runner, limits: { perUser: 5, total: 20, timeoutMs: 60_000 } });
+  jobs.start();
+  bot = new DiscordBot({ token: 'fake-token', commands: COMMANDS, services: commandServices(jobs, { blocklist: 'gore' }), admins: new Set(), apiUrl: discord.apiUrl, minEditIntervalMs: EDIT_INTERVAL, log: (level, message) => { if (level === 'error' || process.env.DEBUG_DISCORD !== undefined) console.error(message); } });
+  await bot.start();
+});
+
+afterEach(async () => {
+  await bot.stop();
+  await discord.stop();
+});
+
+const edits = (token: string) => discord.requests.filter((r) => r.method === 'PATCH' && r.path.includes(token) && r.status === 200);
+const embedText = (request: RecordedRequest | undefined) => JSON.stringify((request?.body?.embeds as unknown[] | undefined) ?? []);
+
+async function imagine(user: FakeUser, options: Record<string, string | number | boolean>) {
+  const interaction = slashCommand(discord.applicationId, user, 'imagine', options);
+  discord.dispatchInteraction(interaction);
+  await discord.waitFor((r) => r.path === `/interactions/${interaction.id}/${interaction.token}/callback`);
+  return interaction;
+}
+
+describe('/imagine in Discord', () => {
+  test('defers first, shows the queue position, progress with a preview (throttled), then the picture with buttons', async () => {
+    const interaction = await imagine(ANA, { prompt: 'a red fox in fresh snow', seed: 5 });
+    const callback = discord.find('POST', /\/callback$/)[0];
+    assert.equal(callback.body?.type, 5, 'deferred channel message with source');
+    assert.equal(((callback.body.data as { flags?: number }).flags ?? 0) & 64, 0, 'public');
+
+    const run = await manual.started(1);
+    assert.deepEqual(run.job.request.seed, 5);
+    assert.deepEqual(run.job.place, { kind: 'interaction', applicationId: discord.applicationId, token: interaction.token, createdAt: run.job.place && (run.job.place as { createdAt: number }).createdAt, channelId: FAKE_CHANNEL_ID, ephemeral: false });
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token));
+    const preview = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(128) };
+    for (let step = 1; step <= 4; step++) {
+      run.progress({ stage: 'denoising', step, total: 4, preview });
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    await new Promise((resolve) => setTimeout(resolve, EDIT_INTERVAL * 2));
+    run.finish({ file: picture, format: 'png', width: 64, height: 64 });
+    await settle();
+    await bot.idle();
+
+    const all = edits(interaction.token);
+    for (let i = 1; i < all.length; i++) assert.ok(all[i].at - all[i - 1].at >= EDIT_INTERVAL - 20 || i === all.length - 1, 'edits are at least the interval apart (the final one may come at once)');
+    assert.ok(all.length < 7, `progress was coalesced, not sent step by step (${all.length} edits)`);
+    assert.ok(all.some((r) => r.files.some((f) => f.name === 'preview.png')), 'a preview image was shown');
+    assert.ok(all.some((r) => embedText(r).includes('step 4/4')), 'the newest step was shown');
+    const final = all.at(-1)!;
+    assert.deepEqual(final.files.map((f) => [f.name, f.contentType === '' ? 'image/png' : f.contentType]), [['imagine-5.png', 'image/png']]);
+    assert.match(embedText(final), /attachment:\/\/imagine-5\.png/);
+    const buttons = (final.body?.components as { components: { custom_id: string }[] }[])[0].components.map((c) => c.custom_id);
+    assert.deepEqual(buttons, ['reroll', 'variations', 'parameters', 'delete'].map((action) => jobButtonId(action as never, run.job.id)));
+  });
+
+  test('private: the reply is ephemeral from the start', async () => {
+    await imagine(ANA, { prompt: 'a secret fox', private: true });
+    const callback = discord.find('POST', /\/callback$/)[0];
+    assert.equal(((callback.body?.data as { flags?: number }).flags ?? 0) & 64, 64);
+    assert.equal((await manual.started(1)).job.request.private, true);
+  });
+
+  test('a refused prompt replaces the public reply with a private explanation and queues nothing', async () => {
+    const interaction = await imagine(ANA, { prompt: 'so much gore' });
+    const deleted = await discord.waitFor((r) => r.method === 'DELETE' && r.path.includes(interaction.token));
+    const followUp = await discord.waitFor((r) => r.method === 'POST' && r.path === `/webhooks/${discord.applicationId}/${interaction.token}`);
+    assert.ok(deleted.at <= followUp.at);
+    assert.equal(followUp.body?.content, '⚠️ that prompt is not allowed here (it matches “gore”)');
+    assert.equal(((followUp.body.flags as number | undefined) ?? 0) & 64, 64);
+    assert.equal(jobs.active().length, 0);
+  });
+
+  test('two users see their positions change as the queue moves', async () => {
+    const first = await imagine(ANA, { prompt: 'first' });
+    const second = await imagine(BEN, { prompt: 'second' });
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(second.token) && embedText(r).includes('next in line'));
+    (await manual.started(1)).finish({ file: picture });
+    await manual.started(2);
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(second.token) && embedText(r).includes('starting'));
+    await bot.idle();
+    assert.ok(edits(first.token).length > 0);
+  });
+});
+
+describe('buttons', () => {
+  async function finished(user: FakeUser) {
+    const count = manual.runs.length;
+    const interaction = await imagine(user, { prompt: 'a fox' });
+    const run = await manual.started(count + 1);
+    run.finish({ file: picture });
+    await settle();
+    await bot.idle();
+    return { interaction, job: run.job };
+  }
+
+  test('delete by someone else is refused privately; by the owner it removes the picture', async () => {
+    const { interaction, job } = await finished(ANA);
+    const stranger = buttonClick(discord.applicationId, BEN, jobButtonId('delete', job.id));
+    discord.dispatchInteraction(stranger);
+    const refusal = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(stranger.token));
+    assert.equal(refusal.body?.content, '⚠️ only the person who asked for this picture (or an admin) can delete it');
+    const owner = buttonClick(discord.applicationId, ANA, jobButtonId('delete', job.id));
+    discord.dispatchInteraction(owner);
+    await discord.waitFor((r) => r.method === 'DELETE' && r.path.includes(interaction.token));
+  });
+
+  test('reroll queues a new job whose status is a new channel message', async () => {
+    const { job } = await finished(ANA);
+    const click = buttonClick(discord.applicationId, BEN, jobButtonId('reroll', job.id));
+    discord.dispatchInteraction(click);
+    const rerun = await manual.started(2);
+    assert.equal(rerun.job.request.parentId, job.id);
+    assert.equal(rerun.job.owner.name, 'Ben');
+    await discord.waitFor((r) => r.method === 'POST' && r.path === `/channels/${FAKE_CHANNEL_ID}/messages`);
+  });
+
+  test('cancel while running, from the status message', async () => {
+    await imagine(ANA, { prompt: 'a long one' });
+    const run = await manual.started(1);
+    const click = buttonClick(discord.applicationId, ANA, jobButtonId('cancel', run.job.id));
+    discord.dispatchInteraction(click);
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(click.token) && r.body?.content === 'Cancelled.');
+    assert.ok(run.signal.aborted);
+    await settle();
+    assert.equal(jobs.get(run.job.id)?.state, 'cancelled');
+  });
+});
+
+describe('Discord’s limits', () => {
+  test('a deleted status message stops the edits, not the job', async () => {
+    const interaction = await imagine(ANA, { prompt: 'a fox' });
+    const run = await manual.started(1);
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token));
+    discord.deletedMessages.add(`original-${interaction.token}`);
+    run.progress({ stage: 'denoising', step: 1, total: 4 });
+    await discord.waitFor((r) => r.status === 404 && r.path.includes(interaction.token));
+    const before = discord.requests.length;
+    run.progress({ stage: 'denoising', step: 2, total: 4 });
+    run.finish({ file: picture });
+    await settle();
+    await bot.idle();
+    assert.equal(jobs.get(run.job.id)?.state, 'succeeded');
+    assert.equal(discord.requests.slice(before).filter((r) => r.path.includes(interaction.token)).length, 0);
+  });
+
+  test('an interaction token that expires mid-queue: the job continues in a channel message', async () => {
+    const blocker = await imagine(BEN, { prompt: 'blocking the lane' });
+    const interaction = await imagine(ANA, { prompt: 'waits long' });
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token));
+    discord.expiredTokens.add(interaction.token);
+    (await manual.started(1)).finish({ file: picture });
+    const moved = await discord.waitFor((r) => r.method === 'POST' && r.path === `/channels/${FAKE_CHANNEL_ID}/messages` && r.status === 200);
+    assert.match(embedText(moved), /waits long/);
+    (await manual.started(2)).finish({ file: picture });
+    const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.startsWith(`/channels/${FAKE_CHANNEL_ID}/messages/`) && r.files[0]?.name === 'imagine-42.png');
+    assert.equal(final.status, 200);
+    assert.ok(discord.requests.some((r) => r.path.includes(interaction.token) && JSON.stringify(r.body).includes('continues in')), 'the old reply points to the new message');
+    assert.ok(blocker.token !== interaction.token);
+  });
+
+  test('a 429 storm is waited out: every edit still arrives, the final one with the picture', async () => {
+    const interaction = await imagine(ANA, { prompt: 'rate limited' });
+    discord.rateLimits.push({ pattern: /^\/webhooks\//, remaining: 3, retryAfter: 0.2 });
+    const run = await manual.started(1);
+    run.finish({ file: picture });
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && r.status === 200 && r.files[0]?.name === 'imagine-42.png');
+    assert.equal(discord.requests.filter((r) => r.status === 429).length, 3);
+  });
+});
