@@ -28,6 +28,15 @@ const configSchema = z.object({
   SLACK_API_URL: z.url().optional(),
   HF_ENDPOINT: z.url().default('https://huggingface.co'),
   HF_TOKEN: optionalText,
+  /** `platform:userId` of the bot's admins, comma-separated (e.g. `discord:1234,slack:U0123`). */
+  ADMINS: z.string().default(''),
+  QUEUE_PER_USER: z.coerce.number().int().min(1).max(1000).default(3),
+  QUEUE_TOTAL: z.coerce.number().int().min(1).max(100_000).default(50),
+  JOB_TIMEOUT_MINUTES: z.coerce.number().positive().max(24 * 60).default(20),
+  /** Words or /patterns/ that refuse a prompt, comma-separated. */
+  PROMPT_BLOCKLIST: z.string().default(''),
+  /** How many finished pictures to keep on disk. */
+  OUTPUT_RETENTION: z.coerce.number().int().min(1).default(500),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -45,4 +54,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new UserError(`${key} is invalid: ${issue.message}`);
   }
   return Object.freeze(parsed.data);
+}
+
+export function adminKeys(config: Config): ReadonlySet<string> {
+  return new Set(config.ADMINS.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''));
 }

@@ -1,0 +1,105 @@
+import { join, resolve } from 'node:path';
+import { config as loadDotEnv } from 'dotenv';
+import pino from 'pino';
+import { COMMANDS } from '../commands/index.js';
+import { parsePromptBlocklist } from '../commands/prompt-blocklist.js';
+import { adminKeys, loadConfig, type Config } from './config.js';
+import { errorMessage, UserError } from './core/errors.js';
+import { SessionLoader } from './diffusion/onnx/session-loader.js';
+import { JobStore } from './jobs/job-store.js';
+import { LocalJobService } from './jobs/local-job-service.js';
+import { ModelPipelines } from './jobs/model-pipelines.js';
+import { pruneOutputs } from './jobs/output-retention.js';
+import { renderJobRunner } from './jobs/render-job-runner.js';
+import { InstalledModelChoices } from './models/installed-model-choices.js';
+import { DiscordBot } from './platforms/discord/discord-bot.js';
+
+/** How long a running picture may finish after SIGTERM before it is stopped (and retried at the next start). */
+const SHUTDOWN_GRACE_MS = 30_000;
+
+/**
+ * The composition root: configuration → job store → model pipelines → the one render lane → every configured chat
+ * platform. The only place that wires concrete classes together.
+ */
+async function main(): Promise<number> {
+  loadDotEnv({ quiet: true });
+  const config = loadConfig();
+  const log = pino({ level: config.LOG_LEVEL });
+  const discordConfigured = config.DISCORD_TOKEN !== undefined && config.DISCORD_APPLICATION_ID !== undefined;
+  const slackConfigured = config.SLACK_BOT_TOKEN !== undefined && (config.SLACK_SIGNING_SECRET !== undefined || config.SLACK_APP_TOKEN !== undefined);
+  if (!discordConfigured) {
+    const slackNote = slackConfigured ? ' (Slack is configured, but this version serves Discord only)' : '';
+    throw new UserError(`no chat platform is configured${slackNote}: set DISCORD_TOKEN and DISCORD_APPLICATION_ID in .env (see .env.example)`);
+  }
+
+  const models = new InstalledModelChoices(config.MODELS_DIR, config.MODEL);
+  await models.refresh();
+  models.watch(60_000);
+  if (!models.installed().includes(config.MODEL)) {
+    log.warn({ model: config.MODEL, modelsDir: resolve(config.MODELS_DIR) }, 'the default model is not installed; /imagine will say so until it is');
+  }
+
+  const store = new JobStore(join(config.DATA_DIR, 'jobs.sqlite'));
+  const loader = new SessionLoader({
+    device: config.DEVICE,
+    threads: config.THREADS,
+    onDeviceFallback: (device, reason) => { log.warn({ device, reason }, 'the device is not available; rendering on the CPU'); },
+  });
+  const pipelines = new ModelPipelines(config.MODELS_DIR, config.UPSCALER, loader);
+  const jobs = new LocalJobService({
+    store,
+    runner: renderJobRunner(pipelines, join(config.DATA_DIR, 'outputs')),
+    limits: { perUser: config.QUEUE_PER_USER, total: config.QUEUE_TOTAL, timeoutMs: config.JOB_TIMEOUT_MINUTES * 60_000 },
+    admins: adminKeys(config),
+    onError: (error, job) => { log.error({ jobId: job.id, err: error }, 'render failed'); },
+  });
+  jobs.subscribe((event) => {
+    if (event.type === 'succeeded') void pruneOutputs(store, config.OUTPUT_RETENTION).catch((error: unknown) => { log.warn({ err: error }, 'could not prune old pictures'); });
+    if (event.type === 'started' || event.type === 'succeeded' || event.type === 'failed' || event.type === 'cancelled') {
+      log.info({ jobId: event.job.id, user: event.job.owner.name, platform: event.job.owner.platform, state: event.job.state }, `job ${event.type}`);
+    }
+  });
+
+  const services = { jobs, models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST) };
+  const discord = await startDiscord(config, services, log);
+  // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
+  jobs.start();
+  log.info({ models: models.installed(), device: config.DEVICE }, 'ready');
+
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down: finishing the running picture, keeping the queue');
+      resolveStop();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await jobs.shutdown(SHUTDOWN_GRACE_MS);
+  await discord.stop();
+  models.stop();
+  await pipelines.release();
+  store.close();
+  return 0;
+}
+
+async function startDiscord(config: Config, services: ConstructorParameters<typeof DiscordBot>[0]['services'], log: pino.Logger): Promise<DiscordBot> {
+  const bot = new DiscordBot({
+    token: config.DISCORD_TOKEN!,
+    commands: COMMANDS,
+    services,
+    admins: adminKeys(config),
+    ...(config.DISCORD_API_URL === undefined ? {} : { apiUrl: config.DISCORD_API_URL }),
+    log: (level, message, context) => { log[level](context ?? {}, message); },
+  });
+  await bot.start();
+  log.info({ user: bot.client.user?.tag }, 'connected to Discord');
+  return bot;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => {
+    process.stderr.write(`error: ${errorMessage(error)}\n`);
+    process.exitCode = error instanceof UserError ? 2 : 1;
+  },
+);

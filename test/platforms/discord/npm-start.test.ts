@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { writeSdxlFixture } from '../../fixtures/sdxl-fixture.js';
+import { FakeDiscord } from '../../fakes/discord/fake-discord.js';
+import { slashCommand } from '../../fakes/discord/interactions.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const run = promisify(execFile);
+
+let discord: FakeDiscord;
+let env: Record<string, string>;
+
+before(async () => {
+  discord = new FakeDiscord();
+  await discord.start();
+  const work = await tempDir();
+  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+  env = {
+    PATH: process.env.PATH ?? '',
+    DISCORD_TOKEN: 'fake-token',
+    DISCORD_APPLICATION_ID: discord.applicationId,
+    DISCORD_GUILD_ID: '900000000000000001',
+    DISCORD_API_URL: discord.apiUrl,
+    MODELS_DIR: join(work, 'models'),
+    DATA_DIR: join(work, 'data'),
+    UPSCALER: 'none',
+    LOG_LEVEL: 'warn',
+  };
+});
+
+after(() => discord.stop());
+
+test('npm run deploy:discord registers the commands in the test server with one bulk overwrite', async () => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/platforms/discord/deploy-commands.ts'], { cwd: ROOT, env });
+  assert.match(stdout, /^registered \/imagine, \/queue, \/cancel, \/help in server 900000000000000001\n$/);
+  const put = discord.find('PUT', /^\/applications\/\d+\/guilds\/900000000000000001\/commands$/)[0];
+  const commands = put.body as unknown as { name: string; options: { name: string; required?: boolean }[] }[];
+  assert.deepEqual(commands.map((c) => c.name), ['imagine', 'queue', 'cancel', 'help']);
+  assert.equal(commands[0].options[0].name, 'prompt');
+  assert.equal(commands[0].options[0].required, true);
+});
+
+test('npm start connects to Discord, serves /imagine end to end, and stops cleanly on SIGTERM', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+  await discord.identified();
+  const interaction = slashCommand(discord.applicationId, { id: '100000000000000001', name: 'Ana' }, 'imagine', { prompt: 'a red fox', seed: 3 });
+  discord.dispatchInteraction(interaction);
+  const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && r.files.some((f) => f.name === 'imagine-3.png'), 60_000);
+  assert.equal(final.status, 200, output);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, output);
+});
