@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../core/errors.js';
+import { pathExists } from '../core/path-exists.js';
 import type { Device } from '../diffusion/onnx/execution-device.js';
 import { upscalerDescriptorSchema, type UpscalerDescriptor } from './upscaler-descriptor.js';
 
@@ -29,7 +30,7 @@ export async function installUpscaler(modelsDir: string, descriptor: UpscalerDes
     await mkdir(staging);
     await writeFile(join(staging, 'model.onnx'), model);
     await writeFile(join(staging, 'upscaler.json'), `${JSON.stringify(descriptor, null, 2)}\n`);
-    const existed = await exists(target);
+    const existed = await pathExists(target);
     if (existed) await rename(target, retired);
     await rename(staging, target);
     if (existed) await rm(retired, { recursive: true, force: true });
@@ -64,7 +65,7 @@ export async function listInstalledUpscalers(modelsDir: string): Promise<string[
   }
   const names: string[] = [];
   for (const entry of entries.sort()) {
-    if (!entry.startsWith('.') && (await exists(join(upscalersDir(modelsDir), entry, 'upscaler.json')))) names.push(entry);
+    if (!entry.startsWith('.') && (await pathExists(join(upscalersDir(modelsDir), entry, 'upscaler.json')))) names.push(entry);
   }
   return names;
 }
@@ -85,11 +86,3 @@ export async function resolveUpscalerSetting(modelsDir: string, setting: string,
   return AUTO_ORDER[device === 'cpu' ? 'cpu' : 'gpu'].find((name) => installed.has(name)) ?? 'none';
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

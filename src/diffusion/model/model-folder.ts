@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../core/errors.js';
+import { pathExists } from '../../core/path-exists.js';
 import { schedulerConfigSchema, type SchedulerConfig } from '../schedulers/scheduler-config.js';
 import { readJsonFile } from './json-file.js';
 
@@ -57,7 +58,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     vaeDecoder: join(dir, 'vae_decoder', 'model.onnx'),
   };
   for (const path of Object.values(components)) {
-    if (!(await exists(path))) throw new UserError(`${dir} is incomplete: ${path} is missing`);
+    if (!(await pathExists(path))) throw new UserError(`${dir} is incomplete: ${path} is missing`);
   }
 
   const defaultFactor = family === 'sdxl' ? 0.13025 : 0.18215;
@@ -102,11 +103,3 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
