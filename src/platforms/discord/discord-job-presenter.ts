@@ -23,6 +23,10 @@ export interface PresenterOptions {
 
 interface Tracked {
   latest: JobEvent | undefined;
+  /** The newest event shown, shown again when the reply must move before its token expires. */
+  shown: JobEvent | undefined;
+  /** Fires a minute before an interaction token expires, so a quiet job still moves in time. */
+  expiryTimer: NodeJS.Timeout | undefined;
   lastSentAt: number;
   timer: NodeJS.Timeout | undefined;
   chain: Promise<void>;
@@ -63,17 +67,25 @@ export class DiscordJobPresenter {
 
   stop(): void {
     this.#unsubscribe();
-    for (const tracked of this.#tracked.values()) clearTimeout(tracked.timer);
+    for (const tracked of this.#tracked.values()) {
+      clearTimeout(tracked.timer);
+      clearTimeout(tracked.expiryTimer);
+    }
   }
 
   #onEvent(event: JobEvent): void {
     if (event.job.owner.platform !== 'discord' || !isDiscordPlace(event.job.place)) return;
-    const tracked = this.#tracked.get(event.job.id) ?? { latest: undefined, lastSentAt: 0, timer: undefined, chain: Promise.resolve(), dead: false };
-    this.#tracked.set(event.job.id, tracked);
+    let tracked = this.#tracked.get(event.job.id);
+    if (tracked === undefined) {
+      tracked = { latest: undefined, shown: undefined, lastSentAt: 0, timer: undefined, expiryTimer: undefined, chain: Promise.resolve(), dead: false };
+      this.#tracked.set(event.job.id, tracked);
+      this.#watchExpiry(event.job, tracked);
+    }
     if (tracked.dead) return;
     tracked.latest = event;
     if (FINAL.has(event.type)) {
       clearTimeout(tracked.timer);
+      clearTimeout(tracked.expiryTimer);
       tracked.timer = undefined;
       this.#flush(event.job.id, tracked, true);
       return;
@@ -86,10 +98,22 @@ export class DiscordJobPresenter {
     }, wait);
   }
 
+  #watchExpiry(job: Job, tracked: Tracked): void {
+    const place = job.place as DiscordPlace;
+    if (place.kind !== 'interaction') return;
+    const due = place.createdAt + INTERACTION_TOKEN_LIFETIME_MS - MOVE_BEFORE_EXPIRY_MS - this.#clock();
+    tracked.expiryTimer = setTimeout(() => {
+      tracked.latest ??= tracked.shown;
+      this.#flush(job.id, tracked, false);
+    }, Math.max(0, due) + 100);
+    tracked.expiryTimer.unref();
+  }
+
   #flush(jobId: string, tracked: Tracked, final: boolean): void {
     const event = tracked.latest;
     if (event === undefined) return;
     tracked.latest = undefined;
+    tracked.shown = event;
     tracked.chain = tracked.chain.then(async () => {
       if (tracked.dead) return;
       tracked.lastSentAt = this.#clock();

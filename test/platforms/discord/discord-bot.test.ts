@@ -198,3 +198,54 @@ describe('Discord’s limits', () => {
     assert.equal(discord.requests.filter((r) => r.status === 429).length, 3);
   });
 });
+
+describe('more of Discord’s edges', () => {
+  test('the upload limit of the interaction travels with the job', async () => {
+    const interaction = slashCommand(discord.applicationId, ANA, 'imagine', { prompt: 'small server' });
+    discord.dispatchInteraction({ ...interaction, attachment_size_limit: 8 * 1024 * 1024 });
+    assert.equal((await manual.started(1)).job.request.maxBytes, 8 * 1024 * 1024);
+  });
+
+  test('/cancel cancels a waiting picture and its status says so', async () => {
+    await imagine(BEN, { prompt: 'running' });
+    const waiting = await imagine(ANA, { prompt: 'waiting' });
+    await manual.started(1);
+    const cancel = slashCommand(discord.applicationId, ANA, 'cancel', {});
+    discord.dispatchInteraction(cancel);
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(cancel.token) && r.body?.content === 'Cancelled “waiting”.');
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(waiting.token) && embedText(r).includes('cancelled by Ana'));
+  });
+
+  test('a reply about to expire where the bot cannot post: the user is told before the token runs out', async () => {
+    discord.forbiddenChannels.add(FAKE_CHANNEL_ID);
+    const old = Date.now() - 14.5 * 60_000;
+    const interaction = slashCommand(discord.applicationId, ANA, 'imagine', { prompt: 'stuck' }, old);
+    discord.dispatchInteraction(interaction);
+    const told = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && String(r.body?.content).includes('cannot post in this channel'));
+    assert.equal(told.status, 200);
+    assert.equal((await manual.started(1)).job.request.prompt, 'stuck', 'the picture is still made');
+  });
+
+  test('a restart with a picture in the queue: the new process renders it and edits the same reply', async () => {
+    const file = join(await tempDir(), 'jobs.sqlite');
+    const firstJobs = new LocalJobService({ store: new JobStore(file), runner: () => new Promise(() => undefined), limits: { perUser: 5, total: 20, timeoutMs: 60_000 } });
+    firstJobs.start();
+    const first = new DiscordBot({ token: 'fake-token', commands: COMMANDS, services: commandServices(firstJobs), admins: new Set(), apiUrl: discord.apiUrl, minEditIntervalMs: EDIT_INTERVAL });
+    await first.start();
+    const interaction = slashCommand(discord.applicationId, ANA, 'imagine', { prompt: 'survives a restart' });
+    discord.dispatchInteraction(interaction);
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token));
+    await first.stop();
+
+    const again = new ManualRunner();
+    const secondJobs = new LocalJobService({ store: new JobStore(file), runner: again.runner, limits: { perUser: 5, total: 20, timeoutMs: 60_000 } });
+    const second = new DiscordBot({ token: 'fake-token', commands: COMMANDS, services: commandServices(secondJobs), admins: new Set(), apiUrl: discord.apiUrl, minEditIntervalMs: EDIT_INTERVAL });
+    await second.start();
+    secondJobs.start();
+    const run = await again.started(1);
+    assert.equal(run.job.request.prompt, 'survives a restart');
+    run.finish({ file: picture });
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && r.files.some((f) => f.name === 'imagine-42.png'));
+    await second.stop();
+  });
+});
