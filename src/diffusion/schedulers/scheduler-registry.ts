@@ -1,5 +1,7 @@
 import { UserError } from '../../core/errors.js';
+import { DdimScheduler } from './ddim-scheduler.js';
 import { EulerAncestralScheduler } from './euler-ancestral-scheduler.js';
+import { EulerScheduler } from './euler-scheduler.js';
 import type { Scheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
 
@@ -11,6 +13,8 @@ interface SchedulerEntry {
 
 const SCHEDULERS = {
   'euler-ancestral': { diffusersClass: 'EulerAncestralDiscreteScheduler', create: (c, n) => new EulerAncestralScheduler(c, n) },
+  euler: { diffusersClass: 'EulerDiscreteScheduler', create: (c, n) => new EulerScheduler(c, n) },
+  ddim: { diffusersClass: 'DDIMScheduler', create: (c, n) => new DdimScheduler(c, n) },
 } as const satisfies Record<string, SchedulerEntry>;
 
 export type SchedulerName = keyof typeof SCHEDULERS;
