@@ -1,28 +1,32 @@
-import { alphasCumprod, interpolate, sigmasFromAlphas } from './noise-schedule.js';
 import type { NoiseSource, Scheduler, SchedulerStep } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
-import { spacedTimesteps } from './timestep-spacing.js';
+import { SigmaSchedule } from './sigma-schedule.js';
 
 /** diffusers' EulerAncestralDiscreteScheduler: an Euler step down to σ_down, then fresh noise up to σ_{i+1}. */
 export class EulerAncestralScheduler implements Scheduler {
-  readonly timesteps: readonly number[];
-  readonly initNoiseSigma: number;
-  /** σ at each step, with the final 0 appended. */
-  readonly sigmas: readonly number[];
+  readonly #schedule: SigmaSchedule;
   readonly #prediction: SchedulerConfig['prediction_type'];
 
   constructor(config: SchedulerConfig, steps: number) {
-    const trainingSigmas = sigmasFromAlphas(alphasCumprod(config));
-    this.timesteps = spacedTimesteps(config, steps);
-    this.sigmas = [...this.timesteps.map((t) => Math.fround(interpolate(trainingSigmas, t))), 0];
-    const maxSigma = Math.max(...this.sigmas);
-    this.initNoiseSigma = config.timestep_spacing === 'leading' ? Math.sqrt(maxSigma ** 2 + 1) : maxSigma;
+    this.#schedule = new SigmaSchedule(config, steps);
     this.#prediction = config.prediction_type;
   }
 
+  get timesteps(): readonly number[] {
+    return this.#schedule.timesteps;
+  }
+
+  get initNoiseSigma(): number {
+    return this.#schedule.initNoiseSigma;
+  }
+
+  /** σ at each step, with the final 0 appended. */
+  get sigmas(): readonly number[] {
+    return this.#schedule.sigmas;
+  }
+
   scaleModelInput(sample: Float32Array, index: number): Float32Array {
-    const scale = 1 / Math.sqrt(this.sigmas[index] ** 2 + 1);
-    return sample.map((value) => value * scale);
+    return this.#schedule.scaleModelInput(sample, index);
   }
 
   step(modelOutput: Float32Array, index: number, sample: Float32Array, noise: NoiseSource): SchedulerStep {

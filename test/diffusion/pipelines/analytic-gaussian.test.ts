@@ -87,6 +87,16 @@ interface ReferenceTokenizers {
   readonly exclamation: number;
 }
 
+async function referenceTokenizers(pipeline: TextToImagePipeline): Promise<ReferenceTokenizers> {
+  const vocab = JSON.parse(await readFile(join(pipeline.folder.components.tokenizer2!, 'vocab.json'), 'utf8')) as Record<string, number>;
+  return {
+    clipL: await ClipTokenizer.load(pipeline.folder.components.tokenizer),
+    clipG: await ClipTokenizer.load(pipeline.folder.components.tokenizer2!),
+    endOfText: vocab['<|endoftext|>'],
+    exclamation: vocab['!'],
+  };
+}
+
 /** Prompt tokens from the tokenizer (tested on its own against OpenAI's), padding chosen here, not by the engine. */
 function referenceIds(tokenizer: ClipTokenizer, prompt: string, endOfText: number, pad: number): number[] {
   const ids = tokenizer.encode(prompt).ids;

@@ -1,0 +1,27 @@
+import { alphasCumprod, interpolate, sigmasFromAlphas } from './noise-schedule.js';
+import type { SchedulerConfig } from './scheduler-config.js';
+import { spacedTimesteps } from './timestep-spacing.js';
+
+/**
+ * The σ side shared by the Euler-family samplers: the spaced timesteps, σ at each (interpolated from the training
+ * σs, with a final 0), the starting noise and the input scaling x / √(σ² + 1).
+ */
+export class SigmaSchedule {
+  readonly timesteps: readonly number[];
+  /** σ at each step, with the final 0 appended. */
+  readonly sigmas: readonly number[];
+  readonly initNoiseSigma: number;
+
+  constructor(config: SchedulerConfig, steps: number) {
+    const trainingSigmas = sigmasFromAlphas(alphasCumprod(config));
+    this.timesteps = spacedTimesteps(config, steps);
+    this.sigmas = [...this.timesteps.map((t) => Math.fround(interpolate(trainingSigmas, t))), 0];
+    const maxSigma = Math.max(...this.sigmas);
+    this.initNoiseSigma = config.timestep_spacing === 'leading' ? Math.sqrt(maxSigma ** 2 + 1) : maxSigma;
+  }
+
+  scaleModelInput(sample: Float32Array, index: number): Float32Array {
+    const scale = 1 / Math.sqrt(this.sigmas[index] ** 2 + 1);
+    return sample.map((value) => value * scale);
+  }
+}
