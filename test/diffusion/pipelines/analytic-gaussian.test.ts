@@ -160,13 +160,7 @@ for (const variant of ['optimum-2023', 'optimum-2024', 'olive-fp16'] as const) {
 
     before(async () => {
       pipeline = await sdxlFixturePipeline({ variant });
-      const vocab = JSON.parse(await readFile(join(pipeline.folder.components.tokenizer2!, 'vocab.json'), 'utf8')) as Record<string, number>;
-      tokenizers = {
-        clipL: await ClipTokenizer.load(pipeline.folder.components.tokenizer),
-        clipG: await ClipTokenizer.load(pipeline.folder.components.tokenizer2!),
-        endOfText: vocab['<|endoftext|>'],
-        exclamation: vocab['!'],
-      };
+      tokenizers = await referenceTokenizers(pipeline);
     });
     after(() => pipeline.release());
 
@@ -239,13 +233,7 @@ describe('Euler and DDIM on the exact Gaussian denoiser', () => {
 
   before(async () => {
     pipeline = await sdxlFixturePipeline({ variant: 'optimum-2023' });
-    const vocab = JSON.parse(await readFile(join(pipeline.folder.components.tokenizer2!, 'vocab.json'), 'utf8')) as Record<string, number>;
-    tokenizers = {
-      clipL: await ClipTokenizer.load(pipeline.folder.components.tokenizer),
-      clipG: await ClipTokenizer.load(pipeline.folder.components.tokenizer2!),
-      endOfText: vocab['<|endoftext|>'],
-      exclamation: vocab['!'],
-    };
+    tokenizers = await referenceTokenizers(pipeline);
   });
   after(() => pipeline.release());
 
