@@ -13,7 +13,7 @@ export async function resolveModelDir(modelsDir: string, model: string): Promise
   if (looksLikePath) throw new UserError(`${dir} is not a model folder (no model_index.json)`);
   const installed = await listInstalledModels(modelsDir);
   const hint = installed.length === 0 ? `no models are installed in ${resolve(modelsDir)}` : `installed: ${installed.join(', ')}`;
-  throw new UserError(`model '${model}' is not installed (${hint}); run: npx imagine models download ${model}`);
+  throw new UserError(`model '${model}' is not installed (${hint}); put its ONNX model folder at ${join(resolve(modelsDir), model)}`);
 }
 
 /** The ids of the model folders under MODELS_DIR, sorted. */

@@ -97,7 +97,7 @@ describe('imagine render', () => {
     const cwd = await tempDir();
     const result = await imagine(['render', 'a fox', '--model', 'sd-1.5'], cwd, { MODELS_DIR: join(work, 'models') });
     assert.equal(result.code, 2);
-    assert.equal(result.stderr, "error: model 'sd-1.5' is not installed (installed: sdxl-turbo); run: npx imagine models download sd-1.5\n");
+    assert.equal(result.stderr, `error: model 'sd-1.5' is not installed (installed: sdxl-turbo); put its ONNX model folder at ${join(work, 'models', 'sd-1.5')}\n`);
   });
 
   test('a bad environment variable is named', async () => {
