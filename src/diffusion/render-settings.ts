@@ -29,7 +29,8 @@ export interface ModelDefaults {
   readonly steps: number;
   readonly guidance: number;
   readonly size: number;
-  readonly scheduler: SchedulerName;
+  /** The model's own scheduler, or a UserError saying why it cannot be used (then one must be chosen). */
+  readonly scheduler: SchedulerName | UserError;
 }
 
 /**
@@ -37,7 +38,13 @@ export interface ModelDefaults {
  * guidance; SDXL base 30 steps at guidance 5; SD 1.x/2.x their model cards' 50 steps at 7.5.
  */
 export function modelDefaults(folder: ModelFolder): ModelDefaults {
-  const scheduler = schedulerForConfig(folder.scheduler);
+  let scheduler: SchedulerName | UserError;
+  try {
+    scheduler = schedulerForConfig(folder.scheduler);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    scheduler = error;
+  }
   if (folder.family === 'sdxl') {
     const turbo = folder.nativeSize <= 512 && folder.scheduler.timestep_spacing === 'trailing';
     return turbo
@@ -67,5 +74,7 @@ export function resolveRenderSettings(request: RenderRequest, defaults: ModelDef
       throw new UserError(`${name} must be a multiple of 8 from ${MIN_SIZE} to ${MAX_SIZE}, got ${value}`);
     }
   }
-  return { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler: request.scheduler ?? defaults.scheduler };
+  const scheduler = request.scheduler ?? defaults.scheduler;
+  if (scheduler instanceof UserError) throw scheduler;
+  return { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler };
 }

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { RgbImage } from '../../../src/core/rgb-image.js';
+import { readModelFolder } from '../../../src/diffusion/model/model-folder.js';
+import { SessionLoader } from '../../../src/diffusion/onnx/session-loader.js';
+import { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
+import { alphasCumprod } from '../../../src/diffusion/schedulers/noise-schedule.js';
+import { SigmaSchedule } from '../../../src/diffusion/schedulers/sigma-schedule.js';
+import { ClipTokenizer } from '../../../src/diffusion/tokenizer/clip-tokenizer.js';
+import { sdFixtureMu, sdWidth, writeSdFixture, type SdFamily } from '../../fixtures/sd-fixture.js';
+import { FIXTURE, fixtureTextEncoding } from '../../fixtures/sdxl-fixture.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+/*
+ * SD 1.x and 2.x on the exact Gaussian denoiser: the same closed forms as the SDXL test, with SD's conditioning
+ * (the text encoder's last_hidden_state; an empty negative prompt is the encoded empty string, not zeros).
+ */
+
+interface Gaussian {
+  readonly mean: number;
+  readonly variance: number;
+}
+
+const s2 = FIXTURE.dataStd ** 2;
+
+function eulerOutput(sigmas: readonly number[], mu: number): Gaussian {
+  let mean = -mu;
+  let variance = sigmas[0] ** 2 + 1;
+  for (let i = 0; i + 1 < sigmas.length; i++) {
+    const k = (s2 + sigmas[i] * sigmas[i + 1]) / (s2 + sigmas[i] ** 2);
+    mean *= k;
+    variance *= k * k;
+  }
+  return { mean: mu + mean, variance };
+}
+
+function ddimOutput(pairs: readonly [number, number][], mu: number): Gaussian {
+  let mean = 0;
+  let variance = 1;
+  for (const [alpha, alphaPrev] of pairs) {
+    const [a, b, a1, b1] = [Math.sqrt(alpha), Math.sqrt(1 - alpha), Math.sqrt(alphaPrev), Math.sqrt(1 - alphaPrev)];
+    const d = a * a * s2 + b * b;
+    const k = (a1 * a * s2 + b1 * b) / d;
+    mean = k * mean + (mu * b * (a1 * b - b1 * a)) / d;
+    variance *= k * k;
+  }
+  return { mean, variance };
+}
+
+function pixels(perChannel: Gaussian[]): Gaussian[] {
+  const latent = [perChannel[0], perChannel[1], { mean: (perChannel[2].mean + perChannel[3].mean) / 2, variance: (perChannel[2].variance + perChannel[3].variance) / 4 }];
+  return latent.map((g) => ({ mean: 255 * (g.mean / 2 + 0.5), variance: (255 / 2) ** 2 * g.variance + 1 / 12 }));
+}
+
+function assertMatches(image: RgbImage, expected: Gaussian[], label: string): void {
+  for (let channel = 0; channel < 3; channel++) {
+    const values: number[] = [];
+    for (let y = 0; y < image.height; y += 8) for (let x = 0; x < image.width; x += 8) values.push(image.data[(y * image.width + x) * 3 + channel]);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+    const want = expected[channel];
+    // Half a grey level of rounding, plus four standard errors of a mean over this many latent pixels.
+    const tolerance = 0.5 + 4 * Math.sqrt(want.variance / values.length);
+    assert.ok(Math.abs(mean - want.mean) < tolerance, `${label} ${'RGB'[channel]}: mean ${mean.toFixed(3)}, expected ${want.mean.toFixed(3)} ± ${tolerance.toFixed(2)}`);
+    assert.ok(Math.abs(Math.sqrt(variance / want.variance) - 1) < 0.08, `${label} ${'RGB'[channel]}: spread ${Math.sqrt(variance).toFixed(3)}, expected ${Math.sqrt(want.variance).toFixed(3)}`);
+  }
+}
+
+for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
+  describe(family === 'sd1' ? 'Stable Diffusion 1.x (CompVis ONNX export)' : 'Stable Diffusion 2.1 768 (v-prediction)', () => {
+    let pipeline: TextToImagePipeline;
+    let tokenizer: ClipTokenizer;
+    const width = sdWidth(family);
+    const prompt = 'a lighthouse at dusk, oil painting';
+
+    before(async () => {
+      const dir = await writeSdFixture(join(await tempDir(), family), family);
+      pipeline = new TextToImagePipeline(await readModelFolder(dir), new SessionLoader({ device: 'cpu', threads: 1 }));
+      tokenizer = await ClipTokenizer.load(join(dir, 'tokenizer'));
+    });
+    after(() => pipeline.release());
+
+    const mu = (text: string) => sdFixtureMu(fixtureTextEncoding(tokenizer.encode(text).ids, width, family === 'sd1' ? 12 : 23).last, width);
+
+    test('reads as the SD family with its model card defaults', () => {
+      assert.equal(pipeline.folder.family, 'sd');
+      assert.equal(pipeline.folder.vaeScalingFactor, 0.18215);
+      assert.equal(pipeline.folder.nativeSize, family === 'sd1' ? 512 : 768);
+      assert.equal(pipeline.defaults.steps, 50);
+      assert.equal(pipeline.defaults.guidance, 7.5);
+      assert.equal(pipeline.folder.scheduler.prediction_type, family === 'sd1' ? 'epsilon' : 'v_prediction');
+    });
+
+    if (family === 'sd1') {
+      test('Euler, leading spacing: N(μ(prompt), the closed-form spread), starting from √(σ_max² + 1)', async () => {
+        const result = await pipeline.generate({ prompt, steps: 4, guidance: 0, seed: 3, scheduler: 'euler', width: 512, height: 512 });
+        const sigmas = new SigmaSchedule(pipeline.folder.scheduler, 4).sigmas;
+        assertMatches(result.image, pixels(mu(prompt).map((m) => eulerOutput(sigmas, m))), 'sd1 euler');
+      });
+
+      test('guidance with an empty negative prompt uses the encoded empty prompt, not zeros', async () => {
+        const guidance = 1.5;
+        const result = await pipeline.generate({ prompt, steps: 4, guidance, seed: 4, scheduler: 'euler', width: 512, height: 512 });
+        const [cond, uncond] = [mu(prompt), mu('')];
+        const guided = cond.map((c, i) => uncond[i] + guidance * (c - uncond[i]));
+        const sigmas = new SigmaSchedule(pipeline.folder.scheduler, 4).sigmas;
+        assertMatches(result.image, pixels(guided.map((m) => eulerOutput(sigmas, m))), 'sd1 guided');
+      });
+
+      test('the model’s own PNDM scheduler is refused with a reason until it is supported', async () => {
+        await assert.rejects(pipeline.generate({ prompt }), { name: 'UserError', message: /^the model's scheduler PNDMScheduler is not supported: choose one of euler-ancestral, euler, ddim$/ });
+      });
+    } else {
+      test('DDIM (its own scheduler), v-prediction: the closed-form output distribution', async () => {
+        const steps = 10;
+        const result = await pipeline.generate({ prompt, steps, guidance: 0, seed: 5 });
+        assert.equal(result.image.width, 768);
+        const alphas = alphasCumprod(pipeline.folder.scheduler);
+        const timesteps = Array.from({ length: steps }, (_, i) => (steps - 1 - i) * 100 + 1);
+        const pairs = timesteps.map((t): [number, number] => [alphas[t], t - 100 >= 0 ? alphas[t - 100] : alphas[0]]);
+        assertMatches(result.image, pixels(mu(prompt).map((m) => ddimOutput(pairs, m))), 'sd2 ddim');
+      });
+    }
+  });
+}
