@@ -2,6 +2,7 @@ import { UserError } from '../../core/errors.js';
 import { DdimScheduler } from './ddim-scheduler.js';
 import { EulerAncestralScheduler } from './euler-ancestral-scheduler.js';
 import { EulerScheduler } from './euler-scheduler.js';
+import { PndmScheduler } from './pndm-scheduler.js';
 import type { Scheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
 
@@ -15,6 +16,7 @@ const SCHEDULERS = {
   'euler-ancestral': { diffusersClass: 'EulerAncestralDiscreteScheduler', create: (c, n) => new EulerAncestralScheduler(c, n) },
   euler: { diffusersClass: 'EulerDiscreteScheduler', create: (c, n) => new EulerScheduler(c, n) },
   ddim: { diffusersClass: 'DDIMScheduler', create: (c, n) => new DdimScheduler(c, n) },
+  pndm: { diffusersClass: 'PNDMScheduler', create: (c, n) => new PndmScheduler(c, n) },
 } as const satisfies Record<string, SchedulerEntry>;
 
 export type SchedulerName = keyof typeof SCHEDULERS;

@@ -108,9 +108,6 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
         assertMatches(result.image, pixels(guided.map((m) => eulerOutput(sigmas, m))), 'sd1 guided');
       });
 
-      test('the model’s own PNDM scheduler is refused with a reason until it is supported', async () => {
-        await assert.rejects(pipeline.generate({ prompt }), { name: 'UserError', message: /^the model's scheduler PNDMScheduler is not supported: choose one of euler-ancestral, euler, ddim$/ });
-      });
     } else {
       test('DDIM (its own scheduler), v-prediction: the closed-form output distribution', async () => {
         const steps = 10;
@@ -124,3 +121,67 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
     }
   });
 }
+
+/**
+ * PNDM (PLMS, skip_prk_steps) written out again for one scalar, from the equations of models.md §3.5, to get the
+ * affine map x_T ↦ output that the sampler applies to every latent value: output = k·x_T + c.
+ */
+function pndmAffine(alphas: Float32Array, steps: number, mu: number): { k: number; c: number } {
+  const stride = Math.floor(1000 / steps);
+  const ascending = Array.from({ length: steps }, (_, i) => i * stride + 1);
+  const plms = [...ascending.slice(0, -1), ...ascending.slice(-2, -1), ...ascending.slice(-1)].reverse();
+  const run = (start: number): number => {
+    let x = start;
+    let history: number[] = [];
+    let counter = 0;
+    let first = 0;
+    for (const t0 of plms) {
+      const alpha = alphas[t0];
+      const [a, b] = [Math.sqrt(alpha), Math.sqrt(1 - alpha)];
+      const epsilon = (b * (x - a * mu)) / (a * a * s2 + b * b);
+      let [t, previous, current] = [t0, t0 - stride, x];
+      if (counter !== 1) history = [...history.slice(-3), epsilon];
+      else [previous, t] = [t0, t0 + stride];
+      let e: number;
+      if (history.length === 1 && counter === 0) [e, first] = [epsilon, x];
+      else if (history.length === 1 && counter === 1) [e, current] = [(epsilon + history[0]) / 2, first];
+      else if (history.length === 2) e = (3 * history[1] - history[0]) / 2;
+      else if (history.length === 3) e = (23 * history[2] - 16 * history[1] + 5 * history[0]) / 12;
+      else e = (55 * history[3] - 59 * history[2] + 37 * history[1] - 9 * history[0]) / 24;
+      const at = alphas[t];
+      const ap = previous >= 0 ? alphas[previous] : alphas[0];
+      x = Math.sqrt(ap / at) * current - ((ap - at) * e) / (at * Math.sqrt(1 - ap) + Math.sqrt(at * (1 - at) * ap));
+      counter += 1;
+    }
+    return x;
+  };
+  const c = run(0);
+  return { k: run(1) - c, c };
+}
+
+describe('PNDM, Stable Diffusion 1.x’s own scheduler', () => {
+  let pipeline: TextToImagePipeline;
+  let tokenizer: ClipTokenizer;
+
+  before(async () => {
+    const dir = await writeSdFixture(join(await tempDir(), 'sd1-pndm'), 'sd1');
+    pipeline = new TextToImagePipeline(await readModelFolder(dir), new SessionLoader({ device: 'cpu', threads: 1 }));
+    tokenizer = await ClipTokenizer.load(join(dir, 'tokenizer'));
+  });
+  after(() => pipeline.release());
+
+  for (const steps of [4, 25]) {
+    test(`${steps} steps (${steps + 1} UNet calls): the closed-form output distribution`, async () => {
+      const prompt = 'a lighthouse at dusk, oil painting';
+      const result = await pipeline.generate({ prompt, steps, guidance: 0, seed: 7 + steps });
+      assert.equal(result.settings.scheduler, 'pndm');
+      const mu = sdFixtureMu(fixtureTextEncoding(tokenizer.encode(prompt).ids, 768, 12).last, 768);
+      const alphas = alphasCumprod(pipeline.folder.scheduler);
+      const expected = mu.map((m) => {
+        const { k, c } = pndmAffine(alphas, steps, m);
+        return { mean: c, variance: k * k };
+      });
+      assertMatches(result.image, pixels(expected), `pndm ${steps}`);
+    });
+  }
+});
