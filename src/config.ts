@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserError } from './core/errors.js';
+import { MEMORY_SETTINGS } from './diffusion/model/memory-mode.js';
 import { DEVICES } from './diffusion/onnx/execution-device.js';
 
 const optionalText = z.string().trim().min(1).optional();
@@ -21,6 +22,10 @@ const configSchema = z.object({
   UPSCALER: z.string().trim().min(1).default('auto'),
   DEVICE: z.enum(DEVICES).default('cpu'),
   THREADS: z.coerce.number().int().min(0).max(1024).default(0),
+  /** resident (all sessions stay loaded), sequential (one component at a time) or auto (from the memory at hand). */
+  MEMORY_MODE: z.enum(MEMORY_SETTINGS).default('auto'),
+  /** The GPU's memory, which onnxruntime-node cannot report: it decides the automatic memory mode on a GPU. */
+  GPU_MEMORY_GB: z.coerce.number().positive().max(4096).default(16),
   DATA_DIR: z.string().trim().min(1).default('data'),
   MODELS_AUTO_DOWNLOAD: booleanText.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

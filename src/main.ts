@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     threads: config.THREADS,
     onDeviceFallback: (device, reason) => { log.warn({ device, reason }, 'the device is not available; rendering on the CPU'); },
   });
-  const pipelines = new ModelPipelines(config.MODELS_DIR, config.UPSCALER, loader);
+  const pipelines = new ModelPipelines(config.MODELS_DIR, config.UPSCALER, loader, { setting: config.MEMORY_MODE, gpuMemoryBytes: config.GPU_MEMORY_GB * 2 ** 30 });
   const jobs = new LocalJobService({
     store,
     runner: renderJobRunner(pipelines, join(config.DATA_DIR, 'outputs')),

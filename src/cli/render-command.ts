@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { UserError } from '../core/errors.js';
+import { chooseMemoryMode, modelWeightBytes, parseMemorySetting, type MemorySetting } from '../diffusion/model/memory-mode.js';
 import { readModelFolder } from '../diffusion/model/model-folder.js';
 import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
 import { parseSchedulerName, SCHEDULER_NAMES } from '../diffusion/schedulers/scheduler-registry.js';
@@ -16,6 +17,7 @@ import { optionParser, parseDecimal, parseWholeNumber } from './cli-options.js';
 import { terminalProgress } from './progress-printer.js';
 
 interface RenderOptions {
+  readonly memory?: MemorySetting;
   readonly maxBytes?: number;
   readonly modelDir?: string;
   readonly model?: string;
@@ -53,6 +55,7 @@ export function renderCommand(): Command {
     .option('--max-bytes <n>', 'largest file to write; without --format the best format that fits is chosen', optionParser(parseWholeNumber))
     .option('--json', 'print one JSON object with the seed, sizes, stage timings and output path')
     .option('--device <device>', 'cpu, cuda or webgpu (default: DEVICE, else cpu)')
+    .option('--memory <mode>', 'auto, resident or sequential (default: MEMORY_MODE, else auto)', optionParser(parseMemorySetting))
     .option('--threads <n>', 'CPU threads per operator, 0 = automatic (default: THREADS)', optionParser(parseWholeNumber))
     .action(async (prompt: string, options: RenderOptions) => {
       await render(prompt, options);
@@ -70,7 +73,9 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
   const modelDir = options.modelDir === undefined ? await resolveModelDir(config.MODELS_DIR, options.model ?? config.MODEL) : resolve(options.modelDir);
   const modelName = options.model ?? (options.modelDir === undefined ? config.MODEL : modelDir);
   const loader = cliSessionLoader(config, options.device, options.threads);
-  const engine = new TextToImagePipeline(await readModelFolder(modelDir), loader);
+  const folder = await readModelFolder(modelDir);
+  const memoryMode = chooseMemoryMode(options.memory ?? config.MEMORY_MODE, await modelWeightBytes(folder), loader.device, config.GPU_MEMORY_GB * 2 ** 30);
+  const engine = new TextToImagePipeline(folder, loader, memoryMode);
   // Every option is checked before a session is opened, so bad input costs nothing and writes nothing.
   const request = {
     prompt,
@@ -106,6 +111,7 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
         bytes: file.bytes.length,
         model: modelName,
         device: loader.device,
+        memoryMode,
         ...file.settings,
         upscaler: pipeline.upscalerName,
         renderSize: { width: file.settings.width, height: file.settings.height },

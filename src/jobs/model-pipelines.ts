@@ -1,3 +1,4 @@
+import { chooseMemoryMode, modelWeightBytes, type MemorySetting } from '../diffusion/model/memory-mode.js';
 import { readModelFolder } from '../diffusion/model/model-folder.js';
 import type { SessionLoader } from '../diffusion/onnx/session-loader.js';
 import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
@@ -17,6 +18,7 @@ export class ModelPipelines implements PipelineProvider {
     private readonly modelsDir: string,
     private readonly upscaler: string,
     private readonly loader: SessionLoader,
+    private readonly memory: { readonly setting: MemorySetting; readonly gpuMemoryBytes: number } = { setting: 'resident', gpuMemoryBytes: 16 * 2 ** 30 },
   ) {}
 
   async pipeline(model: string): Promise<RenderPipeline> {
@@ -32,8 +34,9 @@ export class ModelPipelines implements PipelineProvider {
 
   async #open(model: string): Promise<RenderPipeline> {
     const folder = await readModelFolder(await resolveModelDir(this.modelsDir, model));
+    const mode = chooseMemoryMode(this.memory.setting, await modelWeightBytes(folder), this.loader.device, this.memory.gpuMemoryBytes);
     const upscaler = await openUpscaler(this.modelsDir, this.upscaler, this.loader);
-    return new RenderPipeline(new TextToImagePipeline(folder, this.loader), upscaler, model);
+    return new RenderPipeline(new TextToImagePipeline(folder, this.loader, mode), upscaler, model);
   }
 
   async release(): Promise<void> {

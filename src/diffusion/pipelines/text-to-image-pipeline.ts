@@ -41,26 +41,41 @@ export interface GenerateResult {
   readonly timings: StageTimings;
 }
 
-interface LoadedModel {
-  readonly promptEncoder: PromptEncoder;
+/**
+ * `resident`: every session stays loaded between renders (fastest). `sequential`: each component is loaded, run and
+ * released in turn, so only the largest one (the UNet) is ever in memory: how fp32 SDXL fits a 16 GB card beside the
+ * upscaler, at the price of loading time on every render.
+ */
+export type MemoryMode = 'resident' | 'sequential';
+
+type Stage = 'prompt' | 'unet' | 'vae';
+
+interface StageValues {
+  readonly prompt: PromptEncoder;
   readonly unet: Unet;
   readonly vae: VaeDecoder;
+}
+
+interface OpenedStage<S extends Stage> {
+  readonly value: StageValues[S];
   readonly components: readonly OnnxComponent[];
 }
 
 /**
  * Text to image for one model folder: tokenize → text encoders → scheduler loop over the UNet → VAE decode.
- * Sessions are opened on the first render and stay loaded until `release`.
+ * In resident mode sessions are opened on the first render and stay loaded until `release`.
  */
 export class TextToImagePipeline {
   readonly folder: ModelFolder;
   readonly defaults: ModelDefaults;
+  readonly memoryMode: MemoryMode;
   readonly #loader: SessionLoader;
-  #loaded: Promise<LoadedModel> | undefined;
+  readonly #resident = new Map<Stage, Promise<OpenedStage<Stage>>>();
 
-  constructor(folder: ModelFolder, loader: SessionLoader) {
+  constructor(folder: ModelFolder, loader: SessionLoader, memoryMode: MemoryMode = 'resident') {
     this.folder = folder;
     this.defaults = modelDefaults(folder);
+    this.memoryMode = memoryMode;
     this.#loader = loader;
   }
 
@@ -73,46 +88,53 @@ export class TextToImagePipeline {
     const settings = this.resolve(request);
     const { signal, onProgress } = options;
     throwIfCancelled(signal);
-
-    const loadStart = performance.now();
-    const model = await this.#load(onProgress);
+    const timing = { loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0 };
     const latentHeight = settings.height / VAE_SCALE;
     const latentWidth = settings.width / VAE_SCALE;
-    if (!model.unet.acceptsLatentSize(latentHeight, latentWidth)) {
-      throw new UserError(`this UNet was exported for a fixed size and cannot render ${settings.width}x${settings.height}`);
-    }
-    throwIfCancelled(signal);
-
-    const encodeStart = performance.now();
-    onProgress?.({ stage: 'encoding-prompt' });
-    const conditioning = await model.promptEncoder.encode(settings);
-    model.unet.checkConditioning(conditioning);
-
-    const denoiseStart = performance.now();
     const dims = [1, LATENT_CHANNELS, latentHeight, latentWidth];
-    const latents = await this.#denoise(model.unet, conditioning, settings, dims, options);
 
-    const decodeStart = performance.now();
-    throwIfCancelled(signal);
-    onProgress?.({ stage: 'decoding' });
+    const conditioning = await this.#use('prompt', timing, 'encodeMs', options, async (encoder) => {
+      onProgress?.({ stage: 'encoding-prompt' });
+      return encoder.encode(settings);
+    });
+    const latents = await this.#use('unet', timing, 'denoiseMs', options, async (unet) => {
+      if (!unet.acceptsLatentSize(latentHeight, latentWidth)) {
+        throw new UserError(`this UNet was exported for a fixed size and cannot render ${settings.width}x${settings.height}`);
+      }
+      unet.checkConditioning(conditioning);
+      return this.#denoise(unet, conditioning, settings, dims, options);
+    });
     if (latents.some(Number.isNaN)) {
       throw new UserError('the UNet produced NaN latents (an fp16 export running where it overflows); try the fp32 model');
     }
-    const image = await model.vae.decode(latents, dims);
-    const end = performance.now();
-    return {
-      image,
-      settings,
-      droppedTokens: conditioning.droppedTokens,
-      timings: {
-        loadMs: encodeStart - loadStart,
-        encodeMs: denoiseStart - encodeStart,
-        denoiseMs: decodeStart - denoiseStart,
-        decodeMs: end - decodeStart,
-      },
-    };
+    const image = await this.#use('vae', timing, 'decodeMs', options, async (vae) => {
+      onProgress?.({ stage: 'decoding' });
+      return vae.decode(latents, dims);
+    });
+    return { image, settings, droppedTokens: conditioning.droppedTokens, timings: timing };
   }
 
+  /** Runs one stage on its (resident or freshly loaded) component, timing the loading and the work apart. */
+  async #use<S extends Stage, R>(
+    stage: S,
+    timing: { -readonly [K in keyof StageTimings]: number },
+    key: Exclude<keyof StageTimings, 'loadMs'>,
+    { signal, onProgress }: GenerateOptions,
+    work: (value: StageValues[S]) => Promise<R>,
+  ): Promise<R> {
+    throwIfCancelled(signal);
+    const loadStart = performance.now();
+    const opened = (await this.#stage(stage, onProgress)) as OpenedStage<S>;
+    const workStart = performance.now();
+    timing.loadMs += workStart - loadStart;
+    try {
+      throwIfCancelled(signal);
+      return await work(opened.value);
+    } finally {
+      timing[key] += performance.now() - workStart;
+      if (this.memoryMode === 'sequential') await Promise.all(opened.components.map((component) => component.release()));
+    }
+  }
   async #denoise(
     unet: Unet,
     conditioning: Conditioning,
@@ -139,15 +161,18 @@ export class TextToImagePipeline {
     return latents;
   }
 
-  #load(onProgress: ProgressListener | undefined): Promise<LoadedModel> {
-    this.#loaded ??= this.#open(onProgress).catch((error: unknown) => {
-      this.#loaded = undefined;
-      throw error;
-    });
-    return this.#loaded;
+  #stage(stage: Stage, onProgress: ProgressListener | undefined): Promise<OpenedStage<Stage>> {
+    if (this.memoryMode === 'sequential') return this.#open(stage, onProgress);
+    let opened = this.#resident.get(stage);
+    if (opened === undefined) {
+      opened = this.#open(stage, onProgress);
+      this.#resident.set(stage, opened);
+      opened.catch(() => this.#resident.delete(stage));
+    }
+    return opened;
   }
 
-  async #open(onProgress: ProgressListener | undefined): Promise<LoadedModel> {
+  async #open(stage: Stage, onProgress: ProgressListener | undefined): Promise<OpenedStage<Stage>> {
     const { components, family, vaeScalingFactor, forceZerosForEmptyPrompt } = this.folder;
     const opened: OnnxComponent[] = [];
     const open = async (name: string, file: string) => {
@@ -157,20 +182,24 @@ export class TextToImagePipeline {
       return component;
     };
     try {
-      const tokenizer = await ClipTokenizer.load(components.tokenizer);
-      let promptEncoder: PromptEncoder;
-      if (family === 'sdxl') {
-        const tokenizer2 = await ClipTokenizer.load(components.tokenizer2!);
-        const encoder = new TextEncoder(await open('text_encoder', components.textEncoder), 'penultimate', false);
-        const encoder2 = new TextEncoder(await open('text_encoder_2', components.textEncoder2!), 'penultimate', true);
-        promptEncoder = new SdxlPromptEncoder(tokenizer, encoder, tokenizer2, encoder2, forceZerosForEmptyPrompt);
-      } else {
-        promptEncoder = new SdPromptEncoder(tokenizer, new TextEncoder(await open('text_encoder', components.textEncoder), 'last', false));
+      switch (stage) {
+        case 'prompt': {
+          const tokenizer = await ClipTokenizer.load(components.tokenizer);
+          if (family === 'sdxl') {
+            const tokenizer2 = await ClipTokenizer.load(components.tokenizer2!);
+            const encoder = new TextEncoder(await open('text_encoder', components.textEncoder), 'penultimate', false);
+            const encoder2 = new TextEncoder(await open('text_encoder_2', components.textEncoder2!), 'penultimate', true);
+            return { value: new SdxlPromptEncoder(tokenizer, encoder, tokenizer2, encoder2, forceZerosForEmptyPrompt), components: opened };
+          }
+          return { value: new SdPromptEncoder(tokenizer, new TextEncoder(await open('text_encoder', components.textEncoder), 'last', false)), components: opened };
+        }
+        case 'unet': {
+          const names = family === 'sdxl' ? ['encoder_hidden_states', 'text_embeds', 'time_ids'] : ['encoder_hidden_states'];
+          return { value: new Unet(await open('unet', components.unet), names), components: opened };
+        }
+        case 'vae':
+          return { value: new VaeDecoder(await open('vae_decoder', components.vaeDecoder), vaeScalingFactor), components: opened };
       }
-      const conditioningNames = family === 'sdxl' ? ['encoder_hidden_states', 'text_embeds', 'time_ids'] : ['encoder_hidden_states'];
-      const unet = new Unet(await open('unet', components.unet), conditioningNames);
-      const vae = new VaeDecoder(await open('vae_decoder', components.vaeDecoder), vaeScalingFactor);
-      return { promptEncoder, unet, vae, components: opened };
     } catch (error) {
       await Promise.all(opened.map((component) => component.release()));
       throw error;
@@ -178,10 +207,9 @@ export class TextToImagePipeline {
   }
 
   async release(): Promise<void> {
-    const loaded = this.#loaded;
-    this.#loaded = undefined;
-    if (loaded === undefined) return;
-    const model = await loaded.catch(() => undefined);
-    await Promise.all(model?.components.map((component) => component.release()) ?? []);
+    const stages = [...this.#resident.values()];
+    this.#resident.clear();
+    const opened = await Promise.all(stages.map((stage) => stage.catch(() => undefined)));
+    await Promise.all(opened.flatMap((stage) => stage?.components.map((component) => component.release()) ?? []));
   }
 }
