@@ -1,6 +1,6 @@
 import { alphasCumprod } from './noise-schedule.js';
 import type { Scheduler, SchedulerStep } from './scheduler.js';
-import type { SchedulerConfig } from './scheduler-config.js';
+import { spacingOf, type SchedulerConfig } from './scheduler-config.js';
 import { roundHalfToEven, spacedTimesteps } from './timestep-spacing.js';
 
 /**
@@ -19,7 +19,7 @@ export class DdimScheduler implements Scheduler {
     this.#alphas = alphasCumprod(config);
     this.#finalAlpha = config.set_alpha_to_one ? 1 : this.#alphas[0];
     this.#stride = Math.floor(config.num_train_timesteps / steps);
-    this.timesteps = spacedTimesteps(config, steps).map(roundHalfToEven);
+    this.timesteps = spacedTimesteps(config, steps, spacingOf(config, 'leading')).map(roundHalfToEven);
     this.#prediction = config.prediction_type;
   }
 

@@ -1,6 +1,6 @@
 import { alphasCumprod } from './noise-schedule.js';
 import type { Scheduler, SchedulerStep } from './scheduler.js';
-import type { SchedulerConfig } from './scheduler-config.js';
+import { spacingOf, type SchedulerConfig } from './scheduler-config.js';
 import { spacedTimesteps } from './timestep-spacing.js';
 
 /**
@@ -25,7 +25,7 @@ export class PndmScheduler implements Scheduler {
     this.#finalAlpha = config.set_alpha_to_one ? 1 : this.#alphas[0];
     this.#stride = Math.floor(config.num_train_timesteps / steps);
     this.#prediction = config.prediction_type;
-    const ascending = [...spacedTimesteps(config, steps)].reverse();
+    const ascending = [...spacedTimesteps(config, steps, spacingOf(config, 'leading'))].reverse();
     const plms = [...ascending.slice(0, -1), ...ascending.slice(-2, -1), ...ascending.slice(-1)];
     this.timesteps = plms.reverse();
   }

@@ -8,7 +8,8 @@ export const schedulerConfigSchema = z.object({
   beta_end: z.number().positive().default(0.012),
   beta_schedule: z.enum(['linear', 'scaled_linear', 'squaredcos_cap_v2']).default('scaled_linear'),
   prediction_type: z.enum(['epsilon', 'v_prediction', 'sample']).default('epsilon'),
-  timestep_spacing: z.enum(['leading', 'trailing', 'linspace']).default('leading'),
+  /** Absent in older configs; each scheduler class then uses its own default, as diffusers' from_config does. */
+  timestep_spacing: z.enum(['leading', 'trailing', 'linspace']).optional(),
   steps_offset: z.number().int().nonnegative().default(0),
   set_alpha_to_one: z.boolean().default(false),
   clip_sample: z.boolean().default(false),
@@ -22,4 +23,11 @@ export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
 
 export function defaultSchedulerConfig(overrides: Partial<SchedulerConfig> = {}): SchedulerConfig {
   return schedulerConfigSchema.parse(overrides);
+}
+
+export type TimestepSpacing = NonNullable<SchedulerConfig['timestep_spacing']>;
+
+/** The config's spacing, or the scheduler class's default when the config has none (Euler, DPMSolver: linspace). */
+export function spacingOf(config: SchedulerConfig, classDefault: TimestepSpacing): TimestepSpacing {
+  return config.timestep_spacing ?? classDefault;
 }

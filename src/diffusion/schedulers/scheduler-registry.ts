@@ -1,5 +1,6 @@
 import { UserError } from '../../core/errors.js';
 import { DdimScheduler } from './ddim-scheduler.js';
+import { DpmSolverMultistepScheduler } from './dpm-solver-multistep-scheduler.js';
 import { EulerAncestralScheduler } from './euler-ancestral-scheduler.js';
 import { EulerScheduler } from './euler-scheduler.js';
 import { PndmScheduler } from './pndm-scheduler.js';
@@ -17,6 +18,8 @@ const SCHEDULERS = {
   euler: { diffusersClass: 'EulerDiscreteScheduler', create: (c, n) => new EulerScheduler(c, n) },
   ddim: { diffusersClass: 'DDIMScheduler', create: (c, n) => new DdimScheduler(c, n) },
   pndm: { diffusersClass: 'PNDMScheduler', create: (c, n) => new PndmScheduler(c, n) },
+  'dpmpp-2m': { diffusersClass: 'DPMSolverMultistepScheduler', create: (c, n) => new DpmSolverMultistepScheduler(c, n, false) },
+  'dpmpp-2m-karras': { diffusersClass: 'DPMSolverMultistepScheduler', create: (c, n) => new DpmSolverMultistepScheduler(c, n, true) },
 } as const satisfies Record<string, SchedulerEntry>;
 
 export type SchedulerName = keyof typeof SCHEDULERS;
@@ -30,6 +33,7 @@ export function parseSchedulerName(value: string): SchedulerName {
 
 /** The scheduler a model folder asks for, by its diffusers class name. */
 export function schedulerForConfig(config: SchedulerConfig): SchedulerName {
+  if (config._class_name === 'DPMSolverMultistepScheduler' && config.use_karras_sigmas) return 'dpmpp-2m-karras';
   const entry = Object.entries(SCHEDULERS).find(([, value]) => value.diffusersClass === config._class_name);
   if (entry === undefined) {
     throw new UserError(`the model's scheduler ${config._class_name} is not supported: choose one of ${SCHEDULER_NAMES.join(', ')}`);

@@ -1,5 +1,5 @@
 import { alphasCumprod, interpolate, sigmasFromAlphas } from './noise-schedule.js';
-import type { SchedulerConfig } from './scheduler-config.js';
+import { spacingOf, type SchedulerConfig } from './scheduler-config.js';
 import { spacedTimesteps } from './timestep-spacing.js';
 
 /**
@@ -14,10 +14,12 @@ export class SigmaSchedule {
 
   constructor(config: SchedulerConfig, steps: number) {
     const trainingSigmas = sigmasFromAlphas(alphasCumprod(config));
-    this.timesteps = spacedTimesteps(config, steps);
+    // Euler and Euler Ancestral default to linspace when the config names no spacing.
+    const spacing = spacingOf(config, 'linspace');
+    this.timesteps = spacedTimesteps(config, steps, spacing);
     this.sigmas = [...this.timesteps.map((t) => Math.fround(interpolate(trainingSigmas, t))), 0];
     const maxSigma = Math.max(...this.sigmas);
-    this.initNoiseSigma = config.timestep_spacing === 'leading' ? Math.sqrt(maxSigma ** 2 + 1) : maxSigma;
+    this.initNoiseSigma = spacing === 'leading' ? Math.sqrt(maxSigma ** 2 + 1) : maxSigma;
   }
 
   scaleModelInput(sample: Float32Array, index: number): Float32Array {

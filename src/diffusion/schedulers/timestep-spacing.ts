@@ -1,12 +1,12 @@
-import type { SchedulerConfig } from './scheduler-config.js';
+import type { SchedulerConfig, TimestepSpacing } from './scheduler-config.js';
 
 /**
  * The training timesteps a sampler visits for a number of inference steps, highest first, as diffusers'
  * `set_timesteps` spaces them. Values can be fractional for `linspace`.
  */
-export function spacedTimesteps(config: SchedulerConfig, steps: number): number[] {
+export function spacedTimesteps(config: SchedulerConfig, steps: number, spacing: TimestepSpacing): number[] {
   const total = config.num_train_timesteps;
-  switch (config.timestep_spacing) {
+  switch (spacing) {
     case 'leading': {
       const ratio = Math.floor(total / steps);
       return Array.from({ length: steps }, (_, i) => (steps - 1 - i) * ratio + config.steps_offset);

@@ -5,6 +5,7 @@ import type { RgbImage } from '../../../src/core/rgb-image.js';
 import { readModelFolder } from '../../../src/diffusion/model/model-folder.js';
 import { SessionLoader } from '../../../src/diffusion/onnx/session-loader.js';
 import { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
+import { DpmSolverMultistepScheduler } from '../../../src/diffusion/schedulers/dpm-solver-multistep-scheduler.js';
 import { alphasCumprod } from '../../../src/diffusion/schedulers/noise-schedule.js';
 import { SigmaSchedule } from '../../../src/diffusion/schedulers/sigma-schedule.js';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer/clip-tokenizer.js';
@@ -24,9 +25,9 @@ interface Gaussian {
 
 const s2 = FIXTURE.dataStd ** 2;
 
-function eulerOutput(sigmas: readonly number[], mu: number): Gaussian {
+function eulerOutput(sigmas: readonly number[], mu: number, initialSigma: number): Gaussian {
   let mean = -mu;
-  let variance = sigmas[0] ** 2 + 1;
+  let variance = initialSigma ** 2;
   for (let i = 0; i + 1 < sigmas.length; i++) {
     const k = (s2 + sigmas[i] * sigmas[i + 1]) / (s2 + sigmas[i] ** 2);
     mean *= k;
@@ -93,10 +94,11 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
     });
 
     if (family === 'sd1') {
-      test('Euler, leading spacing: N(μ(prompt), the closed-form spread), starting from √(σ_max² + 1)', async () => {
+      test('Euler on a config without timestep_spacing: linspace, Euler’s own default (999, 666, 333, 0)', async () => {
         const result = await pipeline.generate({ prompt, steps: 4, guidance: 0, seed: 3, scheduler: 'euler', width: 512, height: 512 });
-        const sigmas = new SigmaSchedule(pipeline.folder.scheduler, 4).sigmas;
-        assertMatches(result.image, pixels(mu(prompt).map((m) => eulerOutput(sigmas, m))), 'sd1 euler');
+        const schedule = new SigmaSchedule(pipeline.folder.scheduler, 4);
+        assert.deepEqual(schedule.timesteps, [999, 666, 333, 0]);
+        assertMatches(result.image, pixels(mu(prompt).map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 euler');
       });
 
       test('guidance with an empty negative prompt uses the encoded empty prompt, not zeros', async () => {
@@ -104,8 +106,8 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
         const result = await pipeline.generate({ prompt, steps: 4, guidance, seed: 4, scheduler: 'euler', width: 512, height: 512 });
         const [cond, uncond] = [mu(prompt), mu('')];
         const guided = cond.map((c, i) => uncond[i] + guidance * (c - uncond[i]));
-        const sigmas = new SigmaSchedule(pipeline.folder.scheduler, 4).sigmas;
-        assertMatches(result.image, pixels(guided.map((m) => eulerOutput(sigmas, m))), 'sd1 guided');
+        const schedule = new SigmaSchedule(pipeline.folder.scheduler, 4);
+        assertMatches(result.image, pixels(guided.map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 guided');
       });
 
     } else {
@@ -182,6 +184,67 @@ describe('PNDM, Stable Diffusion 1.x’s own scheduler', () => {
         return { mean: c, variance: k * k };
       });
       assertMatches(result.image, pixels(expected), `pndm ${steps}`);
+    });
+  }
+});
+
+/**
+ * DPM++ 2M for one scalar, from the DPM-Solver++ equations: data prediction from the exact denoiser at the rounded
+ * timestep the UNet receives, first order on the first and last step, midpoint second order in between.
+ */
+function dpmAffine(alphas: Float32Array, timesteps: readonly number[], sigmas: readonly number[], mu: number): { k: number; c: number } {
+  const pair = (sigma: number) => [1 / Math.sqrt(sigma * sigma + 1), sigma / Math.sqrt(sigma * sigma + 1)] as const;
+  const lambdaOf = (sigma: number) => {
+    const [a, s] = pair(sigma);
+    return Math.log(a) - Math.log(s);
+  };
+  const run = (start: number) => {
+    let x = start;
+    let previous: number | undefined;
+    timesteps.forEach((t, i) => {
+      const [a, b] = [Math.sqrt(alphas[t]), Math.sqrt(1 - alphas[t])];
+      const epsilon = (b * (x - a * mu)) / (a * a * s2 + b * b);
+      const [alphaS, sigmaS] = pair(sigmas[i]);
+      const x0 = (x - sigmaS * epsilon) / alphaS;
+      const [alphaT, sigmaT] = pair(sigmas[i + 1]);
+      const h = lambdaOf(sigmas[i + 1]) - lambdaOf(sigmas[i]);
+      const decay = Math.exp(-h) - 1;
+      if (previous === undefined || i === timesteps.length - 1) x = (sigmaT / sigmaS) * x - alphaT * decay * x0;
+      else {
+        const r = (lambdaOf(sigmas[i]) - lambdaOf(sigmas[i - 1])) / h;
+        x = (sigmaT / sigmaS) * x - alphaT * decay * x0 - 0.5 * alphaT * decay * ((x0 - previous) / r);
+      }
+      previous = x0;
+    });
+    return x;
+  };
+  const c = run(0);
+  return { k: run(1) - c, c };
+}
+
+describe('DPM++ 2M on Stable Diffusion 1.x', () => {
+  let pipeline: TextToImagePipeline;
+  let tokenizer: ClipTokenizer;
+
+  before(async () => {
+    const dir = await writeSdFixture(join(await tempDir(), 'sd1-dpm'), 'sd1');
+    pipeline = new TextToImagePipeline(await readModelFolder(dir), new SessionLoader({ device: 'cpu', threads: 1 }));
+    tokenizer = await ClipTokenizer.load(join(dir, 'tokenizer'));
+  });
+  after(() => pipeline.release());
+
+  for (const scheduler of ['dpmpp-2m', 'dpmpp-2m-karras'] as const) {
+    test(`${scheduler}, 10 steps: the closed-form output distribution`, async () => {
+      const prompt = 'a lighthouse at dusk, oil painting';
+      const result = await pipeline.generate({ prompt, steps: 10, guidance: 0, seed: 21, scheduler });
+      const reference = new DpmSolverMultistepScheduler(pipeline.folder.scheduler, 10, scheduler === 'dpmpp-2m-karras');
+      const mu = sdFixtureMu(fixtureTextEncoding(tokenizer.encode(prompt).ids, 768, 12).last, 768);
+      const alphas = alphasCumprod(pipeline.folder.scheduler);
+      const expected = mu.map((m) => {
+        const { k, c } = dpmAffine(alphas, reference.timesteps, reference.sigmas, m);
+        return { mean: c, variance: k * k };
+      });
+      assertMatches(result.image, pixels(expected), scheduler);
     });
   }
 });

@@ -47,7 +47,7 @@ describe('Euler Ancestral, trailing spacing (SDXL-Turbo)', () => {
   }
 
   test('16 steps hit the tie 812.5 and round it to even, as numpy does', () => {
-    assert.equal(spacedTimesteps(turbo, 16)[3], 811);
+    assert.equal(spacedTimesteps(turbo, 16, 'trailing')[3], 811);
   });
 
   test('one step is deterministic: x0 = x − σ·ε, with no fresh noise', () => {
