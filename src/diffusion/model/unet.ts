@@ -18,6 +18,8 @@ export class Unet {
   readonly #timestep: TensorSpec;
   readonly #output: string;
   readonly #conditioningNames: readonly string[];
+  /** Width of `timestep_cond`, the guidance embedding of LCM-distilled UNets; undefined for other UNets. */
+  readonly guidanceEmbeddingSize: number | undefined;
 
   constructor(component: OnnxComponent, conditioningNames: readonly string[]) {
     this.#component = component;
@@ -28,6 +30,10 @@ export class Unet {
     this.#conditioningNames = conditioningNames;
     for (const name of conditioningNames) component.input(name);
     this.#output = component.outputs.has('out_sample') ? 'out_sample' : soleOutput(component);
+    const cond = component.inputs.get('timestep_cond');
+    const width = cond?.shape.at(-1);
+    if (cond !== undefined && typeof width !== 'number') throw new UserError(`${component.label}: input 'timestep_cond' should have a fixed width, the file declares ${describeShape(cond.shape)}`);
+    this.guidanceEmbeddingSize = width as number | undefined;
   }
 
   /** Checks the conditioning against the declared widths once, before the first step, with a readable message. */
@@ -51,17 +57,20 @@ export class Unet {
     return dimensionAccepts(this.#sample.shape[2], height) && dimensionAccepts(this.#sample.shape[3], width);
   }
 
+  /** The guided noise prediction; `embedding` is the guidance embedding for UNets that take `timestep_cond`. */
   async predictNoise(
     sample: Float32Array,
     dims: readonly number[],
     timestep: number,
     conditioning: Conditioning,
     guidance: number,
+    embedding?: Float32Array,
   ): Promise<Float32Array> {
-    if (conditioning.batch === 1) return this.#run(sample, dims, timestep, conditioning, 0, 1);
+    const run = (input: Float32Array, inputDims: readonly number[], firstRow: number, rows: number) => this.#run(input, inputDims, timestep, conditioning, firstRow, rows, embedding);
+    if (conditioning.batch === 1) return run(sample, dims, 0, 1);
     const [uncond, cond] = dimensionAccepts(this.#sample.shape[0], 2)
-      ? splitBatch(await this.#run(concat(sample, sample), [2, ...dims.slice(1)], timestep, conditioning, 0, 2), 2)
-      : [await this.#run(sample, dims, timestep, conditioning, 0, 1), await this.#run(sample, dims, timestep, conditioning, 1, 1)];
+      ? splitBatch(await run(concat(sample, sample), [2, ...dims.slice(1)], 0, 2), 2)
+      : [await run(sample, dims, 0, 1), await run(sample, dims, 1, 1)];
     const guided = new Float32Array(cond.length);
     for (let i = 0; i < guided.length; i++) guided[i] = uncond[i] + guidance * (cond[i] - uncond[i]);
     return guided;
@@ -74,11 +83,18 @@ export class Unet {
     conditioning: Conditioning,
     firstRow: number,
     rows: number,
+    embedding: Float32Array | undefined,
   ): Promise<Float32Array> {
     const feeds: Record<string, Tensor> = {
       sample: floatFeed(this.#sample, sample, dims),
       timestep: this.#timestepFeed(timestep),
     };
+    if (this.guidanceEmbeddingSize !== undefined) {
+      if (embedding === undefined) throw new Error('an LCM UNet needs the guidance embedding');
+      const repeated = new Float32Array(embedding.length * rows);
+      for (let row = 0; row < rows; row++) repeated.set(embedding, row * embedding.length);
+      feeds.timestep_cond = floatFeed(this.#component.input('timestep_cond'), repeated, [rows, embedding.length]);
+    }
     for (const name of this.#conditioningNames) {
       const tensor = conditioning.inputs.get(name)!;
       const sliced = sliceRows(tensor, firstRow, rows);

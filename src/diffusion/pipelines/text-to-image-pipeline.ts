@@ -14,6 +14,7 @@ import type { OnnxComponent } from '../onnx/onnx-component.js';
 import type { SessionLoader } from '../onnx/session-loader.js';
 import { NumpyRandomState } from '../random/numpy-random-state.js';
 import { modelDefaults, resolveRenderSettings, type ModelDefaults, type RenderRequest, type RenderSettings } from '../render-settings.js';
+import { guidanceEmbedding } from '../schedulers/lcm-scheduler.js';
 import { createScheduler } from '../schedulers/scheduler-registry.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 
@@ -93,16 +94,22 @@ export class TextToImagePipeline {
     const latentWidth = settings.width / VAE_SCALE;
     const dims = [1, LATENT_CHANNELS, latentHeight, latentWidth];
 
+    // LCM folds guidance into the UNet (timestep_cond) instead of a second, unconditional pass.
+    const lcm = settings.scheduler === 'lcm';
     const conditioning = await this.#use('prompt', timing, 'encodeMs', options, async (encoder) => {
       onProgress?.({ stage: 'encoding-prompt' });
-      return encoder.encode(settings);
+      return encoder.encode(lcm ? { ...settings, guidance: 0 } : settings);
     });
     const latents = await this.#use('unet', timing, 'denoiseMs', options, async (unet) => {
       if (!unet.acceptsLatentSize(latentHeight, latentWidth)) {
         throw new UserError(`this UNet was exported for a fixed size and cannot render ${settings.width}x${settings.height}`);
       }
+      if (lcm && unet.guidanceEmbeddingSize === undefined) {
+        throw new UserError('lcm needs an LCM-distilled UNet (one with a timestep_cond input); this model has none: choose another scheduler');
+      }
       unet.checkConditioning(conditioning);
-      return this.#denoise(unet, conditioning, settings, dims, options);
+      const embedding = unet.guidanceEmbeddingSize === undefined ? undefined : guidanceEmbedding(settings.guidance, unet.guidanceEmbeddingSize);
+      return this.#denoise(unet, conditioning, settings, dims, options, embedding);
     });
     if (latents.some(Number.isNaN)) {
       throw new UserError('the UNet produced NaN latents (an fp16 export running where it overflows); try the fp32 model');
@@ -141,6 +148,7 @@ export class TextToImagePipeline {
     settings: RenderSettings,
     dims: readonly number[],
     { signal, onProgress, previews }: GenerateOptions,
+    embedding: Float32Array | undefined,
   ): Promise<Float32Array> {
     const scheduler = createScheduler(settings.scheduler, this.folder.scheduler, settings.steps);
     const random = new NumpyRandomState(settings.seed);
@@ -150,7 +158,7 @@ export class TextToImagePipeline {
     for (let index = 0; index < total; index++) {
       throwIfCancelled(signal);
       const input = scheduler.scaleModelInput(latents, index);
-      const prediction = await unet.predictNoise(input, dims, scheduler.timesteps[index], conditioning, settings.guidance);
+      const prediction = await unet.predictNoise(input, dims, scheduler.timesteps[index], conditioning, settings.guidance, embedding);
       const step = scheduler.step(prediction, index, latents, noise);
       latents = step.prevSample;
       if (onProgress !== undefined) {

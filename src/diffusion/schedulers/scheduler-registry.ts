@@ -3,6 +3,7 @@ import { DdimScheduler } from './ddim-scheduler.js';
 import { DpmSolverMultistepScheduler } from './dpm-solver-multistep-scheduler.js';
 import { EulerAncestralScheduler } from './euler-ancestral-scheduler.js';
 import { EulerScheduler } from './euler-scheduler.js';
+import { LcmScheduler } from './lcm-scheduler.js';
 import { PndmScheduler } from './pndm-scheduler.js';
 import type { Scheduler } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
@@ -20,6 +21,7 @@ const SCHEDULERS = {
   pndm: { diffusersClass: 'PNDMScheduler', create: (c, n) => new PndmScheduler(c, n) },
   'dpmpp-2m': { diffusersClass: 'DPMSolverMultistepScheduler', create: (c, n) => new DpmSolverMultistepScheduler(c, n, false) },
   'dpmpp-2m-karras': { diffusersClass: 'DPMSolverMultistepScheduler', create: (c, n) => new DpmSolverMultistepScheduler(c, n, true) },
+  lcm: { diffusersClass: 'LCMScheduler', create: (c, n) => new LcmScheduler(c, n) },
 } as const satisfies Record<string, SchedulerEntry>;
 
 export type SchedulerName = keyof typeof SCHEDULERS;

@@ -293,3 +293,45 @@ describe('Euler and DDIM on the exact Gaussian denoiser', () => {
     });
   }
 });
+
+describe('LCM on an LCM-distilled fixture UNet', () => {
+  let pipeline: TextToImagePipeline;
+  let tokenizers: ReferenceTokenizers;
+
+  before(async () => {
+    pipeline = await sdxlFixturePipeline({ variant: 'optimum-2023', lcm: true });
+    tokenizers = await referenceTokenizers(pipeline);
+  });
+  after(() => pipeline.release());
+
+  /** One LCM step is affine in x plus fresh noise: denoised = k·x + c, then x' = √ᾱ'·denoised + √(1−ᾱ')·z. */
+  function lcmOutput(alphas: Float32Array, timesteps: readonly number[], mu: number): Gaussian {
+    const s2 = FIXTURE.dataStd ** 2;
+    let mean = 0;
+    let variance = 1;
+    timesteps.forEach((t, i) => {
+      const [a, b] = [Math.sqrt(alphas[t]), Math.sqrt(1 - alphas[t])];
+      const d = a * a * s2 + b * b;
+      const scaled = t * 10;
+      const cSkip = 0.25 / (scaled ** 2 + 0.25);
+      const cOut = scaled / Math.sqrt(scaled ** 2 + 0.25);
+      const k = (cOut * a * s2) / d + cSkip;
+      const c = (cOut * b * b * mu) / d;
+      [mean, variance] = [k * mean + c, k * k * variance];
+      const next = timesteps.at(i + 1);
+      if (next !== undefined) [mean, variance] = [Math.sqrt(alphas[next]) * mean, alphas[next] * variance + (1 - alphas[next])];
+    });
+    return { mean, variance };
+  }
+
+  test('4 steps at guidance 8: the guidance reaches the UNet as timestep_cond, with no unconditional pass', async () => {
+    const prompt = 'a red fox in fresh snow, golden hour';
+    const guidance = 8;
+    const result = await pipeline.generate({ prompt, negativePrompt: 'blurry', steps: 4, guidance, seed: 41, scheduler: 'lcm' });
+    const mu = fixtureMu({ ...referenceEncoding(prompt, tokenizers), timeIds: [512, 512, 0, 0, 512, 512], guidanceEmbedding0: Math.sin((guidance - 1) * 1000) });
+    const alphas = alphasCumprod(pipeline.folder.scheduler);
+    const expected = mu.map((m) => lcmOutput(alphas, [999, 759, 499, 259], m));
+    const latent: Gaussian[] = [expected[0], expected[1], { mean: (expected[2].mean + expected[3].mean) / 2, variance: (expected[2].variance + expected[3].variance) / 4 }];
+    assertMatches(result.image, latent.map((g) => ({ mean: 255 * (g.mean / 2 + 0.5), variance: (255 / 2) ** 2 * g.variance + 1 / 12 })), 4, 'lcm');
+  });
+});
