@@ -1,38 +1,13 @@
-import type { NoiseSource, Scheduler, SchedulerStep } from './scheduler.js';
+import type { NoiseSource, SchedulerStep } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
-import { SigmaSchedule } from './sigma-schedule.js';
+import { SigmaScheduler } from './sigma-scheduler.js';
 
 /** diffusers' EulerAncestralDiscreteScheduler: an Euler step down to σ_down, then fresh noise up to σ_{i+1}. */
-export class EulerAncestralScheduler implements Scheduler {
-  readonly #schedule: SigmaSchedule;
-  readonly #prediction: SchedulerConfig['prediction_type'];
-
-  constructor(config: SchedulerConfig, steps: number) {
-    this.#schedule = new SigmaSchedule(config, steps);
-    this.#prediction = config.prediction_type;
-  }
-
-  get timesteps(): readonly number[] {
-    return this.#schedule.timesteps;
-  }
-
-  get initNoiseSigma(): number {
-    return this.#schedule.initNoiseSigma;
-  }
-
-  /** σ at each step, with the final 0 appended. */
-  get sigmas(): readonly number[] {
-    return this.#schedule.sigmas;
-  }
-
-  scaleModelInput(sample: Float32Array, index: number): Float32Array {
-    return this.#schedule.scaleModelInput(sample, index);
-  }
-
+export class EulerAncestralScheduler extends SigmaScheduler {
   step(modelOutput: Float32Array, index: number, sample: Float32Array, noise: NoiseSource): SchedulerStep {
     const sigma = this.sigmas[index];
     const sigmaNext = this.sigmas[index + 1];
-    const predOriginalSample = predictOriginal(this.#prediction, modelOutput, sample, sigma);
+    const predOriginalSample = predictOriginal(this.prediction, modelOutput, sample, sigma);
     const sigmaUp = Math.sqrt((sigmaNext ** 2 * (sigma ** 2 - sigmaNext ** 2)) / sigma ** 2);
     const sigmaDown = Math.sqrt(sigmaNext ** 2 - sigmaUp ** 2);
     const dt = sigmaDown - sigma;

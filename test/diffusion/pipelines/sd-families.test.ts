@@ -7,7 +7,7 @@ import { SessionLoader } from '../../../src/diffusion/onnx/session-loader.js';
 import { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
 import { DpmSolverMultistepScheduler } from '../../../src/diffusion/schedulers/dpm-solver-multistep-scheduler.js';
 import { alphasCumprod } from '../../../src/diffusion/schedulers/noise-schedule.js';
-import { SigmaSchedule } from '../../../src/diffusion/schedulers/sigma-schedule.js';
+import { EulerScheduler } from '../../../src/diffusion/schedulers/euler-scheduler.js';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer/clip-tokenizer.js';
 import { sdFixtureMu, sdWidth, writeSdFixture, type SdFamily } from '../../fixtures/sd-fixture.js';
 import { FIXTURE, fixtureTextEncoding } from '../../fixtures/sdxl-fixture.js';
@@ -96,7 +96,7 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
     if (family === 'sd1') {
       test('Euler on a config without timestep_spacing: linspace, Euler’s own default (999, 666, 333, 0)', async () => {
         const result = await pipeline.generate({ prompt, steps: 4, guidance: 0, seed: 3, scheduler: 'euler', width: 512, height: 512 });
-        const schedule = new SigmaSchedule(pipeline.folder.scheduler, 4);
+        const schedule = new EulerScheduler(pipeline.folder.scheduler, 4);
         assert.deepEqual(schedule.timesteps, [999, 666, 333, 0]);
         assertMatches(result.image, pixels(mu(prompt).map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 euler');
       });
@@ -106,7 +106,7 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
         const result = await pipeline.generate({ prompt, steps: 4, guidance, seed: 4, scheduler: 'euler', width: 512, height: 512 });
         const [cond, uncond] = [mu(prompt), mu('')];
         const guided = cond.map((c, i) => uncond[i] + guidance * (c - uncond[i]));
-        const schedule = new SigmaSchedule(pipeline.folder.scheduler, 4);
+        const schedule = new EulerScheduler(pipeline.folder.scheduler, 4);
         assertMatches(result.image, pixels(guided.map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 guided');
       });
 
