@@ -8,6 +8,7 @@ import { alphasCumprod } from '../../../src/diffusion/schedulers/noise-schedule.
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer/clip-tokenizer.js';
 import { FIXTURE, fixtureMu, fixtureTextEncoding } from '../../fixtures/sdxl-fixture.js';
 import { sdxlFixturePipeline } from '../../helpers/fixture-models.js';
+import { ddimOutput, eulerOutput, fixturePixels } from '../../helpers/gaussian-expectations.js';
 
 /*
  * The fixture UNet is the exact noise predictor for Gaussian data x0 ~ N(μ, s²), so the sampler's output
@@ -229,7 +230,6 @@ describe('Euler and DDIM on the exact Gaussian denoiser', () => {
   let pipeline: TextToImagePipeline;
   let tokenizers: ReferenceTokenizers;
   const prompt = 'a red fox in fresh snow, golden hour';
-  const s2 = FIXTURE.dataStd ** 2;
 
   before(async () => {
     pipeline = await sdxlFixturePipeline({ variant: 'optimum-2023' });
@@ -237,41 +237,10 @@ describe('Euler and DDIM on the exact Gaussian denoiser', () => {
   });
   after(() => pipeline.release());
 
-  /** Euler in σ: y' = y·(s² + σ·σ_next)/(s² + σ²), from y = x_T − μ with x_T = σ_0·z. */
-  function eulerOutput(sigmas: readonly number[], mu: number): Gaussian {
-    let mean = -mu;
-    let variance = sigmas[0] ** 2;
-    for (let i = 0; i + 1 < sigmas.length; i++) {
-      const k = (s2 + sigmas[i] * sigmas[i + 1]) / (s2 + sigmas[i] ** 2);
-      mean *= k;
-      variance *= k * k;
-    }
-    return { mean: mu + mean, variance };
-  }
-
-  /** DDIM in ᾱ: x' = k·x + c with k = (a'·a·s² + b'·b)/D, c = μ·b·(a'·b − b'·a)/D, D = a²s² + b², from x_T ~ N(0, 1). */
-  function ddimOutput(alphaPairs: readonly [number, number][], mu: number): Gaussian {
-    let mean = 0;
-    let variance = 1;
-    for (const [alpha, alphaPrev] of alphaPairs) {
-      const [a, b, a1, b1] = [Math.sqrt(alpha), Math.sqrt(1 - alpha), Math.sqrt(alphaPrev), Math.sqrt(1 - alphaPrev)];
-      const d = a * a * s2 + b * b;
-      const k = (a1 * a * s2 + b1 * b) / d;
-      mean = k * mean + (mu * b * (a1 * b - b1 * a)) / d;
-      variance *= k * k;
-    }
-    return { mean, variance };
-  }
-
-  function toPixels(perChannel: Gaussian[]): Gaussian[] {
-    const latent = [perChannel[0], perChannel[1], { mean: (perChannel[2].mean + perChannel[3].mean) / 2, variance: (perChannel[2].variance + perChannel[3].variance) / 4 }];
-    return latent.map((g) => ({ mean: 255 * (g.mean / 2 + 0.5), variance: (255 / 2) ** 2 * g.variance + 1 / 12 }));
-  }
-
   test('Euler, 4 trailing steps: the deterministic ODE step, from σ_max', async () => {
     const result = await pipeline.generate({ prompt, steps: 4, guidance: 0, seed: 31, scheduler: 'euler' });
     const mu = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
-    assertMatches(result.image, toPixels(mu.map((m) => eulerOutput(REFERENCE_SIGMAS[4], m))), 4, 'euler');
+    assertMatches(result.image, fixturePixels(mu.map((m) => eulerOutput(REFERENCE_SIGMAS[4], m, REFERENCE_SIGMAS[4][0]))), 4, 'euler');
   });
 
   for (const steps of [10, 125]) {
@@ -289,7 +258,7 @@ describe('Euler and DDIM on the exact Gaussian denoiser', () => {
         const spread = Math.sqrt(expected[0].variance) / (FIXTURE.dataStd * Math.sqrt(alphas[0]));
         assert.ok(Math.abs(spread - 1) < 0.05, `spread ratio ${spread}`);
       }
-      assertMatches(result.image, toPixels(expected), steps, 'ddim');
+      assertMatches(result.image, fixturePixels(expected), steps, 'ddim');
     });
   }
 });

@@ -11,6 +11,7 @@ import { EulerScheduler } from '../../../src/diffusion/schedulers/euler-schedule
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer/clip-tokenizer.js';
 import { sdFixtureMu, sdWidth, writeSdFixture, type SdFamily } from '../../fixtures/sd-fixture.js';
 import { FIXTURE, fixtureTextEncoding } from '../../fixtures/sdxl-fixture.js';
+import { ddimOutput, eulerOutput, fixturePixels, type Gaussian } from '../../helpers/gaussian-expectations.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 /*
@@ -18,41 +19,7 @@ import { tempDir } from '../../helpers/temp-dir.js';
  * (the text encoder's last_hidden_state; an empty negative prompt is the encoded empty string, not zeros).
  */
 
-interface Gaussian {
-  readonly mean: number;
-  readonly variance: number;
-}
-
 const s2 = FIXTURE.dataStd ** 2;
-
-function eulerOutput(sigmas: readonly number[], mu: number, initialSigma: number): Gaussian {
-  let mean = -mu;
-  let variance = initialSigma ** 2;
-  for (let i = 0; i + 1 < sigmas.length; i++) {
-    const k = (s2 + sigmas[i] * sigmas[i + 1]) / (s2 + sigmas[i] ** 2);
-    mean *= k;
-    variance *= k * k;
-  }
-  return { mean: mu + mean, variance };
-}
-
-function ddimOutput(pairs: readonly [number, number][], mu: number): Gaussian {
-  let mean = 0;
-  let variance = 1;
-  for (const [alpha, alphaPrev] of pairs) {
-    const [a, b, a1, b1] = [Math.sqrt(alpha), Math.sqrt(1 - alpha), Math.sqrt(alphaPrev), Math.sqrt(1 - alphaPrev)];
-    const d = a * a * s2 + b * b;
-    const k = (a1 * a * s2 + b1 * b) / d;
-    mean = k * mean + (mu * b * (a1 * b - b1 * a)) / d;
-    variance *= k * k;
-  }
-  return { mean, variance };
-}
-
-function pixels(perChannel: Gaussian[]): Gaussian[] {
-  const latent = [perChannel[0], perChannel[1], { mean: (perChannel[2].mean + perChannel[3].mean) / 2, variance: (perChannel[2].variance + perChannel[3].variance) / 4 }];
-  return latent.map((g) => ({ mean: 255 * (g.mean / 2 + 0.5), variance: (255 / 2) ** 2 * g.variance + 1 / 12 }));
-}
 
 function assertMatches(image: RgbImage, expected: Gaussian[], label: string): void {
   for (let channel = 0; channel < 3; channel++) {
@@ -98,7 +65,7 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
         const result = await pipeline.generate({ prompt, steps: 4, guidance: 0, seed: 3, scheduler: 'euler', width: 512, height: 512 });
         const schedule = new EulerScheduler(pipeline.folder.scheduler, 4);
         assert.deepEqual(schedule.timesteps, [999, 666, 333, 0]);
-        assertMatches(result.image, pixels(mu(prompt).map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 euler');
+        assertMatches(result.image, fixturePixels(mu(prompt).map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 euler');
       });
 
       test('guidance with an empty negative prompt uses the encoded empty prompt, not zeros', async () => {
@@ -107,7 +74,7 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
         const [cond, uncond] = [mu(prompt), mu('')];
         const guided = cond.map((c, i) => uncond[i] + guidance * (c - uncond[i]));
         const schedule = new EulerScheduler(pipeline.folder.scheduler, 4);
-        assertMatches(result.image, pixels(guided.map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 guided');
+        assertMatches(result.image, fixturePixels(guided.map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 guided');
       });
 
     } else {
@@ -118,7 +85,7 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
         const alphas = alphasCumprod(pipeline.folder.scheduler);
         const timesteps = Array.from({ length: steps }, (_, i) => (steps - 1 - i) * 100 + 1);
         const pairs = timesteps.map((t): [number, number] => [alphas[t], t - 100 >= 0 ? alphas[t - 100] : alphas[0]]);
-        assertMatches(result.image, pixels(mu(prompt).map((m) => ddimOutput(pairs, m))), 'sd2 ddim');
+        assertMatches(result.image, fixturePixels(mu(prompt).map((m) => ddimOutput(pairs, m))), 'sd2 ddim');
       });
     }
   });
@@ -183,7 +150,7 @@ describe('PNDM, Stable Diffusion 1.x’s own scheduler', () => {
         const { k, c } = pndmAffine(alphas, steps, m);
         return { mean: c, variance: k * k };
       });
-      assertMatches(result.image, pixels(expected), `pndm ${steps}`);
+      assertMatches(result.image, fixturePixels(expected), `pndm ${steps}`);
     });
   }
 });
@@ -244,7 +211,7 @@ describe('DPM++ 2M on Stable Diffusion 1.x', () => {
         const { k, c } = dpmAffine(alphas, reference.timesteps, reference.sigmas, m);
         return { mean: c, variance: k * k };
       });
-      assertMatches(result.image, pixels(expected), scheduler);
+      assertMatches(result.image, fixturePixels(expected), scheduler);
     });
   }
 });
