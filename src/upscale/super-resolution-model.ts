@@ -4,15 +4,9 @@ import type { OnnxComponent } from '../diffusion/onnx/onnx-component.js';
 import { floatFeed, readFloats } from '../diffusion/onnx/tensor-values.js';
 import type { TensorSpec } from '../diffusion/onnx/tensor-spec.js';
 import { describeShape, isFloatType } from '../diffusion/onnx/tensor-spec.js';
+import type { Planes } from '../imaging/planes.js';
 import type { UpscalerDescriptor } from './upscaler-descriptor.js';
 
-/** Planar float pixels: `channels` planes of height × width. */
-export interface Planes {
-  readonly data: Float32Array;
-  readonly channels: number;
-  readonly width: number;
-  readonly height: number;
-}
 
 /** An NCHW super-resolution session: planes in, planes `scale` times larger out. */
 export class SuperResolutionModel {

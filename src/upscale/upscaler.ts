@@ -5,8 +5,9 @@ import { createRgbImage, type RgbImage } from '../core/rgb-image.js';
 import type { Device } from '../diffusion/onnx/execution-device.js';
 import type { SessionLoader } from '../diffusion/onnx/session-loader.js';
 import { cvRound, resizeBilinear, rgbToYCrCb, saturateUint8, yCrCbToRgb } from './opencv-color.js';
-import { SuperResolutionModel, type Planes } from './super-resolution-model.js';
-import { upscaleTiled } from './tiled-upscale.js';
+import type { Planes } from '../imaging/planes.js';
+import { SuperResolutionModel } from './super-resolution-model.js';
+import { upscaleTiled } from '../imaging/tiled-run.js';
 import type { UpscalerDescriptor } from './upscaler-descriptor.js';
 
 export interface UpscaleOptions {

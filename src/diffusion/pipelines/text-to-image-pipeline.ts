@@ -116,7 +116,8 @@ export class TextToImagePipeline {
     }
     const image = await this.#use('vae', timing, 'decodeMs', options, async (vae) => {
       onProgress?.({ stage: 'decoding' });
-      return vae.decode(latents, dims);
+      // Sequential mode is for tight memory: decode large pictures in 512-pixel tiles with 64 pixels of context.
+      return vae.decode(latents, dims, this.memoryMode === 'sequential' ? { size: 64, margin: 8 } : undefined);
     });
     return { image, settings, droppedTokens: conditioning.droppedTokens, timings: timing };
   }

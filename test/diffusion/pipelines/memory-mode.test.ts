@@ -38,3 +38,14 @@ test('auto: resident when the weights fit with a third to spare, else sequential
   const folder = await readModelFolder(await writeSdxlFixture(join(await tempDir(), 'model'), { variant: 'optimum-2023' }));
   assert.ok((await modelWeightBytes(folder)) > 4000, 'counts the external data too');
 });
+
+test('sequential mode decodes a large picture in VAE tiles, with the same pixels as one piece', async () => {
+  const folder = await readModelFolder(await writeSdxlFixture(join(await tempDir(), 'model'), { variant: 'optimum-2023' }));
+  const request = { prompt: 'a wide fox', seed: 12, steps: 2, width: 1024, height: 576 };
+  const resident = new TextToImagePipeline(folder, new SessionLoader({ device: 'cpu', threads: 1 }), 'resident');
+  const sequential = new TextToImagePipeline(folder, new SessionLoader({ device: 'cpu', threads: 1 }), 'sequential');
+  const [whole, tiled] = [await resident.generate(request), await sequential.generate(request)];
+  assert.deepEqual([tiled.image.width, tiled.image.height], [1024, 576]);
+  assert.deepEqual(tiled.image.data, whole.image.data);
+  await resident.release();
+});

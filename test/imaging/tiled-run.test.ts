@@ -3,9 +3,9 @@ import { describe, test } from 'node:test';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { CancelledError } from '../../src/core/errors.js';
 import type { RenderProgress } from '../../src/core/progress.js';
-import type { Planes } from '../../src/upscale/super-resolution-model.js';
-import { featherWeight, layoutSpans, layoutTiles } from '../../src/upscale/tile-layout.js';
-import { upscaleTiled, type TileModel } from '../../src/upscale/tiled-upscale.js';
+import type { Planes } from '../../src/imaging/planes.js';
+import { featherWeight, layoutSpans, layoutTiles } from '../../src/imaging/tile-layout.js';
+import { upscaleTiled, type TileModel } from '../../src/imaging/tiled-run.js';
 import { convolutionModel } from '../fixtures/upscaler-fixtures.js';
 
 async function sessionModel(bytes: Uint8Array): Promise<TileModel & { runs: number }> {

@@ -1,6 +1,6 @@
 import { throwIfCancelled } from '../core/errors.js';
 import type { ProgressListener } from '../core/progress.js';
-import type { Planes } from './super-resolution-model.js';
+import type { Planes } from './planes.js';
 import { featherWeight, layoutTiles, type Span, type TileOptions } from './tile-layout.js';
 
 export interface TiledRunOptions extends TileOptions {
@@ -14,7 +14,8 @@ export interface TileModel {
 }
 
 /**
- * Runs a super-resolution model tile by tile and blends the tiles into one output. Memory stays bounded by one
+ * Runs an image-to-image model (a super-resolution network, a VAE decoder) tile by tile and blends the tiles into one
+ * output. Memory stays bounded by one
  * tile's activations plus the output; the signal is checked before every tile.
  */
 export async function upscaleTiled(model: TileModel, image: Planes, options: TiledRunOptions): Promise<Planes> {
