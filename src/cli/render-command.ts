@@ -77,16 +77,9 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
   const memoryMode = chooseMemoryMode(options.memory ?? config.MEMORY_MODE, await modelWeightBytes(folder), loader.device, config.GPU_MEMORY_GB * 2 ** 30);
   const engine = new TextToImagePipeline(folder, loader, memoryMode);
   // Every option is checked before a session is opened, so bad input costs nothing and writes nothing.
-  const request = {
-    prompt,
-    ...(options.negative === undefined ? {} : { negativePrompt: options.negative }),
-    ...(options.seed === undefined ? {} : { seed: options.seed }),
-    ...(options.steps === undefined ? {} : { steps: options.steps }),
-    ...(options.guidance === undefined ? {} : { guidance: options.guidance }),
-    ...(options.width === undefined ? {} : { width: options.width }),
-    ...(options.height === undefined ? {} : { height: options.height }),
-    ...(options.scheduler === undefined ? {} : { scheduler: parseSchedulerName(options.scheduler) }),
-  };
+  const { negative: negativePrompt, seed, steps, guidance, width, height } = options;
+  const scheduler = options.scheduler === undefined ? undefined : parseSchedulerName(options.scheduler);
+  const request = { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler };
   const settings = engine.resolve(request);
   const upscaler = await openUpscaler(config.MODELS_DIR, options.upscale ?? config.UPSCALER, loader);
   const pipeline = new RenderPipeline(engine, upscaler, modelName);

@@ -21,16 +21,7 @@ export function renderJobRunner(provider: PipelineProvider, outputsDir: string):
     const pipeline = await provider.pipeline(job.request.model);
     const { request } = job;
     const file = await pipeline.render(
-      {
-        prompt: request.prompt,
-        ...(request.negativePrompt === undefined ? {} : { negativePrompt: request.negativePrompt }),
-        ...(request.seed === undefined ? {} : { seed: request.seed }),
-        ...(request.steps === undefined ? {} : { steps: request.steps }),
-        ...(request.guidance === undefined ? {} : { guidance: request.guidance }),
-        ...(request.width === undefined ? {} : { width: request.width }),
-        ...(request.height === undefined ? {} : { height: request.height }),
-        ...(request.scheduler === undefined ? {} : { scheduler: parseSchedulerName(request.scheduler) }),
-      },
+      { ...request, scheduler: request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler) },
       { signal, onProgress, previews: true, maxBytes: request.maxBytes },
     );
     const path = join(outputsDir, `${job.id}.${fileExtension(file.format)}`);

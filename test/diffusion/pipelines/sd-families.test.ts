@@ -21,6 +21,13 @@ import { tempDir } from '../../helpers/temp-dir.js';
 
 const s2 = FIXTURE.dataStd ** 2;
 
+/** Writes an SD fixture folder and opens a CPU pipeline and the folder's tokenizer on it. */
+async function openSdFixture(name: string, family: SdFamily): Promise<{ pipeline: TextToImagePipeline; tokenizer: ClipTokenizer }> {
+  const dir = await writeSdFixture(join(await tempDir(), name), family);
+  const pipeline = new TextToImagePipeline(await readModelFolder(dir), new SessionLoader({ device: 'cpu', threads: 1 }));
+  return { pipeline, tokenizer: await ClipTokenizer.load(join(dir, 'tokenizer')) };
+}
+
 function assertMatches(image: RgbImage, expected: Gaussian[], label: string): void {
   for (let channel = 0; channel < 3; channel++) {
     const values: number[] = [];
@@ -43,9 +50,7 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
     const prompt = 'a lighthouse at dusk, oil painting';
 
     before(async () => {
-      const dir = await writeSdFixture(join(await tempDir(), family), family);
-      pipeline = new TextToImagePipeline(await readModelFolder(dir), new SessionLoader({ device: 'cpu', threads: 1 }));
-      tokenizer = await ClipTokenizer.load(join(dir, 'tokenizer'));
+      ({ pipeline, tokenizer } = await openSdFixture(family, family));
     });
     after(() => pipeline.release());
 
@@ -133,9 +138,7 @@ describe('PNDM, Stable Diffusion 1.x’s own scheduler', () => {
   let tokenizer: ClipTokenizer;
 
   before(async () => {
-    const dir = await writeSdFixture(join(await tempDir(), 'sd1-pndm'), 'sd1');
-    pipeline = new TextToImagePipeline(await readModelFolder(dir), new SessionLoader({ device: 'cpu', threads: 1 }));
-    tokenizer = await ClipTokenizer.load(join(dir, 'tokenizer'));
+    ({ pipeline, tokenizer } = await openSdFixture('sd1-pndm', 'sd1'));
   });
   after(() => pipeline.release());
 
@@ -194,9 +197,7 @@ describe('DPM++ 2M on Stable Diffusion 1.x', () => {
   let tokenizer: ClipTokenizer;
 
   before(async () => {
-    const dir = await writeSdFixture(join(await tempDir(), 'sd1-dpm'), 'sd1');
-    pipeline = new TextToImagePipeline(await readModelFolder(dir), new SessionLoader({ device: 'cpu', threads: 1 }));
-    tokenizer = await ClipTokenizer.load(join(dir, 'tokenizer'));
+    ({ pipeline, tokenizer } = await openSdFixture('sd1-dpm', 'sd1'));
   });
   after(() => pipeline.release());
 
