@@ -20,9 +20,16 @@ export interface ChatUser {
   readonly isAdmin: boolean;
 }
 
+/** How commands and their options are typed on a platform, for help texts ("/queue" or "/imagine queue"). */
+export interface CommandSyntax {
+  command(name: string): string;
+  option(name: string): string;
+}
+
 /** What a command may do in the conversation it was called from; each adapter implements it. */
 export interface CommandContext {
   readonly user: ChatUser;
+  readonly syntax: CommandSyntax;
   /** Where this conversation is, as the adapter wants it stored with a job (channel, thread, interaction). */
   readonly place: unknown;
   /** The largest file this conversation accepts. */

@@ -11,6 +11,17 @@ export type JobAction = (typeof JOB_ACTIONS)[number];
 
 export const VARIATION_COUNT = 4;
 
+/** The id a button carries: the action and the job, so that a click finds its job even after a restart. */
+export function jobButtonId(action: JobAction, jobId: string): string {
+  return `job:${action}:${jobId}`;
+}
+
+export function parseJobButtonId(buttonId: string): { action: JobAction; jobId: string } | undefined {
+  const match = /^job:([a-z]+):([0-9a-f-]{36})$/.exec(buttonId);
+  if (match === null || !JOB_ACTIONS.includes(match[1] as JobAction)) return undefined;
+  return { action: match[1] as JobAction, jobId: match[2] };
+}
+
 export async function runJobAction(action: JobAction, jobId: string, context: CommandContext, services: CommandServices): Promise<void> {
   const job = services.jobs.get(jobId);
   if (job === undefined) throw new UserError('that picture is no longer known to the bot');

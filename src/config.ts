@@ -16,7 +16,8 @@ const configSchema = z.object({
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText,
-  SLACK_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** 0 picks any free port (tests). */
+  SLACK_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   MODELS_DIR: z.string().trim().min(1).default('models'),
   MODEL: z.string().trim().min(1).default('sdxl-turbo'),
   UPSCALER: z.string().trim().min(1).default('auto'),

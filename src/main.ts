@@ -12,7 +12,9 @@ import { ModelPipelines } from './jobs/model-pipelines.js';
 import { pruneOutputs } from './jobs/output-retention.js';
 import { renderJobRunner } from './jobs/render-job-runner.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';
+import { configuredPlatforms } from './platforms/configured-platforms.js';
 import { DiscordBot } from './platforms/discord/discord-bot.js';
+import { SlackBot } from './platforms/slack/slack-bot.js';
 
 /** How long a running picture may finish after SIGTERM before it is stopped (and retried at the next start). */
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -25,12 +27,7 @@ async function main(): Promise<number> {
   loadDotEnv({ quiet: true });
   const config = loadConfig();
   const log = pino({ level: config.LOG_LEVEL });
-  const discordConfigured = config.DISCORD_TOKEN !== undefined && config.DISCORD_APPLICATION_ID !== undefined;
-  const slackConfigured = config.SLACK_BOT_TOKEN !== undefined && (config.SLACK_SIGNING_SECRET !== undefined || config.SLACK_APP_TOKEN !== undefined);
-  if (!discordConfigured) {
-    const slackNote = slackConfigured ? ' (Slack is configured, but this version serves Discord only)' : '';
-    throw new UserError(`no chat platform is configured${slackNote}: set DISCORD_TOKEN and DISCORD_APPLICATION_ID in .env (see .env.example)`);
-  }
+  const platforms = configuredPlatforms(config);
 
   const models = new InstalledModelChoices(config.MODELS_DIR, config.MODEL);
   await models.refresh();
@@ -61,7 +58,9 @@ async function main(): Promise<number> {
   });
 
   const services = { jobs, models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST) };
-  const discord = await startDiscord(config, services, log);
+  const chats: { stop(): Promise<void> }[] = [];
+  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, log));
+  if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, services, log));
   // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
   jobs.start();
   log.info({ models: models.installed(), device: config.DEVICE }, 'ready');
@@ -75,24 +74,46 @@ async function main(): Promise<number> {
     process.once('SIGTERM', stop);
   });
   await jobs.shutdown(SHUTDOWN_GRACE_MS);
-  await discord.stop();
+  for (const chat of chats) await chat.stop();
   models.stop();
   await pipelines.release();
   store.close();
   return 0;
 }
 
-async function startDiscord(config: Config, services: ConstructorParameters<typeof DiscordBot>[0]['services'], log: pino.Logger): Promise<DiscordBot> {
+type Services = ConstructorParameters<typeof DiscordBot>[0]['services'];
+
+function logTo(log: pino.Logger) {
+  return (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => {
+    log[level](context ?? {}, message);
+  };
+}
+
+async function startDiscord(token: string, config: Config, services: Services, log: pino.Logger): Promise<DiscordBot> {
   const bot = new DiscordBot({
-    token: config.DISCORD_TOKEN!,
+    token,
     commands: COMMANDS,
     services,
     admins: adminKeys(config),
     ...(config.DISCORD_API_URL === undefined ? {} : { apiUrl: config.DISCORD_API_URL }),
-    log: (level, message, context) => { log[level](context ?? {}, message); },
+    log: logTo(log.child({ platform: 'discord' })),
   });
   await bot.start();
   log.info({ user: bot.client.user?.tag }, 'connected to Discord');
+  return bot;
+}
+
+async function startSlack(slack: NonNullable<ReturnType<typeof configuredPlatforms>['slack']>, config: Config, services: Services, log: pino.Logger): Promise<SlackBot> {
+  const bot = new SlackBot({
+    botToken: slack.botToken,
+    connection: slack.connection,
+    commands: COMMANDS,
+    services,
+    admins: adminKeys(config),
+    ...(config.SLACK_API_URL === undefined ? {} : { apiUrl: config.SLACK_API_URL }),
+    log: logTo(log.child({ platform: 'slack' })),
+  });
+  await bot.start();
   return bot;
 }
 

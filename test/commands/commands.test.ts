@@ -125,6 +125,7 @@ describe('/queue, /cancel, /help', () => {
     const chat = new FakeChat({ id: 'u1' });
     await helpCommand.run({}, chat, services);
     assert.match(chat.lastReply!, /\*\*\/imagine\*\*/);
+    assert.match(chat.lastReply!, /`negative:`, `aspect:`, `seed:`/);
     assert.match(chat.lastReply!, /Models: sdxl-turbo, sd-1.5 \(default sdxl-turbo\)/);
   });
 

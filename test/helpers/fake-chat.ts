@@ -13,6 +13,7 @@ export class FakeChat implements CommandContext {
   readonly replies: Reply[] = [];
   readonly removed: Job[] = [];
   readonly user: ChatUser;
+  readonly syntax = { command: (name: string) => `/${name}`, option: (name: string) => `${name}:` };
   readonly place: unknown;
   readonly uploadLimitBytes: number;
   readonly supportsPrivate: boolean;

@@ -12,10 +12,9 @@ import {
   type Interaction,
 } from 'discord.js';
 import type { CommandContext, CommandDefinition, CommandInput, CommandServices, OptionValue } from '../../../commands/command.js';
-import { JOB_ACTIONS, runJobAction, type JobAction } from '../../../commands/job-actions.js';
+import { parseJobButtonId, runJobAction } from '../../../commands/job-actions.js';
 import { errorMessage, UserError } from '../../core/errors.js';
 import type { Job } from '../../jobs/job.js';
-import { parseJobButtonId } from './discord-job-message.js';
 import { DiscordJobPresenter } from './discord-job-presenter.js';
 import { isDiscordPlace, type DiscordPlace } from './discord-place.js';
 
@@ -32,6 +31,8 @@ export interface DiscordBotOptions {
 }
 
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+
+const DISCORD_SYNTAX = { command: (name: string) => `/${name}`, option: (name: string) => `${name}:` };
 
 /**
  * The Discord adapter: slash commands and buttons in, the platform-neutral commands in between, job status out
@@ -102,7 +103,7 @@ export class DiscordBot {
 
   async #button(interaction: ButtonInteraction): Promise<void> {
     const parsed = parseJobButtonId(interaction.customId);
-    if (parsed === undefined || !JOB_ACTIONS.includes(parsed.action as JobAction)) return;
+    if (parsed === undefined) return;
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     // New jobs from a button get their own channel message; a private source keeps to this private reply.
     const source = this.#options.services.jobs.get(parsed.jobId);
@@ -111,7 +112,7 @@ export class DiscordBot {
         ? { kind: 'interaction', applicationId: interaction.applicationId, token: interaction.token, createdAt: interaction.createdTimestamp, channelId: interaction.channelId, ephemeral: true }
         : { kind: 'channel', channelId: interaction.channelId };
     const conversation = this.#conversation(interaction, place, false);
-    await this.#guard(conversation, interaction.id, () => runJobAction(parsed.action as JobAction, parsed.jobId, conversation.context, this.#options.services));
+    await this.#guard(conversation, interaction.id, () => runJobAction(parsed.action, parsed.jobId, conversation.context, this.#options.services));
   }
 
   async #autocomplete(interaction: AutocompleteInteraction): Promise<void> {
@@ -152,6 +153,7 @@ export class DiscordBot {
       await context.reply(text, { private: true });
     };
     const context: CommandContext = {
+      syntax: DISCORD_SYNTAX,
       user: {
         platform: 'discord',
         id: interaction.user.id,

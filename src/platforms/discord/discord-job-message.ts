@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIEmbed } from 'discord.js';
 import sharp from 'sharp';
 import { describeFailure, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
-import type { JobAction } from '../../../commands/job-actions.js';
+import { jobButtonId, type JobAction } from '../../../commands/job-actions.js';
 import type { RgbImage } from '../../core/rgb-image.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import { fileExtension } from '../../imaging/image-format.js';
@@ -24,15 +24,6 @@ export interface DiscordMessage {
 }
 
 const COLOUR = { waiting: 0x5865f2, working: 0xfee75c, done: 0x57f287, failed: 0xed4245 } as const;
-
-export function jobButtonId(action: JobAction, jobId: string): string {
-  return `job:${action}:${jobId}`;
-}
-
-export function parseJobButtonId(customId: string): { action: string; jobId: string } | undefined {
-  const match = /^job:([a-z]+):([0-9a-f-]{36})$/.exec(customId);
-  return match === null ? undefined : { action: match[1], jobId: match[2] };
-}
 
 function button(action: JobAction, jobId: string, label: string, emoji: string, style = ButtonStyle.Secondary): APIButtonComponent {
   return { type: ComponentType.Button, style, label, emoji: { name: emoji }, custom_id: jobButtonId(action, jobId) } as APIButtonComponent;

@@ -6,7 +6,7 @@ import { COMMANDS } from '../../../commands/index.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
 import { LocalJobService } from '../../../src/jobs/local-job-service.js';
 import { DiscordBot } from '../../../src/platforms/discord/discord-bot.js';
-import { jobButtonId } from '../../../src/platforms/discord/discord-job-message.js';
+import { jobButtonId } from '../../../commands/job-actions.js';
 import { FakeDiscord, FAKE_CHANNEL_ID, type RecordedRequest } from '../../fakes/discord/fake-discord.js';
 import { buttonClick, slashCommand, type FakeUser } from '../../fakes/discord/interactions.js';
 import { commandServices } from '../../helpers/fake-chat.js';

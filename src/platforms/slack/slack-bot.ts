@@ -1,0 +1,241 @@
+import { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, LogLevel, SocketModeReceiver, type Logger, type RespondFn, type webApi } from '@slack/bolt';
+import type { CommandContext, CommandDefinition, CommandInput, CommandServices } from '../../../commands/command.js';
+import { parseJobButtonId, runJobAction } from '../../../commands/job-actions.js';
+import { errorMessage, UserError } from '../../core/errors.js';
+import type { Job } from '../../jobs/job.js';
+import { parseSlackCommandText } from './slack-command-text.js';
+import { SlackJobPresenter } from './slack-job-presenter.js';
+import { toMrkdwn } from './slack-mrkdwn.js';
+import { isSlackPlace, type SlackPlace } from './slack-place.js';
+import { slackErrorCode } from './slack-web.js';
+
+/** HTTP mode needs a public URL that Slack posts signed requests to; Socket Mode connects out with an app token. */
+export type SlackConnection = { readonly kind: 'http'; readonly signingSecret: string; readonly port: number } | { readonly kind: 'socket'; readonly appToken: string };
+
+export interface SlackBotOptions {
+  readonly botToken: string;
+  readonly connection: SlackConnection;
+  readonly commands: readonly CommandDefinition[];
+  readonly services: CommandServices;
+  /** `slack:<user id>` keys of the bot's admins. */
+  readonly admins: ReadonlySet<string>;
+  /** Web API base URL (tests point it at a loopback fake). */
+  readonly apiUrl?: string;
+  readonly minEditIntervalMs?: number;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
+}
+
+/** Slack files can be up to 1 GB; the picture is never near that. */
+const UPLOAD_LIMIT_BYTES = 1024 ** 3;
+/** Slack gives up on a command after 3 s: answer with an empty ack before that if the command is still busy. */
+const ACK_DEADLINE_MS = 2500;
+const GONE = new Set(['message_not_found', 'file_not_found', 'file_deleted']);
+
+const SLACK_SYNTAX = {
+  command: (name: string) => (name === 'imagine' ? '/imagine' : `/imagine ${name}`),
+  option: (name: string) => ({ negative: '--no', aspect: '--ar' })[name] ?? `--${name}`,
+};
+
+/**
+ * The Slack adapter (Bolt, in HTTP or Socket Mode): `/imagine …` text and mentions in, read into the neutral
+ * commands; buttons back to the job actions; job status out through the presenter. Every command is acknowledged
+ * within Slack's 3 seconds, with its private answer when it has one by then.
+ */
+export class SlackBot {
+  readonly app: App;
+  readonly #options: SlackBotOptions;
+  #presenter: SlackJobPresenter | undefined;
+  #port: number | undefined;
+  readonly #socketReceiver: SocketModeReceiver | undefined;
+
+  constructor(options: SlackBotOptions) {
+    this.#options = options;
+    const clientOptions: webApi.WebClientOptions = {
+      ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
+      // The presenter waits out a 429 itself, with the newest state instead of a stale one.
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 2000 },
+    };
+    const { connection } = options;
+    const logger = boltLogger(options.log);
+    if (connection.kind === 'socket') {
+      // Socket Mode builds the client that opens the connection from installerOptions, not from clientOptions.
+      this.#socketReceiver = new SocketModeReceiver({ appToken: connection.appToken, installerOptions: { clientOptions }, logger });
+    }
+    this.app = new App({
+      token: options.botToken,
+      logger,
+      clientOptions,
+      ...(this.#socketReceiver === undefined ? { signingSecret: (connection as { signingSecret: string }).signingSecret } : { receiver: this.#socketReceiver }),
+    });
+    this.app.command(/.*/, async ({ command, ack, respond }) => {
+      await this.#slashCommand(command, ack, respond);
+    });
+    this.app.event('app_mention', async ({ event, client }) => {
+      if (event.user === undefined) return;
+      await this.#mention({ user: event.user, channel: event.channel, ts: event.ts, text: event.text, ...(event.thread_ts === undefined ? {} : { threadTs: event.thread_ts }) }, client);
+    });
+    this.app.action(/^job:/, async ({ body, action, ack, respond, client }) => {
+      await ack();
+      if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
+      await this.#button(action.action_id, { id: body.user.id, name: body.user.username }, body.channel?.id, body.response_url, respond, client);
+    });
+    this.app.error(async (error) => {
+      options.log?.('error', `Slack request failed: ${errorMessage(error)}`);
+      await Promise.resolve();
+    });
+  }
+
+  /** Connects, and in HTTP mode listens on the configured port (0: any free one; see `port`). */
+  async start(): Promise<void> {
+    const identity = await this.app.client.auth.test();
+    this.#presenter = new SlackJobPresenter({
+      client: this.app.client,
+      jobs: this.#options.services.jobs,
+      botUserId: identity.user_id ?? '',
+      ...(this.#options.minEditIntervalMs === undefined ? {} : { minIntervalMs: this.#options.minEditIntervalMs }),
+      log: (message, job) => this.#options.log?.('warn', message, { jobId: job.id }),
+    });
+    const { connection } = this.#options;
+    const started: unknown = await this.app.start(...(connection.kind === 'http' ? [connection.port] : []));
+    if (started instanceof Server) this.#port = (started.address() as AddressInfo).port;
+    this.#options.log?.('info', 'connected to Slack', { bot: identity.user, team: identity.team, mode: connection.kind, ...(this.#port === undefined ? {} : { port: this.#port }) });
+  }
+
+  /** The port Slack's requests arrive on in HTTP mode. */
+  get port(): number | undefined {
+    return this.#port;
+  }
+
+  async idle(): Promise<void> {
+    await this.#presenter?.idle();
+  }
+
+  async stop(): Promise<void> {
+    this.#presenter?.stop();
+    // Bolt's stop only starts the WebSocket's close handshake; wait for it, or a stray close timer holds the process.
+    const client = this.#socketReceiver?.client;
+    const disconnected =
+      client === undefined
+        ? undefined
+        : new Promise<void>((resolve) => {
+            client.once('disconnected', () => { resolve(); });
+            setTimeout(resolve, 5000).unref();
+          });
+    await this.app.stop();
+    await disconnected;
+  }
+
+  async #slashCommand(command: { text: string; user_id: string; user_name: string; channel_id: string; response_url: string }, ack: (answer?: { response_type: 'ephemeral'; text: string }) => Promise<void>, respond: RespondFn): Promise<void> {
+    // An object, so that the callbacks' writes are seen after the awaits below.
+    const state = { acked: false };
+    const acknowledge = async (text?: string) => {
+      state.acked = true;
+      await ack(text === undefined ? undefined : { response_type: 'ephemeral', text });
+    };
+    const deadline = setTimeout(() => {
+      if (!state.acked) void acknowledge();
+    }, ACK_DEADLINE_MS);
+    const place: SlackPlace = { kind: 'slack', channelId: command.channel_id, responseUrl: command.response_url };
+    const context = this.#context({ id: command.user_id, name: command.user_name }, place, async (text) => {
+      if (!state.acked) await acknowledge(text);
+      else await respond({ response_type: 'ephemeral', replace_original: false, text });
+    });
+    try {
+      await this.#guard(context, () => this.#run(command.text, context));
+    } finally {
+      clearTimeout(deadline);
+      if (!state.acked) await acknowledge();
+    }
+  }
+
+  async #mention(mention: { user: string; channel: string; ts: string; text: string; threadTs?: string }, client: webApi.WebClient): Promise<void> {
+    const text = mention.text.replace(/<@[A-Z0-9]+(?:\|[^>]*)?>/g, ' ').trim();
+    const threadTs = mention.threadTs ?? mention.ts;
+    const place: SlackPlace = { kind: 'slack', channelId: mention.channel, threadTs };
+    const context = this.#context({ id: mention.user, name: mention.user }, place, async (reply) => {
+      await client.chat.postEphemeral({ channel: mention.channel, user: mention.user, thread_ts: threadTs, text: reply });
+    });
+    await this.#guard(context, () => this.#run(text, context));
+  }
+
+  async #button(actionId: string, user: { id: string; name: string }, channelId: string | undefined, responseUrl: string, respond: RespondFn, client: webApi.WebClient): Promise<void> {
+    const parsed = parseJobButtonId(actionId);
+    const source = parsed === undefined ? undefined : this.#options.services.jobs.get(parsed.jobId);
+    const sourcePlace = source !== undefined && isSlackPlace(source.place) ? source.place : undefined;
+    // New jobs from a button go where the button is: the channel, or the direct message a job had to move to.
+    const place: SlackPlace = { kind: 'slack', channelId: channelId ?? sourcePlace?.channelId ?? '', responseUrl };
+    const context = this.#context(user, place, async (text) => {
+      await respond({ response_type: 'ephemeral', replace_original: false, text });
+    }, client);
+    if (parsed === undefined) return;
+    await this.#guard(context, () => runJobAction(parsed.action, parsed.jobId, context, this.#options.services));
+  }
+
+  async #run(text: string, context: CommandContext): Promise<void> {
+    const { command, input } = parseSlackCommandText(text, this.#options.commands);
+    await command.run(input satisfies CommandInput, context, this.#options.services);
+  }
+
+  /** Runs a command; a UserError becomes its message, anything else an apology with a reference for the logs. */
+  async #guard(context: CommandContext, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      if (error instanceof UserError) {
+        await context.reply(`⚠️ ${error.message}`, { private: true });
+        return;
+      }
+      const reference = Math.random().toString(36).slice(2, 10);
+      this.#options.log?.('error', `command failed: ${errorMessage(error)}`, { reference });
+      await context.reply(`Sorry, something went wrong (reference ${reference}).`, { private: true });
+    }
+  }
+
+  #context(user: { id: string; name: string }, place: SlackPlace, reply: (text: string) => Promise<void>, client: webApi.WebClient = this.app.client): CommandContext {
+    return {
+      syntax: SLACK_SYNTAX,
+      user: { platform: 'slack', id: user.id, name: user.name, isAdmin: this.#options.admins.has(`slack:${user.id}`) },
+      place,
+      uploadLimitBytes: UPLOAD_LIMIT_BYTES,
+      // Slack cannot post a file that only one person sees.
+      supportsPrivate: false,
+      async reply(text) {
+        await reply(toMrkdwn(text));
+      },
+      async removeJobMessage(job: Job) {
+        await deleteJobMessage(client, job);
+      },
+    };
+  }
+}
+
+async function deleteJobMessage(client: webApi.WebClient, job: Job): Promise<void> {
+  const place = job.place;
+  if (!isSlackPlace(place)) return;
+  const ignoreGone = (error: unknown) => {
+    const code = slackErrorCode(error);
+    if (code === undefined || !GONE.has(code)) throw error;
+  };
+  if (place.fileId !== undefined) await client.files.delete({ file: place.fileId }).catch(ignoreGone);
+  if (place.messageTs !== undefined) await client.chat.delete({ channel: place.channelId, ts: place.messageTs }).catch(ignoreGone);
+}
+
+/** Bolt's log lines, through the bot's own logger; its debug chatter is dropped. */
+function boltLogger(log: SlackBotOptions['log']): Logger {
+  let level = LogLevel.INFO;
+  const join = (parts: unknown[]) => parts.map((part) => (typeof part === 'string' ? part : errorMessage(part))).join(' ');
+  return {
+    debug: () => undefined,
+    info: (...parts: unknown[]) => log?.('info', join(parts)),
+    warn: (...parts: unknown[]) => log?.('warn', join(parts)),
+    error: (...parts: unknown[]) => log?.('error', join(parts)),
+    setLevel: (next: LogLevel) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}

@@ -1,0 +1,156 @@
+import type { CommandDefinition, CommandInput, OptionSpec, OptionValue } from '../../../commands/command.js';
+import { UserError } from '../../core/errors.js';
+
+/** Short flags people know from other image bots, beside every option's own name (`--negative`, `--aspect`). */
+const FLAG_ALIASES: Readonly<Partial<Record<string, string>>> = { no: 'negative', ar: 'aspect', cfg: 'guidance', sampler: 'scheduler' };
+
+/** Options that read every word up to the next flag, as Midjourney's `--no text, watermark` does. */
+const GREEDY_OPTIONS: ReadonlySet<string> = new Set(['negative']);
+
+const OPENING_QUOTES: Readonly<Partial<Record<string, string>>> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»', '„': '“' };
+
+export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine help`.';
+
+export interface ParsedCommand {
+  readonly command: CommandDefinition;
+  readonly input: CommandInput;
+}
+
+interface Word {
+  /** The word without its quotes. */
+  readonly value: string;
+  /** The word as typed, quotes and all. */
+  readonly raw: string;
+}
+
+/**
+ * Reads the text of `/imagine …` (or of a mention) into one of the neutral commands and its typed options: `queue`,
+ * `help` and `cancel [job]` alone are those commands; anything else is a prompt with flags in any order (`--seed 3`,
+ * `--seed=3`, and `—seed` as phones and macOS autocorrect it). A mistake is a UserError that ends with the usage.
+ */
+export function parseSlackCommandText(text: string, commands: readonly CommandDefinition[]): ParsedCommand {
+  const words = splitWords(text);
+  const first = words[0]?.value.toLowerCase();
+  const named = (name: string) => commands.find((command) => command.name === name);
+  if ((first === 'queue' || first === 'help') && words.length === 1) return { command: required(named(first)), input: {} };
+  if (first === 'cancel' && (words.length === 1 || (words.length === 2 && /^[0-9a-f-]{4,36}$/i.test(words[1].value)))) {
+    return { command: required(named('cancel')), input: words.length === 2 ? { job: words[1].value } : {} };
+  }
+  return { command: required(named('imagine')), input: parseImagine(words, required(named('imagine'))) };
+}
+
+function parseImagine(words: readonly Word[], imagine: CommandDefinition): CommandInput {
+  const input: Record<string, OptionValue> = {};
+  const prompt: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const flag = readFlag(words[i]);
+    if (flag === undefined) {
+      prompt.push(words[i].raw);
+      continue;
+    }
+    const optionName = FLAG_ALIASES[flag.name] ?? flag.name;
+    const option = imagine.options.find((candidate) => candidate.name === optionName && candidate.name !== 'prompt');
+    if (option === undefined) fail(`unknown option --${flag.name}`);
+    if (option.name in input) fail(`--${flag.name} is given twice`);
+    if (option.kind === 'boolean') {
+      input[option.name] = flag.value === undefined ? true : parseBoolean(flag.value, flag.name);
+      continue;
+    }
+    let value = flag.value;
+    if (value === undefined) {
+      const taken: string[] = [];
+      while (i + 1 < words.length && readFlag(words[i + 1]) === undefined && (taken.length === 0 || GREEDY_OPTIONS.has(option.name))) {
+        i += 1;
+        taken.push(words[i].value);
+      }
+      if (taken.length === 0) fail(`--${flag.name} needs a value`);
+      value = taken.join(' ');
+    }
+    input[option.name] = convert(option, value, flag.name);
+  }
+  const promptText = prompt.length === 1 ? unquoted(prompt[0]) : prompt.join(' ');
+  if (promptText.trim() === '') fail('write what to draw after /imagine');
+  input.prompt = promptText;
+  return input;
+}
+
+function convert(option: OptionSpec, value: string, flag: string): OptionValue {
+  switch (option.kind) {
+    case 'integer':
+    case 'number': {
+      const parsed = Number(value);
+      if (value.trim() === '' || !Number.isFinite(parsed)) fail(`--${flag} must be a number, not “${value}”`);
+      return parsed;
+    }
+    case 'boolean':
+      return parseBoolean(value, flag);
+    case 'choice':
+    case 'string':
+      return value;
+  }
+}
+
+function parseBoolean(value: string, flag: string): boolean {
+  if (/^(true|yes|on|1)$/i.test(value)) return true;
+  if (/^(false|no|off|0)$/i.test(value)) return false;
+  return fail(`--${flag} is true or false, not “${value}”`);
+}
+
+/** `--name`, `--name=value`, or the same with an em or en dash; undefined for a word that is not a flag. */
+function readFlag(word: Word): { name: string; value?: string } | undefined {
+  if (word.raw !== word.value) return undefined;
+  const match = /^(?:--|—|–)([a-z][a-z-]*)(?:=(.*))?$/i.exec(word.value);
+  if (match === null) return undefined;
+  const name = match[1].toLowerCase();
+  const value = match.at(2);
+  return value === undefined ? { name } : { name, value: unquoted(value) };
+}
+
+/** Splits at white space; a word that starts with a quote runs to its closing quote, spaces and all. */
+function splitWords(text: string): Word[] {
+  const words: Word[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (/\s/.test(text[i])) {
+      i += 1;
+      continue;
+    }
+    const closing = OPENING_QUOTES[text[i]];
+    if (closing !== undefined) {
+      const end = closingQuote(text, i + 1, closing);
+      if (end !== -1) {
+        words.push({ value: text.slice(i + 1, end), raw: text.slice(i, end + 1) });
+        i = end + 1;
+        continue;
+      }
+    }
+    let end = i;
+    while (end < text.length && !/\s/.test(text[end])) end += 1;
+    const raw = text.slice(i, end);
+    words.push({ value: raw, raw });
+    i = end;
+  }
+  return words;
+}
+
+/** The closing quote that ends a word (followed by white space or the end), or -1 when the quote never closes. */
+function closingQuote(text: string, from: number, closing: string): number {
+  for (let j = from; j < text.length; j++) {
+    if (text[j] === closing && (j + 1 === text.length || /\s/.test(text[j + 1]))) return j;
+  }
+  return -1;
+}
+
+function unquoted(raw: string): string {
+  const closing = OPENING_QUOTES[raw.charAt(0)];
+  return closing !== undefined && raw.length >= 2 && raw.endsWith(closing) ? raw.slice(1, -1) : raw;
+}
+
+function required(command: CommandDefinition | undefined): CommandDefinition {
+  if (command === undefined) throw new Error('the Slack adapter needs the imagine, queue, cancel and help commands');
+  return command;
+}
+
+function fail(problem: string): never {
+  throw new UserError(`${problem}.\n${SLACK_USAGE}`);
+}

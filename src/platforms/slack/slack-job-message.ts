@@ -1,0 +1,62 @@
+import type { types } from '@slack/bolt';
+import { jobButtonId, type JobAction } from '../../../commands/job-actions.js';
+import { describeFailure, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
+import type { Job, JobEvent } from '../../jobs/job.js';
+import { escapeMrkdwn, toMrkdwn } from './slack-mrkdwn.js';
+
+/** One version of a job's status message, for chat.postMessage and chat.update. */
+export interface SlackMessage {
+  /** The notification and screen-reader text. */
+  readonly text: string;
+  readonly blocks: types.KnownBlock[];
+}
+
+const PROMPT_SHOWN = 280;
+
+function button(action: JobAction, jobId: string, label: string, style?: 'danger'): types.Button {
+  return { type: 'button', action_id: jobButtonId(action, jobId), text: { type: 'plain_text', text: label, emoji: true }, value: jobId, ...(style === undefined ? {} : { style }) };
+}
+
+function promptLine(job: Job): string {
+  const prompt = job.request.prompt;
+  return `*${escapeMrkdwn(prompt.length <= PROMPT_SHOWN ? prompt : `${prompt.slice(0, PROMPT_SHOWN - 1)}…`)}*`;
+}
+
+function message(job: Job, status: string, buttons: types.Button[]): SlackMessage {
+  const blocks: types.KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `${promptLine(job)}\n${status}` } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `job ${job.id.slice(0, 8)} · <@${job.owner.userId}>` }] },
+  ];
+  if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
+  return { text: `${job.request.prompt.slice(0, 150)} — ${status.replace(/[*_~`]/g, '')}`, blocks };
+}
+
+/** The status message for the newest event of a job; the picture itself is uploaded into its thread. */
+export function slackJobMessage(event: JobEvent): SlackMessage {
+  const { job } = event;
+  const cancel = [button('cancel', job.id, '✖️ Cancel', 'danger')];
+  switch (event.type) {
+    case 'queued':
+    case 'position':
+      return message(job, `⏳ ${describeWait(event.position, event.etaMs)}`, cancel);
+    case 'started':
+      return message(job, '🎨 starting', cancel);
+    case 'interrupted':
+      return message(job, event.willRetry ? '🔁 the bot restarted; trying again' : '⚠️ the bot restarted twice during this picture; it was dropped', event.willRetry ? cancel : []);
+    case 'progress':
+      return message(job, `🎨 ${describeProgress(event.progress)}\n\`${progressBar(event.progress)}\``, cancel);
+    case 'succeeded': {
+      const details = describeResult(job, event.result).split('\n').slice(1).join('\n');
+      return message(job, `✅ ${toMrkdwn(details)}\nThe picture is in the thread.`, [
+        button('reroll', job.id, '🎲 Reroll'),
+        button('variations', job.id, '🔀 Variations'),
+        button('parameters', job.id, 'ℹ️ Parameters'),
+        button('delete', job.id, '🗑️ Delete'),
+      ]);
+    }
+    case 'failed':
+      return message(job, `⚠️ ${toMrkdwn(describeFailure(job))}`, []);
+    case 'cancelled':
+      return message(job, `✖️ cancelled by ${escapeMrkdwn(event.by)}`, []);
+  }
+}

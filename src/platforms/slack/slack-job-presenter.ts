@@ -1,0 +1,234 @@
+import { readFile } from 'node:fs/promises';
+import type { webApi } from '@slack/bolt';
+import { errorMessage } from '../../core/errors.js';
+import { fileExtension } from '../../imaging/image-format.js';
+import type { Job, JobEvent, JobResult } from '../../jobs/job.js';
+import type { JobService } from '../../jobs/job-service.js';
+import { slackJobMessage } from './slack-job-message.js';
+import { escapeMrkdwn } from './slack-mrkdwn.js';
+import { isSlackPlace, type SlackPlace } from './slack-place.js';
+import { respondPrivately, slackErrorCode, slackRetryAfterMs } from './slack-web.js';
+
+const FINAL: ReadonlySet<JobEvent['type']> = new Set(['succeeded', 'failed', 'cancelled']);
+/** Errors of chat.postMessage that mean the bot cannot post in that conversation at all. */
+const UNREACHABLE = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+const GONE = new Set(['message_not_found', 'cant_update_message']);
+
+export interface SlackPresenterOptions {
+  readonly client: webApi.WebClient;
+  readonly jobs: JobService;
+  /** The bot's own user id, to tell people how to invite it. */
+  readonly botUserId: string;
+  /** Least time between two updates of one message (chat.update is a Tier 3 method: about 50 a minute). */
+  readonly minIntervalMs?: number;
+  readonly clock?: () => number;
+  readonly log?: (message: string, job: Job) => void;
+}
+
+interface Tracked {
+  latest: JobEvent | undefined;
+  lastSentAt: number;
+  timer: NodeJS.Timeout | undefined;
+  chain: Promise<void>;
+  /** No message to show the job in any more (deleted, or no conversation reachable): the job goes on. */
+  dead: boolean;
+  toldAboutRateLimit: boolean;
+}
+
+/**
+ * Shows Slack jobs as they move: one status message per job (chat.postMessage, then chat.update with only the newest
+ * state, at most every `minIntervalMs`), and the picture uploaded into that message's thread with its parameters.
+ * A 429 pauses every update until its Retry-After has passed; a conversation the bot cannot post in moves the job to a
+ * direct message with its owner, who is told why through the command's response_url.
+ */
+export class SlackJobPresenter {
+  readonly #client: webApi.WebClient;
+  readonly #jobs: JobService;
+  readonly #botUserId: string;
+  readonly #interval: number;
+  readonly #clock: () => number;
+  readonly #log: (message: string, job: Job) => void;
+  readonly #tracked = new Map<string, Tracked>();
+  readonly #unsubscribe: () => void;
+  #pausedUntil = 0;
+
+  constructor(options: SlackPresenterOptions) {
+    this.#client = options.client;
+    this.#jobs = options.jobs;
+    this.#botUserId = options.botUserId;
+    this.#interval = options.minIntervalMs ?? 2000;
+    this.#clock = options.clock ?? Date.now;
+    this.#log = options.log ?? (() => undefined);
+    this.#unsubscribe = options.jobs.subscribe((event) => {
+      this.#onEvent(event);
+    });
+  }
+
+  /** Resolves when every message in flight has been sent. */
+  async idle(): Promise<void> {
+    while ([...this.#tracked.values()].some((tracked) => tracked.timer !== undefined)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await Promise.all([...this.#tracked.values()].map((tracked) => tracked.chain));
+  }
+
+  stop(): void {
+    this.#unsubscribe();
+    for (const tracked of this.#tracked.values()) clearTimeout(tracked.timer);
+  }
+
+  #onEvent(event: JobEvent): void {
+    if (event.job.owner.platform !== 'slack' || !isSlackPlace(event.job.place)) return;
+    let tracked = this.#tracked.get(event.job.id);
+    if (tracked === undefined) {
+      tracked = { latest: undefined, lastSentAt: 0, timer: undefined, chain: Promise.resolve(), dead: false, toldAboutRateLimit: false };
+      this.#tracked.set(event.job.id, tracked);
+    }
+    if (tracked.dead) return;
+    tracked.latest = event;
+    this.#schedule(event.job.id, tracked);
+  }
+
+  #schedule(jobId: string, tracked: Tracked): void {
+    if (tracked.timer !== undefined || tracked.latest === undefined) return;
+    const final = FINAL.has(tracked.latest.type);
+    const notBefore = Math.max(this.#pausedUntil, final ? 0 : tracked.lastSentAt + this.#interval);
+    tracked.timer = setTimeout(() => {
+      tracked.timer = undefined;
+      this.#flush(jobId, tracked);
+    }, Math.max(0, notBefore - this.#clock()));
+  }
+
+  #flush(jobId: string, tracked: Tracked): void {
+    const event = tracked.latest;
+    if (event === undefined) return;
+    tracked.latest = undefined;
+    tracked.chain = tracked.chain.then(async () => {
+      if (tracked.dead) return;
+      tracked.lastSentAt = this.#clock();
+      const job = this.#jobs.get(jobId) ?? event.job;
+      try {
+        await this.#show(job, event);
+        if (FINAL.has(event.type)) this.#tracked.delete(jobId);
+      } catch (error) {
+        const retryAfterMs = slackRetryAfterMs(error);
+        if (retryAfterMs === undefined) {
+          this.#log(`could not update the Slack message: ${errorMessage(error)}`, job);
+          if (FINAL.has(event.type)) this.#tracked.delete(jobId);
+          return;
+        }
+        // Rate limited: try again after Retry-After with the newest state, which may be this one.
+        this.#pausedUntil = Math.max(this.#pausedUntil, this.#clock() + retryAfterMs);
+        tracked.latest ??= event;
+        await this.#tellAboutRateLimit(job, tracked, retryAfterMs);
+      }
+      this.#schedule(jobId, tracked);
+    });
+  }
+
+  async #show(job: Job, event: JobEvent): Promise<void> {
+    const place = job.place as SlackPlace;
+    const message = slackJobMessage(event);
+    if (place.messageTs !== undefined) {
+      // The picture goes into the thread before the message says it is there.
+      const shown = event.type === 'succeeded' ? await this.#upload(job, place, event.result) : place;
+      await this.#update(job, shown, message);
+      return;
+    }
+    const posted = await this.#post(job, place, message);
+    if (event.type === 'succeeded') await this.#upload(job, posted, event.result);
+  }
+
+  async #post(job: Job, place: SlackPlace, message: ReturnType<typeof slackJobMessage>): Promise<SlackPlace> {
+    try {
+      const sent = await this.#client.chat.postMessage({ channel: place.channelId, ...(place.threadTs === undefined ? {} : { thread_ts: place.threadTs }), text: message.text, blocks: message.blocks });
+      return this.#setPlace(job, { ...place, messageTs: required(sent.ts, 'chat.postMessage returned no ts') });
+    } catch (error) {
+      const code = slackErrorCode(error);
+      if (code === undefined || !UNREACHABLE.has(code) || place.movedFrom !== undefined) throw error;
+      return this.#moveToDirectMessage(job, place, message, code);
+    }
+  }
+
+  async #update(job: Job, place: SlackPlace, message: ReturnType<typeof slackJobMessage>): Promise<void> {
+    try {
+      await this.#client.chat.update({ channel: place.channelId, ts: required(place.messageTs, 'no status message'), text: message.text, blocks: message.blocks });
+    } catch (error) {
+      const code = slackErrorCode(error);
+      if (code === undefined || !GONE.has(code)) throw error;
+      this.#markDead(job);
+      this.#log('the status message was deleted; the job goes on without it', job);
+    }
+  }
+
+  async #upload(job: Job, place: SlackPlace, result: JobResult): Promise<SlackPlace> {
+    const name = `imagine-${result.settings.seed}.${fileExtension(result.format)}`;
+    const uploaded = await this.#client.filesUploadV2({
+      channel_id: place.channelId,
+      thread_ts: required(place.messageTs, 'no status message'),
+      file: await readFile(result.file),
+      filename: name,
+      title: job.request.prompt.slice(0, 250),
+      alt_text: job.request.prompt.slice(0, 1000),
+      initial_comment: escapeMrkdwn(result.parameters),
+    });
+    const fileId = uploadedFileId(uploaded);
+    return fileId === undefined ? place : this.#setPlace(job, { ...place, fileId });
+  }
+
+  /** The bot is not in the conversation: carry on in a direct message with the owner, and say so privately. */
+  async #moveToDirectMessage(job: Job, place: SlackPlace, message: ReturnType<typeof slackJobMessage>, reason: string): Promise<SlackPlace> {
+    const why = reason === 'not_in_channel' ? 'I am not a member of this channel' : reason === 'is_archived' ? 'this channel is archived' : 'I cannot post in this conversation';
+    const invite = reason === 'not_in_channel' || reason === 'channel_not_found' ? ` To draw here, invite me with \`/invite <@${this.#botUserId}>\`.` : '';
+    let dm: string;
+    let sent: { ts?: string };
+    try {
+      const opened = await this.#client.conversations.open({ users: job.owner.userId });
+      dm = required(opened.channel?.id, 'conversations.open returned no channel');
+      sent = await this.#client.chat.postMessage({ channel: dm, text: message.text, blocks: message.blocks });
+    } catch (error) {
+      await this.#respond(place, `⚠️ ${why}, and I cannot send you a direct message either (${errorMessage(error)}), so I cancelled your picture “${job.request.prompt.slice(0, 80)}”.${invite}`);
+      this.#markDead(job);
+      await this.#jobs.cancel(job.id, { owner: job.owner, isAdmin: true });
+      throw new Error(`no conversation to show job ${job.id} in: ${reason}`, { cause: error });
+    }
+    await this.#respond(place, `${why}, so your picture “${job.request.prompt.slice(0, 80)}” comes to you in a direct message from me; it keeps its place in the queue.${invite}`);
+    return this.#setPlace(job, { kind: 'slack', channelId: dm, messageTs: required(sent.ts, 'chat.postMessage returned no ts'), movedFrom: place.channelId, ...(place.responseUrl === undefined ? {} : { responseUrl: place.responseUrl }) });
+  }
+
+  async #tellAboutRateLimit(job: Job, tracked: Tracked, retryAfterMs: number): Promise<void> {
+    const place = job.place as SlackPlace;
+    if (tracked.toldAboutRateLimit || place.messageTs !== undefined) return;
+    tracked.toldAboutRateLimit = true;
+    await this.#respond(place, `Slack asks me to slow down, so the status of “${job.request.prompt.slice(0, 80)}” will show up in about ${Math.ceil(retryAfterMs / 1000)} s. Your picture keeps its place.`);
+  }
+
+  async #respond(place: SlackPlace, text: string): Promise<void> {
+    if (place.responseUrl === undefined) return;
+    try {
+      await respondPrivately(place.responseUrl, text);
+    } catch {
+      // The response_url has expired (30 minutes) or been used up: nothing else can reach the user privately.
+    }
+  }
+
+  #setPlace(job: Job, place: SlackPlace): SlackPlace {
+    this.#jobs.setPlace(job.id, place);
+    return place;
+  }
+
+  #markDead(job: Job): void {
+    const tracked = this.#tracked.get(job.id);
+    if (tracked !== undefined) tracked.dead = true;
+  }
+}
+
+function required<T>(value: T | undefined, problem: string): T {
+  if (value === undefined) throw new Error(problem);
+  return value;
+}
+
+/** files.completeUploadExternal's answer, as filesUploadV2 wraps it: [{ files: [{ id }] }]. */
+function uploadedFileId(result: { files?: unknown }): string | undefined {
+  const completions = Array.isArray(result.files) ? (result.files as { files?: { id?: unknown }[] }[]) : [];
+  const id = completions[0]?.files?.[0]?.id;
+  return typeof id === 'string' ? id : undefined;
+}

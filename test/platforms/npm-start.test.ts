@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { configuredPlatforms } from '../../src/platforms/configured-platforms.js';
+import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { FakeDiscord } from '../fakes/discord/fake-discord.js';
+import { slashCommand as discordCommand } from '../fakes/discord/interactions.js';
+import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
+import { slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+
+describe('which platforms npm start serves', () => {
+  test('Discord, Slack in either mode, or both; Socket Mode wins when both Slack secrets are set', () => {
+    assert.deepEqual(configuredPlatforms(loadConfig({ DISCORD_TOKEN: 't', DISCORD_APPLICATION_ID: '1' })), { discord: { token: 't', applicationId: '1' } });
+    assert.deepEqual(configuredPlatforms(loadConfig({ SLACK_BOT_TOKEN: 'xoxb', SLACK_SIGNING_SECRET: 's', SLACK_PORT: '3100' })), { slack: { botToken: 'xoxb', connection: { kind: 'http', signingSecret: 's', port: 3100 } } });
+    assert.deepEqual(configuredPlatforms(loadConfig({ SLACK_BOT_TOKEN: 'xoxb', SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: 'xapp' })), { slack: { botToken: 'xoxb', connection: { kind: 'socket', appToken: 'xapp' } } });
+    const both = configuredPlatforms(loadConfig({ DISCORD_TOKEN: 't', DISCORD_APPLICATION_ID: '1', SLACK_BOT_TOKEN: 'xoxb', SLACK_APP_TOKEN: 'xapp' }));
+    assert.ok(both.discord !== undefined && both.slack !== undefined);
+  });
+
+  for (const [env, message] of [
+    [{}, /no chat platform is configured: set DISCORD_TOKEN and DISCORD_APPLICATION_ID for Discord, and\/or SLACK_BOT_TOKEN with SLACK_APP_TOKEN/],
+    [{ DISCORD_TOKEN: 't' }, /DISCORD_TOKEN is set but DISCORD_APPLICATION_ID is not/],
+    [{ SLACK_BOT_TOKEN: 'xoxb' }, /SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN \(Socket Mode\) nor SLACK_SIGNING_SECRET \(HTTP mode\) is/],
+    [{ SLACK_APP_TOKEN: 'xapp', DISCORD_TOKEN: 't', DISCORD_APPLICATION_ID: '1' }, /SLACK_BOT_TOKEN is not set/],
+  ] as const) {
+    test(`${JSON.stringify(env)}: a UserError naming the variables`, () => {
+      assert.throws(() => configuredPlatforms(loadConfig(env)), message);
+    });
+  }
+});
+
+describe('npm start with Discord and Slack in one process', () => {
+  let discord: FakeDiscord;
+  let slack: FakeSlack;
+  let env: Record<string, string>;
+
+  before(async () => {
+    discord = new FakeDiscord();
+    await discord.start();
+    slack = new FakeSlack();
+    await slack.start();
+    const work = await tempDir();
+    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    env = {
+      PATH: process.env.PATH ?? '',
+      DISCORD_TOKEN: 'fake-token',
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiUrl,
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_APP_TOKEN: slack.appToken,
+      SLACK_API_URL: slack.apiUrl,
+      MODELS_DIR: join(work, 'models'),
+      DATA_DIR: join(work, 'data'),
+      MODELS_AUTO_DOWNLOAD: 'false',
+      UPSCALER: 'none',
+      LOG_LEVEL: 'warn',
+    };
+  });
+
+  after(async () => {
+    await discord.stop();
+    await slack.stop();
+  });
+
+  test('without any platform: exit 2 and one line that names the variables', async () => {
+    const { PATH, MODELS_DIR, DATA_DIR } = env;
+    const failed = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH, MODELS_DIR, DATA_DIR } }).then(
+      () => assert.fail('npm start should fail'),
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+    assert.equal(failed.code, 2);
+    assert.match(failed.stderr, /^error: no chat platform is configured: set DISCORD_TOKEN and DISCORD_APPLICATION_ID .* \(see \.env\.example\)\n$/);
+  });
+
+  test('serves /imagine on both platforms through the one queue, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+    await discord.identified();
+    await slack.socketConnected();
+
+    const fromSlack = slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'a red fox --seed 3');
+    const ack = (await slack.sendEnvelope('slash_commands', fromSlack.fields)) as { text?: string };
+    assert.match(ack.text ?? '', /Queued “a red fox”/, output);
+    const interaction = discordCommand(discord.applicationId, { id: '100000000000000001', name: 'Ben' }, 'imagine', { prompt: 'a blue fox', seed: 4 });
+    discord.dispatchInteraction(interaction);
+
+    const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && r.files.some((f) => f.name === 'imagine-4.png'), 60_000);
+    assert.equal(final.status, 200, output);
+    const deadline = Date.now() + 60_000;
+    const statusDone = () => slack.messagesIn(FAKE_CHANNEL_ID).at(0)?.text.includes('seed 3') ?? false;
+    while (!statusDone() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(statusDone(), output);
+    const [picture] = [...slack.files.values()];
+    assert.equal(picture.filename, 'imagine-3.png', output);
+    assert.equal(picture.shared?.channel, FAKE_CHANNEL_ID);
+    assert.equal(picture.shared.threadTs, slack.messagesIn(FAKE_CHANNEL_ID)[0].ts);
+
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, output);
+  });
+});
