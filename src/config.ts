@@ -34,6 +34,8 @@ const configSchema = z.object({
   SLACK_API_URL: z.url().optional(),
   HF_ENDPOINT: z.url().default('https://huggingface.co'),
   HF_TOKEN: optionalText,
+  /** Where the OpenCV upscalers' .pb files are fetched from (a mirror, or a loopback fake in tests). */
+  GITHUB_RAW_URL: z.url().default('https://raw.githubusercontent.com'),
   /** `platform:userId` of the bot's admins, comma-separated (e.g. `discord:1234,slack:U0123`). */
   ADMINS: z.string().default(''),
   QUEUE_PER_USER: z.coerce.number().int().min(1).max(1000).default(3),

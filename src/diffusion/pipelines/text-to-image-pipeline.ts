@@ -215,6 +215,17 @@ export class TextToImagePipeline {
     }
   }
 
+  /**
+   * Opens every component as a render would, one stage at a time, and releases it again: an export whose inputs or
+   * outputs do not fit fails here with the same message a render would give, without holding every weight at once.
+   */
+  async verify(onProgress?: ProgressListener): Promise<void> {
+    for (const stage of ['prompt', 'unet', 'vae'] as const) {
+      const opened = await this.#open(stage, onProgress);
+      await Promise.all(opened.components.map((component) => component.release()));
+    }
+  }
+
   async release(): Promise<void> {
     const stages = [...this.#resident.values()];
     this.#resident.clear();

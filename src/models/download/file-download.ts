@@ -1,0 +1,123 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
+import type { FileCheck, RemoteFile } from './remote-files.js';
+
+export interface FileDownloadOptions {
+  /** Called with the bytes of this file on disk so far, resumed bytes included. */
+  readonly onBytes?: (bytes: number) => void;
+  readonly signal?: AbortSignal;
+  /** Network failures in the middle of a file are resumed this many times before giving up. */
+  readonly attempts?: number;
+}
+
+/** The file of an unfinished download, kept across runs so that the next run resumes it with a Range request. */
+export function partialPath(dest: string): string {
+  return `${dest}.part`;
+}
+
+/**
+ * Downloads a file to `dest`: into `dest.part` first, resumed with HTTP Range where an earlier run (or attempt)
+ * stopped, then checked against the size and checksum the host published, then renamed into place. A file whose
+ * checksum does not match is deleted and never placed.
+ */
+export async function downloadFile(remote: RemoteFile, dest: string, options: FileDownloadOptions = {}): Promise<void> {
+  const part = partialPath(dest);
+  await mkdir(dirname(dest), { recursive: true });
+  const attempts = options.attempts ?? 4;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await fetchRemainder(remote, part, options);
+      break;
+    } catch (error) {
+      if (error instanceof UserError || error instanceof CancelledError || attempt >= attempts) {
+        if (error instanceof UserError || error instanceof CancelledError) throw error;
+        throw new UserError(`downloading ${remote.path} failed (${errorMessage(error)}); run the same command again to resume it`);
+      }
+    }
+  }
+  const bytes = (await stat(part)).size;
+  if (remote.size !== undefined && bytes !== remote.size) {
+    await rm(part, { force: true });
+    throw new UserError(`${remote.path}: got ${bytes} bytes where the host lists ${remote.size}; the file was deleted and nothing was installed`);
+  }
+  if (remote.check !== undefined) {
+    const actual = await checksum(part, remote.check, bytes);
+    if (actual !== remote.check.hex) {
+      await rm(part, { force: true });
+      throw new UserError(`${remote.path}: checksum mismatch (expected ${describeCheck(remote.check)}, got ${actual}); the file was deleted and nothing was installed`);
+    }
+  }
+  await rename(part, dest);
+}
+
+/** Fetches what `part` lacks, appending to it when the host honours the Range request and starting over when not. */
+async function fetchRemainder(remote: RemoteFile, part: string, options: FileDownloadOptions): Promise<void> {
+  let have = await sizeOf(part);
+  if (remote.size !== undefined && have > remote.size) {
+    await rm(part, { force: true });
+    have = 0;
+  }
+  if (remote.size !== undefined && have === remote.size) return;
+  let response: Response;
+  try {
+    response = await fetch(remote.url, { headers: { ...remote.headers, ...(have > 0 ? { range: `bytes=${have}-` } : {}) }, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  } catch (error) {
+    if (options.signal?.aborted === true) throw new CancelledError('download cancelled');
+    throw error;
+  }
+  if (response.status === 416 && have > 0) return;
+  if (response.status === 401 || response.status === 403) throw new UserError(`${remote.path}: the host refused the download (${response.status}); a gated repository needs HF_TOKEN and its licence accepted`);
+  if (response.status === 404) throw new UserError(`${remote.path} was not found at ${remote.url}`);
+  if (response.status !== 200 && response.status !== 206) throw new Error(`HTTP ${response.status}`);
+  if (response.body === null) throw new Error('empty response');
+  const append = response.status === 206;
+  if (!append) have = 0;
+  let written = have;
+  options.onBytes?.(written);
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      written += chunk.length;
+      options.onBytes?.(written);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: append ? 'a' : 'w' }), ...(options.signal === undefined ? [] : [{ signal: options.signal }]));
+  } catch (error) {
+    if (options.signal?.aborted === true) throw new CancelledError('download cancelled; run the same command again to resume it');
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw new UserError(`the disk is full while writing ${part}; free some space and run the same command again to resume`);
+    throw error;
+  }
+  if (remote.size !== undefined && written < remote.size) throw new Error(`the connection closed after ${written} of ${remote.size} bytes`);
+}
+
+async function checksum(file: string, check: FileCheck, size: number): Promise<string> {
+  let hash: Hash;
+  if (check.kind === 'sha256') {
+    hash = createHash('sha256');
+  } else {
+    // A git blob id is the SHA-1 of "blob <size>\0" followed by the content.
+    hash = createHash('sha1');
+    hash.update(`blob ${size}\0`);
+  }
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function describeCheck(check: FileCheck): string {
+  return `${check.kind === 'sha256' ? 'SHA-256' : 'git SHA-1'} ${check.hex}`;
+}
+
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,135 @@
+import { mkdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { UserError } from '../../core/errors.js';
+import { pathExists } from '../../core/path-exists.js';
+import { readModelFolder } from '../../diffusion/model/model-folder.js';
+import type { Device } from '../../diffusion/onnx/execution-device.js';
+import { formatBytes } from '../../imaging/encode-within-limit.js';
+import { convertAndInstall } from '../../upscale/convert-upscaler.js';
+import { listInstalledUpscalers } from '../../upscale/installed-upscalers.js';
+import { modelSource, type Catalog, type CatalogUpscaler, type ModelSource } from '../model-catalog.js';
+import { downloadFile, partialPath } from './file-download.js';
+import { hubFileUrl, hubHeaders, listHubFiles, type DownloadHosts, type RemoteFile } from './remote-files.js';
+
+export interface DownloadProgress {
+  readonly file: string;
+  /** Bytes of every file of this download on disk, resumed ones included. */
+  readonly doneBytes: number;
+  /** Undefined while a size is unknown (GitHub files before their headers arrive). */
+  readonly totalBytes: number | undefined;
+}
+
+export interface DownloadOptions {
+  readonly modelsDir: string;
+  readonly hosts: DownloadHosts;
+  readonly device: Device;
+  /** A variant other than the device's (fp32 or fp16 SDXL-Turbo). */
+  readonly variant?: string;
+  readonly onProgress?: (progress: DownloadProgress) => void;
+  readonly signal?: AbortSignal;
+  /** Free bytes on the disk holding `dir`; statfs unless a test says otherwise. */
+  readonly freeBytes?: (dir: string) => Promise<number>;
+}
+
+export interface DownloadReport {
+  readonly id: string;
+  readonly dir: string;
+  readonly bytes: number;
+  readonly files: number;
+  readonly source: string;
+}
+
+/** Unfinished downloads live here, so that a new run resumes them and no half model is ever loadable. */
+export function stagingDir(modelsDir: string, id: string): string {
+  return join(modelsDir, '.downloads', id);
+}
+
+/** The record of where an installed model came from, written beside its files. */
+export const SOURCE_FILE = 'download-source.json';
+
+/** Leaves room for the file system's own needs beyond the bytes themselves. */
+const DISK_MARGIN_BYTES = 256 * 2 ** 20;
+
+/** A catalog model or upscaler, fetched, checked and placed under MODELS_DIR. */
+export async function downloadFromCatalog(catalog: Catalog, id: string, options: DownloadOptions): Promise<DownloadReport> {
+  const upscaler = catalog.upscalers[id] as CatalogUpscaler | undefined;
+  if (upscaler !== undefined) return downloadUpscaler(id, upscaler, options);
+  return downloadModel(modelSource(catalog, id, options.device, options.variant), options);
+}
+
+/**
+ * Fetches the ONNX files of a model into a staging folder (resuming what an earlier run left), checks each against
+ * the hub's size and SHA-256, checks the folder reads as a model, and only then renames it into MODELS_DIR/<id>.
+ */
+export async function downloadModel(source: ModelSource, options: DownloadOptions): Promise<DownloadReport> {
+  const target = join(options.modelsDir, source.id);
+  if (await pathExists(target)) throw new UserError(`${source.id} is already installed in ${resolve(target)}; check it with \`imagine models verify ${source.id}\`, or remove it first`);
+  const files = await listHubFiles(options.hosts, source.repository, source.revision, source.patterns);
+  const staging = stagingDir(options.modelsDir, source.id);
+  await mkdir(staging, { recursive: true });
+  await fetchAll(files, staging, options);
+  await readModelFolder(staging);
+  const bytes = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
+  await writeFile(join(staging, SOURCE_FILE), `${JSON.stringify({ id: source.id, variant: source.variant, repository: source.repository, revision: source.revision, files: files.map((file) => ({ path: file.path, size: file.size, ...(file.check === undefined ? {} : { [file.check.kind]: file.check.hex }) })) }, null, 2)}\n`);
+  await rename(staging, target);
+  return { id: source.id, dir: target, bytes, files: files.length, source: `${source.repository}@${source.revision} (${source.variant})` };
+}
+
+async function downloadUpscaler(id: string, upscaler: CatalogUpscaler, options: DownloadOptions): Promise<DownloadReport> {
+  if ((await listInstalledUpscalers(options.modelsDir)).includes(id)) throw new UserError(`the upscaler ${id} is already installed; remove it first to fetch it again`);
+  const { source } = upscaler;
+  let remote: RemoteFile;
+  let described: string;
+  if ('github' in source) {
+    remote = { path: basename(source.path), url: `${options.hosts.githubRawUrl.replace(/\/$/, '')}/${source.github}/${source.revision}/${source.path}`, headers: {} };
+    described = `github.com/${source.github}/${source.path}`;
+  } else {
+    const listed = await listHubFiles(options.hosts, source.repository, source.revision, [source.path]);
+    remote = listed[0] ?? { path: source.path, url: hubFileUrl(options.hosts, source.repository, source.revision, source.path), headers: hubHeaders(options.hosts) };
+    described = `${source.repository}/${source.path}`;
+  }
+  const staging = stagingDir(options.modelsDir, join('upscalers', id));
+  await mkdir(staging, { recursive: true });
+  await fetchAll([remote], staging, options);
+  const downloaded = join(staging, remote.path);
+  const report = await convertAndInstall(downloaded, id, options.modelsDir);
+  await rm(staging, { recursive: true, force: true });
+  return { id, dir: report.dir, bytes: report.bytes, files: 1, source: described };
+}
+
+/** Downloads every file that is not complete yet, after checking that what is left fits on the disk. */
+async function fetchAll(files: readonly RemoteFile[], staging: string, options: DownloadOptions): Promise<void> {
+  const onDisk = await Promise.all(files.map(async (file) => (await sizeOf(join(staging, file.path))) ?? (await sizeOf(partialPath(join(staging, file.path)))) ?? 0));
+  const known = files.every((file) => file.size !== undefined);
+  const total = known ? files.reduce((sum, file) => sum + (file.size ?? 0), 0) : undefined;
+  const remaining = files.reduce((sum, file, i) => sum + Math.max(0, (file.size ?? 0) - onDisk[i]), 0);
+  const free = await (options.freeBytes ?? freeDiskBytes)(staging);
+  if (remaining + DISK_MARGIN_BYTES > free) {
+    throw new UserError(`this download needs ${formatBytes(remaining + DISK_MARGIN_BYTES)} free in ${resolve(options.modelsDir)}, and ${formatBytes(free)} is; free some space, or point MODELS_DIR at a bigger disk`);
+  }
+  const done = [...onDisk];
+  for (const [i, file] of files.entries()) {
+    const dest = join(staging, file.path);
+    if (await pathExists(dest)) continue;
+    await downloadFile(file, dest, {
+      onBytes: (bytes) => {
+        done[i] = bytes;
+        options.onProgress?.({ file: file.path, doneBytes: done.reduce((a, b) => a + b, 0), totalBytes: total });
+      },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+}
+
+export async function freeDiskBytes(dir: string): Promise<number> {
+  const stats = await statfs(dir);
+  return stats.bavail * stats.bsize;
+}
+
+async function sizeOf(file: string): Promise<number | undefined> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return undefined;
+  }
+}
