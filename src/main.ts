@@ -11,6 +11,8 @@ import { LocalJobService } from './jobs/local-job-service.js';
 import { ModelPipelines } from './jobs/model-pipelines.js';
 import { pruneOutputs } from './jobs/output-retention.js';
 import { renderJobRunner } from './jobs/render-job-runner.js';
+import { downloadHosts } from './models/download/remote-files.js';
+import { ensureDefaultModels } from './models/ensure-models.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';
 import { configuredPlatforms } from './platforms/configured-platforms.js';
 import { DiscordBot } from './platforms/discord/discord-bot.js';
@@ -29,6 +31,15 @@ async function main(): Promise<number> {
   const log = pino({ level: config.LOG_LEVEL });
   const platforms = configuredPlatforms(config);
 
+  await ensureDefaultModels({
+    modelsDir: config.MODELS_DIR,
+    model: config.MODEL,
+    upscaler: config.UPSCALER,
+    device: config.DEVICE,
+    hosts: downloadHosts(config),
+    autoDownload: config.MODELS_AUTO_DOWNLOAD,
+    log: logTo(log.child({ stage: 'models' })),
+  });
   const models = new InstalledModelChoices(config.MODELS_DIR, config.MODEL);
   await models.refresh();
   models.watch(60_000);

@@ -1,12 +1,12 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig } from '../config.js';
 import { UserError } from '../core/errors.js';
 import { pathExists } from '../core/path-exists.js';
 import { formatBytes } from '../imaging/encode-within-limit.js';
 import { downloadFromCatalog, type DownloadProgress } from '../models/download/model-download.js';
-import type { DownloadHosts } from '../models/download/remote-files.js';
+import { downloadHosts } from '../models/download/remote-files.js';
 import { listInstalledModels } from '../models/installed-models.js';
 import { loadCatalog, modelSource } from '../models/model-catalog.js';
 import { verifyModel, verifyUpscaler, type VerifyResult } from '../models/model-verifier.js';
@@ -14,10 +14,6 @@ import { convertAndInstall } from '../upscale/convert-upscaler.js';
 import { listInstalledUpscalers, upscalersDir } from '../upscale/installed-upscalers.js';
 import { OPENCV_PRESETS } from '../upscale/upscaler-descriptor.js';
 import { cliSessionLoader } from './cli-session-loader.js';
-
-export function downloadHosts(config: Config): DownloadHosts {
-  return { hubUrl: config.HF_ENDPOINT, githubRawUrl: config.GITHUB_RAW_URL, ...(config.HF_TOKEN === undefined ? {} : { hubToken: config.HF_TOKEN }) };
-}
 
 export function modelsCommand(): Command {
   const models = new Command('models').description('download, check and manage models');

@@ -80,6 +80,11 @@ const AUTO_ORDER: Record<'cpu' | 'gpu', readonly string[]> = {
  * The upscaler a setting names: `none`, a preset name, or `auto` (the best installed one for the device, or none
  * when nothing is installed).
  */
+/** The upscaler `auto` prefers on a device: the one a first start downloads when none is installed. */
+export function preferredUpscaler(device: Device): string {
+  return AUTO_ORDER[device === 'cpu' ? 'cpu' : 'gpu'][0];
+}
+
 export async function resolveUpscalerSetting(modelsDir: string, setting: string, device: Device): Promise<string> {
   if (setting !== 'auto') return setting;
   const installed = new Set(await listInstalledUpscalers(modelsDir));

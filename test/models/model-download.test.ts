@@ -8,10 +8,11 @@ import { SessionLoader } from '../../src/diffusion/onnx/session-loader.js';
 import { downloadFromCatalog, stagingDir, type DownloadOptions } from '../../src/models/download/model-download.js';
 import { listInstalledModels } from '../../src/models/installed-models.js';
 import { loadCatalog, modelSource, type Catalog } from '../../src/models/model-catalog.js';
-import { verifyModel } from '../../src/models/model-verifier.js';
+import { verifyModel, verifyUpscaler } from '../../src/models/model-verifier.js';
 import { listInstalledUpscalers } from '../../src/upscale/installed-upscalers.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
 import { nearestModel } from '../fixtures/upscaler-fixtures.js';
+import { missingSharedData, sharedDataPath } from '../fixtures/shared-data.js';
 import { FakeHub } from '../fakes/hub/fake-hub.js';
 import { imagine } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -145,6 +146,15 @@ describe('downloading an upscaler', () => {
     assert.equal(report.source, 'qualcomm/Real-ESRGAN-x4plus/Real-ESRGAN-x4plus.onnx');
     assert.deepEqual(await listInstalledUpscalers(modelsDir), ['realesrgan-x4']);
     await assert.rejects(stat(stagingDir(modelsDir, join('upscalers', 'realesrgan-x4'))), { code: 'ENOENT' });
+  });
+
+  const espcn = sharedDataPath('superres', 'ESPCN_x4.pb');
+  test('an OpenCV graph from GitHub is converted and installed', { skip: espcn === undefined ? missingSharedData('ESPCN_x4.pb (superres/)') : false }, async () => {
+    hub.github.set('fannymonori/TF-ESPCN/master/export/ESPCN_x4.pb', await readFile(espcn!));
+    const report = await downloadFromCatalog(catalog, 'espcn-x4', options());
+    assert.equal(report.source, 'github.com/fannymonori/TF-ESPCN/export/ESPCN_x4.pb');
+    assert.deepEqual(await listInstalledUpscalers(modelsDir), ['espcn-x4']);
+    assert.equal((await verifyUpscaler(modelsDir, 'espcn-x4', new SessionLoader({ device: 'cpu', threads: 1 }))).problem, undefined);
   });
 
   test('a file GitHub does not have is named', async () => {

@@ -12,6 +12,11 @@ import { slashCommand as discordCommand } from '../fakes/discord/interactions.js
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
 import { slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { readFile } from 'node:fs/promises';
+import { FakeHub } from '../fakes/hub/fake-hub.js';
+import { missingSharedData, sharedDataPath } from '../fixtures/shared-data.js';
+import { listInstalledModels } from '../../src/models/installed-models.js';
+import { listInstalledUpscalers } from '../../src/upscale/installed-upscalers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
@@ -108,5 +113,59 @@ describe('npm start with Discord and Slack in one process', () => {
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output);
+  });
+});
+
+const fsrcnn = sharedDataPath('superres', 'FSRCNN_x4.pb');
+
+describe('the first npm start of a fresh clone', { skip: fsrcnn === undefined ? missingSharedData('FSRCNN_x4.pb (superres/)') : false }, () => {
+  test('downloads the default model and the CPU upscaler from the hub, then serves a 2048 px picture', async () => {
+    const hub = new FakeHub();
+    await hub.start();
+    const slack = new FakeSlack();
+    await slack.start();
+    const work = await tempDir();
+    await hub.publishFolder('stabilityai/sdxl-turbo', 'main', await writeSdxlFixture(join(work, 'published'), { variant: 'optimum-2024' }));
+    hub.github.set('Saafke/FSRCNN_Tensorflow/master/models/FSRCNN_x4.pb', await readFile(fsrcnn!));
+    const modelsDir = join(work, 'models');
+    const env = {
+      PATH: process.env.PATH ?? '',
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_APP_TOKEN: slack.appToken,
+      SLACK_API_URL: slack.apiUrl,
+      MODELS_DIR: modelsDir,
+      DATA_DIR: join(work, 'data'),
+      HF_ENDPOINT: hub.url,
+      GITHUB_RAW_URL: hub.githubUrl,
+      LOG_LEVEL: 'info',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+    try {
+      await slack.socketConnected();
+      assert.match(output, /downloading sdxl-turbo, once/);
+      assert.match(output, /installed sdxl-turbo \([\d.]+ MiB\) from stabilityai\/sdxl-turbo@main \(fp32\)/);
+      assert.match(output, /installed fsrcnn-x4/);
+      assert.deepEqual(await listInstalledModels(modelsDir), ['sdxl-turbo']);
+      assert.deepEqual(await listInstalledUpscalers(modelsDir), ['fsrcnn-x4']);
+
+      const sent = slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'a red fox --seed 3');
+      await slack.sendEnvelope('slash_commands', sent.fields);
+      const deadline = Date.now() + 90_000;
+      while (![...slack.files.values()].some((file) => file.shared !== undefined) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      const [picture] = [...slack.files.values()];
+      assert.ok(picture.bytes !== undefined, output);
+      const { default: sharp } = await import('sharp');
+      const meta = await sharp(picture.bytes).metadata();
+      assert.deepEqual([meta.width, meta.height], [2048, 2048], 'the fixture’s 512 px, ×4 by the downloaded FSRCNN');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      await slack.stop();
+      await hub.stop();
+    }
   });
 });
