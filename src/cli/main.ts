@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { config as loadDotEnv } from 'dotenv';
 import { CancelledError, errorMessage, UserError } from '../core/errors.js';
+import { doctorCommand } from './doctor-command.js';
 import { modelsCommand } from './models-command.js';
 import { renderCommand } from './render-command.js';
 import { upscaleCommand } from './upscale-command.js';
@@ -16,7 +17,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .addCommand(renderCommand().exitOverride())
     .addCommand(upscaleCommand().exitOverride())
-    .addCommand(modelsCommand());
+    .addCommand(modelsCommand())
+    .addCommand(doctorCommand().exitOverride());
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {

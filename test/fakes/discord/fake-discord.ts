@@ -42,6 +42,8 @@ export const FAKE_CHANNEL_ID = '900000000000000002';
 export class FakeDiscord {
   readonly applicationId: string;
   readonly botUserId: string;
+  /** The bot token /applications/@me accepts. */
+  readonly token = 'fake-token';
   readonly requests: RecordedRequest[] = [];
   /** Interaction tokens that Discord has invalidated (15 minutes passed). */
   readonly expiredTokens = new Set<string>();
@@ -174,7 +176,10 @@ export class FakeDiscord {
     }
 
     let match: RegExpExecArray | null;
-    if (method === 'GET' && (path === '/gateway/bot' || path === '/gateway')) {
+    if (method === 'GET' && path === '/applications/@me') {
+      if (request.headers.authorization !== `Bot ${this.token}`) reply(401, { message: '401: Unauthorized', code: 0 });
+      else reply(200, { id: this.applicationId, name: 'imagine', bot: { id: this.botUserId, username: 'imagine' } });
+    } else if (method === 'GET' && (path === '/gateway/bot' || path === '/gateway')) {
       const url = this.apiUrl.replace(/^http/, 'ws').replace(/\/api$/, '');
       reply(200, { url, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
     } else if (method === 'PUT' && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) {

@@ -1,0 +1,65 @@
+import ort from 'onnxruntime-node';
+import { errorMessage } from '../core/errors.js';
+import { DEVICES, type Device } from '../diffusion/onnx/execution-device.js';
+import { OnnxGraphBuilder } from '../onnx-writer/onnx-graph-builder.js';
+import type { CheckResult } from './check-result.js';
+
+const PROBE_TIMEOUT_MS = 20_000;
+
+const HOW_TO_ENABLE: Readonly<Record<Device, string>> = {
+  cpu: 'reinstall with `npm ci`',
+  cuda: 'for an NVIDIA GPU: install CUDA 12 and cuDNN 9, then `npm run install:cuda`',
+  webgpu: 'needs a GPU with Vulkan drivers (libvulkan) on Linux',
+};
+
+/** A session of one Add node on each execution provider alone, run once: proof that the provider works here. */
+export async function backendChecks(configured: Device): Promise<CheckResult[]> {
+  const graph = new OnnxGraphBuilder();
+  const input = graph.input('x', 'float32', [2]);
+  graph.output(graph.node('Add', [input, input], {}, 'y'), 'float32', [2]);
+  const model = graph.toBytes();
+  // A missing provider is an expected answer here, not an error for the log: keep onnxruntime's own report quiet.
+  ort.env.logLevel = 'fatal';
+  const results: CheckResult[] = [];
+  for (const device of DEVICES) {
+    const subject = `backend ${device}${device === configured ? ' (DEVICE)' : ''}`;
+    const started = performance.now();
+    try {
+      await withTimeout(probe(model, device), PROBE_TIMEOUT_MS);
+      results.push({ status: 'ok', subject, detail: `a one-op session ran in ${Math.round(performance.now() - started)} ms` });
+    } catch (error) {
+      const reason = shortReason(errorMessage(error));
+      results.push({ status: device === configured ? 'fail' : 'off', subject, detail: `not available (${reason}); ${HOW_TO_ENABLE[device]}${device === configured ? ', or set DEVICE to one that works' : ''}` });
+    }
+  }
+  return results;
+}
+
+async function probe(model: Uint8Array, device: Device): Promise<void> {
+  const session = await ort.InferenceSession.create(model, { executionProviders: [device], logSeverityLevel: 4 });
+  try {
+    const output = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 2]), [2]) });
+    const values = output.y.data as Float32Array;
+    if (values[0] !== 2 || values[1] !== 4) throw new Error(`computed ${values[0]}, ${values[1]} instead of 2, 4`);
+  } finally {
+    await session.release();
+  }
+}
+
+/** onnxruntime's errors start with a source path; the phrase after it is what a reader needs. */
+function shortReason(message: string): string {
+  const phrase = /Failed to [^.:\n]+/.exec(message);
+  return (phrase?.[0] ?? message.split('\n')[0]).slice(0, 160);
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => { reject(new Error(`no answer in ${ms / 1000} s`)); }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

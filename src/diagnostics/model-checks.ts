@@ -1,0 +1,66 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { errorMessage } from '../core/errors.js';
+import { readModelFolder } from '../diffusion/model/model-folder.js';
+import type { Device } from '../diffusion/onnx/execution-device.js';
+import { formatBytes } from '../imaging/encode-within-limit.js';
+import { readJsonFile } from '../diffusion/model/json-file.js';
+import { SOURCE_FILE } from '../models/download/model-download.js';
+import { listInstalledModels } from '../models/installed-models.js';
+import { listInstalledUpscalers, preferredUpscaler, resolveUpscalerSetting } from '../upscale/installed-upscalers.js';
+import type { CheckResult } from './check-result.js';
+
+const sourceRecordSchema = z.looseObject({
+  repository: z.string().optional(),
+  revision: z.string().optional(),
+  files: z.array(z.looseObject({ path: z.string(), size: z.number().optional() })).optional(),
+});
+
+/**
+ * Every installed model read as the engine reads it, and its files' sizes compared with what was downloaded (a cheap
+ * check for a truncated copy; `imagine models verify` opens the sessions too). The default model must be there.
+ */
+export async function modelChecks(modelsDir: string, defaultModel: string): Promise<CheckResult[]> {
+  const installed = await listInstalledModels(modelsDir);
+  const results: CheckResult[] = [];
+  if (!installed.includes(defaultModel)) {
+    results.push({ status: 'fail', subject: `model ${defaultModel} (MODEL)`, detail: `not installed in ${modelsDir}: run \`npx imagine models download ${defaultModel}\` (npm start also downloads it)` });
+  }
+  for (const id of installed) {
+    const subject = `model ${id}${id === defaultModel ? ' (MODEL)' : ''}`;
+    try {
+      const folder = await readModelFolder(join(modelsDir, id));
+      const record = sourceRecordSchema.optional().parse(await readJsonFile(join(modelsDir, id, SOURCE_FILE)));
+      const family = folder.family === 'sdxl' ? 'SDXL' : 'Stable Diffusion';
+      if (record?.files === undefined) {
+        results.push({ status: 'ok', subject, detail: `${family}, ${folder.nativeSize} px; installed by hand (\`imagine models verify ${id}\` opens every session)` });
+        continue;
+      }
+      const wrong: string[] = [];
+      for (const file of record.files) {
+        const size = await stat(join(modelsDir, id, file.path)).then((info) => info.size, () => undefined);
+        if (size === undefined) wrong.push(`${file.path} is missing`);
+        else if (file.size !== undefined && size !== file.size) wrong.push(`${file.path} is ${formatBytes(size)}, the download was ${formatBytes(file.size)}`);
+      }
+      results.push(
+        wrong.length === 0
+          ? { status: 'ok', subject, detail: `${family}, ${folder.nativeSize} px; ${record.files.length} files as downloaded from ${record.repository ?? '?'}@${record.revision ?? '?'}` }
+          : { status: 'fail', subject, detail: `${wrong.join('; ')}: run \`npx imagine models remove ${id}\` and download it again` },
+      );
+    } catch (error) {
+      results.push({ status: 'fail', subject, detail: errorMessage(error) });
+    }
+  }
+  return results;
+}
+
+export async function upscalerCheck(modelsDir: string, setting: string, device: Device): Promise<CheckResult> {
+  const subject = `upscaler (UPSCALER=${setting})`;
+  if (setting === 'none') return { status: 'off', subject, detail: 'pictures are delivered at the render size' };
+  const installed = await listInstalledUpscalers(modelsDir);
+  const chosen = await resolveUpscalerSetting(modelsDir, setting, device);
+  if (chosen === 'none') return { status: 'warn', subject, detail: `none installed, so pictures stay at the render size: run \`npx imagine models download ${preferredUpscaler(device)}\`` };
+  if (!installed.includes(chosen)) return { status: 'fail', subject, detail: `${chosen} is not installed: run \`npx imagine models download ${chosen}\`` };
+  return { status: 'ok', subject, detail: `${chosen}${installed.length > 1 ? ` (installed: ${installed.join(', ')})` : ''}` };
+}
