@@ -49,6 +49,9 @@ const configSchema = z.object({
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
+/** Every variable the bot reads, for documentation checks. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(configSchema.shape);
+
 /**
  * Reads the configuration once from the environment (after `.env` has been loaded into it). Empty values count as
  * unset. A bad value is a UserError that names the variable.
