@@ -97,12 +97,19 @@ export class SlackJobPresenter {
     }, Math.max(0, notBefore - this.#clock()));
   }
 
+  /**
+   * Sends the newest state, read when the send's turn comes (not when it was scheduled), so that a state that
+   * arrives during a rate-limit pause replaces the one that was refused instead of being overtaken by it.
+   */
   #flush(jobId: string, tracked: Tracked): void {
-    const event = tracked.latest;
-    if (event === undefined) return;
-    tracked.latest = undefined;
     tracked.chain = tracked.chain.then(async () => {
-      if (tracked.dead) return;
+      const event = tracked.latest;
+      if (event === undefined || tracked.dead) return;
+      if (this.#clock() < this.#pausedUntil) {
+        this.#schedule(jobId, tracked);
+        return;
+      }
+      tracked.latest = undefined;
       tracked.lastSentAt = this.#clock();
       const job = this.#jobs.get(jobId) ?? event.job;
       try {

@@ -37,6 +37,8 @@ export interface Fault {
   readonly method: string;
   readonly error?: string;
   readonly retryAfter?: number;
+  /** Answer this late, so that the app has moved on before the answer arrives. */
+  readonly delayMs?: number;
   remaining: number;
 }
 
@@ -95,7 +97,7 @@ export class FakeSlack {
   }
 
   /** The next `times` calls of `method` fail with a Slack error code, or with 429 and Retry-After seconds. */
-  fail(method: string, fault: { error: string } | { retryAfter: number }, times = 1): void {
+  fail(method: string, fault: ({ error: string } | { retryAfter: number }) & { delayMs?: number }, times = 1): void {
     this.faults.push({ method, ...fault, remaining: times });
   }
 
@@ -169,6 +171,7 @@ export class FakeSlack {
     const fault = this.faults.find((candidate) => candidate.method === method && candidate.remaining > 0);
     if (fault !== undefined) {
       fault.remaining -= 1;
+      if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       if (fault.retryAfter !== undefined) {
         response.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(fault.retryAfter) });
         response.end(JSON.stringify({ ok: false, error: 'ratelimited' }));

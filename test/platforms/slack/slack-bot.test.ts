@@ -265,11 +265,12 @@ describe('/imagine in Slack (HTTP mode)', () => {
     assert.deepEqual(store.inStates(['cancelled']).map((job) => job.request.prompt), ['a secret picture']);
   });
 
-  test('a 429 on chat.update waits for Retry-After and then shows the newest state; none is lost', async () => {
+  test('a 429 on chat.update waits for Retry-After and then shows the newest state; none is lost, no stale one comes back', async () => {
     await command(ANA, 'a busy channel');
     const run = await manual.started(1);
     await waitFor(() => slack.messagesIn(FAKE_CHANNEL_ID).length === 1);
-    slack.fail('chat.update', { retryAfter: 1 });
+    // The 429 arrives late: by then the job has moved on and finished.
+    slack.fail('chat.update', { retryAfter: 1, delayMs: 150 });
     run.progress({ stage: 'denoising', step: 1, total: 4 });
     await waitFor(() => slack.callsOf('chat.update').length === 1);
     const limitedAt = slack.callsOf('chat.update')[0].at;
@@ -277,9 +278,13 @@ describe('/imagine in Slack (HTTP mode)', () => {
     run.finish({ file: picture, format: 'png', width: 64, height: 64 });
     await settle();
     await waitFor(() => slack.files.size === 1 && slack.messagesIn(FAKE_CHANNEL_ID)[0].text.includes('seed'), 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await bot.idle();
     const after = slack.callsOf('chat.update').slice(1);
     assert.ok(after[0].at - limitedAt >= 990, `the next update came after Retry-After (${after[0].at - limitedAt} ms)`);
-    assert.equal(slack.messagesIn(FAKE_CHANNEL_ID)[0].versions.length, 2, 'the stale steps were dropped; the final state was shown');
+    const versions = slack.messagesIn(FAKE_CHANNEL_ID)[0].versions.map((version) => version.text);
+    assert.equal(versions.length, 2, `the stale steps were dropped; only the final state followed (${versions.join(' | ')})`);
+    assert.match(versions[1], /seed/);
   });
 
   test('a 429 on the first status message tells the user privately, and the status follows after Retry-After', async () => {
