@@ -10,7 +10,7 @@ import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
 import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { slashCommand as discordCommand } from '../fakes/discord/interactions.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
-import { slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
+import { postSigned, slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { readFile } from 'node:fs/promises';
 import { FakeHub } from '../fakes/hub/fake-hub.js';
@@ -113,6 +113,56 @@ describe('npm start with Discord and Slack in one process', () => {
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output);
+  });
+});
+
+describe('npm start with Slack in HTTP mode', () => {
+  test('listens on SLACK_PORT for signed requests, refuses unsigned ones, and renders', async () => {
+    const slack = new FakeSlack();
+    await slack.start();
+    const work = await tempDir();
+    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    const secret = 'fake-signing-secret';
+    const env = {
+      PATH: process.env.PATH ?? '',
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: secret,
+      SLACK_PORT: '0',
+      SLACK_API_URL: slack.apiUrl,
+      MODELS_DIR: join(work, 'models'),
+      DATA_DIR: join(work, 'data'),
+      MODELS_AUTO_DOWNLOAD: 'false',
+      UPSCALER: 'none',
+      LOG_LEVEL: 'info',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+    try {
+      const deadline = Date.now() + 30_000;
+      let port: string | undefined;
+      while (port === undefined && Date.now() < deadline) {
+        port = /"mode":"http","port":(\d+)/.exec(output)?.[1];
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(port !== undefined, output);
+      const url = `http://127.0.0.1:${port}/slack/events`;
+      const sent = slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'a lighthouse --seed 8');
+      const unsigned = await postSigned(url, sent.form, 'application/x-www-form-urlencoded', { secret, unsigned: true });
+      assert.equal(unsigned.status, 401);
+      const signed = await postSigned(url, sent.form, 'application/x-www-form-urlencoded', { secret });
+      assert.equal(signed.status, 200, output);
+      assert.match((JSON.parse(signed.body) as { text: string }).text, /Queued “a lighthouse”/);
+      const renderDeadline = Date.now() + 60_000;
+      while (slack.files.size === 0 && Date.now() < renderDeadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal([...slack.files.values()][0]?.filename, 'imagine-8.png', output);
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, output);
+      await slack.stop();
+    }
   });
 });
 
