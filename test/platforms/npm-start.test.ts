@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -11,6 +11,7 @@ import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { slashCommand as discordCommand } from '../fakes/discord/interactions.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
 import { postSigned, slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
+import { npmStart } from '../helpers/npm-start.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { readFile } from 'node:fs/promises';
 import { FakeHub } from '../fakes/hub/fake-hub.js';
@@ -55,7 +56,6 @@ describe('npm start with Discord and Slack in one process', () => {
     const work = await tempDir();
     await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
     env = {
-      PATH: process.env.PATH ?? '',
       DISCORD_TOKEN: 'fake-token',
       DISCORD_APPLICATION_ID: discord.applicationId,
       DISCORD_API_URL: discord.apiUrl,
@@ -76,8 +76,8 @@ describe('npm start with Discord and Slack in one process', () => {
   });
 
   test('without any platform: exit 2 and one line that names the variables', async () => {
-    const { PATH, MODELS_DIR, DATA_DIR } = env;
-    const failed = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH, MODELS_DIR, DATA_DIR } }).then(
+    const { MODELS_DIR, DATA_DIR } = env;
+    const failed = await run(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', MODELS_DIR, DATA_DIR } }).then(
       () => assert.fail('npm start should fail'),
       (error: unknown) => error as { code: number; stderr: string },
     );
@@ -86,33 +86,28 @@ describe('npm start with Discord and Slack in one process', () => {
   });
 
   test('serves /imagine on both platforms through the one queue, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+    const bot = npmStart(env);
     await discord.identified();
     await slack.socketConnected();
 
     const fromSlack = slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'a red fox --seed 3');
     const ack = (await slack.sendEnvelope('slash_commands', fromSlack.fields)) as { text?: string };
-    assert.match(ack.text ?? '', /Queued “a red fox”/, output);
+    assert.match(ack.text ?? '', /Queued “a red fox”/, bot.output());
     const interaction = discordCommand(discord.applicationId, { id: '100000000000000001', name: 'Ben' }, 'imagine', { prompt: 'a blue fox', seed: 4 });
     discord.dispatchInteraction(interaction);
 
     const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && r.files.some((f) => f.name === 'imagine-4.png'), 60_000);
-    assert.equal(final.status, 200, output);
+    assert.equal(final.status, 200, bot.output());
     const deadline = Date.now() + 60_000;
     const statusDone = () => slack.messagesIn(FAKE_CHANNEL_ID).at(0)?.text.includes('seed 3') ?? false;
     while (!statusDone() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.ok(statusDone(), output);
+    assert.ok(statusDone(), bot.output());
     const [picture] = [...slack.files.values()];
-    assert.equal(picture.filename, 'imagine-3.png', output);
+    assert.equal(picture.filename, 'imagine-3.png', bot.output());
     assert.equal(picture.shared?.channel, FAKE_CHANNEL_ID);
     assert.equal(picture.shared.threadTs, slack.messagesIn(FAKE_CHANNEL_ID)[0].ts);
 
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, output);
+    assert.equal(await bot.stop(), 0, bot.output());
   });
 });
 
@@ -124,7 +119,6 @@ describe('npm start with Slack in HTTP mode', () => {
     await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
     const secret = 'fake-signing-secret';
     const env = {
-      PATH: process.env.PATH ?? '',
       SLACK_BOT_TOKEN: slack.botToken,
       SLACK_SIGNING_SECRET: secret,
       SLACK_PORT: '0',
@@ -135,32 +129,27 @@ describe('npm start with Slack in HTTP mode', () => {
       UPSCALER: 'none',
       LOG_LEVEL: 'info',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+    const bot = npmStart(env);
     try {
       const deadline = Date.now() + 30_000;
       let port: string | undefined;
       while (port === undefined && Date.now() < deadline) {
-        port = /"mode":"http","port":(\d+)/.exec(output)?.[1];
+        port = /"mode":"http","port":(\d+)/.exec(bot.output())?.[1];
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      assert.ok(port !== undefined, output);
+      assert.ok(port !== undefined, bot.output());
       const url = `http://127.0.0.1:${port}/slack/events`;
       const sent = slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'a lighthouse --seed 8');
       const unsigned = await postSigned(url, sent.form, 'application/x-www-form-urlencoded', { secret, unsigned: true });
       assert.equal(unsigned.status, 401);
       const signed = await postSigned(url, sent.form, 'application/x-www-form-urlencoded', { secret });
-      assert.equal(signed.status, 200, output);
+      assert.equal(signed.status, 200, bot.output());
       assert.match((JSON.parse(signed.body) as { text: string }).text, /Queued “a lighthouse”/);
       const renderDeadline = Date.now() + 60_000;
       while (slack.files.size === 0 && Date.now() < renderDeadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal([...slack.files.values()][0]?.filename, 'imagine-8.png', output);
+      assert.equal([...slack.files.values()][0]?.filename, 'imagine-8.png', bot.output());
     } finally {
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, output);
+      assert.equal(await bot.stop(), 0, bot.output());
       await slack.stop();
     }
   });
@@ -179,7 +168,6 @@ describe('the first npm start of a fresh clone', { skip: fsrcnn === undefined ? 
     hub.github.set('Saafke/FSRCNN_Tensorflow/master/models/FSRCNN_x4.pb', await readFile(fsrcnn!));
     const modelsDir = join(work, 'models');
     const env = {
-      PATH: process.env.PATH ?? '',
       SLACK_BOT_TOKEN: slack.botToken,
       SLACK_APP_TOKEN: slack.appToken,
       SLACK_API_URL: slack.apiUrl,
@@ -189,16 +177,12 @@ describe('the first npm start of a fresh clone', { skip: fsrcnn === undefined ? 
       GITHUB_RAW_URL: hub.githubUrl,
       LOG_LEVEL: 'info',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+    const bot = npmStart(env);
     try {
       await slack.socketConnected();
-      assert.match(output, /downloading sdxl-turbo, once/);
-      assert.match(output, /installed sdxl-turbo \([\d.]+ MiB\) from stabilityai\/sdxl-turbo@main \(fp32\)/);
-      assert.match(output, /installed fsrcnn-x4/);
+      assert.match(bot.output(), /downloading sdxl-turbo, once/);
+      assert.match(bot.output(), /installed sdxl-turbo \([\d.]+ MiB\) from stabilityai\/sdxl-turbo@main \(fp32\)/);
+      assert.match(bot.output(), /installed fsrcnn-x4/);
       assert.deepEqual(await listInstalledModels(modelsDir), ['sdxl-turbo']);
       assert.deepEqual(await listInstalledUpscalers(modelsDir), ['fsrcnn-x4']);
 
@@ -207,13 +191,12 @@ describe('the first npm start of a fresh clone', { skip: fsrcnn === undefined ? 
       const deadline = Date.now() + 90_000;
       while (![...slack.files.values()].some((file) => file.shared !== undefined) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       const [picture] = [...slack.files.values()];
-      assert.ok(picture.bytes !== undefined, output);
+      assert.ok(picture.bytes !== undefined, bot.output());
       const { default: sharp } = await import('sharp');
       const meta = await sharp(picture.bytes).metadata();
       assert.deepEqual([meta.width, meta.height], [2048, 2048], 'the fixture’s 512 px, ×4 by the downloaded FSRCNN');
     } finally {
-      child.kill('SIGTERM');
-      await exited;
+      await bot.stop();
       await slack.stop();
       await hub.stop();
     }

@@ -11,23 +11,16 @@ import {
   type ChatInputCommandInteraction,
   type Interaction,
 } from 'discord.js';
-import type { CommandContext, CommandDefinition, CommandInput, CommandServices, OptionValue } from '../../../commands/command.js';
+import type { CommandContext, CommandDefinition, CommandInput, OptionValue } from '../../../commands/command.js';
 import { parseJobButtonId, runJobAction } from '../../../commands/job-actions.js';
 import { errorMessage, UserError } from '../../core/errors.js';
+import type { ChatBotOptions } from '../chat-bot-options.js';
 import type { Job } from '../../jobs/job.js';
 import { DiscordJobPresenter } from './discord-job-presenter.js';
 import { isDiscordPlace, type DiscordPlace } from './discord-place.js';
 
-export interface DiscordBotOptions {
+export interface DiscordBotOptions extends ChatBotOptions {
   readonly token: string;
-  readonly commands: readonly CommandDefinition[];
-  readonly services: CommandServices;
-  /** `discord:<user id>` keys of the bot's admins, besides server administrators. */
-  readonly admins: ReadonlySet<string>;
-  /** REST base URL (tests point it at a loopback fake); the gateway URL comes from GET /gateway/bot. */
-  readonly apiUrl?: string;
-  readonly minEditIntervalMs?: number;
-  readonly log?: (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
 }
 
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;

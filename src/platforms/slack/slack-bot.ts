@@ -1,9 +1,10 @@
 import { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, LogLevel, SocketModeReceiver, type Logger, type RespondFn, type webApi } from '@slack/bolt';
-import type { CommandContext, CommandDefinition, CommandInput, CommandServices } from '../../../commands/command.js';
+import type { CommandContext, CommandInput } from '../../../commands/command.js';
 import { parseJobButtonId, runJobAction } from '../../../commands/job-actions.js';
 import { errorMessage, UserError } from '../../core/errors.js';
+import type { ChatBotOptions } from '../chat-bot-options.js';
 import type { Job } from '../../jobs/job.js';
 import { parseSlackCommandText } from './slack-command-text.js';
 import { SlackJobPresenter } from './slack-job-presenter.js';
@@ -14,17 +15,9 @@ import { slackErrorCode } from './slack-web.js';
 /** HTTP mode needs a public URL that Slack posts signed requests to; Socket Mode connects out with an app token. */
 export type SlackConnection = { readonly kind: 'http'; readonly signingSecret: string; readonly port: number } | { readonly kind: 'socket'; readonly appToken: string };
 
-export interface SlackBotOptions {
+export interface SlackBotOptions extends ChatBotOptions {
   readonly botToken: string;
   readonly connection: SlackConnection;
-  readonly commands: readonly CommandDefinition[];
-  readonly services: CommandServices;
-  /** `slack:<user id>` keys of the bot's admins. */
-  readonly admins: ReadonlySet<string>;
-  /** Web API base URL (tests point it at a loopback fake). */
-  readonly apiUrl?: string;
-  readonly minEditIntervalMs?: number;
-  readonly log?: (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
 }
 
 /** Slack files can be up to 1 GB; the picture is never near that. */

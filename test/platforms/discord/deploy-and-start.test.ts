@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { writeSdxlFixture } from '../../fixtures/sdxl-fixture.js';
 import { FakeDiscord } from '../../fakes/discord/fake-discord.js';
 import { slashCommand } from '../../fakes/discord/interactions.js';
+import { npmStart } from '../../helpers/npm-start.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -46,16 +47,11 @@ test('npm run deploy:discord registers the commands in the test server with one 
 });
 
 test('npm start connects to Discord, serves /imagine end to end, and stops cleanly on SIGTERM', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
+  const bot = npmStart(env);
   await discord.identified();
   const interaction = slashCommand(discord.applicationId, { id: '100000000000000001', name: 'Ana' }, 'imagine', { prompt: 'a red fox', seed: 3 });
   discord.dispatchInteraction(interaction);
   const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && r.files.some((f) => f.name === 'imagine-3.png'), 60_000);
-  assert.equal(final.status, 200, output);
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, output);
+  assert.equal(final.status, 200, bot.output());
+  assert.equal(await bot.stop(), 0, bot.output());
 });
