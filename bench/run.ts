@@ -1,3 +1,4 @@
+import { benchDownloads } from './download-bench.js';
 import { benchEngine } from './engine-bench.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -31,9 +32,10 @@ const engine = only === undefined || only === 'engine' ? await benchEngine() : [
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 const upscale = only === undefined || only === 'upscale' ? await benchUpscalers() : { presets: [], encode: [] };
 const memory = only === undefined || only === 'memory' ? await benchMemoryModes() : [];
+const download = only === undefined || only === 'download' ? await benchDownloads() : [];
 
 if (json) {
-  process.stdout.write(`${JSON.stringify({ engine, peakRssMiB, upscale, memory })}\n`);
+  process.stdout.write(`${JSON.stringify({ engine, peakRssMiB, upscale, memory, download })}\n`);
 } else {
   console.log('Engine on the SDXL-Turbo fixtures (CPU, 1 thread, median of 5; ms)');
   console.table(
@@ -69,4 +71,7 @@ if (json) {
   console.table(memory.map((row) => ({ mode: row.mode, 'first ms': fixed(row.renderMs[0]), 'later ms': fixed(row.renderMs[2]), 'peak RSS MiB': fixed(row.peakRssMiB), 'RSS before MiB': fixed(row.baselineRssMiB) })));
   console.log('Encoding 2048×2048');
   console.table(upscale.encode.map((row) => ({ format: row.format, ms: fixed(row.ms), MiB: (row.bytes / 2 ** 20).toFixed(2) })));
+  console.log('\nDownloads: 512 MiB over loopback (median of 3)');
+  const bare = download[0]?.ms ?? 1;
+  console.table(download.map((row) => ({ case: row.case, ms: fixed(row.ms), 'MiB/s': fixed(row.mibPerSecond), 'vs bare fetch': (row.ms / bare).toFixed(2) })));
 }

@@ -30,9 +30,10 @@ export async function downloadFile(remote: RemoteFile, dest: string, options: Fi
   const part = partialPath(dest);
   await mkdir(dirname(dest), { recursive: true });
   const attempts = options.attempts ?? 4;
+  let hash: Hash | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      await fetchRemainder(remote, part, options);
+      hash = await fetchRemainder(remote, part, options);
       break;
     } catch (error) {
       if (error instanceof UserError || error instanceof CancelledError || attempt >= attempts) {
@@ -47,7 +48,7 @@ export async function downloadFile(remote: RemoteFile, dest: string, options: Fi
     throw new UserError(`${remote.path}: got ${bytes} bytes where the host lists ${remote.size}; the file was deleted and nothing was installed`);
   }
   if (remote.check !== undefined) {
-    const actual = await checksum(part, remote.check, bytes);
+    const actual = hash === undefined ? await digestOf(part, remote.check, bytes) : hash.digest('hex');
     if (actual !== remote.check.hex) {
       await rm(part, { force: true });
       throw new UserError(`${remote.path}: checksum mismatch (expected ${describeCheck(remote.check)}, got ${actual}); the file was deleted and nothing was installed`);
@@ -56,14 +57,18 @@ export async function downloadFile(remote: RemoteFile, dest: string, options: Fi
   await rename(part, dest);
 }
 
-/** Fetches what `part` lacks, appending to it when the host honours the Range request and starting over when not. */
-async function fetchRemainder(remote: RemoteFile, part: string, options: FileDownloadOptions): Promise<void> {
+/**
+ * Fetches what `part` lacks, appending to it when the host honours the Range request and starting over when not.
+ * Returns the checksum of the whole part, computed as the bytes arrive (after the bytes already there, on a resume)
+ * so that a 10 GB file is not read again to check it; undefined when there was nothing left to fetch.
+ */
+async function fetchRemainder(remote: RemoteFile, part: string, options: FileDownloadOptions): Promise<Hash | undefined> {
   let have = await sizeOf(part);
   if (remote.size !== undefined && have > remote.size) {
     await rm(part, { force: true });
     have = 0;
   }
-  if (remote.size !== undefined && have === remote.size) return;
+  if (remote.size !== undefined && have === remote.size) return undefined;
   let response: Response;
   try {
     response = await fetch(remote.url, { headers: { ...remote.headers, ...(have > 0 ? { range: `bytes=${have}-` } : {}) }, ...(options.signal === undefined ? {} : { signal: options.signal }) });
@@ -71,18 +76,21 @@ async function fetchRemainder(remote: RemoteFile, part: string, options: FileDow
     if (options.signal?.aborted === true) throw new CancelledError('download cancelled');
     throw error;
   }
-  if (response.status === 416 && have > 0) return;
+  if (response.status === 416 && have > 0) return undefined;
   if (response.status === 401 || response.status === 403) throw new UserError(`${remote.path}: the host refused the download (${response.status}); a gated repository needs HF_TOKEN and its licence accepted`);
   if (response.status === 404) throw new UserError(`${remote.path} was not found at ${remote.url}`);
   if (response.status !== 200 && response.status !== 206) throw new Error(`HTTP ${response.status}`);
   if (response.body === null) throw new Error('empty response');
   const append = response.status === 206;
   if (!append) have = 0;
+  const hash = remote.check === undefined || remote.size === undefined ? undefined : newHash(remote.check, remote.size);
+  if (hash !== undefined && append) for await (const chunk of createReadStream(part, { end: have - 1 })) hash.update(chunk as Buffer);
   let written = have;
   options.onBytes?.(written);
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       written += chunk.length;
+      hash?.update(chunk);
       options.onBytes?.(written);
       done(null, chunk);
     },
@@ -95,17 +103,17 @@ async function fetchRemainder(remote: RemoteFile, part: string, options: FileDow
     throw error;
   }
   if (remote.size !== undefined && written < remote.size) throw new Error(`the connection closed after ${written} of ${remote.size} bytes`);
+  return hash;
 }
 
-async function checksum(file: string, check: FileCheck, size: number): Promise<string> {
-  let hash: Hash;
-  if (check.kind === 'sha256') {
-    hash = createHash('sha256');
-  } else {
-    // A git blob id is the SHA-1 of "blob <size>\0" followed by the content.
-    hash = createHash('sha1');
-    hash.update(`blob ${size}\0`);
-  }
+function newHash(check: FileCheck, size: number): Hash {
+  if (check.kind === 'sha256') return createHash('sha256');
+  // A git blob id is the SHA-1 of "blob <size>\0" followed by the content.
+  return createHash('sha1').update(`blob ${size}\0`);
+}
+
+async function digestOf(file: string, check: FileCheck, size: number): Promise<string> {
+  const hash = newHash(check, size);
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
