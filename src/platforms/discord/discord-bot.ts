@@ -52,7 +52,14 @@ export class DiscordBot {
       log: (message, job) => this.#options.log?.('warn', message, { jobId: job.id }),
     });
     const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => { resolve(); }));
-    await this.client.login(this.#options.token);
+    try {
+      await this.client.login(this.#options.token);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'TokenInvalid' || (error instanceof DiscordAPIError && error.status === 401)) {
+        throw new UserError('Discord refused DISCORD_TOKEN: reset the token under Bot in the Discord developer portal and put the new one in .env');
+      }
+      throw error;
+    }
     await ready;
   }
 

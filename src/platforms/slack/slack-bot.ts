@@ -1,6 +1,6 @@
 import { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, SocketModeReceiver, type Logger, type RespondFn, type webApi } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, webApi, type Logger, type RespondFn } from '@slack/bolt';
 import type { CommandContext, CommandInput } from '../../../commands/command.js';
 import { parseJobButtonId, runJobAction } from '../../../commands/job-actions.js';
 import { errorMessage, UserError } from '../../core/errors.js';
@@ -37,64 +37,84 @@ const SLACK_SYNTAX = {
  * within Slack's 3 seconds, with its private answer when it has one by then.
  */
 export class SlackBot {
-  readonly app: App;
   readonly #options: SlackBotOptions;
+  readonly #clientOptions: webApi.WebClientOptions;
+  #app: App | undefined;
   #presenter: SlackJobPresenter | undefined;
   #port: number | undefined;
-  readonly #socketReceiver: SocketModeReceiver | undefined;
+  #socketReceiver: SocketModeReceiver | undefined;
 
   constructor(options: SlackBotOptions) {
     this.#options = options;
-    const clientOptions: webApi.WebClientOptions = {
+    this.#clientOptions = {
       ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
       // The presenter waits out a 429 itself, with the newest state instead of a stale one.
       rejectRateLimitedCalls: true,
       retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 2000 },
     };
-    const { connection } = options;
-    const logger = boltLogger(options.log);
-    if (connection.kind === 'socket') {
-      // Socket Mode builds the client that opens the connection from installerOptions, not from clientOptions.
-      this.#socketReceiver = new SocketModeReceiver({ appToken: connection.appToken, installerOptions: { clientOptions }, logger });
-    }
-    this.app = new App({
-      token: options.botToken,
-      logger,
-      clientOptions,
-      ...(this.#socketReceiver === undefined ? { signingSecret: (connection as { signingSecret: string }).signingSecret } : { receiver: this.#socketReceiver }),
-    });
-    this.app.command(/.*/, async ({ command, ack, respond }) => {
-      await this.#slashCommand(command, ack, respond);
-    });
-    this.app.event('app_mention', async ({ event, client }) => {
-      if (event.user === undefined) return;
-      await this.#mention({ user: event.user, channel: event.channel, ts: event.ts, text: event.text, ...(event.thread_ts === undefined ? {} : { threadTs: event.thread_ts }) }, client);
-    });
-    this.app.action(/^job:/, async ({ body, action, ack, respond, client }) => {
-      await ack();
-      if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
-      await this.#button(action.action_id, { id: body.user.id, name: body.user.username }, body.channel?.id, body.response_url, respond, client);
-    });
-    this.app.error(async (error) => {
-      options.log?.('error', `Slack request failed: ${errorMessage(error)}`);
-      await Promise.resolve();
-    });
   }
 
-  /** Connects, and in HTTP mode listens on the configured port (0: any free one; see `port`). */
+  /**
+   * Checks the bot token (auth.test), then connects: in HTTP mode it listens on the configured port (0: any free
+   * one; see `port`), in Socket Mode it opens the WebSocket with the app token. A refused token is a UserError.
+   */
   async start(): Promise<void> {
-    const identity = await this.app.client.auth.test();
+    const { connection } = this.#options;
+    const identity = await new webApi.WebClient(this.#options.botToken, this.#clientOptions).auth.test().catch((error: unknown) => {
+      const code = slackErrorCode(error);
+      throw code === undefined ? error : new UserError(`Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions into .env`);
+    });
+    const app = this.#createApp({ ...(identity.user_id === undefined ? {} : { botUserId: identity.user_id }), ...(identity.bot_id === undefined ? {} : { botId: identity.bot_id }) });
     this.#presenter = new SlackJobPresenter({
-      client: this.app.client,
+      client: app.client,
       jobs: this.#options.services.jobs,
       botUserId: identity.user_id ?? '',
       ...(this.#options.minEditIntervalMs === undefined ? {} : { minIntervalMs: this.#options.minEditIntervalMs }),
       log: (message, job) => this.#options.log?.('warn', message, { jobId: job.id }),
     });
-    const { connection } = this.#options;
-    const started: unknown = await this.app.start(...(connection.kind === 'http' ? [connection.port] : []));
+    const started: unknown = await app.start(...(connection.kind === 'http' ? [connection.port] : [])).catch((error: unknown) => {
+      const code = slackErrorCode(error);
+      throw code === undefined ? error : new UserError(`Slack refused SLACK_APP_TOKEN (${code}): generate an app-level token with connections:write under Basic Information`);
+    });
     if (started instanceof Server) this.#port = (started.address() as AddressInfo).port;
     this.#options.log?.('info', 'connected to Slack', { bot: identity.user, team: identity.team, mode: connection.kind, ...(this.#port === undefined ? {} : { port: this.#port }) });
+  }
+
+  /** The Bolt app, told who the bot is so that it does not verify the token again on its own. */
+  #createApp(identity: { botUserId?: string; botId?: string }): App {
+    const { connection } = this.#options;
+    const logger = boltLogger(this.#options.log);
+    const clientOptions = this.#clientOptions;
+    if (connection.kind === 'socket') {
+      // Socket Mode builds the client that opens the connection from installerOptions, not from clientOptions.
+      this.#socketReceiver = new SocketModeReceiver({ appToken: connection.appToken, installerOptions: { clientOptions }, logger });
+    }
+    const app = new App({
+      token: this.#options.botToken,
+      ...identity,
+      tokenVerificationEnabled: false,
+      logger,
+      clientOptions,
+      ...(connection.kind === 'http' ? { signingSecret: connection.signingSecret } : { receiver: this.#socketReceiver }),
+    });
+    app.command(/.*/, async ({ command, ack, respond }) => {
+      await this.#slashCommand(command, ack, respond, app.client);
+    });
+    app.event('app_mention', async ({ event, client }) => {
+      if (event.user === undefined) return;
+      await this.#mention({ user: event.user, channel: event.channel, ts: event.ts, text: event.text, ...(event.thread_ts === undefined ? {} : { threadTs: event.thread_ts }) }, client);
+    });
+    app.action(/^job:/, async ({ body, action, ack, respond, client }) => {
+      await ack();
+      if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
+      await this.#button(action.action_id, { id: body.user.id, name: body.user.username }, body.channel?.id, body.response_url, respond, client);
+    });
+    app.error(async (error) => {
+      this.#options.log?.('error', `Slack request failed: ${errorMessage(error)}`);
+      await Promise.resolve();
+    });
+    this.#app = app;
+    return app;
   }
 
   /** The port Slack's requests arrive on in HTTP mode. */
@@ -117,11 +137,16 @@ export class SlackBot {
             client.once('disconnected', () => { resolve(); });
             setTimeout(resolve, 5000).unref();
           });
-    await this.app.stop();
+    await this.#app?.stop();
     await disconnected;
   }
 
-  async #slashCommand(command: { text: string; user_id: string; user_name: string; channel_id: string; response_url: string }, ack: (answer?: { response_type: 'ephemeral'; text: string }) => Promise<void>, respond: RespondFn): Promise<void> {
+  async #slashCommand(
+    command: { text: string; user_id: string; user_name: string; channel_id: string; response_url: string },
+    ack: (answer?: { response_type: 'ephemeral'; text: string }) => Promise<void>,
+    respond: RespondFn,
+    client: webApi.WebClient,
+  ): Promise<void> {
     // An object, so that the callbacks' writes are seen after the awaits below.
     const state = { acked: false };
     const acknowledge = async (text?: string) => {
@@ -132,7 +157,7 @@ export class SlackBot {
       if (!state.acked) void acknowledge();
     }, ACK_DEADLINE_MS);
     const place: SlackPlace = { kind: 'slack', channelId: command.channel_id, responseUrl: command.response_url };
-    const context = this.#context({ id: command.user_id, name: command.user_name }, place, async (text) => {
+    const context = this.#context({ id: command.user_id, name: command.user_name }, place, client, async (text) => {
       if (!state.acked) await acknowledge(text);
       else await respond({ response_type: 'ephemeral', replace_original: false, text });
     });
@@ -148,7 +173,7 @@ export class SlackBot {
     const text = mention.text.replace(/<@[A-Z0-9]+(?:\|[^>]*)?>/g, ' ').trim();
     const threadTs = mention.threadTs ?? mention.ts;
     const place: SlackPlace = { kind: 'slack', channelId: mention.channel, threadTs };
-    const context = this.#context({ id: mention.user, name: mention.user }, place, async (reply) => {
+    const context = this.#context({ id: mention.user, name: mention.user }, place, client, async (reply) => {
       await client.chat.postEphemeral({ channel: mention.channel, user: mention.user, thread_ts: threadTs, text: reply });
     });
     await this.#guard(context, () => this.#run(text, context));
@@ -160,9 +185,9 @@ export class SlackBot {
     const sourcePlace = source !== undefined && isSlackPlace(source.place) ? source.place : undefined;
     // New jobs from a button go where the button is: the channel, or the direct message a job had to move to.
     const place: SlackPlace = { kind: 'slack', channelId: channelId ?? sourcePlace?.channelId ?? '', responseUrl };
-    const context = this.#context(user, place, async (text) => {
+    const context = this.#context(user, place, client, async (text) => {
       await respond({ response_type: 'ephemeral', replace_original: false, text });
-    }, client);
+    });
     if (parsed === undefined) return;
     await this.#guard(context, () => runJobAction(parsed.action, parsed.jobId, context, this.#options.services));
   }
@@ -187,7 +212,7 @@ export class SlackBot {
     }
   }
 
-  #context(user: { id: string; name: string }, place: SlackPlace, reply: (text: string) => Promise<void>, client: webApi.WebClient = this.app.client): CommandContext {
+  #context(user: { id: string; name: string }, place: SlackPlace, client: webApi.WebClient, reply: (text: string) => Promise<void>): CommandContext {
     return {
       syntax: SLACK_SYNTAX,
       user: { platform: 'slack', id: user.id, name: user.name, isAdmin: this.#options.admins.has(`slack:${user.id}`) },

@@ -179,6 +179,8 @@ export class FakeDiscord {
     if (method === 'GET' && path === '/applications/@me') {
       if (request.headers.authorization !== `Bot ${this.token}`) reply(401, { message: '401: Unauthorized', code: 0 });
       else reply(200, { id: this.applicationId, name: 'imagine', bot: { id: this.botUserId, username: 'imagine' } });
+    } else if (method === 'GET' && path === '/gateway/bot' && request.headers.authorization !== `Bot ${this.token}`) {
+      reply(401, { message: '401: Unauthorized', code: 0 });
     } else if (method === 'GET' && (path === '/gateway/bot' || path === '/gateway')) {
       const url = this.apiUrl.replace(/^http/, 'ws').replace(/\/api$/, '');
       reply(200, { url, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });

@@ -6,6 +6,7 @@ import { COMMANDS } from '../../../commands/index.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
 import { LocalJobService } from '../../../src/jobs/local-job-service.js';
 import { DiscordBot } from '../../../src/platforms/discord/discord-bot.js';
+import { UserError } from '../../../src/core/errors.js';
 import { jobButtonId } from '../../../commands/job-actions.js';
 import { FakeDiscord, FAKE_CHANNEL_ID, type RecordedRequest } from '../../fakes/discord/fake-discord.js';
 import { buttonClick, slashCommand, type FakeUser } from '../../fakes/discord/interactions.js';
@@ -247,5 +248,13 @@ describe('more of Discord’s edges', () => {
     run.finish({ file: picture });
     await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && r.files.some((f) => f.name === 'imagine-42.png'));
     await second.stop();
+  });
+});
+
+describe('starting the Discord bot', () => {
+  test('a refused token is a UserError that says where to get a new one', async () => {
+    const refused = new DiscordBot({ token: 'not-the-token', commands: COMMANDS, services: commandServices(jobs), admins: new Set(), apiUrl: discord.apiUrl });
+    await assert.rejects(refused.start(), (error: unknown) => error instanceof UserError && /Discord refused DISCORD_TOKEN: reset the token under Bot/.test(error.message));
+    await refused.stop();
   });
 });

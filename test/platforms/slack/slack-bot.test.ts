@@ -7,6 +7,7 @@ import { jobButtonId } from '../../../commands/job-actions.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
 import { LocalJobService } from '../../../src/jobs/local-job-service.js';
 import { SlackBot } from '../../../src/platforms/slack/slack-bot.js';
+import { UserError } from '../../../src/core/errors.js';
 import type { SlackPlace } from '../../../src/platforms/slack/slack-place.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../../fakes/slack/fake-slack.js';
 import { buttonClick, mentionEvent, postSigned, slashCommand, type SlackUser } from '../../fakes/slack/slack-requests.js';
@@ -320,6 +321,21 @@ describe('/imagine in Slack (Socket Mode)', () => {
     await slack.sendEnvelope('interactive', clicked.payload);
     await waitFor(() => (slack.responses.get(clicked.responseId)?.length ?? 0) === 1);
     assert.match(String(slack.responses.get(clicked.responseId)![0].text), /Queued a reroll of “a quiet harbour”/);
+  });
+});
+
+describe('starting the Slack bot', () => {
+  test('a refused bot token or app token is a UserError that says which one and where to get it', async () => {
+    const options = { commands: COMMANDS, services: commandServices(jobs), admins: new Set<string>(), apiUrl: slack.apiUrl };
+    const badBot = new SlackBot({ ...options, botToken: 'xoxb-wrong', connection: { kind: 'http', signingSecret: SECRET, port: 0 } });
+    await assert.rejects(badBot.start(), (error: unknown) => error instanceof UserError && /Slack refused SLACK_BOT_TOKEN \(invalid_auth\)/.test(error.message));
+    const badApp = new SlackBot({ ...options, botToken: slack.botToken, connection: { kind: 'socket', appToken: 'xapp-wrong' } });
+    await assert.rejects(badApp.start(), (error: unknown) => error instanceof UserError && /Slack refused SLACK_APP_TOKEN \(invalid_auth\)/.test(error.message));
+    const stopping = Date.now();
+    await badApp.stop();
+    assert.ok(Date.now() - stopping < 1000, 'a bot that never connected stops at once');
+    // The afterEach stops `bot`; these two never started a connection.
+    await startBot('http');
   });
 });
 
