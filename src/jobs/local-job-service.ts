@@ -57,7 +57,8 @@ export class LocalJobService implements JobService {
   #lastServed = new Map<string, number>();
   #turn = 0;
   #running: Running | undefined;
-  #accepting = false;
+  /** Jobs are taken from construction on (stored, waiting); they run once `start` has recovered the last run's. */
+  #phase: 'starting' | 'running' | 'stopping' = 'starting';
 
   constructor(options: LocalJobServiceOptions) {
     this.#store = options.store;
@@ -67,6 +68,10 @@ export class LocalJobService implements JobService {
     this.#clock = options.clock ?? Date.now;
     this.#maxAttempts = options.maxAttempts ?? 2;
     this.#onError = options.onError;
+    // Until `start` settles them, the jobs the last run left running count as waiting (for positions and caps).
+    this.#queued = this.#store.inStates(['running', 'queued']);
+    this.#lastServed = this.#store.lastStarts();
+    this.#turn = Math.max(0, ...this.#lastServed.values());
   }
 
   /**
@@ -79,10 +84,10 @@ export class LocalJobService implements JobService {
       const interrupted = this.#save({ ...job, state: retry ? 'queued' : 'interrupted', ...(retry ? {} : { finishedAt: this.#clock() }) });
       this.#emit({ type: 'interrupted', job: interrupted, willRetry: retry });
     }
+    // In the store's order, so that an interrupted job is back before the ones that came after it (and with any that
+    // arrived while the platforms were connecting).
     this.#queued = this.#store.inStates(['queued']);
-    this.#lastServed = this.#store.lastStarts();
-    this.#turn = Math.max(0, ...this.#lastServed.values());
-    this.#accepting = true;
+    this.#phase = 'running';
     this.#pump();
   }
 
@@ -96,7 +101,7 @@ export class LocalJobService implements JobService {
   }
 
   #enqueueNow(owner: JobOwner, requests: readonly JobRequest[], place: unknown): ({ job: Job } & QueuedPlace)[] {
-    if (!this.#accepting) throw new UserError('the bot is restarting; try again in a minute');
+    if (this.#phase === 'stopping') throw new UserError('the bot is restarting; try again in a minute');
     const active = this.#activeJobs();
     const mine = active.filter((job) => ownerKey(job.owner) === ownerKey(owner)).length;
     if (mine + requests.length > this.#limits.perUser) {
@@ -166,7 +171,7 @@ export class LocalJobService implements JobService {
    * running, so the next start interrupts and retries it. Waiting jobs stay waiting in the store.
    */
   async shutdown(graceMs: number): Promise<void> {
-    this.#accepting = false;
+    this.#phase = 'stopping';
     const running = this.#running;
     if (running !== undefined) {
       const timer = setTimeout(() => { running.controller.abort(new CancelledError('the bot is shutting down')); }, graceMs);
@@ -206,7 +211,7 @@ export class LocalJobService implements JobService {
   }
 
   #pump(): void {
-    if (!this.#accepting || this.#running !== undefined) return;
+    if (this.#phase !== 'running' || this.#running !== undefined) return;
     const next = this.#ordered().at(0);
     if (next === undefined) return;
     this.#queued = this.#queued.filter((job) => job.id !== next.id);
@@ -241,7 +246,7 @@ export class LocalJobService implements JobService {
   #finishWithError(job: Job, error: unknown, cancelSignal: AbortSignal): void {
     this.#running = undefined;
     const reason: unknown = cancelSignal.reason;
-    if (cancelSignal.aborted && reason instanceof CancelledError && !this.#accepting) {
+    if (cancelSignal.aborted && reason instanceof CancelledError && this.#phase === 'stopping') {
       // Shutting down: leave it running in the store; the next start interrupts and retries it.
       return;
     }

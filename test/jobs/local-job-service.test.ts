@@ -164,6 +164,30 @@ describe('restarts', () => {
     assert.deepEqual([next.job.request.prompt, next.job.place], ['two', { channel: 'c2' }]);
   });
 
+  test('a request that arrives while the platforms connect (before start) is stored, counted, and runs after the recovered ones', async () => {
+    const file = join(await tempDir(), 'jobs.sqlite');
+    const first = await setup(() => new Promise(() => undefined), LIMITS, file);
+    await first.service.enqueue(user('a'), request('was running'), null);
+    await first.service.enqueue(user('a'), request('was waiting'), null);
+    first.store.close();
+    const manual = new ManualRunner();
+    const store = new JobStore(file);
+    const service = new LocalJobService({ store, runner: manual.runner, limits: { ...LIMITS, perUser: 3 } });
+    const early = await service.enqueue(user('a'), request('arrived early'), null);
+    assert.equal(early.position, 3, 'behind the two from the last run');
+    await assert.rejects(service.enqueue(user('a'), request('one too many'), null), /you already have 3 images in the queue/);
+    await settle();
+    assert.equal(manual.runs.length, 0, 'nothing runs before start');
+    service.start();
+    const order: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const run = await manual.started(i);
+      order.push(run.job.request.prompt);
+      run.finish();
+    }
+    assert.deepEqual(order, ['was running', 'was waiting', 'arrived early']);
+  });
+
   test('a job interrupted twice is not retried a third time', async () => {
     const file = join(await tempDir(), 'jobs.sqlite');
     const hang: JobRunner = () => new Promise(() => undefined);
