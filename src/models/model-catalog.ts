@@ -14,7 +14,10 @@ const modelVariantSchema = hubSource.extend({
 
 const upscalerSchema = z.object({
   description: z.string(),
-  source: z.union([z.object({ github: z.string().regex(/^[\w.-]+\/[\w.-]+$/), revision: z.string(), path: z.string() }), hubSource.extend({ path: z.string() })]),
+  source: z.union([
+    z.object({ github: z.string().regex(/^[\w.-]+\/[\w.-]+$/), revision: z.string(), path: z.string(), size: z.number().int().positive().optional(), sha256: z.string().regex(/^[0-9a-f]{64}$/).optional() }),
+    hubSource.extend({ path: z.string() }),
+  ]),
   approximateBytes: z.number().int().positive(),
   convert: z.enum(['opencv-pb', 'onnx']),
 });

@@ -157,6 +157,14 @@ describe('downloading an upscaler', () => {
     assert.equal((await verifyUpscaler(modelsDir, 'espcn-x4', new SessionLoader({ device: 'cpu', threads: 1 }))).problem, undefined);
   });
 
+  test('a GitHub file that differs from the catalog’s SHA-256 is refused', { skip: espcn === undefined ? missingSharedData('ESPCN_x4.pb (superres/)') : false }, async () => {
+    const altered = Buffer.from(await readFile(espcn!));
+    altered[1000] ^= 1;
+    hub.github.set('fannymonori/TF-ESPCN/master/export/ESPCN_x4.pb', altered);
+    await assert.rejects(downloadFromCatalog(catalog, 'espcn-x4', options()), /ESPCN_x4.pb: checksum mismatch \(expected SHA-256 e403f063/);
+    assert.deepEqual(await listInstalledUpscalers(modelsDir), []);
+  });
+
   test('a file GitHub does not have is named', async () => {
     await assert.rejects(downloadFromCatalog(catalog, 'fsrcnn-x4', options()), /FSRCNN_x4.pb was not found at .*\/gh\/Saafke\/FSRCNN_Tensorflow\/master\/models\/FSRCNN_x4.pb/);
   });

@@ -81,7 +81,13 @@ async function downloadUpscaler(id: string, upscaler: CatalogUpscaler, options: 
   let remote: RemoteFile;
   let described: string;
   if ('github' in source) {
-    remote = { path: basename(source.path), url: `${options.hosts.githubRawUrl.replace(/\/$/, '')}/${source.github}/${source.revision}/${source.path}`, headers: {} };
+    remote = {
+      path: basename(source.path),
+      url: `${options.hosts.githubRawUrl.replace(/\/$/, '')}/${source.github}/${source.revision}/${source.path}`,
+      headers: {},
+      ...(source.size === undefined ? {} : { size: source.size }),
+      ...(source.sha256 === undefined ? {} : { check: { kind: 'sha256' as const, hex: source.sha256 } }),
+    };
     described = `github.com/${source.github}/${source.path}`;
   } else {
     const listed = await listHubFiles(options.hosts, source.repository, source.revision, [source.path]);
