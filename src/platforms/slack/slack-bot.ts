@@ -181,14 +181,14 @@ export class SlackBot {
 
   async #button(actionId: string, user: { id: string; name: string }, channelId: string | undefined, responseUrl: string, respond: RespondFn, client: webApi.WebClient): Promise<void> {
     const parsed = parseJobButtonId(actionId);
-    const source = parsed === undefined ? undefined : this.#options.services.jobs.get(parsed.jobId);
+    if (parsed === undefined) return;
+    const source = this.#options.services.jobs.get(parsed.jobId);
     const sourcePlace = source !== undefined && isSlackPlace(source.place) ? source.place : undefined;
     // New jobs from a button go where the button is: the channel, or the direct message a job had to move to.
     const place: SlackPlace = { kind: 'slack', channelId: channelId ?? sourcePlace?.channelId ?? '', responseUrl };
     const context = this.#context(user, place, client, async (text) => {
       await respond({ response_type: 'ephemeral', replace_original: false, text });
     });
-    if (parsed === undefined) return;
     await this.#guard(context, () => runJobAction(parsed.action, parsed.jobId, context, this.#options.services));
   }
 
