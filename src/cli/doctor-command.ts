@@ -28,7 +28,7 @@ export function doctorCommand(): Command {
       results.push(print(nodeCheck()));
       results.push(print(await packagesCheck()));
       for (const result of await backendChecks(config.DEVICE)) results.push(print(result));
-      for (const result of await modelChecks(config.MODELS_DIR, config.MODEL)) results.push(print(result));
+      for (const result of await modelChecks(config.MODELS_DIR, config.MODEL, config.DEVICE)) results.push(print(result));
       results.push(print(await upscalerCheck(config.MODELS_DIR, config.UPSCALER, config.DEVICE)));
       for (const result of await platformChecks(config)) results.push(print(result));
       results.push(print(await dataDirCheck(config.DATA_DIR)));

@@ -8,10 +8,13 @@ import { formatBytes } from '../imaging/encode-within-limit.js';
 import { readJsonFile } from '../diffusion/model/json-file.js';
 import { SOURCE_FILE } from '../models/download/model-download.js';
 import { listInstalledModels } from '../models/installed-models.js';
+import { loadCatalog, type Catalog } from '../models/model-catalog.js';
 import { listInstalledUpscalers, preferredUpscaler, resolveUpscalerSetting } from '../upscale/installed-upscalers.js';
 import type { CheckResult } from './check-result.js';
 
 const sourceRecordSchema = z.looseObject({
+  id: z.string().optional(),
+  variant: z.string().optional(),
   repository: z.string().optional(),
   revision: z.string().optional(),
   files: z.array(z.looseObject({ path: z.string(), size: z.number().optional() })).optional(),
@@ -21,8 +24,9 @@ const sourceRecordSchema = z.looseObject({
  * Every installed model read as the engine reads it, and its files' sizes compared with what was downloaded (a cheap
  * check for a truncated copy; `imagine models verify` opens the sessions too). The default model must be there.
  */
-export async function modelChecks(modelsDir: string, defaultModel: string): Promise<CheckResult[]> {
+export async function modelChecks(modelsDir: string, defaultModel: string, device: Device): Promise<CheckResult[]> {
   const installed = await listInstalledModels(modelsDir);
+  const catalog = await loadCatalog();
   const results: CheckResult[] = [];
   if (!installed.includes(defaultModel)) {
     results.push({ status: 'fail', subject: `model ${defaultModel} (MODEL)`, detail: `not installed in ${modelsDir}: run \`npx imagine models download ${defaultModel}\` (npm start also downloads it)` });
@@ -43,10 +47,16 @@ export async function modelChecks(modelsDir: string, defaultModel: string): Prom
         if (size === undefined) wrong.push(`${file.path} is missing`);
         else if (file.size !== undefined && size !== file.size) wrong.push(`${file.path} is ${formatBytes(size)}, the download was ${formatBytes(file.size)}`);
       }
+      if (wrong.length > 0) {
+        results.push({ status: 'fail', subject, detail: `${wrong.join('; ')}: run \`npx imagine models remove ${id}\` and download it again` });
+        continue;
+      }
+      const detail = `${family}, ${folder.nativeSize} px; ${record.files.length} files as downloaded from ${record.repository ?? '?'}@${record.revision ?? '?'}`;
+      const forDevice = record.variant === undefined ? undefined : (catalog.models[id] as Catalog['models'][string] | undefined)?.variantFor[device];
       results.push(
-        wrong.length === 0
-          ? { status: 'ok', subject, detail: `${family}, ${folder.nativeSize} px; ${record.files.length} files as downloaded from ${record.repository ?? '?'}@${record.revision ?? '?'}` }
-          : { status: 'fail', subject, detail: `${wrong.join('; ')}: run \`npx imagine models remove ${id}\` and download it again` },
+        forDevice === undefined || forDevice === record.variant
+          ? { status: 'ok', subject, detail }
+          : { status: 'warn', subject, detail: `${detail}; this is the ${record.variant} export, and DEVICE=${device} wants ${forDevice}: \`npx imagine models remove ${id}\`, then \`npx imagine models download ${id}\`` },
       );
     } catch (error) {
       results.push({ status: 'fail', subject, detail: errorMessage(error) });

@@ -23,7 +23,7 @@ before(async () => {
   // As `imagine models download` records it.
   const files = ['unet/model.onnx', 'unet/model.onnx_data', 'vae_decoder/model.onnx'];
   const sizes = await Promise.all(files.map(async (path) => ({ path, size: (await stat(join(model, path))).size })));
-  await writeFile(join(model, 'download-source.json'), JSON.stringify({ repository: 'stabilityai/sdxl-turbo', revision: 'main', files: sizes }));
+  await writeFile(join(model, 'download-source.json'), JSON.stringify({ id: 'sdxl-turbo', variant: 'fp32', repository: 'stabilityai/sdxl-turbo', revision: 'main', files: sizes }));
   env = {
     MODELS_DIR: join(work, 'models'),
     DATA_DIR: join(work, 'data'),
@@ -79,6 +79,11 @@ test('imagine doctor names every problem and what to do about it, and exits 2', 
   } finally {
     await writeFile(unet, original);
   }
+});
+
+test('imagine doctor warns when the installed variant is not the one for DEVICE', async () => {
+  const result = await imagine(['doctor'], work, { ...env, DEVICE: 'cuda' });
+  assert.match(result.stdout, /\nwarn {2}model sdxl-turbo \(MODEL\): SDXL, 512 px; 3 files as downloaded from stabilityai\/sdxl-turbo@main; this is the fp32 export, and DEVICE=cuda wants fp16: /);
 });
 
 test('imagine doctor without network to a platform warns instead of failing', async () => {
