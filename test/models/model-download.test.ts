@@ -105,6 +105,18 @@ describe('downloading a model from the hub', () => {
     assert.deepEqual(await listInstalledModels(modelsDir), ['sdxl-turbo']);
   });
 
+  test('a file finished by an earlier run whose size no longer matches the listing is fetched again', async () => {
+    hub.cuts.set('tokenizer/merges.txt', { afterBytes: 1000, times: 10 });
+    await assert.rejects(downloadFromCatalog(catalog, 'sdxl-turbo', options()), /merges.txt failed/);
+    const staged = join(stagingDir(modelsDir, 'sdxl-turbo'), 'model_index.json');
+    await writeFile(staged, '{"_class_name": "an older revision"}');
+    hub.cuts.clear();
+    hub.requests.length = 0;
+    await downloadFromCatalog(catalog, 'sdxl-turbo', options());
+    assert.equal(hub.downloadsOf('model_index.json').length, 1);
+    assert.deepEqual(await readFile(join(modelsDir, 'sdxl-turbo', 'model_index.json')), await readFile(join(fixture, 'model_index.json')));
+  });
+
   test('a file whose checksum does not match is deleted and nothing is installed', async () => {
     hub.corrupted.add('model.onnx_data');
     await assert.rejects(downloadFromCatalog(catalog, 'sdxl-turbo', options()), /unet\/model.onnx_data: checksum mismatch \(expected SHA-256 [0-9a-f]{64}, got [0-9a-f]{64}\); the file was deleted and nothing was installed/);

@@ -116,7 +116,10 @@ async function fetchAll(files: readonly RemoteFile[], staging: string, options: 
   const done = [...onDisk];
   for (const [i, file] of files.entries()) {
     const dest = join(staging, file.path);
-    if (await pathExists(dest)) continue;
+    const finished = await sizeOf(dest);
+    // A file finished by an earlier run was checked then; one of another size belongs to another revision.
+    if (finished !== undefined && (file.size === undefined || finished === file.size)) continue;
+    if (finished !== undefined) await rm(dest);
     await downloadFile(file, dest, {
       onBytes: (bytes) => {
         done[i] = bytes;
