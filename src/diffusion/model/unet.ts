@@ -20,6 +20,11 @@ export class Unet {
   readonly #conditioningNames: readonly string[];
   /** Width of `timestep_cond`, the guidance embedding of LCM-distilled UNets; undefined for other UNets. */
   readonly guidanceEmbeddingSize: number | undefined;
+  /**
+   * The feeds that stay the same for every step of a render (the prompt's conditioning rows and the guidance
+   * embedding, converted to the declared dtype), built on the first step instead of on each one.
+   */
+  readonly #constantFeeds = new WeakMap<Conditioning, { embedding: Float32Array | undefined; byRows: Map<string, Record<string, Tensor>> }>();
 
   constructor(component: OnnxComponent, conditioningNames: readonly string[]) {
     this.#component = component;
@@ -86,9 +91,24 @@ export class Unet {
     embedding: Float32Array | undefined,
   ): Promise<Float32Array> {
     const feeds: Record<string, Tensor> = {
+      ...this.#constantFeedsFor(conditioning, firstRow, rows, embedding),
       sample: floatFeed(this.#sample, sample, dims),
       timestep: this.#timestepFeed(timestep),
     };
+    const result = await this.#component.run(feeds, [this.#output]);
+    return readFloats(result[this.#output], this.#output);
+  }
+
+  #constantFeedsFor(conditioning: Conditioning, firstRow: number, rows: number, embedding: Float32Array | undefined): Record<string, Tensor> {
+    let cached = this.#constantFeeds.get(conditioning);
+    if (cached === undefined || cached.embedding !== embedding) {
+      cached = { embedding, byRows: new Map() };
+      this.#constantFeeds.set(conditioning, cached);
+    }
+    const key = `${firstRow}:${rows}`;
+    const existing = cached.byRows.get(key);
+    if (existing !== undefined) return existing;
+    const feeds: Record<string, Tensor> = {};
     if (this.guidanceEmbeddingSize !== undefined) {
       if (embedding === undefined) throw new Error('an LCM UNet needs the guidance embedding');
       const repeated = new Float32Array(embedding.length * rows);
@@ -100,8 +120,8 @@ export class Unet {
       const sliced = sliceRows(tensor, firstRow, rows);
       feeds[name] = floatFeed(this.#component.input(name), sliced.data, sliced.dims);
     }
-    const result = await this.#component.run(feeds, [this.#output]);
-    return readFloats(result[this.#output], this.#output);
+    cached.byRows.set(key, feeds);
+    return feeds;
   }
 
   #timestepFeed(timestep: number): Tensor {
