@@ -220,7 +220,8 @@ export class FakeDiscord {
   }
 }
 
-function messageObject(id: string, channelId: string, authorId: string, body: Record<string, unknown> | undefined, files: readonly RecordedFile[]) {
+/** A message as the API returns it; also the message under a button in a fake interaction. */
+export function messageObject(id: string, channelId: string, authorId: string, body: Record<string, unknown> | undefined, files: readonly RecordedFile[]) {
   return {
     id,
     channel_id: channelId,

@@ -1,4 +1,4 @@
-import { FAKE_CHANNEL_ID, FAKE_GUILD_ID } from './fake-discord.js';
+import { FAKE_CHANNEL_ID, FAKE_GUILD_ID, messageObject } from './fake-discord.js';
 
 /** A snowflake for now, so that discord.js computes the interaction's age as Discord would. */
 export function snowflake(at = Date.now()): string {
@@ -60,23 +60,6 @@ export function buttonClick(applicationId: string, user: FakeUser, customId: str
     ...base(applicationId, user, Date.now()),
     type: 3,
     data: { custom_id: customId, component_type: 2 },
-    message: {
-      id: messageId,
-      channel_id: FAKE_CHANNEL_ID,
-      type: 0,
-      content: '',
-      author: { id: applicationId, username: 'imagine', discriminator: '0', avatar: null, bot: true },
-      attachments: [],
-      embeds: [],
-      components: [],
-      mentions: [],
-      mention_roles: [],
-      pinned: false,
-      mention_everyone: false,
-      tts: false,
-      timestamp: new Date().toISOString(),
-      edited_timestamp: null,
-      flags: 0,
-    },
+    message: messageObject(messageId, FAKE_CHANNEL_ID, applicationId, undefined, []),
   };
 }
