@@ -9,7 +9,7 @@ import { convertAndInstall } from '../../upscale/convert-upscaler.js';
 import { listInstalledUpscalers } from '../../upscale/installed-upscalers.js';
 import { modelSource, type Catalog, type CatalogUpscaler, type ModelSource } from '../model-catalog.js';
 import { downloadFile, partialPath } from './file-download.js';
-import { hubFileUrl, hubHeaders, listHubFiles, type DownloadHosts, type RemoteFile } from './remote-files.js';
+import { listHubFiles, type DownloadHosts, type RemoteFile } from './remote-files.js';
 
 export interface DownloadProgress {
   readonly file: string;
@@ -90,8 +90,8 @@ async function downloadUpscaler(id: string, upscaler: CatalogUpscaler, options: 
     };
     described = `github.com/${source.github}/${source.path}`;
   } else {
-    const listed = await listHubFiles(options.hosts, source.repository, source.revision, [source.path]);
-    remote = listed[0] ?? { path: source.path, url: hubFileUrl(options.hosts, source.repository, source.revision, source.path), headers: hubHeaders(options.hosts) };
+    // The listing names the file with its size and SHA-256; it is never empty (that is an error of its own).
+    [remote] = await listHubFiles(options.hosts, source.repository, source.revision, [source.path]);
     described = `${source.repository}/${source.path}`;
   }
   const staging = stagingDir(options.modelsDir, join('upscalers', id));

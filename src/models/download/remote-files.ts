@@ -31,11 +31,11 @@ export interface RemoteFile {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-export function hubHeaders(hosts: DownloadHosts): Record<string, string> {
+function hubHeaders(hosts: DownloadHosts): Record<string, string> {
   return hosts.hubToken === undefined ? {} : { authorization: `Bearer ${hosts.hubToken}` };
 }
 
-export function hubFileUrl(hosts: DownloadHosts, repository: string, revision: string, path: string): string {
+function hubFileUrl(hosts: DownloadHosts, repository: string, revision: string, path: string): string {
   return `${hosts.hubUrl.replace(/\/$/, '')}/${repository}/resolve/${encodeURIComponent(revision)}/${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
@@ -61,7 +61,7 @@ export async function listHubFiles(hosts: DownloadHosts, repository: string, rev
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-export function hubError(error: unknown, hosts: DownloadHosts, repository: string, revision: string): Error {
+function hubError(error: unknown, hosts: DownloadHosts, repository: string, revision: string): Error {
   if (error instanceof UserError) return error;
   if (error instanceof HubApiError) {
     const page = `${hosts.hubUrl.replace(/\/$/, '')}/${repository}`;
