@@ -1,3 +1,4 @@
+import type { AdminScope } from '../src/jobs/job-authority.js';
 import type { Job } from '../src/jobs/job.js';
 import type { JobService } from '../src/jobs/job-service.js';
 
@@ -16,8 +17,10 @@ export interface ChatUser {
   readonly platform: string;
   readonly id: string;
   readonly name: string;
-  /** An admin of the bot (configured, or the platform's server administrators). */
-  readonly isAdmin: boolean;
+  /** The Discord server or Slack workspace the command came from; absent in a direct message. */
+  readonly community?: string;
+  /** How far this person's authority over other people's jobs reaches (see `mayManage`). */
+  readonly admin: AdminScope;
 }
 
 /** How commands and their options are typed on a platform, for help texts ("/queue" or "/imagine queue"). */

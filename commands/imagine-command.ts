@@ -3,6 +3,8 @@ import { MAX_GUIDANCE, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-setti
 import { parseSchedulerName, SCHEDULER_NAMES } from '../src/diffusion/schedulers/scheduler-registry.js';
 import type { JobRequest } from '../src/jobs/job.js';
 import { ASPECT_RATIOS, sizeForAspectRatio } from './aspect-ratio.js';
+import { ownerOf } from './chat-user.js';
+import { readPromptText } from './prompt-text.js';
 import type { CommandContext, CommandDefinition, CommandInput, CommandServices } from './command.js';
 import { describeWait } from './status-text.js';
 
@@ -24,17 +26,17 @@ export const imagineCommand: CommandDefinition = {
   ],
   async run(input, context, services) {
     const request = buildRequest(input, context, services);
-    const { job, position, etaMs } = await services.jobs.enqueue({ platform: context.user.platform, userId: context.user.id, name: context.user.name }, request, context.place);
+    const { job, position, etaMs } = await services.jobs.enqueue(ownerOf(context.user), request, context.place);
     await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(position, etaMs)}. (job ${job.id.slice(0, 8)})`, { private: true });
   },
 };
 
 /** Checks every option and turns them into a job request; the first problem is a UserError fit for chat. */
 export function buildRequest(input: CommandInput, context: CommandContext, services: CommandServices): JobRequest {
-  const prompt = text(input.prompt, 'prompt').trim();
+  const prompt = readPromptText(text(input.prompt, 'prompt'), 'prompt');
   if (prompt === '') throw new UserError('the prompt is empty');
   if (prompt.length > MAX_PROMPT_CHARACTERS) throw new UserError(`the prompt is longer than ${MAX_PROMPT_CHARACTERS} characters`);
-  const negative = input.negative === undefined ? undefined : text(input.negative, 'negative').trim();
+  const negative = input.negative === undefined ? undefined : readPromptText(text(input.negative, 'negative'), 'negative prompt');
   if (negative !== undefined && negative.length > MAX_PROMPT_CHARACTERS) throw new UserError(`the negative prompt is longer than ${MAX_PROMPT_CHARACTERS} characters`);
   for (const part of [prompt, negative ?? '']) {
     const blocked = services.blocklist.match(part);

@@ -1,7 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { UserError } from '../src/core/errors.js';
 import { MAX_SEED } from '../src/diffusion/render-settings.js';
+import { mayManage } from '../src/jobs/job-authority.js';
 import type { Job, JobRequest } from '../src/jobs/job.js';
+import { actorOf, ownerOf } from './chat-user.js';
 import type { CommandContext, CommandServices } from './command.js';
 import { describeWait } from './status-text.js';
 
@@ -25,7 +27,7 @@ export function parseJobButtonId(buttonId: string): { action: JobAction; jobId: 
 export async function runJobAction(action: JobAction, jobId: string, context: CommandContext, services: CommandServices): Promise<void> {
   const job = services.jobs.get(jobId);
   if (job === undefined) throw new UserError('that picture is no longer known to the bot');
-  const actor = { owner: { platform: context.user.platform, userId: context.user.id, name: context.user.name }, isAdmin: context.user.isAdmin };
+  const actor = actorOf(context.user);
   switch (action) {
     case 'reroll':
       await enqueueLike(job, [randomSeed()], context, services);
@@ -43,16 +45,12 @@ export async function runJobAction(action: JobAction, jobId: string, context: Co
       await context.reply('Cancelled.', { private: true });
       return;
     case 'delete':
-      if (!isOwner(job, context) && !context.user.isAdmin) throw new UserError('only the person who asked for this picture (or an admin) can delete it');
+      if (!mayManage(job, actor)) throw new UserError('only the person who asked for this picture (or an admin) can delete it');
       await context.removeJobMessage(job);
       if (job.result !== undefined) await rm(job.result.file, { force: true });
       await context.reply('Deleted.', { private: true });
       return;
   }
-}
-
-function isOwner(job: Job, context: CommandContext): boolean {
-  return job.owner.platform === context.user.platform && job.owner.userId === context.user.id;
 }
 
 function randomSeed(): number {
@@ -69,8 +67,7 @@ async function enqueueLike(job: Job, seeds: readonly number[], context: CommandC
     maxBytes: context.uploadLimitBytes,
     parentId: job.id,
   };
-  const owner = { platform: context.user.platform, userId: context.user.id, name: context.user.name };
-  const places = await services.jobs.enqueueMany(owner, seeds.map((seed) => ({ ...base, seed })), context.place);
+  const places = await services.jobs.enqueueMany(ownerOf(context.user), seeds.map((seed) => ({ ...base, seed })), context.place);
   const first = places[0];
   await context.reply(`Queued ${seeds.length === 1 ? 'a reroll' : `${seeds.length} variations`} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(first.position, first.etaMs)}.`, { private: true });
 }

@@ -1,8 +1,16 @@
 import type { PromptBlocklist } from './command.js';
+import { foldForMatching } from './prompt-text.js';
+
+/** What may stand between the letters of a blocked word and still spell it: up to three spaces, dots, dashes… */
+const SEPARATOR = '[\\p{P}\\p{S}\\p{Z}_]{0,3}';
+const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });
 
 /**
  * Words and patterns that refuse a prompt, from a comma-separated setting: `word` matches the whole word in any
- * case; `/regex/flags` is a regular expression.
+ * case; `/regex/flags` is a regular expression. Both are matched on the folded text (see `foldForMatching`), and a
+ * word also when separators stand inside it (`g-o-r-e`, `g o r e`). It is a courtesy filter, not moderation: it
+ * cannot see look-alike letters of other scripts (a Cyrillic о), digits for letters (g0re), misspellings, other
+ * languages or what a picture shows.
  */
 export function parsePromptBlocklist(setting: string): PromptBlocklist {
   const entries = setting
@@ -11,9 +19,18 @@ export function parsePromptBlocklist(setting: string): PromptBlocklist {
     .filter((entry) => entry !== '')
     .map((entry) => {
       const regex = /^\/(.+)\/([a-z]*)$/.exec(entry);
-      if (regex !== null) return { label: entry, pattern: new RegExp(regex[1], regex[2].includes('i') ? regex[2] : `${regex[2]}i`) };
-      const escaped = entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      return { label: entry, pattern: new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'iu') };
+      if (regex !== null) {
+        const pattern = new RegExp(regex[1], regex[2].includes('i') ? regex[2] : `${regex[2]}i`);
+        return { label: entry, matches: (text: string, folded: string) => pattern.test(text) || pattern.test(folded) };
+      }
+      const letters = Array.from(GRAPHEMES.segment(foldForMatching(entry)), ({ segment }) => segment.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+      const pattern = new RegExp(`(?<![\\p{L}\\p{N}])${letters.join(SEPARATOR)}(?![\\p{L}\\p{N}])`, 'u');
+      return { label: entry, matches: (_text: string, folded: string) => pattern.test(folded) };
     });
-  return { match: (text) => entries.find((entry) => entry.pattern.test(text))?.label };
+  return {
+    match: (text) => {
+      const folded = foldForMatching(text);
+      return entries.find((entry) => entry.matches(text, folded))?.label;
+    },
+  };
 }

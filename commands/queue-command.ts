@@ -1,3 +1,6 @@
+import { mayManage } from '../src/jobs/job-authority.js';
+import { sameCommunity } from '../src/jobs/job.js';
+import { actorOf, isOwnedBy, ownerOf } from './chat-user.js';
 import type { CommandDefinition } from './command.js';
 import { describeWait } from './status-text.js';
 
@@ -13,13 +16,21 @@ export const queueCommand: CommandDefinition = {
       await context.reply('The queue is empty.', { private: true });
       return;
     }
-    const isMine = (job: (typeof active)[number]) => job.owner.platform === context.user.platform && job.owner.userId === context.user.id;
-    const line = (job: (typeof active)[number]) =>
-      `• ${isMine(job) ? 'you' : job.owner.name}: “${job.request.prompt.slice(0, 60)}” — ${job.position === 0 ? 'drawing now' : describeWait(job.position, job.etaMs)} (job ${job.id.slice(0, 8)})`;
+    type Entry = (typeof active)[number];
+    const me = ownerOf(context.user);
+    const actor = actorOf(context.user);
+    const isMine = (job: Entry) => isOwnedBy(job, context.user);
+    // Other servers' and workspaces' requests are theirs: here they are only counted.
+    const isNeighbours = (job: Entry) => !isMine(job) && sameCommunity(job.owner, me);
+    const what = (job: Entry) => (job.request.private && !isMine(job) ? 'a private picture' : `“${job.request.prompt.slice(0, 60)}”`);
+    const line = (job: Entry) =>
+      `• ${isMine(job) ? 'you' : job.owner.name}: ${what(job)} — ${job.position === 0 ? 'drawing now' : describeWait(job.position, job.etaMs)}${mayManage(job, actor) ? ` (job ${job.id.slice(0, 8)})` : ''}`;
     const mine = active.filter(isMine);
-    const others = active.filter((job) => !isMine(job));
-    const lines = [`${active.length} image${active.length === 1 ? '' : 's'} in the queue.`, ...mine.map(line), ...others.slice(0, SHOWN).map(line)];
-    if (others.length > SHOWN) lines.push(`…and ${others.length - SHOWN} more.`);
+    const neighbours = active.filter(isNeighbours);
+    const elsewhere = active.length - mine.length - neighbours.length;
+    const lines = [`${active.length} image${active.length === 1 ? '' : 's'} in the queue.`, ...mine.map(line), ...neighbours.slice(0, SHOWN).map(line)];
+    if (neighbours.length > SHOWN) lines.push(`…and ${neighbours.length - SHOWN} more from here.`);
+    if (elsewhere > 0) lines.push(`${elsewhere} ${elsewhere === 1 ? 'is' : 'are'} from other servers or workspaces.`);
     await context.reply(lines.join('\n'), { private: true });
   },
 };

@@ -5,11 +5,13 @@ import { COMMANDS } from '../commands/index.js';
 import { parsePromptBlocklist } from '../commands/prompt-blocklist.js';
 import { adminKeys, loadConfig, type Config } from './config.js';
 import { errorMessage, UserError } from './core/errors.js';
+import { stopOnFatalErrors } from './core/fatal-errors.js';
 import { SessionLoader } from './diffusion/onnx/session-loader.js';
+import { DataDirLock } from './jobs/data-dir-lock.js';
 import { JobStore } from './jobs/job-store.js';
 import { LocalJobService } from './jobs/local-job-service.js';
 import { ModelPipelines } from './jobs/model-pipelines.js';
-import { pruneOutputs } from './jobs/output-retention.js';
+import { OutputRetention } from './jobs/output-retention.js';
 import { renderJobRunner } from './jobs/render-job-runner.js';
 import { downloadHosts } from './models/download/remote-files.js';
 import { ensureDefaultModels } from './models/ensure-models.js';
@@ -20,6 +22,8 @@ import { SlackBot } from './platforms/slack/slack-bot.js';
 
 /** How long a running picture may finish after SIGTERM before it is stopped (and retried at the next start). */
 const SHUTDOWN_GRACE_MS = 30_000;
+/** A new bot waits this long for one that is shutting down on the same data folder (a rolling restart). */
+const WAIT_FOR_PREVIOUS_MS = SHUTDOWN_GRACE_MS + 30_000;
 
 /**
  * The composition root: configuration → job store → model pipelines → the one render lane → every configured chat
@@ -30,6 +34,26 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const log = pino({ level: config.LOG_LEVEL });
   const platforms = configuredPlatforms(config);
+
+  // The data folder first: a second bot on it stops here, before it downloads, connects or renders anything.
+  const lock = await DataDirLock.acquire(config.DATA_DIR, {
+    waitForStoppingMs: WAIT_FOR_PREVIOUS_MS,
+    onWait: (holder) => { log.info({ pid: holder.pid, host: holder.host }, 'waiting for the bot that is shutting down on this data folder to finish its picture'); },
+  });
+  const store = new JobStore(join(config.DATA_DIR, 'jobs.sqlite'));
+  let requestStop: (reason: string) => void = () => undefined;
+  const stopRequested = new Promise<string>((resolveStop) => {
+    requestStop = (reason) => {
+      // From now on a bot started on the same data folder waits for this one instead of refusing to start.
+      lock.markStopping();
+      resolveStop(reason);
+    };
+  });
+  stopOnFatalErrors({
+    report: (error, origin) => { log.fatal({ err: error, origin }, 'an error escaped every handler; shutting down'); },
+    stop: () => { requestStop('fatal error'); },
+    forceExitAfterMs: SHUTDOWN_GRACE_MS + 15_000,
+  });
 
   await ensureDefaultModels({
     modelsDir: config.MODELS_DIR,
@@ -47,7 +71,6 @@ async function main(): Promise<number> {
     log.warn({ model: config.MODEL, modelsDir: resolve(config.MODELS_DIR) }, 'the default model is not installed; /imagine will say so until it is');
   }
 
-  const store = new JobStore(join(config.DATA_DIR, 'jobs.sqlite'));
   const loader = new SessionLoader({
     device: config.DEVICE,
     threads: config.THREADS,
@@ -60,9 +83,13 @@ async function main(): Promise<number> {
     limits: { perUser: config.QUEUE_PER_USER, total: config.QUEUE_TOTAL, timeoutMs: config.JOB_TIMEOUT_MINUTES * 60_000 },
     admins: adminKeys(config),
     onError: (error, job) => { log.error({ jobId: job.id, err: error }, 'render failed'); },
+    onStoreTrouble: (trouble) => {
+      if (trouble.recovered) log.info('the job database takes writes again; every job state is saved');
+      else log.error({ err: trouble.error }, 'the job database refused a write; the queue goes on and keeps trying to save');
+    },
+    retention: new OutputRetention(store, config.OUTPUT_RETENTION, (error) => { log.warn({ err: error }, 'could not delete old pictures'); }),
   });
   jobs.subscribe((event) => {
-    if (event.type === 'succeeded') void pruneOutputs(store, config.OUTPUT_RETENTION).catch((error: unknown) => { log.warn({ err: error }, 'could not prune old pictures'); });
     if (event.type === 'started' || event.type === 'succeeded' || event.type === 'failed' || event.type === 'cancelled') {
       log.info({ jobId: event.job.id, user: event.job.owner.name, platform: event.job.owner.platform, state: event.job.state }, `job ${event.type}`);
     }
@@ -76,20 +103,20 @@ async function main(): Promise<number> {
   jobs.start();
   log.info({ models: models.installed(), device: config.DEVICE }, 'ready');
 
-  await new Promise<void>((resolveStop) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down: finishing the running picture, keeping the queue');
-      resolveStop();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  // Until here a signal simply ends the process (nothing runs yet, and the lock dies with it); from here on it lets
+  // the running picture finish.
+  process.once('SIGINT', () => { requestStop('SIGINT'); });
+  process.once('SIGTERM', () => { requestStop('SIGTERM'); });
+  const reason = await stopRequested;
+  log.info({ reason }, 'shutting down: finishing the running picture, keeping the queue');
   await jobs.shutdown(SHUTDOWN_GRACE_MS);
+  if (jobs.unsavedCount > 0) log.error({ jobs: jobs.unsavedCount }, 'the job database would not take the last job states; those jobs may run again at the next start');
   for (const chat of chats) await chat.stop();
   models.stop();
   await pipelines.release();
   store.close();
-  return 0;
+  lock.release();
+  return process.exitCode === 1 ? 1 : 0;
 }
 
 type Services = ConstructorParameters<typeof DiscordBot>[0]['services'];

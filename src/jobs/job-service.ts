@@ -1,9 +1,7 @@
+import type { Actor } from './job-authority.js';
 import type { Job, JobListener, JobOwner, JobRequest } from './job.js';
 
-export interface Actor {
-  readonly owner: JobOwner;
-  readonly isAdmin: boolean;
-}
+export type { Actor } from './job-authority.js';
 
 export interface QueuedPlace {
   readonly position: number;
@@ -19,7 +17,7 @@ export interface JobService {
   enqueue(owner: JobOwner, request: JobRequest, place: unknown): Promise<{ job: Job } & QueuedPlace>;
   /** Several jobs at once (variations): all of them fit under the caps, or none is queued. */
   enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]>;
-  /** Cancels a queued job at once, a running one within a step or a tile. Only its owner or an admin may. */
+  /** Cancels a queued job at once, a running one within a step or a tile. Only those `mayManage` allows may. */
   cancel(jobId: string, by: Actor): Promise<Job>;
   get(jobId: string): Job | undefined;
   /** Waiting and running jobs, in the order they will run (the running one first). */
@@ -27,4 +25,9 @@ export interface JobService {
   /** Lets an adapter record where it shows a job (its status message), for restarts. */
   setPlace(jobId: string, place: unknown): void;
   subscribe(listener: JobListener): () => void;
+  /**
+   * Keeps a finished job's picture on disk (output retention skips it) until the returned function is called: an
+   * adapter holds it while it uploads the picture.
+   */
+  holdOutput(jobId: string): () => void;
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { errorMessage, UserError } from '../core/errors.js';
 import type { Job, JobError, JobOwner, JobRequest, JobResult, JobState } from './job.js';
 
 interface JobRow {
@@ -8,6 +9,7 @@ interface JobRow {
   platform: string;
   user_id: string;
   user_name: string;
+  community: string | null;
   request: string;
   state: JobState;
   place: string;
@@ -20,18 +22,48 @@ interface JobRow {
   cancelled_by: string | null;
 }
 
+/** A finished job's picture that output retention may delete. */
+export interface StoredOutput {
+  readonly jobId: string;
+  readonly file: string;
+}
+
+export interface JobStoreOptions {
+  /** How long a write waits for another process's lock before it fails with SQLITE_BUSY. */
+  readonly busyTimeoutMs?: number;
+}
+
+/** Columns added after the first release, added to an older file when it is opened. */
+const ADDED_COLUMNS: readonly { name: string; definition: string }[] = [
+  { name: 'community', definition: 'community TEXT' },
+  { name: 'output_pruned', definition: 'output_pruned INTEGER NOT NULL DEFAULT 0' },
+];
+
 /**
  * Jobs in one SQLite file (WAL mode): written before a request is acknowledged, updated at every change of
- * state, kept after they finish so that reroll, variations and "show parameters" work after a restart.
+ * state, kept after they finish so that reroll, variations and "show parameters" work after a restart. Every commit
+ * is synced to disk (`synchronous = FULL`): an acknowledged request survives a power cut, not only a crash.
+ * Nothing here reads the whole history: start-up, fairness and retention use indexed queries only.
  */
 export class JobStore {
   readonly #db: Database.Database;
 
-  constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.#db = new Database(file);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
+  /** Opens (or creates) the file; one that cannot be used is a UserError that names it and says what to do. */
+  constructor(file: string, options: JobStoreOptions = {}) {
+    try {
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      this.#db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      this.#migrate();
+      // A read-only file opens without complaint and fails at the first write: find out now, not at the first job.
+      this.#db.exec('BEGIN IMMEDIATE; COMMIT');
+    } catch (error) {
+      throw unusableStore(file, error);
+    }
+  }
+
+  #migrate(): void {
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS jobs (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,28 +82,45 @@ export class JobStore {
         error TEXT,
         cancelled_by TEXT
       );
+    `);
+    const columns = new Set((this.#db.pragma('table_info(jobs)') as { name: string }[]).map((column) => column.name));
+    for (const added of ADDED_COLUMNS) {
+      if (!columns.has(added.name)) this.#db.exec(`ALTER TABLE jobs ADD COLUMN ${added.definition}`);
+    }
+    this.#db.exec(`
       CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, seq);
       CREATE INDEX IF NOT EXISTS jobs_user ON jobs (platform, user_id, state);
+      CREATE INDEX IF NOT EXISTS jobs_user_started ON jobs (platform, user_id, started_at);
+      CREATE INDEX IF NOT EXISTS jobs_started ON jobs (started_at);
+      CREATE INDEX IF NOT EXISTS jobs_unpruned_outputs ON jobs (seq) WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL;
     `);
   }
 
   insert(job: Job): void {
     this.#db
       .prepare(
-        `INSERT INTO jobs (id, platform, user_id, user_name, request, state, place, created_at, attempts)
-         VALUES (@id, @platform, @user_id, @user_name, @request, @state, @place, @created_at, @attempts)`,
+        `INSERT INTO jobs (id, platform, user_id, user_name, community, request, state, place, created_at, attempts)
+         VALUES (@id, @platform, @user_id, @user_name, @community, @request, @state, @place, @created_at, @attempts)`,
       )
       .run({
         id: job.id,
         platform: job.owner.platform,
         user_id: job.owner.userId,
         user_name: job.owner.name,
+        community: job.owner.community ?? null,
         request: JSON.stringify(job.request),
         state: job.state,
         place: JSON.stringify(job.place ?? null),
         created_at: job.createdAt,
         attempts: job.attempts,
       });
+  }
+
+  /** Several jobs in one transaction: all of them are stored, or none. */
+  insertAll(jobs: readonly Job[]): void {
+    this.#db.transaction(() => {
+      for (const job of jobs) this.insert(job);
+    })();
   }
 
   /** Writes the fields of a job that change as it moves. */
@@ -105,21 +154,49 @@ export class JobStore {
     return (this.#db.prepare(`SELECT * FROM jobs WHERE state IN (${marks}) ORDER BY seq`).all(...states) as JobRow[]).map(fromRow);
   }
 
-  /** When each user's most recent job started: the fair queue's memory across restarts. */
-  lastStarts(): Map<string, number> {
-    const rows = this.#db
-      .prepare('SELECT platform, user_id, MAX(started_at) AS started FROM jobs WHERE started_at IS NOT NULL GROUP BY platform, user_id')
-      .all() as { platform: string; user_id: string; started: number }[];
-    return new Map(rows.map((row) => [`${row.platform}:${row.user_id}`, row.started]));
+  /**
+   * When one user's most recent finished (or interrupted) job started: the fair queue's memory of them across
+   * restarts. A job still waiting or running does not count, so a job interrupted by a crash keeps its turn.
+   */
+  lastStart(platform: string, userId: string): number | undefined {
+    const row = this.#db
+      .prepare(
+        `SELECT started_at FROM jobs INDEXED BY jobs_user_started
+         WHERE platform = ? AND user_id = ? AND started_at IS NOT NULL AND state NOT IN ('queued', 'running')
+         ORDER BY started_at DESC LIMIT 1`,
+      )
+      .get(platform, userId) as { started_at: number } | undefined;
+    return row?.started_at;
   }
 
-  /** Finished jobs with output files beyond the newest `keep`, oldest first. */
-  outputsBeyond(keep: number): Job[] {
-    return (
-      this.#db
-        .prepare(`SELECT * FROM jobs WHERE state = 'succeeded' AND result IS NOT NULL ORDER BY seq DESC LIMIT -1 OFFSET ?`)
-        .all(keep) as JobRow[]
-    ).map(fromRow);
+  /** The latest start of any job, so that the turns of a new run come after every stored one. */
+  latestStart(): number | undefined {
+    const row = this.#db.prepare('SELECT MAX(started_at) AS started FROM jobs').get() as { started: number | null };
+    return row.started ?? undefined;
+  }
+
+  /** The pictures of succeeded jobs beyond the newest `keep` that are still on disk, oldest first. */
+  outputsBeyond(keep: number): StoredOutput[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT id, result FROM jobs INDEXED BY jobs_unpruned_outputs
+         WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL ORDER BY seq DESC LIMIT -1 OFFSET ?`,
+      )
+      .all(keep) as { id: string; result: string }[];
+    return rows.reverse().map((row) => ({ jobId: row.id, file: (JSON.parse(row.result) as JobResult).file }));
+  }
+
+  /** Records that these jobs' pictures are gone, so that retention never looks at them again. */
+  markOutputsPruned(jobIds: readonly string[]): void {
+    const mark = this.#db.prepare('UPDATE jobs SET output_pruned = 1 WHERE id = ?');
+    this.#db.transaction(() => {
+      for (const id of jobIds) mark.run(id);
+    })();
+  }
+
+  /** A connection setting (`synchronous`, `journal_mode`), for the checks that the store is as durable as it says. */
+  setting(name: 'synchronous' | 'journal_mode'): unknown {
+    return this.#db.pragma(name, { simple: true });
   }
 
   close(): void {
@@ -127,8 +204,34 @@ export class JobStore {
   }
 }
 
+/** SQLite's result codes that mean the file itself is unusable, and what each means for the person who runs the bot. */
+const UNUSABLE: Readonly<Record<string, string>> = {
+  SQLITE_NOTADB: 'it is not a SQLite database',
+  SQLITE_CORRUPT: 'it is damaged',
+  SQLITE_CANTOPEN: 'it cannot be opened',
+  SQLITE_READONLY: 'it is read-only',
+  SQLITE_PERM: 'this user may not write it',
+  SQLITE_IOERR: 'reading it failed',
+  SQLITE_FULL: 'the disk is full',
+};
+
+function unusableStore(file: string, error: unknown): Error {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return error instanceof Error ? error : new Error(String(error));
+  // Extended codes name the primary one first: SQLITE_CANTOPEN_ISDIR, SQLITE_READONLY_DBMOVED, SQLITE_IOERR_READ.
+  const primary = Object.keys(UNUSABLE).find((key) => code === key || code.startsWith(`${key}_`));
+  const reason = primary === undefined ? (/^E[A-Z]+$/.test(code) ? 'the system refused it' : undefined) : UNUSABLE[primary];
+  if (reason === undefined) return error instanceof Error ? error : new Error(String(error));
+  const path = resolve(file);
+  const fix =
+    primary === 'SQLITE_READONLY' || primary === 'SQLITE_PERM' || code === 'EACCES' || code === 'EROFS'
+      ? `make it and its folder writable by this user, or move it aside (mv ${path} ${path}.bak) to start with an empty queue`
+      : `move it aside (mv ${path} ${path}.bak) and start again: a new, empty job database is created, and the old file can still be inspected`;
+  return new UserError(`the job database ${path} cannot be used: ${reason} (${errorMessage(error)}); ${fix}`);
+}
+
 function fromRow(row: JobRow): Job {
-  const owner: JobOwner = { platform: row.platform, userId: row.user_id, name: row.user_name };
+  const owner: JobOwner = { platform: row.platform, userId: row.user_id, name: row.user_name, ...(row.community === null ? {} : { community: row.community }) };
   return {
     id: row.id,
     owner,

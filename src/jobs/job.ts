@@ -11,6 +11,11 @@ export interface JobOwner {
   readonly platform: string;
   readonly userId: string;
   readonly name: string;
+  /**
+   * The server (Discord guild) or workspace (Slack team) the request came from; absent in a direct message. Its
+   * admins may manage the job, and only its members see the job in the queue.
+   */
+  readonly community?: string;
 }
 
 /** What was asked for; missing values take the model's defaults when the job runs. */
@@ -82,4 +87,9 @@ export type JobListener = (event: JobEvent) => void;
 
 export function ownerKey(owner: JobOwner): string {
   return `${owner.platform}:${owner.userId}`;
+}
+
+/** Whether two people asked from the same server or workspace (a direct message is nobody's community). */
+export function sameCommunity(a: JobOwner, b: JobOwner): boolean {
+  return a.platform === b.platform && a.community !== undefined && a.community === b.community;
 }

@@ -4,9 +4,11 @@ import { CancelledError, errorMessage, UserError } from '../core/errors.js';
 import type { RenderProgress } from '../core/progress.js';
 import { DurationEstimator } from './duration-estimator.js';
 import { fairOrder } from './fair-order.js';
+import { mayManage, type Actor } from './job-authority.js';
 import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest, type JobResult } from './job.js';
-import type { Actor, JobService, QueuedPlace } from './job-service.js';
+import type { JobService, QueuedPlace } from './job-service.js';
 import type { JobStore } from './job-store.js';
+import type { OutputRetention } from './output-retention.js';
 
 /** Renders one job; the signal fires on cancel, timeout or shutdown. */
 export type JobRunner = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }) => Promise<JobResult>;
@@ -30,6 +32,15 @@ export interface LocalJobServiceOptions {
   /** A job interrupted by a crash or restart is run once more, then failed. */
   readonly maxAttempts?: number;
   readonly onError?: (error: unknown, job: Job) => void;
+  /**
+   * A write to the store failed (another process holds its lock, the disk is full, the file became read-only), or
+   * writes work again. Told once per episode, not at every retry.
+   */
+  readonly onStoreTrouble?: (trouble: { readonly recovered: false; readonly error: unknown } | { readonly recovered: true }) => void;
+  /** How long to wait before writing again the job states that could not be written. */
+  readonly storeRetryMs?: number;
+  /** Deletes old pictures after each success, never one an adapter holds. */
+  readonly retention?: OutputRetention;
 }
 
 interface Running {
@@ -49,12 +60,23 @@ export class LocalJobService implements JobService {
   readonly #clock: () => number;
   readonly #maxAttempts: number;
   readonly #onError: ((error: unknown, job: Job) => void) | undefined;
+  readonly #onStoreTrouble: LocalJobServiceOptions['onStoreTrouble'];
+  readonly #storeRetryMs: number;
+  readonly #retention: OutputRetention | undefined;
+  /** Job states the store refused, newest per job, written again until it takes them. */
+  readonly #unsaved = new Map<string, Job>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  /** A write has failed and none has worked since. */
+  #storeTrouble = false;
   readonly #lane = new PQueue({ concurrency: 1 });
   readonly #listeners = new Set<JobListener>();
   readonly #estimator = new DurationEstimator();
   #queued: Job[] = [];
-  /** When each user was last served, as a strictly increasing turn number (times can tie within a millisecond). */
-  #lastServed = new Map<string, number>();
+  /**
+   * When each user was last served, as a strictly increasing turn number (times can tie within a millisecond). It
+   * holds the users who wait or were served in this run; others are read from the store when they ask.
+   */
+  readonly #lastServed = new Map<string, number | undefined>();
   #turn = 0;
   #running: Running | undefined;
   /** Jobs are taken from construction on (stored, waiting); they run once `start` has recovered the last run's. */
@@ -68,10 +90,13 @@ export class LocalJobService implements JobService {
     this.#clock = options.clock ?? Date.now;
     this.#maxAttempts = options.maxAttempts ?? 2;
     this.#onError = options.onError;
+    this.#onStoreTrouble = options.onStoreTrouble;
+    this.#storeRetryMs = options.storeRetryMs ?? 1000;
+    this.#retention = options.retention;
     // Until `start` settles them, the jobs the last run left running count as waiting (for positions and caps).
     this.#queued = this.#store.inStates(['running', 'queued']);
-    this.#lastServed = this.#store.lastStarts();
-    this.#turn = Math.max(0, ...this.#lastServed.values());
+    for (const job of this.#queued) this.#rememberLastServed(job.owner);
+    this.#turn = this.#store.latestStart() ?? 0;
   }
 
   /**
@@ -110,7 +135,15 @@ export class LocalJobService implements JobService {
     }
     if (active.length + requests.length > this.#limits.total) throw new UserError(`the queue is full (${this.#limits.total} images); try again in a few minutes`);
     const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0 }));
-    for (const job of jobs) this.#store.insert(job);
+    try {
+      this.#store.insertAll(jobs);
+    } catch (error) {
+      // Nothing is acknowledged that is not on disk: the request is refused, and the person can simply ask again.
+      this.#storeFailed(error);
+      throw new UserError('the bot cannot save new requests right now (its job database is busy or its disk is full); nothing was queued, try again in a minute');
+    }
+    this.#writeUnsaved();
+    this.#rememberLastServed(owner);
     this.#queued.push(...jobs);
     const ids = new Set(jobs.map((job) => job.id));
     const places = this.#waitingWithPlaces().filter((place) => ids.has(place.job.id));
@@ -126,7 +159,7 @@ export class LocalJobService implements JobService {
   #cancelNow(jobId: string, by: Actor): Job {
     const job = this.get(jobId);
     if (job === undefined) throw new UserError('there is no such image job');
-    if (ownerKey(job.owner) !== ownerKey(by.owner) && !by.isAdmin && !this.#admins.has(ownerKey(by.owner))) {
+    if (!mayManage(job, by) && !this.#admins.has(ownerKey(by.owner))) {
       throw new UserError('only the person who asked for this image (or an admin) can cancel it');
     }
     if (job.state === 'queued') {
@@ -157,13 +190,17 @@ export class LocalJobService implements JobService {
     const update = (job: Job) => (job.id === jobId ? { ...job, place } : job);
     this.#queued = this.#queued.map(update);
     if (this.#running?.job.id === jobId) this.#running = { ...this.#running, job: update(this.#running.job) };
-    const stored = this.#store.get(jobId);
-    if (stored !== undefined) this.#store.update({ ...stored, place });
+    const latest = this.#unsaved.get(jobId) ?? this.#store.get(jobId);
+    if (latest !== undefined) this.#save({ ...latest, place });
   }
 
   subscribe(listener: JobListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  holdOutput(jobId: string): () => void {
+    return this.#retention?.hold(jobId) ?? (() => undefined);
   }
 
   /**
@@ -179,6 +216,13 @@ export class LocalJobService implements JobService {
       clearTimeout(timer);
     }
     await this.#lane.onIdle();
+    clearTimeout(this.#retryTimer);
+    this.#writeUnsaved();
+  }
+
+  /** Job states the store has not taken yet (0 when every change is on disk). */
+  get unsavedCount(): number {
+    return this.#unsaved.size;
   }
 
   #activeJobs(): Job[] {
@@ -186,7 +230,7 @@ export class LocalJobService implements JobService {
   }
 
   #ordered(): Job[] {
-    return fairOrder(this.#queued, this.#lastServed);
+    return fairOrder(this.#queued, { get: (key) => this.#lastServed.get(key) });
   }
 
   #remainingMs(): number {
@@ -222,7 +266,8 @@ export class LocalJobService implements JobService {
     this.#running = { job: started, controller };
     this.#emit({ type: 'started', job: started });
     this.#announcePositions();
-    void this.#lane.add(() => this.#run(controller));
+    // #run handles its own failures; this only guards against a bug in that handling taking the process down.
+    this.#lane.add(() => this.#run(controller)).catch((error: unknown) => { this.#onError?.(error, started); });
   }
 
   async #run(controller: AbortController): Promise<void> {
@@ -234,6 +279,7 @@ export class LocalJobService implements JobService {
       const done = this.#save({ ...job(), state: 'succeeded', finishedAt: this.#clock(), result });
       this.#running = undefined;
       this.#emit({ type: 'succeeded', job: done, result });
+      void this.#retention?.prune();
     } catch (error) {
       this.#finishWithError(job(), error, controller.signal);
     } finally {
@@ -264,9 +310,46 @@ export class LocalJobService implements JobService {
     this.#emit({ type: 'failed', job: failed, error: failed.error! });
   }
 
+  /**
+   * Writes a job's new state. A refused write never stops the queue: the state stays in memory (so the person sees
+   * it), the trouble is reported once, and the write is tried again until the store takes it.
+   */
   #save(job: Job): Job {
-    this.#store.update(job);
+    this.#unsaved.set(job.id, job);
+    this.#writeUnsaved();
     return job;
+  }
+
+  #writeUnsaved(): void {
+    for (const [id, job] of this.#unsaved) {
+      try {
+        this.#store.update(job);
+      } catch (error) {
+        this.#storeFailed(error);
+        this.#retryTimer ??= setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.#writeUnsaved();
+        }, this.#storeRetryMs);
+        this.#retryTimer.unref();
+        return;
+      }
+      this.#unsaved.delete(id);
+    }
+    if (this.#storeTrouble) {
+      this.#storeTrouble = false;
+      this.#onStoreTrouble?.({ recovered: true });
+    }
+  }
+
+  #storeFailed(error: unknown): void {
+    if (this.#storeTrouble) return;
+    this.#storeTrouble = true;
+    this.#onStoreTrouble?.({ recovered: false, error });
+  }
+
+  #rememberLastServed(owner: JobOwner): void {
+    const key = ownerKey(owner);
+    if (!this.#lastServed.has(key)) this.#lastServed.set(key, this.#store.lastStart(owner.platform, owner.userId));
   }
 
   #emit(event: JobEvent): void {

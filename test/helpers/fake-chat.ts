@@ -19,7 +19,7 @@ export class FakeChat implements CommandContext {
   readonly supportsPrivate: boolean;
 
   constructor(user: Partial<ChatUser> & { id: string }, options: { supportsPrivate?: boolean; uploadLimitBytes?: number; place?: unknown } = {}) {
-    this.user = { platform: 'discord', name: `user-${user.id}`, isAdmin: false, ...user };
+    this.user = { platform: 'discord', name: `user-${user.id}`, community: 'server-1', admin: 'none', ...user };
     this.place = options.place ?? { channel: 'general' };
     this.uploadLimitBytes = options.uploadLimitBytes ?? 10 * 2 ** 20;
     this.supportsPrivate = options.supportsPrivate ?? true;

@@ -74,17 +74,17 @@ describe('the render queue', () => {
     const running = await service.enqueue(user('a'), request('running'), null);
     const waiting = await service.enqueue(user('a'), request('waiting'), null);
     const run = await manual.started(1);
-    await assert.rejects(service.cancel(waiting.job.id, { owner: user('b'), isAdmin: false }), { message: 'only the person who asked for this image (or an admin) can cancel it' });
-    const cancelled = await service.cancel(waiting.job.id, { owner: user('a'), isAdmin: false });
+    await assert.rejects(service.cancel(waiting.job.id, { owner: user('b'), admin: 'none' }), { message: 'only the person who asked for this image (or an admin) can cancel it' });
+    const cancelled = await service.cancel(waiting.job.id, { owner: user('a'), admin: 'none' });
     assert.equal(cancelled.state, 'cancelled');
-    await service.cancel(running.job.id, { owner: user('admin'), isAdmin: false });
+    await service.cancel(running.job.id, { owner: user('admin'), admin: 'none' });
     assert.ok(run.signal.aborted);
     await settle();
     assert.equal(service.get(running.job.id)?.state, 'cancelled');
     assert.equal(service.get(running.job.id)?.cancelledBy, 'user-admin');
     assert.deepEqual(events.flatMap((e) => (e.type === 'cancelled' ? [e.by] : [])), ['user-a', 'user-admin']);
-    await assert.rejects(service.cancel(running.job.id, { owner: user('a'), isAdmin: false }), { message: 'that image is already cancelled' });
-    await assert.rejects(service.cancel('nope', { owner: user('a'), isAdmin: false }), { message: 'there is no such image job' });
+    await assert.rejects(service.cancel(running.job.id, { owner: user('a'), admin: 'none' }), { message: 'that image is already cancelled' });
+    await assert.rejects(service.cancel('nope', { owner: user('a'), admin: 'none' }), { message: 'there is no such image job' });
   });
 
   test('a failing render fails that job only; the next one runs', async () => {

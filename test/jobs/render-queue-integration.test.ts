@@ -8,7 +8,7 @@ import type { JobEvent } from '../../src/jobs/job.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { LocalJobService } from '../../src/jobs/local-job-service.js';
 import { ModelPipelines } from '../../src/jobs/model-pipelines.js';
-import { pruneOutputs } from '../../src/jobs/output-retention.js';
+import { OutputRetention } from '../../src/jobs/output-retention.js';
 import { renderJobRunner } from '../../src/jobs/render-job-runner.js';
 import { findPreset } from '../../src/upscale/upscaler-descriptor.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
@@ -48,7 +48,7 @@ test('queue → engine → upscaler → file: jobs render on the fixture model, 
   const preview = events.find((e) => e.type === 'progress' && e.progress.stage === 'denoising');
   assert.ok(preview?.type === 'progress' && preview.progress.stage === 'denoising' && preview.progress.preview !== undefined);
 
-  assert.equal(await pruneOutputs(store, 1), 1);
+  await new OutputRetention(store, 1).prune();
   assert.deepEqual(await readdir(outputs), [`${second.job.id}.png`]);
   assert.equal(store.get(first.job.id)?.result?.parameters.startsWith('a red fox'), true, 'the record outlives the file');
   await pipelines.release();

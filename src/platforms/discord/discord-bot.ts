@@ -17,6 +17,7 @@ import { errorMessage, UserError } from '../../core/errors.js';
 import type { ChatBotOptions } from '../chat-bot-options.js';
 import type { Job } from '../../jobs/job.js';
 import { DiscordJobPresenter } from './discord-job-presenter.js';
+import { NO_MENTIONS, toDiscordMarkdown } from './discord-markdown.js';
 import { isDiscordPlace, type DiscordPlace } from './discord-place.js';
 
 export interface DiscordBotOptions extends ChatBotOptions {
@@ -38,7 +39,7 @@ export class DiscordBot {
 
   constructor(options: DiscordBotOptions) {
     this.#options = options;
-    this.client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { ...(options.apiUrl === undefined ? {} : { api: options.apiUrl }), version: '10' } });
+    this.client = new Client({ intents: [GatewayIntentBits.Guilds], allowedMentions: NO_MENTIONS, rest: { ...(options.apiUrl === undefined ? {} : { api: options.apiUrl }), version: '10' } });
     this.client.on(Events.InteractionCreate, (interaction) => {
       void this.#route(interaction);
     });
@@ -95,6 +96,7 @@ export class DiscordBot {
       token: interaction.token,
       createdAt: interaction.createdTimestamp,
       channelId: interaction.channelId,
+      ...(interaction.guildId === null ? {} : { guildId: interaction.guildId }),
       ephemeral: !isImagine || wantsPrivate,
     };
     const conversation = this.#conversation(interaction, place, isImagine);
@@ -103,13 +105,17 @@ export class DiscordBot {
 
   async #button(interaction: ButtonInteraction): Promise<void> {
     const parsed = parseJobButtonId(interaction.customId);
-    if (parsed === undefined) return;
+    if (parsed === undefined) {
+      // Never Discord's "This interaction failed": a button from an older version, or a forged id, gets an answer.
+      await interaction.reply({ content: '⚠️ This button is no longer known to the bot; use /imagine again.', flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+      return;
+    }
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     // New jobs from a button get their own channel message; a private source keeps to this private reply.
     const source = this.#options.services.jobs.get(parsed.jobId);
     const place: DiscordPlace =
       source?.request.private === true
-        ? { kind: 'interaction', applicationId: interaction.applicationId, token: interaction.token, createdAt: interaction.createdTimestamp, channelId: interaction.channelId, ephemeral: true }
+        ? { kind: 'interaction', applicationId: interaction.applicationId, token: interaction.token, createdAt: interaction.createdTimestamp, channelId: interaction.channelId, ...(interaction.guildId === null ? {} : { guildId: interaction.guildId }), ephemeral: true }
         : { kind: 'channel', channelId: interaction.channelId };
     const conversation = this.#conversation(interaction, place, false);
     await this.#guard(conversation, interaction.id, () => runJobAction(parsed.action, parsed.jobId, conversation.context, this.#options.services));
@@ -147,7 +153,7 @@ export class DiscordBot {
       if (replyIsStatus && !replied) {
         replied = true;
         await interaction.deleteReply();
-        await interaction.followUp({ content: text, flags: MessageFlags.Ephemeral });
+        await interaction.followUp({ content: toDiscordMarkdown(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
         return;
       }
       await context.reply(text, { private: true });
@@ -158,7 +164,8 @@ export class DiscordBot {
         platform: 'discord',
         id: interaction.user.id,
         name: interaction.user.globalName ?? interaction.user.username,
-        isAdmin: admins.has(`discord:${interaction.user.id}`) || interaction.memberPermissions?.has(PermissionFlagsBits.Administrator) === true,
+        ...(interaction.guildId === null ? {} : { community: interaction.guildId }),
+        admin: admins.has(`discord:${interaction.user.id}`) ? 'global' : isServerAdmin(interaction) ? 'community' : 'none',
       },
       place,
       uploadLimitBytes: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_UPLOAD_LIMIT,
@@ -168,10 +175,10 @@ export class DiscordBot {
           replied = true;
           // An /imagine reply is the job's status message: the presenter writes it.
           if (replyIsStatus) return;
-          await interaction.editReply({ content: text });
+          await interaction.editReply({ content: toDiscordMarkdown(text), allowedMentions: NO_MENTIONS });
           return;
         }
-        await interaction.followUp({ content: text, flags: MessageFlags.Ephemeral });
+        await interaction.followUp({ content: toDiscordMarkdown(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
       },
       async removeJobMessage(job: Job) {
         await deleteJobMessage(rest, job);
@@ -184,6 +191,12 @@ export class DiscordBot {
 interface Conversation {
   readonly context: CommandContext;
   fail(text: string): Promise<void>;
+}
+
+/** Administrator or Manage Server in the server the interaction came from: authority over that server's jobs only. */
+function isServerAdmin(interaction: ChatInputCommandInteraction | ButtonInteraction): boolean {
+  if (interaction.guildId === null) return false;
+  return interaction.memberPermissions?.any([PermissionFlagsBits.Administrator, PermissionFlagsBits.ManageGuild]) === true;
 }
 
 /** The options Discord sent, by name, in the types the commands expect. */

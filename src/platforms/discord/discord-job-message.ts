@@ -6,6 +6,7 @@ import { jobButtonId, type JobAction } from '../../../commands/job-actions.js';
 import type { RgbImage } from '../../core/rgb-image.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import { fileExtension } from '../../imaging/image-format.js';
+import { escapeDiscordText, NO_MENTIONS, toDiscordMarkdown } from './discord-markdown.js';
 
 export interface DiscordFile {
   readonly name: string;
@@ -19,6 +20,7 @@ export interface DiscordMessage {
     embeds: APIEmbed[];
     components: APIActionRowComponent<APIButtonComponent>[];
     attachments: { id: number; filename: string }[];
+    allowed_mentions: typeof NO_MENTIONS;
   };
   readonly files: DiscordFile[];
 }
@@ -33,9 +35,20 @@ function row(...buttons: APIButtonComponent[]): APIActionRowComponent<APIButtonC
   return { type: ComponentType.ActionRow, components: buttons };
 }
 
+/** Discord refuses an embed whose title is longer than this. */
+const TITLE_LIMIT = 256;
+
+/** The prompt as the embed's title, shown as typed (an embed title renders markdown), escapes counted in its length. */
 function title(job: Job): string {
-  const prompt = job.request.prompt;
-  return prompt.length <= 250 ? prompt : `${prompt.slice(0, 249)}…`;
+  const whole = escapeDiscordText(job.request.prompt);
+  if (whole.length <= TITLE_LIMIT) return whole;
+  let shown = '';
+  for (const character of job.request.prompt) {
+    const escaped = escapeDiscordText(character);
+    if (shown.length + escaped.length > TITLE_LIMIT - 1) break;
+    shown += escaped;
+  }
+  return `${shown}…`;
 }
 
 /** The status message for the newest event of a job. */
@@ -64,21 +77,21 @@ export async function jobMessage(event: JobEvent): Promise<DiscordMessage> {
       const name = `imagine-${event.result.settings.seed}.${fileExtension(event.result.format)}`;
       const data = await readFile(event.result.file);
       return message(
-        { title: title(job), description: describeResult(job, event.result).split('\n').slice(1).join('\n'), color: COLOUR.done, footer, image: { url: `attachment://${name}` } },
+        { title: title(job), description: toDiscordMarkdown(describeResult(job, event.result).split('\n').slice(1).join('\n')), color: COLOUR.done, footer, image: { url: `attachment://${name}` } },
         [row(button('reroll', job.id, 'Reroll', '🎲'), button('variations', job.id, 'Variations', '🔀'), button('parameters', job.id, 'Parameters', 'ℹ️'), button('delete', job.id, 'Delete', '🗑️'))],
         [{ name, data }],
       );
     }
     case 'failed':
-      return message({ title: title(job), description: describeFailure(event.job), color: COLOUR.failed, footer }, []);
+      return message({ title: title(job), description: toDiscordMarkdown(describeFailure(event.job)), color: COLOUR.failed, footer }, []);
     case 'cancelled':
-      return message({ title: title(job), description: `✖️ cancelled by ${event.by}`, color: COLOUR.failed, footer }, []);
+      return message({ title: title(job), description: `✖️ cancelled by ${escapeDiscordText(event.by)}`, color: COLOUR.failed, footer }, []);
   }
 }
 
 function message(embed: APIEmbed, components: APIActionRowComponent<APIButtonComponent>[], files: DiscordFile[] = []): DiscordMessage {
   return {
-    body: { content: '', embeds: [embed], components, attachments: files.map((file, id) => ({ id, filename: file.name })) },
+    body: { content: '', embeds: [embed], components, attachments: files.map((file, id) => ({ id, filename: file.name })), allowed_mentions: NO_MENTIONS },
     files,
   };
 }

@@ -3,7 +3,8 @@ import { errorMessage } from '../../core/errors.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
 import { jobMessage, type DiscordMessage } from './discord-job-message.js';
-import { INTERACTION_TOKEN_LIFETIME_MS, isDiscordPlace, MOVE_BEFORE_EXPIRY_MS, type DiscordPlace } from './discord-place.js';
+import { NO_MENTIONS } from './discord-markdown.js';
+import { INTERACTION_TOKEN_LIFETIME_MS, isDiscordPlace, messageLink, MOVE_BEFORE_EXPIRY_MS, type DiscordPlace } from './discord-place.js';
 
 const FINAL: ReadonlySet<JobEvent['type']> = new Set(['succeeded', 'failed', 'cancelled']);
 // Interaction webhooks are sent without the bot token (auth: false): @discordjs/rest takes a 401 with its token as
@@ -32,6 +33,8 @@ interface Tracked {
   chain: Promise<void>;
   /** The message is gone (deleted, or no way to reach it): no more edits, the job goes on. */
   dead: boolean;
+  /** Lets output retention delete the picture again, once it has been sent. */
+  releaseOutput: (() => void) | undefined;
 }
 
 /**
@@ -70,6 +73,7 @@ export class DiscordJobPresenter {
     for (const tracked of this.#tracked.values()) {
       clearTimeout(tracked.timer);
       clearTimeout(tracked.expiryTimer);
+      tracked.releaseOutput?.();
     }
   }
 
@@ -77,12 +81,13 @@ export class DiscordJobPresenter {
     if (event.job.owner.platform !== 'discord' || !isDiscordPlace(event.job.place)) return;
     let tracked = this.#tracked.get(event.job.id);
     if (tracked === undefined) {
-      tracked = { latest: undefined, shown: undefined, lastSentAt: 0, timer: undefined, expiryTimer: undefined, chain: Promise.resolve(), dead: false };
+      tracked = { latest: undefined, shown: undefined, lastSentAt: 0, timer: undefined, expiryTimer: undefined, chain: Promise.resolve(), dead: false, releaseOutput: undefined };
       this.#tracked.set(event.job.id, tracked);
       this.#watchExpiry(event.job, tracked);
     }
     if (tracked.dead) return;
     tracked.latest = event;
+    if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(event.job.id);
     if (FINAL.has(event.type)) {
       clearTimeout(tracked.timer);
       clearTimeout(tracked.expiryTimer);
@@ -115,14 +120,18 @@ export class DiscordJobPresenter {
     tracked.latest = undefined;
     tracked.shown = event;
     tracked.chain = tracked.chain.then(async () => {
-      if (tracked.dead) return;
-      tracked.lastSentAt = this.#clock();
       try {
+        if (tracked.dead) return;
+        tracked.lastSentAt = this.#clock();
         await this.#show(this.#jobs.get(jobId) ?? event.job, await jobMessage(event));
       } catch (error) {
         this.#log(`could not update the Discord message: ${errorMessage(error)}`, event.job);
+      } finally {
+        if (final) {
+          tracked.releaseOutput?.();
+          this.#tracked.delete(jobId);
+        }
       }
-      if (final) this.#tracked.delete(jobId);
     });
   }
 
@@ -158,7 +167,7 @@ export class DiscordJobPresenter {
   async #moveToChannel(job: Job, place: Extract<DiscordPlace, { kind: 'interaction' }>, message: DiscordMessage): Promise<void> {
     const pointTo = async (content: string) => {
       try {
-        await this.#rest.patch(Routes.webhookMessage(place.applicationId, place.token, '@original'), { auth: false, body: { content, embeds: [], components: [], attachments: [] } });
+        await this.#rest.patch(Routes.webhookMessage(place.applicationId, place.token, '@original'), { auth: false, body: { content, embeds: [], components: [], attachments: [], allowed_mentions: NO_MENTIONS } });
       } catch {
         // The token is already gone: there is no reply left to point from.
       }
@@ -177,7 +186,7 @@ export class DiscordJobPresenter {
       return;
     }
     this.#jobs.setPlace(job.id, { kind: 'channel', channelId: place.channelId, messageId: sent.id });
-    await pointTo(`This picture continues in https://discord.com/channels/@me/${place.channelId}/${sent.id}`);
+    await pointTo(`This picture continues in ${messageLink(place, sent.id)}`);
   }
 
   #markDead(job: Job): void {

@@ -7,6 +7,8 @@ export type DiscordPlace =
       /** When the interaction arrived: its token lasts 15 minutes from then. */
       readonly createdAt: number;
       readonly channelId: string;
+      /** The server the channel is in; absent in a direct message. */
+      readonly guildId?: string;
       readonly ephemeral: boolean;
       /** The reply's message id, once known, to delete it with the bot token after the token expired. */
       readonly messageId?: string;
@@ -22,3 +24,8 @@ export function isDiscordPlace(value: unknown): value is DiscordPlace {
 /** Interaction tokens expire after 15 minutes; edits move to a channel message a minute before. */
 export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
 export const MOVE_BEFORE_EXPIRY_MS = 60_000;
+
+/** A link that opens a message: a server channel's under its server, a direct message's under `@me`. */
+export function messageLink(place: { readonly guildId?: string; readonly channelId: string }, messageId: string): string {
+  return `https://discord.com/channels/${place.guildId ?? '@me'}/${place.channelId}/${messageId}`;
+}

@@ -7,9 +7,11 @@ import { errorMessage, UserError } from '../../core/errors.js';
 import type { ChatBotOptions } from '../chat-bot-options.js';
 import type { Job } from '../../jobs/job.js';
 import { parseSlackCommandText } from './slack-command-text.js';
+import { guardedHttpReceiver } from './slack-http-receiver.js';
 import { SlackJobPresenter } from './slack-job-presenter.js';
 import { toMrkdwn } from './slack-mrkdwn.js';
 import { isSlackPlace, type SlackPlace } from './slack-place.js';
+import { SlackReplayGuard } from './slack-replay-guard.js';
 import { slackErrorCode } from './slack-web.js';
 
 /** HTTP mode needs a public URL that Slack posts signed requests to; Socket Mode connects out with an app token. */
@@ -18,6 +20,13 @@ export type SlackConnection = { readonly kind: 'http'; readonly signingSecret: s
 export interface SlackBotOptions extends ChatBotOptions {
   readonly botToken: string;
   readonly connection: SlackConnection;
+}
+
+/** Who typed a command or pressed a button, and in which workspace. */
+interface SlackUser {
+  readonly id: string;
+  readonly name: string;
+  readonly team: string | undefined;
 }
 
 /** Slack files can be up to 1 GB; the picture is never near that. */
@@ -43,6 +52,7 @@ export class SlackBot {
   #presenter: SlackJobPresenter | undefined;
   #port: number | undefined;
   #socketReceiver: SocketModeReceiver | undefined;
+  readonly #replays = new SlackReplayGuard();
 
   constructor(options: SlackBotOptions) {
     this.#options = options;
@@ -95,19 +105,29 @@ export class SlackBot {
       tokenVerificationEnabled: false,
       logger,
       clientOptions,
-      ...(connection.kind === 'http' ? { signingSecret: connection.signingSecret } : { receiver: this.#socketReceiver }),
+      receiver: connection.kind === 'http' ? guardedHttpReceiver({ signingSecret: connection.signingSecret, logger }) : this.#socketReceiver,
+    });
+    // A retried event or a replayed command is acknowledged and goes no further: it must not queue a second picture.
+    app.use(async (args) => {
+      if (!this.#replays.isReplay(args.body)) {
+        await args.next();
+        return;
+      }
+      if ('ack' in args && typeof args.ack === 'function') await args.ack();
+      this.#options.log?.('info', 'ignored a repeated Slack delivery', { retry: args.context.retryNum ?? 0 });
     });
     app.command(/.*/, async ({ command, ack, respond }) => {
       await this.#slashCommand(command, ack, respond, app.client);
     });
-    app.event('app_mention', async ({ event, client }) => {
+    app.event('app_mention', async ({ event, client, context }) => {
       if (event.user === undefined) return;
-      await this.#mention({ user: event.user, channel: event.channel, ts: event.ts, text: event.text, ...(event.thread_ts === undefined ? {} : { threadTs: event.thread_ts }) }, client);
+      await this.#mention({ user: event.user, team: context.teamId, channel: event.channel, ts: event.ts, text: event.text, ...(event.thread_ts === undefined ? {} : { threadTs: event.thread_ts }) }, client);
     });
     app.action(/^job:/, async ({ body, action, ack, respond, client }) => {
       await ack();
       if (body.type !== 'block_actions' || action.type !== 'button' || !('action_id' in action)) return;
-      await this.#button(action.action_id, { id: body.user.id, name: body.user.username }, body.channel?.id, body.response_url, respond, client);
+      const team = body.team?.id ?? body.user.team_id;
+      await this.#button(action.action_id, { id: body.user.id, name: body.user.username, team }, body.channel?.id, body.response_url, respond, client);
     });
     app.error(async (error) => {
       this.#options.log?.('error', `Slack request failed: ${errorMessage(error)}`);
@@ -142,7 +162,7 @@ export class SlackBot {
   }
 
   async #slashCommand(
-    command: { text: string; user_id: string; user_name: string; channel_id: string; response_url: string },
+    command: { text: string; user_id: string; user_name: string; team_id: string; channel_id: string; response_url: string },
     ack: (answer?: { response_type: 'ephemeral'; text: string }) => Promise<void>,
     respond: RespondFn,
     client: webApi.WebClient,
@@ -157,7 +177,7 @@ export class SlackBot {
       if (!state.acked) void acknowledge();
     }, ACK_DEADLINE_MS);
     const place: SlackPlace = { kind: 'slack', channelId: command.channel_id, responseUrl: command.response_url };
-    const context = this.#context({ id: command.user_id, name: command.user_name }, place, client, async (text) => {
+    const context = this.#context({ id: command.user_id, name: command.user_name, team: command.team_id }, place, client, async (text) => {
       if (!state.acked) await acknowledge(text);
       else await respond({ response_type: 'ephemeral', replace_original: false, text });
     });
@@ -169,17 +189,17 @@ export class SlackBot {
     }
   }
 
-  async #mention(mention: { user: string; channel: string; ts: string; text: string; threadTs?: string }, client: webApi.WebClient): Promise<void> {
+  async #mention(mention: { user: string; team: string | undefined; channel: string; ts: string; text: string; threadTs?: string }, client: webApi.WebClient): Promise<void> {
     const text = mention.text.replace(/<@[A-Z0-9]+(?:\|[^>]*)?>/g, ' ').trim();
     const threadTs = mention.threadTs ?? mention.ts;
     const place: SlackPlace = { kind: 'slack', channelId: mention.channel, threadTs };
-    const context = this.#context({ id: mention.user, name: mention.user }, place, client, async (reply) => {
+    const context = this.#context({ id: mention.user, name: mention.user, team: mention.team }, place, client, async (reply) => {
       await client.chat.postEphemeral({ channel: mention.channel, user: mention.user, thread_ts: threadTs, text: reply });
     });
     await this.#guard(context, () => this.#run(text, context));
   }
 
-  async #button(actionId: string, user: { id: string; name: string }, channelId: string | undefined, responseUrl: string, respond: RespondFn, client: webApi.WebClient): Promise<void> {
+  async #button(actionId: string, user: SlackUser, channelId: string | undefined, responseUrl: string, respond: RespondFn, client: webApi.WebClient): Promise<void> {
     const parsed = parseJobButtonId(actionId);
     if (parsed === undefined) return;
     const source = this.#options.services.jobs.get(parsed.jobId);
@@ -212,10 +232,18 @@ export class SlackBot {
     }
   }
 
-  #context(user: { id: string; name: string }, place: SlackPlace, client: webApi.WebClient, reply: (text: string) => Promise<void>): CommandContext {
+  #context(user: SlackUser, place: SlackPlace, client: webApi.WebClient, reply: (text: string) => Promise<void>): CommandContext {
     return {
       syntax: SLACK_SYNTAX,
-      user: { platform: 'slack', id: user.id, name: user.name, isAdmin: this.#options.admins.has(`slack:${user.id}`) },
+      user: {
+        platform: 'slack',
+        id: user.id,
+        name: user.name,
+        ...(user.team === undefined || user.team === '' ? {} : { community: user.team }),
+        // Workspace admins are not read (that would need the users:read scope and a call per click): they moderate
+        // with Slack's own tools; the bot's own admins in Slack are the ones ADMINS names.
+        admin: this.#options.admins.has(`slack:${user.id}`) ? 'global' : 'none',
+      },
       place,
       uploadLimitBytes: UPLOAD_LIMIT_BYTES,
       // Slack cannot post a file that only one person sees.

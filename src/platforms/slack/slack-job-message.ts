@@ -28,7 +28,8 @@ function message(job: Job, status: string, buttons: types.Button[]): SlackMessag
     { type: 'context', elements: [{ type: 'mrkdwn', text: `job ${job.id.slice(0, 8)} · <@${job.owner.userId}>` }] },
   ];
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
-  return { text: `${job.request.prompt.slice(0, 150)} — ${status.replace(/[*_~`]/g, '')}`, blocks };
+  // The fallback text is mrkdwn too (notifications, screen readers, clients without blocks): escaped like the blocks.
+  return { text: `${escapeMrkdwn(job.request.prompt.slice(0, 150))} — ${status.replace(/[*_~`]/g, '')}`, blocks };
 }
 
 /** The status message for the newest event of a job; the picture itself is uploaded into its thread. */

@@ -33,6 +33,8 @@ interface Tracked {
   /** No message to show the job in any more (deleted, or no conversation reachable): the job goes on. */
   dead: boolean;
   toldAboutRateLimit: boolean;
+  /** Lets output retention delete the picture again, once it has been uploaded (or given up on). */
+  releaseOutput: (() => void) | undefined;
 }
 
 /**
@@ -72,18 +74,22 @@ export class SlackJobPresenter {
 
   stop(): void {
     this.#unsubscribe();
-    for (const tracked of this.#tracked.values()) clearTimeout(tracked.timer);
+    for (const tracked of this.#tracked.values()) {
+      clearTimeout(tracked.timer);
+      tracked.releaseOutput?.();
+    }
   }
 
   #onEvent(event: JobEvent): void {
     if (event.job.owner.platform !== 'slack' || !isSlackPlace(event.job.place)) return;
     let tracked = this.#tracked.get(event.job.id);
     if (tracked === undefined) {
-      tracked = { latest: undefined, lastSentAt: 0, timer: undefined, chain: Promise.resolve(), dead: false, toldAboutRateLimit: false };
+      tracked = { latest: undefined, lastSentAt: 0, timer: undefined, chain: Promise.resolve(), dead: false, toldAboutRateLimit: false, releaseOutput: undefined };
       this.#tracked.set(event.job.id, tracked);
     }
     if (tracked.dead) return;
     tracked.latest = event;
+    if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(event.job.id);
     this.#schedule(event.job.id, tracked);
   }
 
@@ -104,7 +110,11 @@ export class SlackJobPresenter {
   #flush(jobId: string, tracked: Tracked): void {
     tracked.chain = tracked.chain.then(async () => {
       const event = tracked.latest;
-      if (event === undefined || tracked.dead) return;
+      if (event === undefined) return;
+      if (tracked.dead) {
+        this.#finish(jobId, tracked);
+        return;
+      }
       if (this.#clock() < this.#pausedUntil) {
         this.#schedule(jobId, tracked);
         return;
@@ -114,12 +124,12 @@ export class SlackJobPresenter {
       const job = this.#jobs.get(jobId) ?? event.job;
       try {
         await this.#show(job, event);
-        if (FINAL.has(event.type)) this.#tracked.delete(jobId);
+        if (FINAL.has(event.type)) this.#finish(jobId, tracked);
       } catch (error) {
         const retryAfterMs = slackRetryAfterMs(error);
         if (retryAfterMs === undefined) {
           this.#log(`could not update the Slack message: ${errorMessage(error)}`, job);
-          if (FINAL.has(event.type)) this.#tracked.delete(jobId);
+          if (FINAL.has(event.type)) this.#finish(jobId, tracked);
           return;
         }
         // Rate limited: try again after Retry-After with the newest state, which may be this one.
@@ -129,6 +139,13 @@ export class SlackJobPresenter {
       }
       this.#schedule(jobId, tracked);
     });
+  }
+
+  /** The job's last state has been shown (or given up on): nothing more to send, its picture may go. */
+  #finish(jobId: string, tracked: Tracked): void {
+    tracked.releaseOutput?.();
+    tracked.releaseOutput = undefined;
+    this.#tracked.delete(jobId);
   }
 
   async #show(job: Job, event: JobEvent): Promise<void> {
@@ -192,12 +209,12 @@ export class SlackJobPresenter {
       dm = required(opened.channel?.id, 'conversations.open returned no channel');
       sent = await this.#client.chat.postMessage({ channel: dm, text: message.text, blocks: message.blocks });
     } catch (error) {
-      await this.#respond(place, `⚠️ ${why}, and I cannot send you a direct message either (${errorMessage(error)}), so I cancelled your picture “${job.request.prompt.slice(0, 80)}”.${invite}`);
+      await this.#respond(place, `⚠️ ${why}, and I cannot send you a direct message either (${escapeMrkdwn(errorMessage(error))}), so I cancelled your picture “${escapeMrkdwn(job.request.prompt.slice(0, 80))}”.${invite}`);
       this.#markDead(job);
-      await this.#jobs.cancel(job.id, { owner: job.owner, isAdmin: true });
+      await this.#jobs.cancel(job.id, { owner: job.owner, admin: 'none' });
       throw new Error(`no conversation to show job ${job.id} in: ${reason}`, { cause: error });
     }
-    await this.#respond(place, `${why}, so your picture “${job.request.prompt.slice(0, 80)}” comes to you in a direct message from me; it keeps its place in the queue.${invite}`);
+    await this.#respond(place, `${why}, so your picture “${escapeMrkdwn(job.request.prompt.slice(0, 80))}” comes to you in a direct message from me; it keeps its place in the queue.${invite}`);
     return this.#setPlace(job, { kind: 'slack', channelId: dm, messageTs: required(sent.ts, 'chat.postMessage returned no ts'), movedFrom: place.channelId, ...(place.responseUrl === undefined ? {} : { responseUrl: place.responseUrl }) });
   }
 
@@ -205,7 +222,7 @@ export class SlackJobPresenter {
     const place = job.place as SlackPlace;
     if (tracked.toldAboutRateLimit || place.messageTs !== undefined) return;
     tracked.toldAboutRateLimit = true;
-    await this.#respond(place, `Slack asks me to slow down, so the status of “${job.request.prompt.slice(0, 80)}” will show up in about ${Math.ceil(retryAfterMs / 1000)} s. Your picture keeps its place.`);
+    await this.#respond(place, `Slack asks me to slow down, so the status of “${escapeMrkdwn(job.request.prompt.slice(0, 80))}” will show up in about ${Math.ceil(retryAfterMs / 1000)} s. Your picture keeps its place.`);
   }
 
   async #respond(place: SlackPlace, text: string): Promise<void> {

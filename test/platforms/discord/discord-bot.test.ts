@@ -8,7 +8,7 @@ import { LocalJobService } from '../../../src/jobs/local-job-service.js';
 import { DiscordBot } from '../../../src/platforms/discord/discord-bot.js';
 import { UserError } from '../../../src/core/errors.js';
 import { jobButtonId } from '../../../commands/job-actions.js';
-import { FakeDiscord, FAKE_CHANNEL_ID, type RecordedRequest } from '../../fakes/discord/fake-discord.js';
+import { FakeDiscord, FAKE_CHANNEL_ID, FAKE_GUILD_ID, type RecordedRequest } from '../../fakes/discord/fake-discord.js';
 import { buttonClick, slashCommand, type FakeUser } from '../../fakes/discord/interactions.js';
 import { commandServices } from '../../helpers/fake-chat.js';
 import { ManualRunner, settle } from '../../helpers/fake-runner.js';
@@ -61,7 +61,7 @@ describe('/imagine in Discord', () => {
 
     const run = await manual.started(1);
     assert.deepEqual(run.job.request.seed, 5);
-    assert.deepEqual(run.job.place, { kind: 'interaction', applicationId: discord.applicationId, token: interaction.token, createdAt: run.job.place && (run.job.place as { createdAt: number }).createdAt, channelId: FAKE_CHANNEL_ID, ephemeral: false });
+    assert.deepEqual(run.job.place, { kind: 'interaction', applicationId: discord.applicationId, token: interaction.token, createdAt: run.job.place && (run.job.place as { createdAt: number }).createdAt, channelId: FAKE_CHANNEL_ID, guildId: FAKE_GUILD_ID, ephemeral: false });
     await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token));
     const preview = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(128) };
     for (let step = 1; step <= 4; step++) {
