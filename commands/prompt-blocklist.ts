@@ -20,11 +20,17 @@ export function parsePromptBlocklist(setting: string): PromptBlocklist {
     .map((entry) => {
       const regex = /^\/(.+)\/([a-z]*)$/.exec(entry);
       if (regex !== null) {
-        const pattern = new RegExp(regex[1], regex[2].includes('i') ? regex[2] : `${regex[2]}i`);
+        // Case-insensitive always; never global or sticky, whose lastIndex would make test() remember the last prompt.
+        const flags = regex[2].replace(/[gyi]/g, '');
+        const pattern = new RegExp(regex[1], `${flags}i`);
         return { label: entry, matches: (text: string, folded: string) => pattern.test(text) || pattern.test(folded) };
       }
-      const letters = Array.from(GRAPHEMES.segment(foldForMatching(entry)), ({ segment }) => segment.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
-      const pattern = new RegExp(`(?<![\\p{L}\\p{N}])${letters.join(SEPARATOR)}(?![\\p{L}\\p{N}])`, 'u');
+      // The entry's own spaces and dashes are separators like any other: `blood bath` also matches `blood-bath`.
+      const letters = Array.from(GRAPHEMES.segment(foldForMatching(entry)), ({ segment }) => segment)
+        .filter((segment) => !/^[\p{P}\p{S}\p{Z}_]+$/u.test(segment))
+        .map((segment) => segment.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+      const body = letters.length === 0 ? entry.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&') : letters.join(SEPARATOR);
+      const pattern = new RegExp(`(?<![\\p{L}\\p{N}])${body}(?![\\p{L}\\p{N}])`, 'u');
       return { label: entry, matches: (_text: string, folded: string) => pattern.test(folded) };
     });
   return {

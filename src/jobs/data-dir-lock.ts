@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { UserError } from '../core/errors.js';
+import { errorMessage, UserError } from '../core/errors.js';
 
 /** Who holds a data folder, as written beside the lock for the next process to name. */
 export interface LockHolder {
@@ -46,7 +46,11 @@ export class DataDirLock {
    * for it, up to `waitForStoppingMs`.
    */
   static async acquire(dataDir: string, options: AcquireOptions): Promise<DataDirLock> {
-    mkdirSync(dataDir, { recursive: true });
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (error) {
+      throw new UserError(`cannot create the data folder ${resolve(dataDir)} (${errorMessage(error)}): set DATA_DIR to a folder this user may write`);
+    }
     const deadline = Date.now() + options.waitForStoppingMs;
     let toldWaiting = false;
     for (;;) {
@@ -69,7 +73,12 @@ export class DataDirLock {
   }
 
   static #tryAcquire(dataDir: string): DataDirLock | undefined {
-    const db = new Database(join(dataDir, LOCK_FILE), { timeout: 0 });
+    let db: Database.Database;
+    try {
+      db = new Database(join(dataDir, LOCK_FILE), { timeout: 0 });
+    } catch (error) {
+      throw new UserError(`cannot write in the data folder ${resolve(dataDir)} (${errorMessage(error)}): make it writable by this user, or set DATA_DIR to a folder that is`);
+    }
     try {
       db.pragma('journal_mode = DELETE');
       db.pragma('locking_mode = EXCLUSIVE');

@@ -56,8 +56,9 @@ export class JobStore {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = FULL');
       this.#migrate();
-      // A read-only file opens without complaint and fails at the first write: find out now, not at the first job.
-      this.#db.exec('BEGIN IMMEDIATE; COMMIT');
+      // A read-only file opens without complaint (even BEGIN IMMEDIATE works) and fails at the first real write:
+      // make that write now, not at the first job.
+      this.#db.prepare("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('opened_at', ?)").run(new Date().toISOString());
     } catch (error) {
       throw unusableStore(file, error);
     }
@@ -83,6 +84,7 @@ export class JobStore {
         cancelled_by TEXT
       );
     `);
+    this.#db.exec('CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT)');
     const columns = new Set((this.#db.pragma('table_info(jobs)') as { name: string }[]).map((column) => column.name));
     for (const added of ADDED_COLUMNS) {
       if (!columns.has(added.name)) this.#db.exec(`ALTER TABLE jobs ADD COLUMN ${added.definition}`);

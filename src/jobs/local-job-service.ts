@@ -178,7 +178,7 @@ export class LocalJobService implements JobService {
 
   get(jobId: string): Job | undefined {
     if (this.#running?.job.id === jobId) return this.#running.job;
-    return this.#queued.find((job) => job.id === jobId) ?? this.#store.get(jobId);
+    return this.#queued.find((job) => job.id === jobId) ?? this.#unsaved.get(jobId) ?? this.#store.get(jobId);
   }
 
   active(): (Job & { position: number; etaMs: number })[] {

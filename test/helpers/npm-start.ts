@@ -9,11 +9,13 @@ export interface RunningBot {
   output(): string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** Resolves with the exit code when the process ends by itself; after `limitMs`, kills it and says what it printed. */
+  exits(limitMs?: number): Promise<number | null>;
 }
 
 /** `npm start` as a user runs it: src/main.ts in its own process, with only the given environment. */
-export function npmStart(env: Record<string, string>): RunningBot {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function npmStart(env: Record<string, string>, as: { readonly uid?: number; readonly gid?: number } = {}): RunningBot {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...as });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -21,6 +23,13 @@ export function npmStart(env: Record<string, string>): RunningBot {
   return {
     child,
     output: () => output,
+    async exits(limitMs = 60_000) {
+      const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+      const code = await exited;
+      clearTimeout(timer);
+      if (child.signalCode === 'SIGKILL') throw new Error(`npm start did not exit within ${limitMs} ms:\n${output}`);
+      return code;
+    },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;

@@ -8,14 +8,19 @@ export function snowflake(at = Date.now()): string {
 export interface FakeUser {
   readonly id: string;
   readonly name: string;
+  /** Administrator in the server the interaction comes from. */
   readonly admin?: boolean;
+  /** Manage Server (without Administrator) in that server. */
+  readonly manageServer?: boolean;
+  /** The server the interaction comes from (the fake's own by default); `null`: a direct message with the bot. */
+  readonly guildId?: string | null;
 }
 
 function member(user: FakeUser) {
   return {
     user: { id: user.id, username: user.name.toLowerCase(), discriminator: '0', global_name: user.name, avatar: null },
     roles: [],
-    permissions: user.admin === true ? '8' : '2048',
+    permissions: user.admin === true ? '8' : user.manageServer === true ? String(32 + 2048) : '2048',
     joined_at: new Date(0).toISOString(),
     deaf: false,
     mute: false,
@@ -25,22 +30,28 @@ function member(user: FakeUser) {
 
 function base(applicationId: string, user: FakeUser, at: number) {
   const id = snowflake(at);
+  const common = { id, application_id: applicationId, token: `token-${id}`, version: 1, app_permissions: '2147483647', locale: 'en-US', entitlements: [], attachment_size_limit: 10 * 1024 * 1024 };
+  if (user.guildId === null) {
+    const dm = `95${user.id.slice(2)}`;
+    return {
+      ...common,
+      channel_id: dm,
+      channel: { id: dm, type: 1, recipients: [member(user).user] },
+      user: member(user).user,
+      authorizing_integration_owners: { '1': user.id },
+      context: 1,
+    };
+  }
+  const guild = user.guildId ?? FAKE_GUILD_ID;
   return {
-    id,
-    application_id: applicationId,
-    token: `token-${id}`,
-    version: 1,
-    guild_id: FAKE_GUILD_ID,
+    ...common,
+    guild_id: guild,
     channel_id: FAKE_CHANNEL_ID,
-    channel: { id: FAKE_CHANNEL_ID, type: 0, guild_id: FAKE_GUILD_ID, name: 'general', permissions: '2048' },
+    channel: { id: FAKE_CHANNEL_ID, type: 0, guild_id: guild, name: 'general', permissions: '2048' },
     member: member(user),
-    app_permissions: '2147483647',
-    locale: 'en-US',
     guild_locale: 'en-US',
-    entitlements: [],
-    authorizing_integration_owners: { '0': FAKE_GUILD_ID },
+    authorizing_integration_owners: { '0': guild },
     context: 0,
-    attachment_size_limit: 10 * 1024 * 1024,
   };
 }
 

@@ -6,7 +6,13 @@ import { FAKE_CHANNEL_ID, FAKE_TEAM_ID, type FakeSlack } from './fake-slack.js';
 export interface SlackUser {
   readonly id: string;
   readonly name: string;
+  /** The workspace the user types in (the fake's own by default). */
+  readonly team?: string;
 }
+
+let deliveries = 0;
+/** Slack's trigger_ids and event_ids are unique per delivery (a retry repeats the same one). */
+const uniqueId = (prefix: string) => `${prefix}${Date.now()}.${++deliveries}`;
 
 export interface SignedResponse {
   readonly status: number;
@@ -21,13 +27,15 @@ export interface Signing {
   readonly sentBody?: string;
   /** Leave the signature headers out. */
   readonly unsigned?: boolean;
+  /** More headers, such as Slack's X-Slack-Retry-Num on a retried event. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** POSTs a body to the bot's /slack/events with X-Slack-Signature = v0=HMAC-SHA256(secret, "v0:ts:body"). */
 export async function postSigned(url: string, body: string, contentType: string, signing: Signing): Promise<SignedResponse> {
   const timestamp = String(signing.timestamp ?? Math.floor(Date.now() / 1000));
   const signature = `v0=${createHmac('sha256', signing.secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-  const headers: Record<string, string> = { 'content-type': contentType };
+  const headers: Record<string, string> = { 'content-type': contentType, ...signing.headers };
   if (signing.unsigned !== true) {
     headers['x-slack-request-timestamp'] = timestamp;
     headers['x-slack-signature'] = signature;
@@ -47,7 +55,7 @@ export function slashCommand(slack: FakeSlack, user: SlackUser, text: string, ch
   const response = slack.newResponseUrl();
   const fields = {
     token: 'legacy-verification-token',
-    team_id: FAKE_TEAM_ID,
+    team_id: user.team ?? FAKE_TEAM_ID,
     team_domain: 'fake',
     channel_id: channel,
     channel_name: channel === FAKE_CHANNEL_ID ? 'general' : 'other',
@@ -58,7 +66,7 @@ export function slashCommand(slack: FakeSlack, user: SlackUser, text: string, ch
     api_app_id: 'A0000FAKE',
     is_enterprise_install: 'false',
     response_url: response.url,
-    trigger_id: `${Date.now()}.trigger`,
+    trigger_id: uniqueId('trigger-'),
   };
   return { fields, form: new URLSearchParams(fields).toString(), responseId: response.id };
 }
@@ -73,12 +81,12 @@ export function buttonClick(slack: FakeSlack, user: SlackUser, actionId: string,
   const response = slack.newResponseUrl();
   const payload = {
     type: 'block_actions',
-    user: { id: user.id, username: user.name, name: user.name, team_id: FAKE_TEAM_ID },
+    user: { id: user.id, username: user.name, name: user.name, team_id: user.team ?? FAKE_TEAM_ID },
     api_app_id: 'A0000FAKE',
     token: 'legacy-verification-token',
     container: { type: 'message', message_ts: messageTs, channel_id: channel, is_ephemeral: false },
-    trigger_id: `${Date.now()}.trigger`,
-    team: { id: FAKE_TEAM_ID, domain: 'fake' },
+    trigger_id: uniqueId('trigger-'),
+    team: { id: user.team ?? FAKE_TEAM_ID, domain: 'fake' },
     channel: { id: channel, name: 'general' },
     message: { type: 'message', ts: messageTs, text: '' },
     response_url: response.url,
@@ -95,7 +103,7 @@ export function mentionEvent(slack: FakeSlack, user: SlackUser, text: string, ch
     api_app_id: 'A0000FAKE',
     event: { type: 'app_mention', user: user.id, text: `<@${slack.botUserId}> ${text}`, ts, channel, event_ts: ts },
     type: 'event_callback',
-    event_id: `Ev${Date.now()}`,
+    event_id: uniqueId('Ev'),
     event_time: Math.floor(Date.now() / 1000),
     authorizations: [{ team_id: FAKE_TEAM_ID, user_id: slack.botUserId, is_bot: true }],
   };

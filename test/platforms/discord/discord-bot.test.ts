@@ -186,7 +186,10 @@ describe('Discord’s limits', () => {
     (await manual.started(2)).finish({ file: picture });
     const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.startsWith(`/channels/${FAKE_CHANNEL_ID}/messages/`) && r.files[0]?.name === 'imagine-42.png');
     assert.equal(final.status, 200);
-    assert.ok(discord.requests.some((r) => r.path.includes(interaction.token) && JSON.stringify(r.body).includes('continues in')), 'the old reply points to the new message');
+    const pointer = discord.requests.find((r) => r.path.includes(interaction.token) && JSON.stringify(r.body).includes('continues in'));
+    const link = new RegExp(`^This picture continues in https://discord\\.com/channels/${FAKE_GUILD_ID}/${FAKE_CHANNEL_ID}/(\\d+)$`).exec(String(pointer?.body?.content));
+    assert.ok(link !== null, `the old reply links to the new message under its server: ${String(pointer?.body?.content)}`);
+    assert.match(JSON.stringify(discord.messages.get(link[1])?.body), /waits long/, 'the link opens the message the picture continues in');
     assert.ok(blocker.token !== interaction.token);
   });
 

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { UserError } from '../../src/core/errors.js';
+import type { Job, JobOwner, JobRequest } from '../../src/jobs/job.js';
+import { JobStore } from '../../src/jobs/job-store.js';
+import { LocalJobService } from '../../src/jobs/local-job-service.js';
+import { OutputRetention } from '../../src/jobs/output-retention.js';
+import { writeJobHistory } from '../fixtures/job-history.js';
+import { ManualRunner, settle } from '../helpers/fake-runner.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const LIMITS = { perUser: 5, total: 50, timeoutMs: 60_000 };
+const user = (id: string): JobOwner => ({ platform: 'discord', userId: id, name: `user-${id}` });
+const request = (prompt: string): JobRequest => ({ prompt, model: 'sdxl-turbo', private: false, maxBytes: 1e7 });
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('a failed write never takes the bot down', () => {
+  test('another process holds the database lock (SQLITE_BUSY) while a job finishes: the picture is delivered, the trouble logged once, the state saved when the lock goes', async () => {
+    const file = join(await tempDir(), 'jobs.sqlite');
+    const store = new JobStore(file, { busyTimeoutMs: 10 });
+    const manual = new ManualRunner();
+    const trouble: string[] = [];
+    const service = new LocalJobService({
+      store,
+      runner: manual.runner,
+      limits: LIMITS,
+      storeRetryMs: 10,
+      onStoreTrouble: (event) => trouble.push(event.recovered ? 'recovered' : (event.error as { code?: string }).code ?? 'error'),
+    });
+    const events: string[] = [];
+    service.subscribe((event) => events.push(`${event.type}:${event.job.request.prompt}`));
+    service.start();
+    const { job } = await service.enqueue(user('a'), request('first'), null);
+    const run = await manual.started(1);
+
+    const intruder = new Database(file);
+    intruder.exec('BEGIN IMMEDIATE');
+    run.finish();
+    await settle();
+    assert.ok(events.includes('succeeded:first'), 'the requester is told it succeeded');
+    assert.equal(service.get(job.id)?.state, 'succeeded');
+    await assert.rejects(service.enqueue(user('b'), request('second'), null), (error: unknown) => error instanceof UserError && /cannot save new requests right now.*nothing was queued/.test(error.message));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(trouble, ['SQLITE_BUSY'], 'told once, not at every retry');
+    assert.equal(service.unsavedCount, 1);
+
+    intruder.exec('COMMIT');
+    intruder.close();
+    await until(() => service.unsavedCount === 0);
+    assert.deepEqual(trouble, ['SQLITE_BUSY', 'recovered']);
+    assert.equal(new JobStore(file).get(job.id)?.state, 'succeeded', 'on disk once the lock is gone');
+    const later = await service.enqueue(user('b'), request('second'), null);
+    assert.equal((await manual.started(2)).job.id, later.job.id);
+    manual.runs[1].finish();
+    await settle();
+    assert.equal(store.get(later.job.id)?.state, 'succeeded');
+  });
+
+  test('a full disk (SQLITE_FULL) at every write of a failing job: no unhandled rejection, the failure reaches the requester, the queue goes on', async () => {
+    class FullDiskStore extends JobStore {
+      full = false;
+      override update(job: Job): void {
+        if (this.full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        super.update(job);
+      }
+    }
+    const store = new FullDiskStore(join(await tempDir(), 'jobs.sqlite'));
+    const manual = new ManualRunner();
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const service = new LocalJobService({ store, runner: manual.runner, limits: LIMITS, storeRetryMs: 10, onStoreTrouble: () => undefined });
+      const failures: string[] = [];
+      service.subscribe((event) => { if (event.type === 'failed') failures.push(event.error.message); });
+      service.start();
+      await service.enqueue(user('a'), request('one'), null);
+      await service.enqueue(user('b'), request('two'), null);
+      const run = await manual.started(1);
+      store.full = true;
+      run.fail(new Error('the GPU fell over'));
+      await settle();
+      assert.equal(failures.length, 1, 'the requester hears about the failure');
+      const next = await manual.started(2);
+      assert.equal(next.job.request.prompt, 'two', 'the queue goes on');
+      store.full = false;
+      next.finish();
+      await until(() => service.unsavedCount === 0);
+      assert.equal(store.get(run.job.id)?.state, 'failed');
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+
+  test('the enqueue commit is synced to disk (synchronous = FULL), in WAL mode', async () => {
+    const store = new JobStore(join(await tempDir(), 'jobs.sqlite'));
+    assert.equal(store.setting('synchronous'), 2);
+    assert.equal(store.setting('journal_mode'), 'wal');
+  });
+});
+
+describe('a job database that cannot be used stops the start with a message that says what to do', () => {
+  test('a file that is not a database, and a folder where the file should be', async () => {
+    const dir = await tempDir();
+    const garbage = join(dir, 'jobs.sqlite');
+    await writeFile(garbage, 'this is not a database, it is a shopping list\n'.repeat(200));
+    assert.throws(() => new JobStore(garbage), (error: unknown) => error instanceof UserError && error.message.includes(garbage) && /not a SQLite database/.test(error.message) && /move it aside \(mv .*jobs\.sqlite .*jobs\.sqlite\.bak\)/.test(error.message));
+    const folder = join(dir, 'folder.sqlite');
+    await mkdir(folder);
+    assert.throws(() => new JobStore(folder), (error: unknown) => error instanceof UserError && error.message.includes(folder) && /cannot be opened/.test(error.message));
+  });
+});
+
+describe('fairness across restarts and history', () => {
+  test('a job interrupted by a crash keeps its turn: it runs again before the other user’s job that waited behind it', async () => {
+    const file = join(await tempDir(), 'jobs.sqlite');
+    const manual = new ManualRunner();
+    let now = 1000;
+    const clock = () => (now += 10);
+    const before = new LocalJobService({ store: new JobStore(file), runner: manual.runner, limits: LIMITS, clock });
+    before.start();
+    // Both users have been served before, A longer ago: A's job runs first, and is interrupted by a crash.
+    await before.enqueue(user('a'), request('a-old'), null);
+    (await manual.started(1)).finish();
+    await before.enqueue(user('b'), request('b-old'), null);
+    (await manual.started(2)).finish();
+    await settle();
+    await before.enqueue(user('a'), request('a-interrupted'), null);
+    await manual.started(3);
+    await before.enqueue(user('b'), request('b-waiting'), null);
+
+    // The process dies here: no shutdown. The next one opens the same file.
+    const after = new ManualRunner();
+    const restarted = new LocalJobService({ store: new JobStore(file), runner: after.runner, limits: LIMITS, clock });
+    restarted.start();
+    assert.equal((await after.started(1)).job.request.prompt, 'a-interrupted');
+    (after.runs[0]).finish();
+    assert.equal((await after.started(2)).job.request.prompt, 'b-waiting');
+  });
+
+  test('a million finished jobs from 200 000 users: the bot starts, the fair order still reads history, and no call spreads every user', async () => {
+    const file = join(await tempDir(), 'jobs.sqlite');
+    // Users u0…u199999, five jobs each: u0 was served longest ago.
+    writeJobHistory(file, 1_000_000, 200_000);
+    const manual = new ManualRunner();
+    const service = new LocalJobService({ store: new JobStore(file), runner: manual.runner, limits: LIMITS });
+    service.start();
+    await service.enqueue(user('blocker'), request('blocker'), null);
+    await manual.started(1);
+    await service.enqueue(user('u199999'), request('served most recently'), null);
+    await service.enqueue(user('u5'), request('served long ago'), null);
+    await service.enqueue(user('newcomer'), request('never served'), null);
+    assert.deepEqual(service.active().slice(1).map((job) => job.request.prompt), ['never served', 'served long ago', 'served most recently']);
+  });
+
+  test('output retention deletes each old picture once, marks it, and never looks at it again', async () => {
+    const dir = await tempDir();
+    const store = new JobStore(join(dir, 'jobs.sqlite'));
+    const manual = new ManualRunner();
+    const retention = new OutputRetention(store, 2);
+    const service = new LocalJobService({ store, runner: manual.runner, limits: LIMITS, retention });
+    service.start();
+    for (let i = 1; i <= 5; i++) {
+      await service.enqueue(user('a'), request(`p${i}`), null);
+      const run = await manual.started(i);
+      const file = join(dir, `${run.job.id}.png`);
+      await writeFile(file, 'png');
+      run.finish({ file });
+      await settle();
+    }
+    await retention.prune();
+    const kept = manual.runs.slice(3).map((run) => `${run.job.id}.png`).sort();
+    assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.png')).sort(), kept);
+    assert.deepEqual(store.outputsBeyond(2), [], 'the pruned rows are marked: the next pass has nothing to look at');
+    assert.equal(store.get(manual.runs[0].job.id)?.result?.parameters.startsWith('p1'), true, 'the record stays');
+  });
+});

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { JobStore } from '../../src/jobs/job-store.js';
+import { FakeSlack } from '../fakes/slack/fake-slack.js';
+import { npmStart } from '../helpers/npm-start.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+/** As root, file permissions bind nobody: the read-only cases run the bot as the unprivileged user `nobody`. */
+const AS_UNPRIVILEGED = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+
+describe('npm start guards its data folder', () => {
+  let slack: FakeSlack;
+  let env: Record<string, string>;
+  let work: string;
+
+  before(async () => {
+    slack = new FakeSlack();
+    await slack.start();
+    work = await tempDir();
+    await chmod(work, 0o777);
+    env = {
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: 'fake-signing-secret',
+      SLACK_PORT: '0',
+      SLACK_API_URL: slack.apiUrl,
+      MODELS_DIR: join(work, 'models'),
+      MODELS_AUTO_DOWNLOAD: 'false',
+      UPSCALER: 'none',
+      LOG_LEVEL: 'info',
+    };
+  });
+
+  after(async () => {
+    await slack.stop();
+  });
+
+  test('a second bot on the same DATA_DIR exits 2 and names the process that holds it', async () => {
+    const data = join(work, 'shared-data');
+    const first = npmStart({ ...env, DATA_DIR: data });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!first.output().includes('"msg":"ready"') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.match(first.output(), /"msg":"ready"/);
+      const second = npmStart({ ...env, DATA_DIR: data });
+      assert.equal(await second.exits(), 2, second.output());
+      assert.match(second.output(), new RegExp(`^error: another bot is already using the data folder .*shared-data: process ${first.child.pid} on `, 'm'));
+    } finally {
+      assert.equal(await first.stop(), 0, first.output());
+    }
+  });
+
+  test('a job database that is not a database: exit 2 with its path and how to move it aside', async () => {
+    const data = join(work, 'corrupt-data');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'jobs.sqlite'), Buffer.alloc(8192, 7));
+    const bot = npmStart({ ...env, DATA_DIR: data });
+    assert.equal(await bot.exits(), 2, bot.output());
+    assert.match(bot.output(), /^error: the job database .*corrupt-data\/jobs\.sqlite cannot be used: it is not a SQLite database .*move it aside \(mv .*jobs\.sqlite .*jobs\.sqlite\.bak\)/m);
+  });
+
+  for (const [name, mode, reason] of [
+    ['read-only', 0o444, /it is read-only|cannot be opened/],
+    ['unreadable', 0o000, /cannot be opened|it is read-only/],
+  ] as const) {
+    test(`a ${name} job database: exit 2 with its path and what to do, not a restart loop`, async () => {
+      const data = join(work, `${name}-data`);
+      await mkdir(data, { recursive: true });
+      await chmod(data, 0o777);
+      const file = join(data, 'jobs.sqlite');
+      new JobStore(file).close();
+      await chmod(file, mode);
+      const bot = npmStart({ ...env, DATA_DIR: data }, AS_UNPRIVILEGED);
+      assert.equal(await bot.exits(), 2, bot.output());
+      assert.match(bot.output(), new RegExp(`^error: the job database ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be used`, 'm'));
+      assert.match(bot.output(), reason);
+    });
+  }
+});
