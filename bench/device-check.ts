@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { listSupportedBackends } from 'onnxruntime-node';
+import { listSupportedBackends } from '../src/diffusion/onnx/onnx-runtime.js';
 import { createRgbImage, type RgbImage } from '../src/core/rgb-image.js';
 import { readModelFolder } from '../src/diffusion/model/model-folder.js';
 import { DEVICES, type Device } from '../src/diffusion/onnx/execution-device.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { InferenceSession, Tensor } from '../src/diffusion/onnx/onnx-runtime.js';
 import { readModelFolder } from '../src/diffusion/model/model-folder.js';
 import { SessionLoader } from '../src/diffusion/onnx/session-loader.js';
 import { TextToImagePipeline } from '../src/diffusion/pipelines/text-to-image-pipeline.js';

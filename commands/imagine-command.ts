@@ -1,5 +1,5 @@
 import { UserError } from '../src/core/errors.js';
-import { MAX_GUIDANCE, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-settings.js';
+import { MAX_GUIDANCE, MAX_PROMPT_LENGTH, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-settings.js';
 import { parseSchedulerName, SCHEDULER_NAMES } from '../src/diffusion/schedulers/scheduler-registry.js';
 import type { JobRequest } from '../src/jobs/job.js';
 import { ASPECT_RATIOS, sizeForAspectRatio } from './aspect-ratio.js';
@@ -8,7 +8,8 @@ import { readPromptText } from './prompt-text.js';
 import type { CommandContext, CommandDefinition, CommandInput, CommandServices } from './command.js';
 import { describeWait } from './status-text.js';
 
-export const MAX_PROMPT_CHARACTERS = 1000;
+/** One limit for chat and the command line; CLIP reads 75 tokens (a few hundred characters) of it anyway. */
+export const MAX_PROMPT_CHARACTERS = MAX_PROMPT_LENGTH;
 
 export const imagineCommand: CommandDefinition = {
   name: 'imagine',

@@ -1,4 +1,4 @@
-import ort from 'onnxruntime-node';
+import { env, InferenceSession, Tensor } from '../diffusion/onnx/onnx-runtime.js';
 import { errorMessage } from '../core/errors.js';
 import { DEVICES, type Device } from '../diffusion/onnx/execution-device.js';
 import { OnnxGraphBuilder } from '../onnx-writer/onnx-graph-builder.js';
@@ -19,7 +19,7 @@ export async function backendChecks(configured: Device): Promise<CheckResult[]> 
   graph.output(graph.node('Add', [input, input], {}, 'y'), 'float32', [2]);
   const model = graph.toBytes();
   // A missing provider is an expected answer here, not an error for the log: keep onnxruntime's own report quiet.
-  ort.env.logLevel = 'fatal';
+  env.logLevel = 'fatal';
   const results: CheckResult[] = [];
   for (const device of DEVICES) {
     const subject = `backend ${device}${device === configured ? ' (DEVICE)' : ''}`;
@@ -36,9 +36,9 @@ export async function backendChecks(configured: Device): Promise<CheckResult[]> 
 }
 
 async function probe(model: Uint8Array, device: Device): Promise<void> {
-  const session = await ort.InferenceSession.create(model, { executionProviders: [device], logSeverityLevel: 4 });
+  const session = await InferenceSession.create(model, { executionProviders: [device], logSeverityLevel: 4 });
   try {
-    const output = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 2]), [2]) });
+    const output = await session.run({ x: new Tensor('float32', new Float32Array([1, 2]), [2]) });
     const values = output.y.data as Float32Array;
     if (values[0] !== 2 || values[1] !== 4) throw new Error(`computed ${values[0]}, ${values[1]} instead of 2, 4`);
   } finally {

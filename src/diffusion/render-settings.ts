@@ -23,7 +23,7 @@ export const MAX_STEPS = 150;
 export const MAX_GUIDANCE = 30;
 export const MIN_SIZE = 64;
 export const MAX_SIZE = 2048;
-export const MAX_PROMPT_LENGTH = 2000;
+export const MAX_PROMPT_LENGTH = 1000;
 
 export interface ModelDefaults {
   readonly steps: number;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { InferenceSession } from 'onnxruntime-node';
+import { InferenceSession } from '../diffusion/onnx/onnx-runtime.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { installUpscaler } from './installed-upscalers.js';
 import { parseGraphDef } from './tensorflow/graph-def.js';

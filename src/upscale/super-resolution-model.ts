@@ -1,4 +1,4 @@
-import { Tensor } from 'onnxruntime-node';
+import { Tensor } from '../diffusion/onnx/onnx-runtime.js';
 import { UserError } from '../core/errors.js';
 import type { OnnxComponent } from '../diffusion/onnx/onnx-component.js';
 import { floatFeed, readFloats } from '../diffusion/onnx/tensor-values.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { InferenceSession, Tensor } from '../../src/diffusion/onnx/onnx-runtime.js';
 import { CancelledError } from '../../src/core/errors.js';
 import type { RenderProgress } from '../../src/core/progress.js';
 import type { Planes } from '../../src/imaging/planes.js';

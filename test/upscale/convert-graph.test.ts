@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { InferenceSession, Tensor } from '../../src/diffusion/onnx/onnx-runtime.js';
 import sharp from 'sharp';
 import { createRgbImage, type RgbImage } from '../../src/core/rgb-image.js';
 import { SessionLoader } from '../../src/diffusion/onnx/session-loader.js';

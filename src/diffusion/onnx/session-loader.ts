@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { InferenceSession } from 'onnxruntime-node';
+import { InferenceSession } from './onnx-runtime.js';
 import { errorMessage, UserError } from '../../core/errors.js';
 import { executionProvidersFor, type Device } from './execution-device.js';
 import { OnnxComponent } from './onnx-component.js';

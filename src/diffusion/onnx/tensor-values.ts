@@ -1,4 +1,4 @@
-import { Tensor } from 'onnxruntime-node';
+import { Tensor } from './onnx-runtime.js';
 import { float32ArrayToHalfBits, halfBitsToFloat32Array } from './float16.js';
 import type { TensorSpec } from './tensor-spec.js';
 

@@ -80,7 +80,7 @@ describe('text-to-image pipeline', () => {
       [{ prompt: 'x', width: 500 }, /width must be a multiple of 8 from 64 to 2048, got 500/],
       [{ prompt: 'x', height: 4096 }, /height must be a multiple of 8/],
       [{ prompt: 'x', seed: -3 }, /the seed must be a whole number from 0 to 4294967295/],
-      [{ prompt: 'x'.repeat(2001) }, /longer than 2000 characters/],
+      [{ prompt: 'x'.repeat(1001) }, /longer than 1000 characters/],
     ];
     for (const [request, message] of cases) {
       await assert.rejects(pipeline.generate(request as { prompt: string }), (error: Error) => error.name === 'UserError' && message.test(error.message), JSON.stringify(request));
