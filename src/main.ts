@@ -67,7 +67,7 @@ async function main(): Promise<number> {
   const models = new InstalledModelChoices(config.MODELS_DIR, config.MODEL);
   await models.refresh();
   models.watch(60_000);
-  if (!models.installed().includes(config.MODEL)) {
+  if (!models.installed().includes(models.defaultModel)) {
     log.warn({ model: config.MODEL, modelsDir: resolve(config.MODELS_DIR) }, 'the default model is not installed; /imagine will say so until it is');
   }
 
@@ -76,7 +76,7 @@ async function main(): Promise<number> {
     threads: config.THREADS,
     onDeviceFallback: (device, reason) => { log.warn({ device, reason }, 'the device is not available; rendering on the CPU'); },
   });
-  const pipelines = new ModelPipelines(config.MODELS_DIR, config.UPSCALER, loader, { setting: config.MEMORY_MODE, gpuMemoryBytes: config.GPU_MEMORY_GB * 2 ** 30 });
+  const pipelines = new ModelPipelines(config.MODELS_DIR, config.UPSCALER, loader, { setting: config.MEMORY_MODE, gpuMemoryBytes: config.GPU_MEMORY_GB * 2 ** 30 }, config.MODEL);
   const jobs = new LocalJobService({
     store,
     runner: renderJobRunner(pipelines, join(config.DATA_DIR, 'outputs')),

@@ -12,13 +12,32 @@ export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;
 
 export function buildProgram(): Command {
-  return new Command('imagine')
+  const program = new Command('imagine')
     .description('text to image with SDXL-Turbo and Stable Diffusion on onnxruntime')
-    .exitOverride()
-    .addCommand(renderCommand().exitOverride())
-    .addCommand(upscaleCommand().exitOverride())
+    .addCommand(renderCommand())
+    .addCommand(upscaleCommand())
     .addCommand(modelsCommand())
-    .addCommand(doctorCommand().exitOverride());
+    .addCommand(doctorCommand());
+  throwInsteadOfExiting(program);
+  return program;
+}
+
+/**
+ * Every command and subcommand (`models convert` too) reports a usage mistake by throwing, so that it exits with
+ * EXIT_BAD_INPUT, with its usage at the end of commander's one-line message. addCommand does not pass these
+ * settings down, so they are set on the whole tree.
+ */
+function throwInsteadOfExiting(command: Command): void {
+  command.exitOverride();
+  // One line, as every error of the command line: commander's message, then the usage.
+  command.configureOutput({ outputError: (message, write) => { write(`${message.trimEnd()} (usage: ${commandPath(command)} ${command.usage()})\n`); } });
+  for (const subcommand of command.commands) throwInsteadOfExiting(subcommand);
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at !== null; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {

@@ -7,7 +7,7 @@ import { pathExists } from '../core/path-exists.js';
 import { formatBytes } from '../imaging/encode-within-limit.js';
 import { downloadFromCatalog, type DownloadProgress } from '../models/download/model-download.js';
 import { downloadHosts } from '../models/download/remote-files.js';
-import { listInstalledModels } from '../models/installed-models.js';
+import { isModelPath, listInstalledModels, listServedModels, modelDisplayName } from '../models/installed-models.js';
 import { loadCatalog, modelSource } from '../models/model-catalog.js';
 import { verifyModel, verifyUpscaler, type VerifyResult } from '../models/model-verifier.js';
 import { convertAndInstall } from '../upscale/convert-upscaler.js';
@@ -31,7 +31,11 @@ export function modelsCommand(): Command {
         lines.push(`  ${installed.has(id) ? '✓' : ' '} ${id.padEnd(14)} ${model.description}; ${source.variant} from ${source.repository}, about ${formatBytes(source.approximateBytes)}${id === config.MODEL ? ' (the default)' : ''}`);
         installed.delete(id);
       }
-      for (const id of installed) lines.push(`  ✓ ${id.padEnd(14)} (installed by hand)`);
+      for (const id of installed) lines.push(`  ✓ ${id.padEnd(14)} (installed by hand)${id === config.MODEL ? ' (the default)' : ''}`);
+      if (isModelPath(config.MODEL)) {
+        const found = (await listServedModels(config.MODELS_DIR, config.MODEL)).has(modelDisplayName(config.MODEL));
+        lines.push(`  ${found ? '✓' : '✗'} ${modelDisplayName(config.MODEL).padEnd(14)} the folder ${resolve(config.MODEL)}${found ? '' : ', which is not a model folder'} (MODEL, the default)`);
+      }
       lines.push('upscalers:');
       for (const [id, upscaler] of Object.entries(catalog.upscalers)) lines.push(`  ${upscalers.has(id) ? '✓' : ' '} ${id.padEnd(14)} ${upscaler.description}, about ${formatBytes(upscaler.approximateBytes)}`);
       lines.push(`(✓ installed in ${resolve(config.MODELS_DIR)}; download with \`imagine models download ID\`)`);
@@ -101,14 +105,15 @@ export function modelsCommand(): Command {
     .description(`convert an OpenCV super-resolution graph (.pb) or install a ready .onnx upscaler as a preset (${OPENCV_PRESETS.join(', ')}, realesrgan-x4)`)
     .argument('<file>', 'EDSR_x4.pb, FSRCNN_x4.pb, ESPCN_x4.pb, LapSRN_x4.pb, or an .onnx model')
     .requiredOption('--as <name>', 'the preset to install it as')
-    .action(async (file: string, options: { as: string }) => {
+    .option('--force', 'replace an upscaler already installed under that name')
+    .action(async (file: string, options: { as: string; force?: boolean }) => {
       const config = loadConfig();
-      const report = await convertAndInstall(file, options.as, config.MODELS_DIR);
+      const report = await convertAndInstall(file, options.as, config.MODELS_DIR, { replace: options.force === true });
       const operations = [...report.operations].map(([op, count]) => `${op} ${count}`).join(', ');
       process.stdout.write(`installed ${report.descriptor.name} (${formatBytes(report.bytes)}) in ${report.dir}\n`);
       if (operations !== '') process.stdout.write(`converted: ${operations}\n`);
     });
-  return models.exitOverride();
+  return models;
 }
 
 /** A progress bar on stderr for a terminal, rewritten at most four times a second; nothing when piped. */

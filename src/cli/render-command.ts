@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { UserError } from '../core/errors.js';
@@ -7,12 +8,12 @@ import { chooseMemoryMode, modelWeightBytes, parseMemorySetting, type MemorySett
 import { readModelFolder } from '../diffusion/model/model-folder.js';
 import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
 import { parseSchedulerName, SCHEDULER_NAMES } from '../diffusion/schedulers/scheduler-registry.js';
-import { fileExtension, formatFromFileName, IMAGE_FORMATS, parseImageFormat, type ImageFormat } from '../imaging/image-format.js';
+import { fileExtension, fileNameExtension, formatFromFileName, IMAGE_FORMATS, parseImageFormat, type ImageFormat } from '../imaging/image-format.js';
 import { writeFileAtomic } from '../imaging/write-file-atomic.js';
 import { RenderPipeline } from '../jobs/render-pipeline.js';
 import { openUpscaler } from '../upscale/open-upscaler.js';
 import { cliSessionLoader } from './cli-session-loader.js';
-import { resolveModelDir } from '../models/installed-models.js';
+import { modelDisplayName, resolveModelDir } from '../models/installed-models.js';
 import { optionParser, parseDecimal, parseWholeNumber } from './cli-options.js';
 import { terminalProgress } from './progress-printer.js';
 
@@ -41,7 +42,7 @@ export function renderCommand(): Command {
     .description('render a prompt to an image file')
     .argument('<prompt>', 'what to draw')
     .addOption(new Option('--model-dir <dir>', 'a model folder in the Hugging Face ONNX layout').conflicts('model'))
-    .option('--model <id>', 'an installed model id (default: MODEL, else sdxl-turbo)')
+    .option('--model <id>', 'an installed model id or a model folder (default: MODEL, else sdxl-turbo)')
     .option('--negative <text>', 'what to keep out of the image')
     .option('--seed <n>', 'seed from 0 to 4294967295 (default: random)', optionParser(parseWholeNumber))
     .option('--steps <n>', 'denoising steps (default: the model’s)', optionParser(parseWholeNumber))
@@ -65,13 +66,10 @@ export function renderCommand(): Command {
 async function render(prompt: string, options: RenderOptions): Promise<void> {
   const started = performance.now();
   const config = loadConfig();
-  const fromName = options.out === undefined ? undefined : formatFromFileName(options.out);
-  if (options.format !== undefined && fromName !== undefined && fromName !== options.format) {
-    throw new UserError(`--format ${options.format} does not match the extension of ${options.out}`);
-  }
-  const format = options.format ?? fromName;
+  const format = await checkOutput(options.out, options.format);
   const modelDir = options.modelDir === undefined ? await resolveModelDir(config.MODELS_DIR, options.model ?? config.MODEL) : resolve(options.modelDir);
-  const modelName = options.model ?? (options.modelDir === undefined ? config.MODEL : modelDir);
+  // The picture's parameters name the model, never a path of this machine.
+  const modelName = options.modelDir === undefined ? modelDisplayName(options.model ?? config.MODEL) : basename(modelDir);
   const loader = cliSessionLoader(config, options.device, options.threads);
   const folder = await readModelFolder(modelDir);
   const memoryMode = chooseMemoryMode(options.memory ?? config.MEMORY_MODE, await modelWeightBytes(folder), loader.device, config.GPU_MEMORY_GB * 2 ** 30);
@@ -120,6 +118,20 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
   } finally {
     await pipeline.release();
   }
+}
+
+/**
+ * Checks `--out` before any work: it must not be a folder, and its extension must name the format (`.png`, `.jpg` or
+ * `.jpeg`, `.webp`), agreeing with `--format` when both are given. Returns the format asked for, if any.
+ */
+async function checkOutput(out: string | undefined, format: ImageFormat | undefined): Promise<ImageFormat | undefined> {
+  if (out === undefined) return format;
+  if ((await stat(out).catch(() => undefined))?.isDirectory() === true) throw new UserError(`--out ${out} is a folder; give a file name such as ${join(out, 'picture.png')}`);
+  const extension = fileNameExtension(out);
+  const fromName = formatFromFileName(out);
+  if (extension !== undefined && fromName === undefined) throw new UserError(`--out ${out}: .${extension} is not an image format the bot writes; use .png, .jpg or .webp`);
+  if (format !== undefined && fromName !== undefined && fromName !== format) throw new UserError(`--format ${format} does not match the extension of ${out}`);
+  return format ?? fromName;
 }
 
 function roundTimings(timings: object): Record<string, number> {

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
 import { readModelFolder } from '../diffusion/model/model-folder.js';
@@ -7,7 +7,7 @@ import type { Device } from '../diffusion/onnx/execution-device.js';
 import { formatBytes } from '../imaging/encode-within-limit.js';
 import { readJsonFile } from '../diffusion/model/json-file.js';
 import { SOURCE_FILE } from '../models/download/model-download.js';
-import { listInstalledModels } from '../models/installed-models.js';
+import { isModelPath, listServedModels, modelDisplayName } from '../models/installed-models.js';
 import { loadCatalog, type Catalog } from '../models/model-catalog.js';
 import { listInstalledUpscalers, preferredUpscaler, resolveUpscalerSetting } from '../upscale/installed-upscalers.js';
 import type { CheckResult } from './check-result.js';
@@ -24,18 +24,23 @@ const sourceRecordSchema = z.looseObject({
  * Every installed model read as the engine reads it, and its files' sizes compared with what was downloaded (a cheap
  * check for a truncated copy; `imagine models verify` opens the sessions too). The default model must be there.
  */
-export async function modelChecks(modelsDir: string, defaultModel: string, device: Device): Promise<CheckResult[]> {
-  const installed = await listInstalledModels(modelsDir);
+export async function modelChecks(modelsDir: string, model: string, device: Device): Promise<CheckResult[]> {
+  const served = await listServedModels(modelsDir, model);
+  const defaultModel = modelDisplayName(model);
   const catalog = await loadCatalog();
   const results: CheckResult[] = [];
-  if (!installed.includes(defaultModel)) {
-    results.push({ status: 'fail', subject: `model ${defaultModel} (MODEL)`, detail: `not installed in ${modelsDir}: run \`npx imagine models download ${defaultModel}\` (npm start also downloads it)` });
+  if (!served.has(defaultModel)) {
+    results.push(
+      isModelPath(model)
+        ? { status: 'fail', subject: `model ${defaultModel} (MODEL)`, detail: `MODEL is ${resolve(model)}, which is not a model folder (no model_index.json): point MODEL at the folder that holds model_index.json` }
+        : { status: 'fail', subject: `model ${defaultModel} (MODEL)`, detail: `not installed in ${modelsDir}: run \`npx imagine models download ${defaultModel}\` (npm start also downloads it)` },
+    );
   }
-  for (const id of installed) {
+  for (const [id, dir] of served) {
     const subject = `model ${id}${id === defaultModel ? ' (MODEL)' : ''}`;
     try {
-      const folder = await readModelFolder(join(modelsDir, id));
-      const record = sourceRecordSchema.optional().parse(await readJsonFile(join(modelsDir, id, SOURCE_FILE)));
+      const folder = await readModelFolder(dir);
+      const record = sourceRecordSchema.optional().parse(await readJsonFile(join(dir, SOURCE_FILE)));
       const family = folder.family === 'sdxl' ? 'SDXL' : 'Stable Diffusion';
       if (record?.files === undefined) {
         results.push({ status: 'ok', subject, detail: `${family}, ${folder.nativeSize} px; installed by hand (\`imagine models verify ${id}\` opens every session)` });
@@ -43,7 +48,7 @@ export async function modelChecks(modelsDir: string, defaultModel: string, devic
       }
       const wrong: string[] = [];
       for (const file of record.files) {
-        const size = await stat(join(modelsDir, id, file.path)).then((info) => info.size, () => undefined);
+        const size = await stat(join(dir, file.path)).then((info) => info.size, () => undefined);
         if (size === undefined) wrong.push(`${file.path} is missing`);
         else if (file.size !== undefined && size !== file.size) wrong.push(`${file.path} is ${formatBytes(size)}, the download was ${formatBytes(file.size)}`);
       }

@@ -12,9 +12,14 @@ export function parseImageFormat(value: string): ImageFormat {
 
 /** The format a file name's extension asks for, if it names one. */
 export function formatFromFileName(file: string): ImageFormat | undefined {
-  const extension = /\.([a-z]+)$/i.exec(file)?.[1]?.toLowerCase();
+  const extension = fileNameExtension(file);
   if (extension === undefined) return undefined;
   return IMAGE_FORMATS.find((format) => format === extension || (format === 'jpeg' && extension === 'jpg'));
+}
+
+/** The extension of a file name, lower case, if it has one. */
+export function fileNameExtension(file: string): string | undefined {
+  return /\.([a-z0-9]+)$/i.exec(file)?.[1]?.toLowerCase();
 }
 
 export function fileExtension(format: ImageFormat): string {

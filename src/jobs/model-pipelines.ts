@@ -2,7 +2,7 @@ import { chooseMemoryMode, modelWeightBytes, type MemorySetting } from '../diffu
 import { readModelFolder } from '../diffusion/model/model-folder.js';
 import type { SessionLoader } from '../diffusion/onnx/session-loader.js';
 import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
-import { resolveModelDir } from '../models/installed-models.js';
+import { resolveServedModel } from '../models/installed-models.js';
 import { openUpscaler } from '../upscale/open-upscaler.js';
 import { RenderPipeline } from './render-pipeline.js';
 import type { PipelineProvider } from './render-job-runner.js';
@@ -19,6 +19,8 @@ export class ModelPipelines implements PipelineProvider {
     private readonly upscaler: string,
     private readonly loader: SessionLoader,
     private readonly memory: { readonly setting: MemorySetting; readonly gpuMemoryBytes: number } = { setting: 'resident', gpuMemoryBytes: 16 * 2 ** 30 },
+    /** MODEL: when it is a folder's path, jobs name that model by the folder's name. */
+    private readonly defaultModel = '',
   ) {}
 
   async pipeline(model: string): Promise<RenderPipeline> {
@@ -33,7 +35,7 @@ export class ModelPipelines implements PipelineProvider {
   }
 
   async #open(model: string): Promise<RenderPipeline> {
-    const folder = await readModelFolder(await resolveModelDir(this.modelsDir, model));
+    const folder = await readModelFolder(await resolveServedModel(this.modelsDir, this.defaultModel, model));
     const mode = chooseMemoryMode(this.memory.setting, await modelWeightBytes(folder), this.loader.device, this.memory.gpuMemoryBytes);
     const upscaler = await openUpscaler(this.modelsDir, this.upscaler, this.loader);
     return new RenderPipeline(new TextToImagePipeline(folder, this.loader, mode), upscaler, model);

@@ -4,7 +4,8 @@ import { formatBytes } from '../imaging/encode-within-limit.js';
 import { listInstalledUpscalers, preferredUpscaler } from '../upscale/installed-upscalers.js';
 import { downloadFromCatalog, type DownloadProgress } from './download/model-download.js';
 import type { DownloadHosts } from './download/remote-files.js';
-import { listInstalledModels } from './installed-models.js';
+import { resolve } from 'node:path';
+import { isModelPath, listInstalledModels, listServedModels, modelDisplayName } from './installed-models.js';
 import { loadCatalog } from './model-catalog.js';
 
 export interface EnsureModelsOptions {
@@ -26,7 +27,14 @@ export interface EnsureModelsOptions {
  */
 export async function ensureDefaultModels(options: EnsureModelsOptions): Promise<void> {
   const wanted: string[] = [];
-  if (!(await listInstalledModels(options.modelsDir)).includes(options.model)) wanted.push(options.model);
+  if (isModelPath(options.model)) {
+    // A folder of one's own is never downloaded: it is there, or it is a mistake to point out.
+    if (!(await listServedModels(options.modelsDir, options.model)).has(modelDisplayName(options.model))) {
+      options.log('warn', `MODEL is ${resolve(options.model)}, which is not a model folder (no model_index.json); /imagine will say that no model is installed`);
+    }
+  } else if (!(await listInstalledModels(options.modelsDir)).includes(options.model)) {
+    wanted.push(options.model);
+  }
   if (options.upscaler === 'auto' && (await listInstalledUpscalers(options.modelsDir)).length === 0) wanted.push(preferredUpscaler(options.device));
   if (wanted.length === 0) return;
   if (!options.autoDownload) {

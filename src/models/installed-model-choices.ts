@@ -1,27 +1,32 @@
-import { join } from 'node:path';
 import type { ModelChoices } from '../../commands/command.js';
 import { readModelFolder } from '../diffusion/model/model-folder.js';
-import { listInstalledModels } from './installed-models.js';
+import { listServedModels, modelDisplayName } from './installed-models.js';
 
 /**
  * The installed models as commands see them, read from MODELS_DIR at start and again every `refreshMs`, so that a
- * model downloaded while the bot runs appears without a restart. Folders that do not read as models are left out.
+ * model downloaded while the bot runs appears without a restart; MODEL, when it is a folder elsewhere, is offered
+ * under that folder's name. Folders that do not read as models are left out.
  */
 export class InstalledModelChoices implements ModelChoices {
   #models: string[] = [];
   #sizes = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
 
+  /** The name of the default model, as offered (a folder's name when MODEL is a path). */
+  readonly defaultModel: string;
+
   constructor(
     private readonly modelsDir: string,
-    readonly defaultModel: string,
-  ) {}
+    private readonly model: string,
+  ) {
+    this.defaultModel = modelDisplayName(model);
+  }
 
   async refresh(): Promise<void> {
     const sizes = new Map<string, number>();
-    for (const id of await listInstalledModels(this.modelsDir)) {
+    for (const [id, dir] of await listServedModels(this.modelsDir, this.model)) {
       try {
-        sizes.set(id, (await readModelFolder(join(this.modelsDir, id))).nativeSize);
+        sizes.set(id, (await readModelFolder(dir)).nativeSize);
       } catch {
         // An incomplete or broken folder is not offered; rendering it would only fail.
       }

@@ -1,11 +1,19 @@
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { extname, join, resolve } from 'node:path';
+import { pathExists } from '../core/path-exists.js';
 import { InferenceSession } from '../diffusion/onnx/onnx-runtime.js';
 import { errorMessage, UserError } from '../core/errors.js';
-import { installUpscaler } from './installed-upscalers.js';
+import { installUpscaler, readInstalledUpscaler, upscalersDir } from './installed-upscalers.js';
 import { parseGraphDef } from './tensorflow/graph-def.js';
 import { convertGraph } from './tensorflow/convert-graph.js';
 import { findPreset, type UpscalerDescriptor } from './upscaler-descriptor.js';
+
+export interface ConvertOptions {
+  /** Replace an installed upscaler of that name (else refused). */
+  readonly replace?: boolean;
+  /** Where the model came from, recorded in its upscaler.json (default: the file converted). */
+  readonly source?: string;
+}
 
 export interface ConvertReport {
   readonly dir: string;
@@ -20,8 +28,13 @@ export interface ConvertReport {
  * converted to ONNX; a ready .onnx file is checked and copied. Either way the model is opened once before it is
  * installed, so a file onnxruntime cannot run never becomes an installed upscaler.
  */
-export async function convertAndInstall(file: string, name: string, modelsDir: string): Promise<ConvertReport> {
-  const preset = findPreset(name);
+export async function convertAndInstall(file: string, name: string, modelsDir: string, options: ConvertOptions = {}): Promise<ConvertReport> {
+  const preset = { ...findPreset(name), source: options.source ?? `${resolve(file)} (imagine models convert)` };
+  const installed = join(upscalersDir(modelsDir), name);
+  if (options.replace !== true && (await pathExists(installed))) {
+    const previous = await readInstalledUpscaler(modelsDir, name).then((upscaler) => upscaler.descriptor.source, () => undefined);
+    throw new UserError(`${name} is already installed${previous === undefined ? '' : ` (from ${previous})`}; add --force to replace it with ${file}`);
+  }
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);

@@ -26,7 +26,7 @@ describe('imagine render', () => {
     assert.equal(metadata.width, 512);
     assert.equal(metadata.height, 512);
     const parameters = metadata.comments?.find((c) => c.keyword === 'parameters')?.text;
-    assert.equal(parameters, 'a red fox\nSteps: 4, Sampler: euler-ancestral, CFG scale: 0, Seed: 1, Size: 512x512, Model: ' + model + ', Upscaler: none');
+    assert.equal(parameters, 'a red fox\nSteps: 4, Sampler: euler-ancestral, CFG scale: 0, Seed: 1, Size: 512x512, Model: sdxl-turbo, Upscaler: none');
   });
 
   test('--json reports seed, sizes, stage timings and the output', async () => {
@@ -62,8 +62,8 @@ describe('imagine render', () => {
   });
 
   const badInputs: [string, string[], RegExp][] = [
-    ['an unknown option', ['--bogus'], /^error: unknown option '--bogus'\n$/],
-    ['a non-numeric seed', ['--seed', 'abc'], /^error: option '--seed <n>' argument 'abc' is invalid\. 'abc' is not a whole number\n$/],
+    ['an unknown option', ['--bogus'], /^error: unknown option '--bogus' \(usage: imagine render \[options\] <prompt>\)\n$/],
+    ['a non-numeric seed', ['--seed', 'abc'], /^error: option '--seed <n>' argument 'abc' is invalid\. 'abc' is not a whole number \(usage: imagine render \[options\] <prompt>\)\n$/],
     ['a seed out of range', ['--seed', '4294967296'], /^error: the seed must be a whole number from 0 to 4294967295\n$/],
     ['a width that is not a multiple of 8', ['--width', '500'], /^error: width must be a multiple of 8 from 64 to 2048, got 500\n$/],
     ['zero steps', ['--steps', '0'], /^error: steps must be a whole number from 1 to 150\n$/],
@@ -71,7 +71,7 @@ describe('imagine render', () => {
     ['an unknown upscaler', ['--upscale', 'magic'], /^error: unknown upscaler 'magic': use one of edsr-x4, lapsrn-x4, fsrcnn-x4, espcn-x4, realesrgan-x4\n$/],
     ['an upscaler that is not installed', ['--upscale', 'edsr-x4'], /^error: upscaler 'edsr-x4' is not installed \(none is installed\); convert one with: npx imagine models convert FILE\.pb --as edsr-x4\n$/],
     ['a limit no file fits', ['--max-bytes', '100'], /^error: the image does not fit in 100 bytes even as a JPEG at quality 70\n$/],
-    ['an unknown format', ['--format', 'gif'], /^error: option '--format <format>' argument 'gif' is invalid\. unknown image format 'gif': use one of png, jpeg, webp\n$/],
+    ['an unknown format', ['--format', 'gif'], /^error: option '--format <format>' argument 'gif' is invalid\. unknown image format 'gif': use one of png, jpeg, webp \(usage: imagine render \[options\] <prompt>\)\n$/],
     ['a format that contradicts the file name', ['--format', 'png', '--out', 'x.jpg'], /^error: --format png does not match the extension of x\.jpg\n$/],
     ['an unknown device', ['--device', 'tpu'], /^error: unknown device 'tpu': use one of cpu, cuda, webgpu\n$/],
   ];
@@ -97,7 +97,7 @@ describe('imagine render', () => {
     const cwd = await tempDir();
     const result = await imagine(['render', 'a fox', '--model', 'sd-1.5'], cwd, { MODELS_DIR: join(work, 'models') });
     assert.equal(result.code, 2);
-    assert.equal(result.stderr, `error: model 'sd-1.5' is not installed (installed: sdxl-turbo); put its ONNX model folder at ${join(work, 'models', 'sd-1.5')}\n`);
+    assert.equal(result.stderr, `error: model 'sd-1.5' is not installed (installed: sdxl-turbo); download it with \`npx imagine models download sd-1.5\`, or put its ONNX model folder at ${join(work, 'models', 'sd-1.5')}\n`);
   });
 
   test('a bad environment variable is named', async () => {

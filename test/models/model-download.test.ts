@@ -93,7 +93,7 @@ describe('downloading a model from the hub', () => {
 
   test('a download that keeps failing stops with a message, leaves nothing loadable, and the next run resumes it', async () => {
     hub.cuts.set('tokenizer/merges.txt', { afterBytes: 200_000, times: 10 });
-    await assert.rejects(downloadFromCatalog(catalog, 'sdxl-turbo', options()), (error: unknown) => error instanceof UserError && /downloading tokenizer\/merges.txt failed .*run the same command again to resume it/.test(error.message));
+    await assert.rejects(downloadFromCatalog(catalog, 'sdxl-turbo', options()), (error: unknown) => error instanceof UserError && /downloading tokenizer\/merges.txt failed .*running the same command again resumes from there/.test(error.message));
     assert.deepEqual(await listInstalledModels(modelsDir), [], 'no half model is ever loadable');
     const partial = join(stagingDir(modelsDir, 'sdxl-turbo'), 'tokenizer', 'merges.txt.part');
     assert.equal((await stat(partial)).size, 200_000);
@@ -191,7 +191,8 @@ describe('imagine models …', () => {
     assert.match(downloaded.stdout, /^installed sdxl-turbo \(17 files, [\d.]+ MiB\) from stabilityai\/sdxl-turbo@main \(fp32\) in /);
 
     const listed = await imagine(['models', 'list'], cwd, env);
-    assert.match(listed.stdout, /✓ sdxl-turbo +SDXL-Turbo: 512 px in 1-4 steps, the default; fp32 from stabilityai\/sdxl-turbo, about 12\.8 GiB \(the default\)/);
+    assert.match(listed.stdout, /✓ sdxl-turbo +SDXL-Turbo: 512 px in 1-4 steps; fp32 from stabilityai\/sdxl-turbo, about 12\.8 GiB \(the default\)/);
+    assert.equal(listed.stdout.match(/the default/g)?.length, 1, "the default is named once");
     assert.match(listed.stdout, /  {2}sd-1\.5 +Stable Diffusion 1\.5/);
 
     const ok = await imagine(['models', 'verify'], cwd, env);

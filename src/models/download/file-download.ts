@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
+import { networkFailure, unreachedReason } from '../../core/network-error.js';
 import type { FileCheck, RemoteFile } from './remote-files.js';
 
 export interface FileDownloadOptions {
@@ -38,7 +39,7 @@ export async function downloadFile(remote: RemoteFile, dest: string, options: Fi
     } catch (error) {
       if (error instanceof UserError || error instanceof CancelledError || attempt >= attempts) {
         if (error instanceof UserError || error instanceof CancelledError) throw error;
-        throw new UserError(`downloading ${remote.path} failed (${errorMessage(error)}); run the same command again to resume it`);
+        throw await failedDownload(remote, part, error);
       }
     }
   }
@@ -55,6 +56,17 @@ export async function downloadFile(remote: RemoteFile, dest: string, options: Fi
     }
   }
   await rename(part, dest);
+}
+
+/** The message of a download that gave up: what failed, and a resume only where something is there to resume. */
+async function failedDownload(remote: RemoteFile, part: string, error: unknown): Promise<UserError> {
+  const unreached = unreachedReason(error);
+  const what =
+    unreached === undefined
+      ? `downloading ${remote.path} failed (${networkFailure(error) ?? errorMessage(error)})`
+      : `cannot reach ${new URL(remote.url).origin} (${unreached}) for ${remote.path}; check the network, a proxy, or the mirror's address`;
+  const fetched = await sizeOf(part);
+  return new UserError(fetched > 0 ? `${what}; ${fetched} bytes are kept, and running the same command again resumes from there` : what);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { mkdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { mkdir, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import { pathExists } from '../../core/path-exists.js';
 import { readModelFolder } from '../../diffusion/model/model-folder.js';
@@ -67,7 +67,12 @@ export async function downloadModel(source: ModelSource, options: DownloadOption
   const files = await listHubFiles(options.hosts, source.repository, source.revision, source.patterns);
   const staging = stagingDir(options.modelsDir, source.id);
   await mkdir(staging, { recursive: true });
-  await fetchAll(files, staging, options);
+  try {
+    await fetchAll(files, staging, options);
+  } catch (error) {
+    await removeEmptyFolders(staging, options.modelsDir);
+    throw error;
+  }
   await readModelFolder(staging);
   const bytes = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
   await writeFile(join(staging, SOURCE_FILE), `${JSON.stringify({ id: source.id, variant: source.variant, repository: source.repository, revision: source.revision, files: files.map((file) => ({ path: file.path, size: file.size, ...(file.check === undefined ? {} : { [file.check.kind]: file.check.hex }) })) }, null, 2)}\n`);
@@ -96,11 +101,27 @@ async function downloadUpscaler(id: string, upscaler: CatalogUpscaler, options: 
   }
   const staging = stagingDir(options.modelsDir, join('upscalers', id));
   await mkdir(staging, { recursive: true });
-  await fetchAll([remote], staging, options);
+  try {
+    await fetchAll([remote], staging, options);
+  } catch (error) {
+    await removeEmptyFolders(staging, options.modelsDir);
+    throw error;
+  }
   const downloaded = join(staging, remote.path);
-  const report = await convertAndInstall(downloaded, id, options.modelsDir);
+  const report = await convertAndInstall(downloaded, id, options.modelsDir, { replace: true, source: described });
   await rm(staging, { recursive: true, force: true });
   return { id, dir: report.dir, bytes: report.bytes, files: 1, source: described };
+}
+
+/** Removes `dir` and its parents up to (not including) `root` while they are empty: a download that fetched nothing leaves nothing. */
+async function removeEmptyFolders(dir: string, root: string): Promise<void> {
+  for (let at = resolve(dir); at !== resolve(root) && at.startsWith(resolve(root)); at = dirname(at)) {
+    try {
+      await rmdir(at);
+    } catch {
+      return;
+    }
+  }
 }
 
 /** Downloads every file that is not complete yet, after checking that what is left fits on the disk. */
