@@ -29,6 +29,8 @@ export interface ModelDefaults {
   readonly steps: number;
   readonly guidance: number;
   readonly size: number;
+  /** The only size the model's UNet takes, when its export fixed it. */
+  readonly fixedSize?: { readonly width: number; readonly height: number };
   /** The model's own scheduler, or a UserError saying why it cannot be used (then one must be chosen). */
   readonly scheduler: SchedulerName | UserError;
 }
@@ -45,13 +47,12 @@ export function modelDefaults(folder: ModelFolder): ModelDefaults {
     if (!(error instanceof UserError)) throw error;
     scheduler = error;
   }
+  const size = { size: folder.nativeSize, ...(folder.fixedSize === undefined ? {} : { fixedSize: folder.fixedSize }) };
   if (folder.family === 'sdxl') {
     const turbo = folder.nativeSize <= 512 && folder.scheduler.timestep_spacing === 'trailing';
-    return turbo
-      ? { steps: 4, guidance: 0, size: folder.nativeSize, scheduler }
-      : { steps: 30, guidance: 5, size: folder.nativeSize, scheduler };
+    return turbo ? { steps: 4, guidance: 0, ...size, scheduler } : { steps: 30, guidance: 5, ...size, scheduler };
   }
-  return { steps: 50, guidance: 7.5, size: folder.nativeSize, scheduler };
+  return { steps: 50, guidance: 7.5, ...size, scheduler };
 }
 
 /** Fills defaults and checks every value, with a message fit for chat for the first one that is wrong. */
@@ -67,8 +68,12 @@ export function resolveRenderSettings(request: RenderRequest, defaults: ModelDef
   if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS) throw new UserError(`steps must be a whole number from 1 to ${MAX_STEPS}`);
   const guidance = request.guidance ?? defaults.guidance;
   if (!Number.isFinite(guidance) || guidance < 0 || guidance > MAX_GUIDANCE) throw new UserError(`guidance must be a number from 0 to ${MAX_GUIDANCE}`);
-  const width = request.width ?? defaults.size;
-  const height = request.height ?? defaults.size;
+  const width = request.width ?? defaults.fixedSize?.width ?? defaults.size;
+  const height = request.height ?? defaults.fixedSize?.height ?? defaults.size;
+  const fixed = defaults.fixedSize;
+  if (fixed !== undefined && (width !== fixed.width || height !== fixed.height)) {
+    throw new UserError(`this model's UNet was exported for ${fixed.width}x${fixed.height} only and cannot render ${width}x${height}: leave the size (or aspect ratio) out, or give ${fixed.width}x${fixed.height}`);
+  }
   for (const [name, value] of [['width', width], ['height', height]] as const) {
     if (!Number.isInteger(value) || value < MIN_SIZE || value > MAX_SIZE || value % 8 !== 0) {
       throw new UserError(`${name} must be a multiple of 8 from ${MIN_SIZE} to ${MAX_SIZE}, got ${value}`);

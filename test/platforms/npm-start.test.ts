@@ -111,6 +111,59 @@ describe('npm start with Discord and Slack in one process', () => {
   });
 });
 
+describe('MODEL as the path of a model folder', () => {
+  test('is served under its folder name in Discord and Slack, chosen by default, rendered, and ok in doctor', async () => {
+    const discord = new FakeDiscord();
+    await discord.start();
+    const slack = new FakeSlack();
+    await slack.start();
+    const work = await tempDir();
+    const folder = await writeSdxlFixture(join(work, 'elsewhere', 'my-turbo'), { variant: 'optimum-2023' });
+    const env = {
+      DISCORD_TOKEN: 'fake-token',
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiUrl,
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_APP_TOKEN: slack.appToken,
+      SLACK_API_URL: slack.apiUrl,
+      MODELS_DIR: join(work, 'models'),
+      MODEL: folder,
+      DATA_DIR: join(work, 'data'),
+      UPSCALER: 'none',
+      LOG_LEVEL: 'info',
+    };
+    const bot = npmStart(env);
+    try {
+      await discord.identified();
+      await slack.socketConnected();
+      const ready = Date.now() + 30_000;
+      while (!bot.output().includes('"msg":"ready"') && Date.now() < ready) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.doesNotMatch(bot.output(), /not installed|downloading/, 'nothing to download: the folder is there');
+      assert.match(bot.output(), /"models":\["my-turbo"\]/);
+
+      const help = (await slack.sendEnvelope('slash_commands', slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'help').fields)) as { text?: string };
+      assert.match(help.text ?? '', /Models: my-turbo \(default my-turbo\)/, bot.output());
+      const queued = (await slack.sendEnvelope('slash_commands', slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'a harbour --seed 6').fields)) as { text?: string };
+      assert.match(queued.text ?? '', /Queued “a harbour”/, bot.output());
+
+      const interaction = discordCommand(discord.applicationId, { id: '100000000000000001', name: 'Ben' }, 'imagine', { prompt: 'a blue fox', seed: 4, model: 'my-turbo' });
+      discord.dispatchInteraction(interaction);
+      const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && r.files.some((f) => f.name === 'imagine-4.png'), 60_000);
+      assert.match(JSON.stringify(final.body?.embeds), /my-turbo/, 'the picture names the model by its folder');
+      const deadline = Date.now() + 60_000;
+      while (![...slack.files.values()].some((file) => file.filename === 'imagine-6.png' && file.shared !== undefined) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok([...slack.files.values()].some((file) => file.filename === 'imagine-6.png'), bot.output());
+
+      const doctor = await run(process.execPath, ['bin/imagine.js', 'doctor'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } }).catch((error: unknown) => error as { stdout: string });
+      assert.match(doctor.stdout, /ok +model my-turbo \(MODEL\)/);
+    } finally {
+      assert.equal(await bot.stop(), 0, bot.output());
+      await discord.stop();
+      await slack.stop();
+    }
+  });
+});
+
 describe('npm start with Slack in HTTP mode', () => {
   test('listens on SLACK_PORT for signed requests, refuses unsigned ones, and renders', async () => {
     const slack = new FakeSlack();

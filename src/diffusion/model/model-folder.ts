@@ -1,9 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../../core/errors.js';
+import { errorMessage, UserError } from '../../core/errors.js';
 import { pathExists } from '../../core/path-exists.js';
 import { schedulerConfigSchema, type SchedulerConfig } from '../schedulers/scheduler-config.js';
+import { readDeclaredInputs } from '../onnx/declared-inputs.js';
 import { readJsonFile } from './json-file.js';
 
 /** SDXL (two text encoders, pooled embeds, time ids) or Stable Diffusion 1.x/2.x (one text encoder). */
@@ -18,6 +19,8 @@ export interface ModelFolder {
   readonly vaeScalingFactor: number;
   /** Width and height the UNet was trained at (unet/config.json sample_size × 8). */
   readonly nativeSize: number;
+  /** The only size the UNet takes, when its export fixed the latent's spatial dimensions (else any multiple of 8). */
+  readonly fixedSize?: { readonly width: number; readonly height: number };
   /** SDXL: an empty negative prompt means zero embeddings rather than the encoded empty string. */
   readonly forceZerosForEmptyPrompt: boolean;
   readonly components: {
@@ -62,16 +65,35 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   }
 
   const defaultFactor = family === 'sdxl' ? 0.13025 : 0.18215;
+  const fixedSize = await fixedLatentSize(components.unet);
   return {
     dir,
     family,
     pipelineClass: index._class_name,
     scheduler,
     vaeScalingFactor: vae?.scaling_factor ?? defaultFactor,
-    nativeSize: (unet?.sample_size ?? defaultSampleSize(family, scheduler)) * VAE_SCALE,
+    nativeSize: fixedSize?.width ?? (unet?.sample_size ?? defaultSampleSize(family, scheduler)) * VAE_SCALE,
+    ...(fixedSize === undefined ? {} : { fixedSize }),
     forceZerosForEmptyPrompt: family === 'sdxl' && index.force_zeros_for_empty_prompt !== false,
     components,
   };
+}
+
+/**
+ * The picture size an export with a fixed-size latent input (`sample` of [batch, 4, 64, 64]) allows, read from the
+ * UNet file's declared input without loading it.
+ */
+async function fixedLatentSize(unetFile: string): Promise<{ width: number; height: number } | undefined> {
+  let inputs;
+  try {
+    inputs = await readDeclaredInputs(unetFile);
+  } catch (error) {
+    throw new UserError(`${unetFile} cannot be read as an ONNX model: ${errorMessage(error)}`);
+  }
+  const shape = inputs.find((input) => input.name === 'sample')?.shape;
+  const [height, width] = [shape?.[2], shape?.[3]];
+  if (typeof height !== 'number' || typeof width !== 'number' || height <= 0 || width <= 0) return undefined;
+  return { width: width * VAE_SCALE, height: height * VAE_SCALE };
 }
 
 function defaultSampleSize(family: ModelFamily, scheduler: SchedulerConfig): number {

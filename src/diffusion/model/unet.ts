@@ -95,7 +95,12 @@ export class Unet {
       sample: floatFeed(this.#sample, sample, dims),
       timestep: this.#timestepFeed(timestep),
     };
-    const result = await this.#component.run(feeds, [this.#output]);
+    let result;
+    try {
+      result = await this.#component.run(feeds, [this.#output]);
+    } catch (error) {
+      throw sizeRefusal(error, dims) ?? error;
+    }
     return readFloats(result[this.#output], this.#output);
   }
 
@@ -131,6 +136,21 @@ export class Unet {
     const count = typeof declared === 'number' && declared > 0 ? declared : 1;
     return floatFeed(spec, new Float32Array(count).fill(timestep), [count]);
   }
+}
+
+/**
+ * A UNet whose export cannot take this latent size fails inside onnxruntime (a broadcast between mismatched axes, a
+ * reshape to a fixed size, a declared dimension): that is the request's size, not a bug, so it becomes a UserError.
+ */
+function sizeRefusal(error: unknown, dims: readonly number[]): UserError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const reason =
+    /Attempting to broadcast an axis by a dimension other than 1[^\n]*/.exec(message)?.[0] ??
+    /Got invalid dimensions for input: [^\n]*?(?= for the following indices|$)/m.exec(message)?.[0] ??
+    /The input tensor cannot be reshaped to the requested shape[^\n]*/.exec(message)?.[0];
+  if (reason === undefined) return undefined;
+  const [height, width] = [dims[2] * 8, dims[3] * 8];
+  return new UserError(`this model cannot render ${width}x${height}: its UNet refused that size (${reason.trim()}); leave the size (or aspect ratio) out to use the model's own`);
 }
 
 function soleOutput(component: OnnxComponent): string {

@@ -50,6 +50,9 @@ export class SessionLoader {
     return {
       executionProviders: executionProvidersFor(device),
       graphOptimizationLevel: 'all',
+      // onnxruntime writes its own coloured line to stderr for a failed run besides throwing; the thrown error carries
+      // the same words, and the bot reports it in its own format (a UserError for a size, a logged bug otherwise).
+      logSeverityLevel: 4,
       ...(this.#options.threads > 0 ? { intraOpNumThreads: this.#options.threads } : {}),
     };
   }
