@@ -23,7 +23,7 @@ export async function readDeclaredInputs(file: string): Promise<DeclaredInput[]>
   try {
     const reader = new FieldReader(handle);
     const size = (await handle.stat()).size;
-    const [graph] = await reader.fields(0, size, MODEL_GRAPH, true);
+    const graph = (await reader.fields(0, size, MODEL_GRAPH, true)).at(0);
     if (graph === undefined) return [];
     const inputs = await reader.fields(graph.start, graph.end, GRAPH_INPUT, false);
     const declared: DeclaredInput[] = [];
