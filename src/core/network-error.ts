@@ -38,8 +38,18 @@ function networkErrorCode(error: unknown): string | undefined {
     const code = (at as { code?: unknown }).code;
     if (typeof code === 'string' && code in REASONS) return code;
     const errors = (at as { errors?: unknown }).errors;
+    // Slack's WebClient keeps the failed request's error as `original`.
     if (Array.isArray(errors) && errors.length > 0) at = errors[0];
-    else at = (at as { cause?: unknown }).cause;
+    else at = (at as { cause?: unknown }).cause ?? (at as { original?: unknown }).original;
   }
   return undefined;
+}
+
+/**
+ * The one line that says a platform could not be reached at start, or undefined when the error is something else:
+ * "cannot reach Slack (slack.com): DNS lookup failed — check the network or a proxy".
+ */
+export function unreachablePlatform(platform: string, url: string, error: unknown): string | undefined {
+  const reason = unreachedReason(error);
+  return reason === undefined ? undefined : `cannot reach ${platform} (${new URL(url).host}): ${reason} — check the network or a proxy`;
 }

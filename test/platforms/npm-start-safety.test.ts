@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { unreachablePlatform } from '../../src/core/network-error.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { FakeSlack } from '../fakes/slack/fake-slack.js';
 import { npmStart } from '../helpers/npm-start.js';
@@ -77,4 +79,39 @@ describe('npm start guards its data folder', () => {
       assert.match(bot.output(), reason);
     });
   }
+});
+
+describe('npm start when a platform cannot be reached', () => {
+  /** A loopback port with nothing listening on it. */
+  async function closedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  for (const platform of ['Discord', 'Slack'] as const) {
+    test(`${platform}: one line that names the platform and the cause, exit 1, and every other line in the bot's own log format`, async () => {
+      const work = await tempDir();
+      const port = await closedPort();
+      const env: Record<string, string> =
+        platform === 'Discord'
+          ? { DISCORD_TOKEN: 'fake-token', DISCORD_APPLICATION_ID: '800000000000000001', DISCORD_API_URL: `http://127.0.0.1:${port}/api` }
+          : { SLACK_BOT_TOKEN: 'xoxb-fake', SLACK_APP_TOKEN: 'xapp-fake', SLACK_API_URL: `http://127.0.0.1:${port}/api/` };
+      const bot = npmStart({ ...env, MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'info' });
+      assert.equal(await bot.exits(), 1, bot.output());
+      const lines = bot.output().trimEnd().split('\n');
+      assert.equal(lines.at(-1), `error: cannot reach ${platform} (127.0.0.1:${port}): connection refused — check the network or a proxy`);
+      for (const line of lines.slice(0, -1)) assert.doesNotThrow(() => JSON.parse(line) as unknown, `a line in another format: ${line}`);
+    });
+  }
+
+  test('a DNS failure is named as one', () => {
+    const dns = new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND slack.com'), { code: 'ENOTFOUND' }) });
+    assert.equal(unreachablePlatform('Slack', 'https://slack.com/api/', dns), 'cannot reach Slack (slack.com): DNS lookup failed — check the network or a proxy');
+    const slackClient = Object.assign(new Error('A request error occurred: fetch failed'), { code: 'slack_webapi_request_error', original: dns });
+    assert.equal(unreachablePlatform('Slack', 'https://slack.com/api/', slackClient), 'cannot reach Slack (slack.com): DNS lookup failed — check the network or a proxy');
+    assert.equal(unreachablePlatform('Slack', 'https://slack.com/api/', new Error('invalid_auth')), undefined);
+  });
 });

@@ -14,6 +14,7 @@ import {
 import type { CommandContext, CommandDefinition, CommandInput, OptionValue } from '../../../commands/command.js';
 import { parseJobButtonId, runJobAction } from '../../../commands/job-actions.js';
 import { errorMessage, UserError } from '../../core/errors.js';
+import { unreachablePlatform } from '../../core/network-error.js';
 import type { ChatBotOptions } from '../chat-bot-options.js';
 import type { Job } from '../../jobs/job.js';
 import { DiscordJobPresenter } from './discord-job-presenter.js';
@@ -25,6 +26,7 @@ export interface DiscordBotOptions extends ChatBotOptions {
 }
 
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+const DISCORD_API = 'https://discord.com/api';
 
 const DISCORD_SYNTAX = { command: (name: string) => `/${name}`, option: (name: string) => `${name}:` };
 
@@ -43,6 +45,9 @@ export class DiscordBot {
     this.client.on(Events.InteractionCreate, (interaction) => {
       void this.#route(interaction);
     });
+    // discord.js's own reports go through the bot's logger (one format, one level setting), never to the console.
+    this.client.on(Events.Warn, (message) => options.log?.('warn', `discord.js: ${message}`));
+    this.client.on(Events.Error, (error) => options.log?.('error', `discord.js: ${errorMessage(error)}`));
   }
 
   async start(): Promise<void> {
@@ -59,7 +64,8 @@ export class DiscordBot {
       if ((error as { code?: unknown }).code === 'TokenInvalid' || (error instanceof DiscordAPIError && error.status === 401)) {
         throw new UserError('Discord refused DISCORD_TOKEN: reset the token under Bot in the Discord developer portal and put the new one in .env');
       }
-      throw error;
+      const unreachable = unreachablePlatform('Discord', this.#options.apiUrl ?? DISCORD_API, error);
+      throw unreachable === undefined ? error : new Error(unreachable, { cause: error });
     }
     await ready;
   }

@@ -4,6 +4,7 @@ import { App, LogLevel, SocketModeReceiver, webApi, type Logger, type RespondFn 
 import type { CommandContext, CommandInput } from '../../../commands/command.js';
 import { parseJobButtonId, runJobAction } from '../../../commands/job-actions.js';
 import { errorMessage, UserError } from '../../core/errors.js';
+import { unreachablePlatform } from '../../core/network-error.js';
 import type { ChatBotOptions } from '../chat-bot-options.js';
 import type { Job } from '../../jobs/job.js';
 import { parseSlackCommandText } from './slack-command-text.js';
@@ -28,6 +29,8 @@ interface SlackUser {
   readonly name: string;
   readonly team: string | undefined;
 }
+
+const SLACK_API = 'https://slack.com/api/';
 
 /** Slack files can be up to 1 GB; the picture is never near that. */
 const UPLOAD_LIMIT_BYTES = 1024 ** 3;
@@ -58,6 +61,8 @@ export class SlackBot {
     this.#options = options;
     this.#clientOptions = {
       ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
+      // The Web API client's own warnings (retries, rate limits) go through the bot's logger, not the console.
+      logger: boltLogger(options.log),
       // The presenter waits out a 429 itself, with the newest state instead of a stale one.
       rejectRateLimitedCalls: true,
       retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 2000 },
@@ -72,7 +77,8 @@ export class SlackBot {
     const { connection } = this.#options;
     const identity = await new webApi.WebClient(this.#options.botToken, this.#clientOptions).auth.test().catch((error: unknown) => {
       const code = slackErrorCode(error);
-      throw code === undefined ? error : new UserError(`Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions into .env`);
+      if (code !== undefined) throw new UserError(`Slack refused SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions into .env`);
+      throw this.#unreachable(error);
     });
     const app = this.#createApp({ ...(identity.user_id === undefined ? {} : { botUserId: identity.user_id }), ...(identity.bot_id === undefined ? {} : { botId: identity.bot_id }) });
     this.#presenter = new SlackJobPresenter({
@@ -84,10 +90,17 @@ export class SlackBot {
     });
     const started: unknown = await app.start(...(connection.kind === 'http' ? [connection.port] : [])).catch((error: unknown) => {
       const code = slackErrorCode(error);
-      throw code === undefined ? error : new UserError(`Slack refused SLACK_APP_TOKEN (${code}): generate an app-level token with connections:write under Basic Information`);
+      if (code !== undefined) throw new UserError(`Slack refused SLACK_APP_TOKEN (${code}): generate an app-level token with connections:write under Basic Information`);
+      throw this.#unreachable(error);
     });
     if (started instanceof Server) this.#port = (started.address() as AddressInfo).port;
     this.#options.log?.('info', 'connected to Slack', { bot: identity.user, team: identity.team, mode: connection.kind, ...(this.#port === undefined ? {} : { port: this.#port }) });
+  }
+
+  /** Slack could not be reached at all: one line that says so, or the error as it was. */
+  #unreachable(error: unknown): unknown {
+    const line = unreachablePlatform('Slack', this.#options.apiUrl ?? SLACK_API, error);
+    return line === undefined ? error : new Error(line, { cause: error });
   }
 
   /** The Bolt app, told who the bot is so that it does not verify the token again on its own. */

@@ -90,6 +90,11 @@ export class SlackJobPresenter {
     if (tracked.dead) return;
     tracked.latest = event;
     if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(event.job.id);
+    if (FINAL.has(event.type) && tracked.timer !== undefined) {
+      // The last state does not wait out the interval of a progress update that is still pending: it replaces it.
+      clearTimeout(tracked.timer);
+      tracked.timer = undefined;
+    }
     this.#schedule(event.job.id, tracked);
   }
 

@@ -104,20 +104,17 @@ describe('/imagine in Slack (HTTP mode)', () => {
     assert.equal(run.job.request.seed, 5);
     assert.equal(run.job.owner.platform, 'slack');
     await waitFor(() => slack.messagesIn(FAKE_CHANNEL_ID).length === 1);
-    for (let step = 1; step <= 4; step++) {
-      run.progress({ stage: 'denoising', step, total: 4 });
-      await new Promise((resolve) => setTimeout(resolve, 30));
-    }
-    await new Promise((resolve) => setTimeout(resolve, UPDATE_INTERVAL * 2));
+    // Four steps in one burst: however loaded the machine, the presenter sends them as one update with the newest.
+    for (let step = 1; step <= 4; step++) run.progress({ stage: 'denoising', step, total: 4 });
+    await waitFor(() => slack.messagesIn(FAKE_CHANNEL_ID)[0].versions.some((version) => version.text.includes('step 4/4')));
     run.finish({ file: picture, format: 'png', width: 64, height: 64 });
     await settle();
     await bot.idle();
 
     const [status] = slack.messagesIn(FAKE_CHANNEL_ID);
-    assert.ok(status.versions.length < 7, `progress was coalesced (${status.versions.length} versions)`);
+    // The interval between updates is checked with a mocked clock in presenter-timing.test.ts; here only their number.
+    assert.ok(status.versions.length <= 4, `progress was coalesced (${status.versions.length} versions)`);
     assert.ok(status.versions.some((version) => version.text.includes('step 4/4')), 'the newest step was shown');
-    const updates = slack.callsOf('chat.update');
-    for (let i = 1; i < updates.length - 1; i++) assert.ok(updates[i].at - updates[i - 1].at >= UPDATE_INTERVAL - 20, 'updates keep the interval (the final one may come at once)');
     assert.deepEqual(buttonsOf(status.blocks), ['reroll', 'variations', 'parameters', 'delete'].map((action) => jobButtonId(action as never, run.job.id)));
     assert.match(blocksText(status.blocks), /seed 5/);
 
@@ -331,9 +328,9 @@ describe('starting the Slack bot', () => {
     await assert.rejects(badBot.start(), (error: unknown) => error instanceof UserError && /Slack refused SLACK_BOT_TOKEN \(invalid_auth\)/.test(error.message));
     const badApp = new SlackBot({ ...options, botToken: slack.botToken, connection: { kind: 'socket', appToken: 'xapp-wrong' } });
     await assert.rejects(badApp.start(), (error: unknown) => error instanceof UserError && /Slack refused SLACK_APP_TOKEN \(invalid_auth\)/.test(error.message));
-    const stopping = Date.now();
-    await badApp.stop();
-    assert.ok(Date.now() - stopping < 1000, 'a bot that never connected stops at once');
+    // stop() falls back to a 5 s timer when no close handshake comes; a bot that never connected must not wait for it.
+    const stopped = await Promise.race([badApp.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 4000, 'waited for the fallback timer'))]);
+    assert.equal(stopped, 'stopped', 'a bot that never connected stops without waiting for a close handshake');
     // The afterEach stops `bot`; these two never started a connection.
     await startBot('http');
   });
