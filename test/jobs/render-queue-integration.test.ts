@@ -61,5 +61,5 @@ test('a model that is not installed fails the job with a message for the user, a
   service.start();
   const { job } = await service.enqueue({ platform: 'slack', userId: 'U1', name: 'ana' }, { prompt: 'x', model: 'sd-1.5', private: false, maxBytes: 1e7 }, null);
   while (service.active().length > 0) await settle();
-  assert.deepEqual(service.get(job.id)?.error, { message: `model 'sd-1.5' is not installed (no models are installed in ${join(root, 'models')}); put its ONNX model folder at ${join(root, 'models', 'sd-1.5')}`, userFacing: true });
+  assert.deepEqual(service.get(job.id)?.error, { message: `model 'sd-1.5' is not installed (no models are installed in ${join(root, 'models')}); download it with \`npx imagine models download sd-1.5\`, or put its ONNX model folder at ${join(root, 'models', 'sd-1.5')}`, userFacing: true });
 });
