@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { encodeGraphDef } from '../../src/upscale/tensorflow/graph-def.js';
 import { edsrGraph } from '../fixtures/edsr-graph.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
 import { imagine } from '../helpers/run-cli.js';
+import { closedPort } from '../helpers/closed-port.js';
 import { tempDir } from '../helpers/temp-dir.js';
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('the command line’s exit codes: 2 and the usage line for every usage mistake', () => {
   for (const [args, message, usage] of [

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unreachablePlatform } from '../../src/core/network-error.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { FakeSlack } from '../fakes/slack/fake-slack.js';
 import { npmStart } from '../helpers/npm-start.js';
+import { closedPort } from '../helpers/closed-port.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /** As root, file permissions bind nobody: the read-only cases run the bot as the unprivileged user `nobody`. */
@@ -73,7 +73,8 @@ describe('npm start guards its data folder', () => {
       const file = join(data, 'jobs.sqlite');
       new JobStore(file).close();
       await chmod(file, mode);
-      const bot = npmStart({ ...env, DATA_DIR: data }, AS_UNPRIVILEGED);
+      // TMPDIR inside the test's folder: tsx's cache for that user goes where the test cleans up.
+      const bot = npmStart({ ...env, DATA_DIR: data, TMPDIR: work }, AS_UNPRIVILEGED);
       assert.equal(await bot.exits(), 2, bot.output());
       assert.match(bot.output(), new RegExp(`^error: the job database ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be used`, 'm'));
       assert.match(bot.output(), reason);
@@ -82,15 +83,6 @@ describe('npm start guards its data folder', () => {
 });
 
 describe('npm start when a platform cannot be reached', () => {
-  /** A loopback port with nothing listening on it. */
-  async function closedPort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise((resolve) => server.close(resolve));
-    return port;
-  }
-
   for (const platform of ['Discord', 'Slack'] as const) {
     test(`${platform}: one line that names the platform and the cause, exit 1, and every other line in the bot's own log format`, async () => {
       const work = await tempDir();
