@@ -18,7 +18,7 @@ import { unreachablePlatform } from '../../core/network-error.js';
 import type { ChatBotOptions } from '../chat-bot-options.js';
 import type { Job } from '../../jobs/job.js';
 import { DiscordJobPresenter } from './discord-job-presenter.js';
-import { NO_MENTIONS, toDiscordMarkdown } from './discord-markdown.js';
+import { NO_MENTIONS, toDiscordContent } from './discord-markdown.js';
 import { isDiscordPlace, type DiscordPlace } from './discord-place.js';
 
 export interface DiscordBotOptions extends ChatBotOptions {
@@ -159,7 +159,7 @@ export class DiscordBot {
       if (replyIsStatus && !replied) {
         replied = true;
         await interaction.deleteReply();
-        await interaction.followUp({ content: toDiscordMarkdown(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+        await interaction.followUp({ content: toDiscordContent(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
         return;
       }
       await context.reply(text, { private: true });
@@ -181,10 +181,10 @@ export class DiscordBot {
           replied = true;
           // An /imagine reply is the job's status message: the presenter writes it.
           if (replyIsStatus) return;
-          await interaction.editReply({ content: toDiscordMarkdown(text), allowedMentions: NO_MENTIONS });
+          await interaction.editReply({ content: toDiscordContent(text), allowedMentions: NO_MENTIONS });
           return;
         }
-        await interaction.followUp({ content: toDiscordMarkdown(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+        await interaction.followUp({ content: toDiscordContent(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
       },
       async removeJobMessage(job: Job) {
         await deleteJobMessage(rest, job);

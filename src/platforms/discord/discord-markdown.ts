@@ -19,5 +19,16 @@ export function escapeDiscordText(text: string): string {
     .replace(/^(\s*\d+)\./gm, '$1\\.');
 }
 
+/** Discord refuses message content longer than this. */
+const CONTENT_LIMIT = 2000;
+
+/** A shared text as message content: Discord markdown (see `toDiscordMarkdown`), cut to fit Discord's limit. */
+export function toDiscordContent(text: string): string {
+  const content = toDiscordMarkdown(text);
+  if (content.length <= CONTENT_LIMIT) return content;
+  // Never end on half an escape (a lone backslash would escape the ellipsis).
+  return `${content.slice(0, CONTENT_LIMIT - 1).replace(/\\+$/, (slashes) => slashes.slice(0, slashes.length - (slashes.length % 2)))}…`;
+}
+
 /** No message of the bot may ping anybody: not a user, a role, `@everyone` or `@here`, whatever its text says. */
 export const NO_MENTIONS = { parse: [] as never[] } as const;

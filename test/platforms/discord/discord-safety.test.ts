@@ -7,7 +7,7 @@ import { jobButtonId } from '../../../commands/job-actions.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
 import { LocalJobService } from '../../../src/jobs/local-job-service.js';
 import { DiscordBot } from '../../../src/platforms/discord/discord-bot.js';
-import { escapeDiscordText, toDiscordMarkdown } from '../../../src/platforms/discord/discord-markdown.js';
+import { escapeDiscordText, toDiscordContent, toDiscordMarkdown } from '../../../src/platforms/discord/discord-markdown.js';
 import { messageLink } from '../../../src/platforms/discord/discord-place.js';
 import { FakeDiscord, FAKE_CHANNEL_ID, FAKE_GUILD_ID, type RecordedRequest } from '../../fakes/discord/fake-discord.js';
 import { buttonClick, slashCommand, type FakeUser } from '../../fakes/discord/interactions.js';
@@ -149,6 +149,13 @@ describe('chat text is never markup from a stranger', () => {
     assert.equal(toDiscordMarkdown('**/imagine** `prompt` — [a](b) @everyone'), '**/imagine** `prompt` — \\[a\\](b) \\@everyone');
     assert.equal(toDiscordMarkdown('> quote\n- list\n1. item\n-# small'), '\\> quote\n\\- list\n1\\. item\n\\-# small');
     assert.equal(toDiscordMarkdown('“`<@123>`”'), '“`<@123>`”', 'inside a code span Discord renders no mention');
+  });
+
+  test('escaping never pushes a reply past Discord’s 2000 characters, nor cuts an escape in half', () => {
+    const content = toDiscordContent(`parameters: ${'['.repeat(1500)}`);
+    assert.ok(content.length <= 2000, `${content.length} characters`);
+    assert.ok(content.endsWith('\\[…'), 'the last escape is whole');
+    assert.equal(toDiscordContent('short [x]'), 'short \\[x\\]');
   });
 
   test('an unknown or malformed button answers privately instead of “This interaction failed”', async () => {
