@@ -1,10 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
 import { networkFailure, unreachedReason } from '../../core/network-error.js';
 import type { FileCheck, RemoteFile } from './remote-files.js';
@@ -99,20 +96,22 @@ async function fetchRemainder(remote: RemoteFile, part: string, options: FileDow
   if (hash !== undefined && append) for await (const chunk of createReadStream(part, { end: have - 1 })) hash.update(chunk as Buffer);
   let written = have;
   options.onBytes?.(written);
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
+  const file = await open(part, append ? 'a' : 'w');
+  try {
+    // Each chunk is on disk before the next is read (and hashed only once written): a connection cut mid-file keeps
+    // every byte that arrived, and the next attempt resumes exactly there.
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      await file.write(chunk);
       written += chunk.length;
       hash?.update(chunk);
       options.onBytes?.(written);
-      done(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: append ? 'a' : 'w' }), ...(options.signal === undefined ? [] : [{ signal: options.signal }]));
+    }
   } catch (error) {
     if (options.signal?.aborted === true) throw new CancelledError('download cancelled; run the same command again to resume it');
     if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw new UserError(`the disk is full while writing ${part}; free some space and run the same command again to resume`);
     throw error;
+  } finally {
+    await file.close();
   }
   if (remote.size !== undefined && written < remote.size) throw new Error(`the connection closed after ${written} of ${remote.size} bytes`);
   return hash;

@@ -180,9 +180,10 @@ export class FakeHub {
     if (cut !== undefined && cut.times > 0) {
       // Nothing past `afterBytes` gets through while the cut lasts.
       cut.times -= 1;
+      // The bytes before the cut, then the connection closes (FIN, after them): the client receives exactly
+      // `afterBytes` bytes however loaded the machine is, and the response ends short of its Content-Length.
       response.write(body.subarray(start, Math.max(start, cut.afterBytes)));
-      // Let the bytes leave before the connection drops, as a real cut mid-transfer would.
-      setTimeout(() => response.socket?.destroy(), 20);
+      response.socket?.end();
       return;
     }
     response.end(body.subarray(start));
