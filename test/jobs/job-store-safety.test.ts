@@ -17,7 +17,7 @@ const user = (id: string): JobOwner => ({ platform: 'discord', userId: id, name:
 const request = (prompt: string): JobRequest => ({ prompt, model: 'sdxl-turbo', private: false, maxBytes: 1e7 });
 
 async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 5));
