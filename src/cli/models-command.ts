@@ -7,7 +7,7 @@ import { pathExists } from '../core/path-exists.js';
 import { formatBytes } from '../imaging/encode-within-limit.js';
 import { downloadFromCatalog, type DownloadProgress } from '../models/download/model-download.js';
 import { downloadHosts } from '../models/download/remote-files.js';
-import { isModelPath, listInstalledModels, listServedModels, modelDisplayName } from '../models/installed-models.js';
+import { isModelFolder, isModelPath, listInstalledModels, modelDisplayName } from '../models/installed-models.js';
 import { loadCatalog, modelSource } from '../models/model-catalog.js';
 import { verifyModel, verifyUpscaler, type VerifyResult } from '../models/model-verifier.js';
 import { convertAndInstall } from '../upscale/convert-upscaler.js';
@@ -33,7 +33,7 @@ export function modelsCommand(): Command {
       }
       for (const id of installed) lines.push(`  ✓ ${id.padEnd(14)} (installed by hand)${id === config.MODEL ? ' (the default)' : ''}`);
       if (isModelPath(config.MODEL)) {
-        const found = (await listServedModels(config.MODELS_DIR, config.MODEL)).has(modelDisplayName(config.MODEL));
+        const found = await isModelFolder(resolve(config.MODEL));
         lines.push(`  ${found ? '✓' : '✗'} ${modelDisplayName(config.MODEL).padEnd(14)} the folder ${resolve(config.MODEL)}${found ? '' : ', which is not a model folder'} (MODEL, the default)`);
       }
       lines.push('upscalers:');

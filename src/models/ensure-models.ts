@@ -5,7 +5,7 @@ import { listInstalledUpscalers, preferredUpscaler } from '../upscale/installed-
 import { downloadFromCatalog, type DownloadProgress } from './download/model-download.js';
 import type { DownloadHosts } from './download/remote-files.js';
 import { resolve } from 'node:path';
-import { isModelPath, listInstalledModels, listServedModels, modelDisplayName } from './installed-models.js';
+import { isModelFolder, isModelPath, listInstalledModels } from './installed-models.js';
 import { loadCatalog } from './model-catalog.js';
 
 export interface EnsureModelsOptions {
@@ -29,7 +29,7 @@ export async function ensureDefaultModels(options: EnsureModelsOptions): Promise
   const wanted: string[] = [];
   if (isModelPath(options.model)) {
     // A folder of one's own is never downloaded: it is there, or it is a mistake to point out.
-    if (!(await listServedModels(options.modelsDir, options.model)).has(modelDisplayName(options.model))) {
+    if (!(await isModelFolder(resolve(options.model)))) {
       options.log('warn', `MODEL is ${resolve(options.model)}, which is not a model folder (no model_index.json); /imagine will say that no model is installed`);
     }
   } else if (!(await listInstalledModels(options.modelsDir)).includes(options.model)) {

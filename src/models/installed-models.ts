@@ -56,7 +56,8 @@ export async function listInstalledModels(modelsDir: string): Promise<string[]> 
   return models;
 }
 
-async function isModelFolder(dir: string): Promise<boolean> {
+/** Whether a folder holds a model (its model_index.json). */
+export async function isModelFolder(dir: string): Promise<boolean> {
   try {
     return (await stat(join(dir, 'model_index.json'))).isFile();
   } catch {
