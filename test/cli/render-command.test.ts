@@ -67,7 +67,7 @@ describe('imagine render', () => {
     ['a seed out of range', ['--seed', '4294967296'], /^error: the seed must be a whole number from 0 to 4294967295\n$/],
     ['a width that is not a multiple of 8', ['--width', '500'], /^error: width must be a multiple of 8 from 64 to 2048, got 500\n$/],
     ['zero steps', ['--steps', '0'], /^error: steps must be a whole number from 1 to 150\n$/],
-    ['an unknown scheduler', ['--scheduler', 'heun'], /^error: unknown scheduler 'heun': use one of euler-ancestral, euler, ddim, pndm, dpmpp-2m, dpmpp-2m-karras, lcm\n$/],
+    ['an unknown scheduler', ['--scheduler', 'k_dpm_2'], /^error: unknown scheduler 'k_dpm_2': use one of euler-ancestral, euler, heun, lms, ddim, pndm, dpmpp-2m, dpmpp-2m-karras, unipc, lcm\n$/],
     ['an unknown upscaler', ['--upscale', 'magic'], /^error: unknown upscaler 'magic': use one of edsr-x4, lapsrn-x4, fsrcnn-x4, espcn-x4, realesrgan-x4\n$/],
     ['an upscaler that is not installed', ['--upscale', 'edsr-x4'], /^error: upscaler 'edsr-x4' is not installed \(none is installed\); convert one with: npx imagine models convert FILE\.pb --as edsr-x4\n$/],
     ['a limit no file fits', ['--max-bytes', '100'], /^error: the image does not fit in 100 bytes even as a JPEG at quality 70\n$/],

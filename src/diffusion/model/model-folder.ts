@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { errorMessage, UserError } from '../../core/errors.js';
 import { pathExists } from '../../core/path-exists.js';
-import { schedulerConfigSchema, type SchedulerConfig } from '../schedulers/scheduler-config.js';
+import { resolveSchedulerConfig, schedulerConfigFileSchema, type SchedulerConfigFile } from '../schedulers/scheduler-config.js';
+import { ownSchedulerClass } from '../schedulers/scheduler-registry.js';
 import { readDeclaredInputs } from '../onnx/declared-inputs.js';
 import { readJsonFile } from './json-file.js';
 
@@ -15,7 +16,10 @@ export interface ModelFolder {
   readonly dir: string;
   readonly family: ModelFamily;
   readonly pipelineClass: string;
-  readonly scheduler: SchedulerConfig;
+  /** scheduler/scheduler_config.json as written; each scheduler reads it with its own class's defaults. */
+  readonly scheduler: SchedulerConfigFile;
+  /** Where that file is, for messages about its options. */
+  readonly schedulerFile: string;
   readonly vaeScalingFactor: number;
   /** Width and height the UNet was trained at (unet/config.json sample_size × 8). */
   readonly nativeSize: number;
@@ -47,7 +51,11 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   if (!(await isDirectory(dir))) throw new UserError(`model folder not found: ${dir}`);
   const index = await parseJson(join(dir, 'model_index.json'), modelIndexSchema, true);
   const family: ModelFamily = index._class_name.includes('XL') || 'text_encoder_2' in index ? 'sdxl' : 'sd';
-  const scheduler = await parseJson(join(dir, 'scheduler', 'scheduler_config.json'), schedulerConfigSchema, true);
+  const schedulerFile = join(dir, 'scheduler', 'scheduler_config.json');
+  const scheduler = await parseJson(schedulerFile, schedulerConfigFileSchema, true);
+  // An option of the model's own scheduler that this engine does not implement is refused now, not at the first render.
+  const ownClass = ownSchedulerClass(scheduler);
+  if (ownClass !== undefined) resolveSchedulerConfig(scheduler, ownClass, schedulerFile);
   const vae = await parseJson(join(dir, 'vae_decoder', 'config.json'), vaeConfigSchema, false);
   const unet = await parseJson(join(dir, 'unet', 'config.json'), unetConfigSchema, false);
 
@@ -71,6 +79,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     family,
     pipelineClass: index._class_name,
     scheduler,
+    schedulerFile,
     vaeScalingFactor: vae?.scaling_factor ?? defaultFactor,
     nativeSize: fixedSize?.width ?? (unet?.sample_size ?? defaultSampleSize(family, scheduler)) * VAE_SCALE,
     ...(fixedSize === undefined ? {} : { fixedSize }),
@@ -96,7 +105,7 @@ async function fixedLatentSize(unetFile: string): Promise<{ width: number; heigh
   return { width: width * VAE_SCALE, height: height * VAE_SCALE };
 }
 
-function defaultSampleSize(family: ModelFamily, scheduler: SchedulerConfig): number {
+function defaultSampleSize(family: ModelFamily, scheduler: SchedulerConfigFile): number {
   if (family === 'sdxl') return 128;
   return scheduler.prediction_type === 'v_prediction' ? 96 : 64;
 }

@@ -3,7 +3,7 @@ import { createRgbImage, type RgbImage } from '../../core/rgb-image.js';
 import type { OnnxComponent } from '../onnx/onnx-component.js';
 import { floatFeed, readFloats } from '../onnx/tensor-values.js';
 import type { TensorSpec } from '../onnx/tensor-spec.js';
-import { roundHalfToEven } from '../schedulers/timestep-spacing.js';
+import { roundHalfToEven } from '../schedulers/numpy-arithmetic.js';
 import type { Planes } from '../../imaging/planes.js';
 import { upscaleTiled } from '../../imaging/tiled-run.js';
 

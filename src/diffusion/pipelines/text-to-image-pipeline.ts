@@ -16,6 +16,7 @@ import { NumpyRandomState } from '../random/numpy-random-state.js';
 import { modelDefaults, resolveRenderSettings, type ModelDefaults, type RenderRequest, type RenderSettings } from '../render-settings.js';
 import { guidanceEmbedding } from '../schedulers/lcm-scheduler.js';
 import { createScheduler } from '../schedulers/scheduler-registry.js';
+import type { Scheduler } from '../schedulers/scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 
 const VAE_SCALE = 8;
@@ -82,7 +83,14 @@ export class TextToImagePipeline {
 
   /** Fills the model's defaults into a request and validates it (throws a UserError for bad values). */
   resolve(request: RenderRequest): RenderSettings {
-    return resolveRenderSettings(request, this.defaults);
+    const settings = resolveRenderSettings(request, this.defaults);
+    // The scheduler checks the model's config and the step count (LCM's grid, options it cannot honour) up front.
+    this.#scheduler(settings);
+    return settings;
+  }
+
+  #scheduler(settings: RenderSettings): Scheduler {
+    return createScheduler(settings.scheduler, this.folder.scheduler, settings.steps, this.folder.schedulerFile);
   }
 
   async generate(request: RenderRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
@@ -151,7 +159,7 @@ export class TextToImagePipeline {
     { signal, onProgress, previews }: GenerateOptions,
     embedding: Float32Array | undefined,
   ): Promise<Float32Array> {
-    const scheduler = createScheduler(settings.scheduler, this.folder.scheduler, settings.steps);
+    const scheduler = this.#scheduler(settings);
     const random = new NumpyRandomState(settings.seed);
     const noise = (length: number) => random.standardNormal(length);
     let latents = random.standardNormal(dims.reduce((a, b) => a * b), scheduler.initNoiseSigma);

@@ -1,35 +1,29 @@
-import { alphasCumprod, interpolate, sigmasFromAlphas } from './noise-schedule.js';
+import { alphasCumprod } from './noise-schedule.js';
+import { alphaSigma, dataPrediction, lambdaOf, multistepSchedule } from './multistep-sigmas.js';
 import type { Scheduler, SchedulerStep } from './scheduler.js';
-import { spacingOf, type SchedulerConfig } from './scheduler-config.js';
-import { roundHalfToEven } from './timestep-spacing.js';
-
-const KARRAS_RHO = 7;
+import type { SchedulerConfig } from './scheduler-config.js';
 
 /**
- * diffusers' DPMSolverMultistepScheduler as DPM++ 2M: data prediction, second order (midpoint) from the second step
- * on, first order for the first and the final step (final σ = 0), optionally on Karras's σ spacing. Works on the
- * variance-preserving sample: no input scaling, unit starting noise. Stateful: one instance serves one render.
+ * diffusers' DPMSolverMultistepScheduler as DPM-Solver++ (data prediction), of the config's order (2 by default:
+ * DPM++ 2M) with midpoint or Heun updates, lower orders while warming up and at the end where diffusers uses them,
+ * optionally on Karras's σ spacing. No input scaling, unit starting noise. Stateful: one instance serves one render.
  */
 export class DpmSolverMultistepScheduler implements Scheduler {
   readonly timesteps: readonly number[];
   readonly initNoiseSigma = 1;
-  /** σ at each step, with the final 0. */
+  /** σ at each step, with the final σ. */
   readonly sigmas: readonly number[];
-  readonly #prediction: SchedulerConfig['prediction_type'];
-  #previousX0: Float32Array | undefined;
+  readonly #config: SchedulerConfig;
+  /** The data predictions of the last (up to solver_order) steps, newest last. */
+  #history: Float32Array[] = [];
 
-  constructor(config: SchedulerConfig, steps: number, karras: boolean) {
-    const trainingSigmas = sigmasFromAlphas(alphasCumprod(config));
-    this.#prediction = config.prediction_type;
-    if (karras) {
-      const logSigmas = Array.from(trainingSigmas, Math.log);
-      const sigmas = karrasSigmas(trainingSigmas[0], trainingSigmas[trainingSigmas.length - 1], steps);
-      this.timesteps = sigmas.map((sigma) => roundHalfToEven(sigmaToTimestep(sigma, logSigmas)));
-      this.sigmas = [...sigmas, 0];
-    } else {
-      this.timesteps = dpmTimesteps(config, steps);
-      this.sigmas = [...this.timesteps.map((t) => Math.fround(interpolate(trainingSigmas, t))), 0];
-    }
+  constructor(config: SchedulerConfig, steps: number) {
+    this.#config = config;
+    const alphas = alphasCumprod(config);
+    if (config.rescale_betas_zero_snr) alphas[alphas.length - 1] = 2 ** -24;
+    const schedule = multistepSchedule(config, alphas, steps);
+    this.timesteps = schedule.timesteps;
+    this.sigmas = schedule.sigmas;
   }
 
   scaleModelInput(sample: Float32Array): Float32Array {
@@ -37,72 +31,53 @@ export class DpmSolverMultistepScheduler implements Scheduler {
   }
 
   step(modelOutput: Float32Array, index: number, sample: Float32Array): SchedulerStep {
-    const sigma = this.sigmas[index];
-    const [alphaS, sigmaS] = alphaSigma(sigma);
-    const x0 = new Float32Array(sample.length);
-    for (let i = 0; i < x0.length; i++) {
-      x0[i] = this.#prediction === 'v_prediction' ? alphaS * sample[i] - sigmaS * modelOutput[i] : (sample[i] - sigmaS * modelOutput[i]) / alphaS;
-    }
+    const config = this.#config;
+    const count = this.timesteps.length;
+    const x0 = dataPrediction(config.prediction_type, modelOutput, sample, this.sigmas[index]);
+    const warmed = this.#history.length;
+    this.#history = [...this.#history, x0].slice(-config.solver_order);
+    const lowerOrderFinal = index === count - 1 && (config.euler_at_final || (config.lower_order_final && count < 15) || config.final_sigmas_type === 'zero');
+    const lowerOrderSecond = index === count - 2 && config.lower_order_final && count < 15;
+    let order: number;
+    if (config.solver_order === 1 || warmed < 1 || lowerOrderFinal) order = 1;
+    else if (config.solver_order === 2 || warmed < 2 || lowerOrderSecond) order = 2;
+    else order = 3;
+    return { prevSample: this.#update(order, index, sample), predOriginalSample: x0 };
+  }
+
+  /** DPM-Solver++'s multistep update of the given order from step `index` to the next σ. */
+  #update(order: number, index: number, sample: Float32Array): Float32Array {
+    const sigmaS = this.sigmas[index];
     const [alphaT, sigmaT] = alphaSigma(this.sigmas[index + 1]);
-    const h = lambda(alphaT, sigmaT) - lambda(alphaS, sigmaS);
-    const decay = Math.expm1(-h);
-    const ratio = sigmaT / sigmaS;
-    const last = index === this.timesteps.length - 1;
-    const prevSample = new Float32Array(sample.length);
-    if (this.#previousX0 === undefined || last) {
-      for (let i = 0; i < sample.length; i++) prevSample[i] = ratio * sample[i] - alphaT * decay * x0[i];
-    } else {
-      const [alphaPrev, sigmaPrev] = alphaSigma(this.sigmas[index - 1]);
-      const r = (lambda(alphaS, sigmaS) - lambda(alphaPrev, sigmaPrev)) / h;
-      const previous = this.#previousX0;
-      for (let i = 0; i < sample.length; i++) {
-        const d1 = (x0[i] - previous[i]) / r;
-        prevSample[i] = ratio * sample[i] - alphaT * decay * x0[i] - 0.5 * alphaT * decay * d1;
-      }
+    const [, sigmaS0] = alphaSigma(sigmaS);
+    const h = lambdaOf(this.sigmas[index + 1]) - lambdaOf(sigmaS);
+    const decay = Math.exp(-h) - 1;
+    const ratio = sigmaT / sigmaS0;
+    const m = this.#history;
+    const m0 = m[m.length - 1];
+    const out = new Float32Array(sample.length);
+    if (order === 1) {
+      for (let i = 0; i < out.length; i++) out[i] = ratio * sample[i] - alphaT * decay * m0[i];
+      return out;
     }
-    this.#previousX0 = x0;
-    return { prevSample, predOriginalSample: x0 };
-  }
-}
-
-/** α_t = 1/√(σ² + 1), σ_t = σ·α_t: the variance-preserving pair of a σ. */
-function alphaSigma(sigma: number): [number, number] {
-  const alpha = 1 / Math.sqrt(sigma * sigma + 1);
-  return [alpha, sigma * alpha];
-}
-
-/** λ = log α − log σ; +∞ at σ = 0, where the step lands exactly on the predicted x0. */
-function lambda(alpha: number, sigma: number): number {
-  return Math.log(alpha) - Math.log(sigma);
-}
-
-/** DPMSolver's own spacing: N + 1 points with the last dropped (linspace, leading), or trailing as elsewhere. */
-function dpmTimesteps(config: SchedulerConfig, steps: number): number[] {
-  const total = config.num_train_timesteps;
-  switch (spacingOf(config, 'linspace')) {
-    case 'linspace':
-      return Array.from({ length: steps }, (_, i) => roundHalfToEven(((total - 1) * (steps - i)) / steps));
-    case 'leading': {
-      const ratio = Math.floor(total / (steps + 1));
-      return Array.from({ length: steps }, (_, i) => (steps - i) * ratio + config.steps_offset);
+    const m1 = m[m.length - 2];
+    const r0 = (lambdaOf(sigmaS) - lambdaOf(this.sigmas[index - 1])) / h;
+    if (order === 2) {
+      const d1Weight = this.#config.solver_type === 'heun' ? alphaT * (decay / h + 1) : -0.5 * alphaT * decay;
+      for (let i = 0; i < out.length; i++) out[i] = ratio * sample[i] - alphaT * decay * m0[i] + d1Weight * ((m0[i] - m1[i]) / r0);
+      return out;
     }
-    case 'trailing':
-      return Array.from({ length: steps }, (_, i) => roundHalfToEven(total - (i * total) / steps) - 1);
+    const m2 = m[m.length - 3];
+    const r1 = (lambdaOf(this.sigmas[index - 1]) - lambdaOf(this.sigmas[index - 2])) / h;
+    const d1Weight = alphaT * (decay / h + 1);
+    const d2Weight = -alphaT * ((decay + h) / h ** 2 - 0.5);
+    for (let i = 0; i < out.length; i++) {
+      const d10 = (m0[i] - m1[i]) / r0;
+      const d11 = (m1[i] - m2[i]) / r1;
+      const d1 = d10 + (r0 / (r0 + r1)) * (d10 - d11);
+      const d2 = (d10 - d11) / (r0 + r1);
+      out[i] = ratio * sample[i] - alphaT * decay * m0[i] + d1Weight * d1 + d2Weight * d2;
+    }
+    return out;
   }
-}
-
-/** Karras et al.'s σ schedule (ρ = 7) between the model's smallest and largest σ. */
-export function karrasSigmas(sigmaMin: number, sigmaMax: number, steps: number): number[] {
-  const [minInv, maxInv] = [sigmaMin ** (1 / KARRAS_RHO), sigmaMax ** (1 / KARRAS_RHO)];
-  return Array.from({ length: steps }, (_, i) => (maxInv + (steps === 1 ? 0 : i / (steps - 1)) * (minInv - maxInv)) ** KARRAS_RHO);
-}
-
-/** The fractional training timestep of a σ, interpolating log σ as diffusers' `_sigma_to_t` does. */
-export function sigmaToTimestep(sigma: number, logSigmas: readonly number[]): number {
-  const logSigma = Math.log(Math.max(sigma, 1e-10));
-  let low = 0;
-  for (let t = 0; t < logSigmas.length; t++) if (logSigmas[t] <= logSigma) low = t;
-  low = Math.min(low, logSigmas.length - 2);
-  const weight = Math.min(1, Math.max(0, (logSigmas[low] - logSigma) / (logSigmas[low] - logSigmas[low + 1])));
-  return (1 - weight) * low + weight * (low + 1);
 }

@@ -1,4 +1,6 @@
-import { alphasCumprod } from './noise-schedule.js';
+import { UserError } from '../../core/errors.js';
+import { alphaAt, alphasCumprod } from './noise-schedule.js';
+import { numpyLinspace } from './numpy-arithmetic.js';
 import type { NoiseSource, Scheduler, SchedulerStep } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
 
@@ -8,7 +10,7 @@ const SIGMA_DATA = 0.5;
 /**
  * diffusers' LCMScheduler, for LCM-distilled UNets: timesteps picked from the distillation's 50-step grid, each step
  * a consistency jump to the denoised estimate (c_skip·x + c_out·x0), then fresh noise back to the next timestep
- * (none after the last).
+ * (none after the last). More steps than the distillation grid has are refused, as diffusers refuses them.
  */
 export class LcmScheduler implements Scheduler {
   readonly timesteps: readonly number[];
@@ -16,17 +18,23 @@ export class LcmScheduler implements Scheduler {
   readonly #alphas: Float32Array;
   readonly #finalAlpha: number;
   readonly #scaling: number;
-  readonly #prediction: SchedulerConfig['prediction_type'];
+  readonly #config: SchedulerConfig;
 
   constructor(config: SchedulerConfig, steps: number) {
+    this.#config = config;
     this.#alphas = alphasCumprod(config);
     this.#finalAlpha = config.set_alpha_to_one ? 1 : this.#alphas[0];
     this.#scaling = config.timestep_scaling;
-    this.#prediction = config.prediction_type;
     const original = config.original_inference_steps;
+    if (original > config.num_train_timesteps) {
+      throw new UserError(`original_inference_steps ${original} is more than the model's ${config.num_train_timesteps} training timesteps`);
+    }
+    if (steps > original) {
+      throw new UserError(`lcm takes at most ${original} steps with this model (its distillation grid, original_inference_steps, has ${original}): ask for fewer`);
+    }
     const stride = Math.floor(config.num_train_timesteps / original);
     const grid = Array.from({ length: original }, (_, i) => (original - i) * stride - 1);
-    this.timesteps = Array.from({ length: steps }, (_, i) => grid[Math.floor((i * original) / steps)]);
+    this.timesteps = numpyLinspace(0, original, steps, false).map((position) => grid[Math.floor(position)]);
   }
 
   scaleModelInput(sample: Float32Array): Float32Array {
@@ -37,8 +45,9 @@ export class LcmScheduler implements Scheduler {
     const t = this.timesteps[index];
     const last = index === this.timesteps.length - 1;
     const previous = last ? t : this.timesteps[index + 1];
-    const alpha = this.#alphas[t];
-    const alphaPrev = previous >= 0 ? this.#alphas[previous] : this.#finalAlpha;
+    const alpha = alphaAt(this.#alphas, t);
+    const alphaPrev = previous >= 0 ? alphaAt(this.#alphas, previous) : this.#finalAlpha;
+    const { prediction_type: prediction, clip_sample: clip, clip_sample_range: range } = this.#config;
     const scaled = t * this.#scaling;
     const cSkip = SIGMA_DATA ** 2 / (scaled ** 2 + SIGMA_DATA ** 2);
     const cOut = scaled / Math.sqrt(scaled ** 2 + SIGMA_DATA ** 2);
@@ -48,7 +57,8 @@ export class LcmScheduler implements Scheduler {
     for (let i = 0; i < sample.length; i++) {
       const x = sample[i];
       const out = modelOutput[i];
-      const x0 = this.#prediction === 'v_prediction' ? a * x - b * out : this.#prediction === 'sample' ? out : (x - b * out) / a;
+      const predicted = prediction === 'v_prediction' ? a * x - b * out : prediction === 'sample' ? out : (x - b * out) / a;
+      const x0 = clip ? Math.min(range, Math.max(-range, predicted)) : predicted;
       predOriginalSample[i] = x0;
       denoised[i] = cOut * x0 + cSkip * x;
     }

@@ -1,7 +1,7 @@
-import { alphasCumprod } from './noise-schedule.js';
+import { alphaAt, alphasCumprod } from './noise-schedule.js';
 import type { Scheduler, SchedulerStep } from './scheduler.js';
-import { spacingOf, type SchedulerConfig } from './scheduler-config.js';
-import { spacedTimesteps } from './timestep-spacing.js';
+import type { SchedulerConfig } from './scheduler-config.js';
+import { integerTimesteps } from './timestep-spacing.js';
 
 /**
  * diffusers' PNDMScheduler with skip_prk_steps (SD 1.x's default): linear multistep (PLMS) on ε, warmed up by one
@@ -25,7 +25,7 @@ export class PndmScheduler implements Scheduler {
     this.#finalAlpha = config.set_alpha_to_one ? 1 : this.#alphas[0];
     this.#stride = Math.floor(config.num_train_timesteps / steps);
     this.#prediction = config.prediction_type;
-    const ascending = [...spacedTimesteps(config, steps, spacingOf(config, 'leading'))].reverse();
+    const ascending = integerTimesteps(config, steps).reverse();
     const plms = [...ascending.slice(0, -1), ...ascending.slice(-2, -1), ...ascending.slice(-1)];
     this.timesteps = plms.reverse();
   }
@@ -67,25 +67,19 @@ export class PndmScheduler implements Scheduler {
 
   /** x_prev from x_t and the combined output, PNDM's formula (a DDIM step); v is turned into ε here, as diffusers does. */
   #previousSample(sample: Float32Array, timestep: number, previous: number, output: Float32Array): SchedulerStep {
-    const epsilon = this.#prediction === 'v_prediction' ? this.#epsilonFromV(output, sample, timestep) : output;
-    const alpha = this.#alphas[timestep];
-    const alphaPrev = previous >= 0 ? this.#alphas[previous] : this.#finalAlpha;
+    const alpha = alphaAt(this.#alphas, timestep);
+    const alphaPrev = previous >= 0 ? alphaAt(this.#alphas, previous) : this.#finalAlpha;
+    const [a, b] = [Math.sqrt(alpha), Math.sqrt(1 - alpha)];
+    const epsilon = this.#prediction === 'v_prediction' ? output.map((value, i) => a * value + b * sample[i]) : output;
     const sampleCoefficient = Math.sqrt(alphaPrev / alpha);
     const denominator = alpha * Math.sqrt(1 - alphaPrev) + Math.sqrt(alpha * (1 - alpha) * alphaPrev);
     const prevSample = new Float32Array(sample.length);
     const predOriginalSample = new Float32Array(sample.length);
-    const [a, b] = [Math.sqrt(alpha), Math.sqrt(1 - alpha)];
     for (let i = 0; i < sample.length; i++) {
       prevSample[i] = sampleCoefficient * sample[i] - ((alphaPrev - alpha) * epsilon[i]) / denominator;
       predOriginalSample[i] = (sample[i] - b * epsilon[i]) / a;
     }
     return { prevSample, predOriginalSample };
-  }
-
-  #epsilonFromV(v: Float32Array, sample: Float32Array, timestep: number): Float32Array {
-    const alpha = this.#alphas[timestep];
-    const [a, b] = [Math.sqrt(alpha), Math.sqrt(1 - alpha)];
-    return v.map((value, i) => a * value + b * sample[i]);
   }
 }
 

@@ -1,30 +1,72 @@
-import type { SchedulerConfig, TimestepSpacing } from './scheduler-config.js';
+import { numpyArange, numpyLinspace, roundHalfToEven } from './numpy-arithmetic.js';
+import type { SchedulerConfig } from './scheduler-config.js';
 
 /**
- * The training timesteps a sampler visits for a number of inference steps, highest first, as diffusers'
- * `set_timesteps` spaces them. Values can be fractional for `linspace`.
+ * The training timesteps a sampler visits, highest first, as diffusers' `set_timesteps` spaces them
+ * ("linspace", "leading", "trailing": Table 2 of Lin et al., arXiv 2305.08891). The three families below differ in
+ * small ways that decide which timesteps a step count reaches, so each is written as its classes write it.
  */
-export function spacedTimesteps(config: SchedulerConfig, steps: number, spacing: TimestepSpacing): number[] {
+type SpacingConfig = Pick<SchedulerConfig, 'num_train_timesteps' | 'timestep_spacing' | 'steps_offset'>;
+
+/**
+ * Euler, Euler Ancestral, Heun and LMS: linspace keeps fractional timesteps (float32 for the first three,
+ * `float32Linspace`; LMS keeps float64 until the very end).
+ */
+export function sigmaSamplerTimesteps(config: SpacingConfig, steps: number, float32Linspace: boolean): number[] {
   const total = config.num_train_timesteps;
-  switch (spacing) {
-    case 'leading': {
-      const ratio = Math.floor(total / steps);
-      return Array.from({ length: steps }, (_, i) => (steps - 1 - i) * ratio + config.steps_offset);
+  switch (config.timestep_spacing) {
+    case 'linspace': {
+      const values = numpyLinspace(0, total - 1, steps).reverse();
+      return float32Linspace ? values.map(Math.fround) : values;
     }
-    case 'trailing': {
-      const ratio = total / steps;
-      return Array.from({ length: steps }, (_, i) => roundHalfToEven(total - i * ratio) - 1);
-    }
-    case 'linspace':
-      return Array.from({ length: steps }, (_, i) => Math.fround(steps === 1 ? 0 : ((total - 1) * (steps - 1 - i)) / (steps - 1)));
+    case 'leading':
+      return leading(total, steps, config.steps_offset);
+    case 'trailing':
+      return trailing(total, steps);
   }
 }
 
-/** numpy.round: halves go to the even neighbour, which decides timesteps such as 812.5 for 16 trailing steps. */
-export function roundHalfToEven(value: number): number {
-  const floor = Math.floor(value);
-  const fraction = value - floor;
-  if (fraction > 0.5) return floor + 1;
-  if (fraction < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
+/** DDIM and PNDM: whole timesteps; linspace rounds half to even. */
+export function integerTimesteps(config: SpacingConfig, steps: number): number[] {
+  const total = config.num_train_timesteps;
+  switch (config.timestep_spacing) {
+    case 'linspace':
+      return numpyLinspace(0, total - 1, steps).map(roundHalfToEven).reverse();
+    case 'leading':
+      return leading(total, steps, config.steps_offset);
+    case 'trailing':
+      return trailing(total, steps);
+  }
+}
+
+/** DPM-Solver and UniPC: linspace and leading space N + 1 points and drop the last (t = 0). */
+export function multistepTimesteps(config: SpacingConfig, steps: number): number[] {
+  const total = config.num_train_timesteps;
+  switch (config.timestep_spacing) {
+    case 'linspace':
+      return numpyLinspace(0, total - 1, steps + 1).map(roundHalfToEven).reverse().slice(0, steps);
+    case 'leading': {
+      const ratio = Math.floor(total / (steps + 1));
+      return Array.from({ length: steps }, (_, i) => (steps - i) * ratio + config.steps_offset);
+    }
+    case 'trailing':
+      return trailing(total, steps);
+  }
+}
+
+/** (arange(N)·(T // N))[::-1] + steps_offset: whole timesteps counted up from 0. */
+function leading(total: number, steps: number, offset: number): number[] {
+  const ratio = Math.floor(total / steps);
+  return Array.from({ length: steps }, (_, i) => (steps - 1 - i) * ratio + offset);
+}
+
+/**
+ * round(arange(T, 0, −T/N)) − 1: whole timesteps counted down from T − 1. NumPy's arange yields N + 1 values for
+ * some N (61, 103, 121 and 122 of 1000): the extra one rounds to 0 and becomes timestep −1, which diffusers then runs
+ * as one more step at a timestep no model was trained on. Here the N valid timesteps are kept.
+ */
+function trailing(total: number, steps: number): number[] {
+  return numpyArange(total, 0, -total / steps)
+    .slice(0, steps)
+    .map((value) => roundHalfToEven(value) - 1);
 }

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { RgbImage } from '../../../src/core/rgb-image.js';
 import type { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
 import { alphasCumprod } from '../../../src/diffusion/schedulers/noise-schedule.js';
+import { defaultSchedulerConfig } from '../../../src/diffusion/schedulers/scheduler-config.js';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer/clip-tokenizer.js';
 import { FIXTURE, fixtureMu, fixtureTextEncoding } from '../../fixtures/sdxl-fixture.js';
 import { sdxlFixturePipeline } from '../../helpers/fixture-models.js';
@@ -246,7 +247,7 @@ describe('Euler and DDIM on the exact Gaussian denoiser', () => {
   for (const steps of [10, 125]) {
     test(`DDIM, ${steps} trailing steps: the affine map of the starting noise${steps === 125 ? ', close to the data distribution' : ''}`, async () => {
       const result = await pipeline.generate({ prompt, steps, guidance: 0, seed: 32 + steps, scheduler: 'ddim' });
-      const alphas = alphasCumprod(pipeline.folder.scheduler);
+      const alphas = alphasCumprod(defaultSchedulerConfig(pipeline.folder.scheduler));
       const stride = Math.floor(1000 / steps);
       const timesteps = Array.from({ length: steps }, (_, i) => Math.round(1000 - (i * 1000) / steps) - 1);
       const pairs = timesteps.map((t): [number, number] => [alphas[t], t - stride >= 0 ? alphas[t - stride] : alphas[0]]);
@@ -298,7 +299,7 @@ describe('LCM on an LCM-distilled fixture UNet', () => {
     const guidance = 8;
     const result = await pipeline.generate({ prompt, negativePrompt: 'blurry', steps: 4, guidance, seed: 41, scheduler: 'lcm' });
     const mu = fixtureMu({ ...referenceEncoding(prompt, tokenizers), timeIds: [512, 512, 0, 0, 512, 512], guidanceEmbedding0: Math.sin((guidance - 1) * 1000) });
-    const alphas = alphasCumprod(pipeline.folder.scheduler);
+    const alphas = alphasCumprod(defaultSchedulerConfig(pipeline.folder.scheduler));
     const expected = mu.map((m) => lcmOutput(alphas, [999, 759, 499, 259], m));
     const latent: Gaussian[] = [expected[0], expected[1], { mean: (expected[2].mean + expected[3].mean) / 2, variance: (expected[2].variance + expected[3].variance) / 4 }];
     assertMatches(result.image, latent.map((g) => ({ mean: 255 * (g.mean / 2 + 0.5), variance: (255 / 2) ** 2 * g.variance + 1 / 12 })), 4, 'lcm');

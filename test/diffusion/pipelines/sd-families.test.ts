@@ -8,10 +8,12 @@ import { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-im
 import { DpmSolverMultistepScheduler } from '../../../src/diffusion/schedulers/dpm-solver-multistep-scheduler.js';
 import { alphasCumprod } from '../../../src/diffusion/schedulers/noise-schedule.js';
 import { EulerScheduler } from '../../../src/diffusion/schedulers/euler-scheduler.js';
+import { defaultSchedulerConfig } from '../../../src/diffusion/schedulers/scheduler-config.js';
+import { createScheduler, schedulerConfigFor } from '../../../src/diffusion/schedulers/scheduler-registry.js';
 import { ClipTokenizer } from '../../../src/diffusion/tokenizer/clip-tokenizer.js';
 import { sdFixtureMu, sdWidth, writeSdFixture, type SdFamily } from '../../fixtures/sd-fixture.js';
 import { FIXTURE, fixtureTextEncoding } from '../../fixtures/sdxl-fixture.js';
-import { ddimOutput, eulerOutput, fixturePixels, type Gaussian } from '../../helpers/gaussian-expectations.js';
+import { ddimOutput, eulerOutput, fixturePixels, heunOutput, lmsOutput, unipcOutput, type Gaussian } from '../../helpers/gaussian-expectations.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 /*
@@ -62,13 +64,13 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
       assert.equal(pipeline.folder.nativeSize, family === 'sd1' ? 512 : 768);
       assert.equal(pipeline.defaults.steps, 50);
       assert.equal(pipeline.defaults.guidance, 7.5);
-      assert.equal(pipeline.folder.scheduler.prediction_type, family === 'sd1' ? 'epsilon' : 'v_prediction');
+      assert.equal(pipeline.folder.scheduler.prediction_type ?? 'epsilon', family === 'sd1' ? 'epsilon' : 'v_prediction');
     });
 
     if (family === 'sd1') {
       test('Euler on a config without timestep_spacing: linspace, Euler’s own default (999, 666, 333, 0)', async () => {
         const result = await pipeline.generate({ prompt, steps: 4, guidance: 0, seed: 3, scheduler: 'euler', width: 512, height: 512 });
-        const schedule = new EulerScheduler(pipeline.folder.scheduler, 4);
+        const schedule = new EulerScheduler(schedulerConfigFor('euler', pipeline.folder.scheduler, 'fixture'), 4);
         assert.deepEqual(schedule.timesteps, [999, 666, 333, 0]);
         assertMatches(result.image, fixturePixels(mu(prompt).map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 euler');
       });
@@ -78,7 +80,7 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
         const result = await pipeline.generate({ prompt, steps: 4, guidance, seed: 4, scheduler: 'euler', width: 512, height: 512 });
         const [cond, uncond] = [mu(prompt), mu('')];
         const guided = cond.map((c, i) => uncond[i] + guidance * (c - uncond[i]));
-        const schedule = new EulerScheduler(pipeline.folder.scheduler, 4);
+        const schedule = new EulerScheduler(schedulerConfigFor('euler', pipeline.folder.scheduler, 'fixture'), 4);
         assertMatches(result.image, fixturePixels(guided.map((m) => eulerOutput(schedule.sigmas, m, schedule.initNoiseSigma))), 'sd1 guided');
       });
 
@@ -87,7 +89,7 @@ for (const family of ['sd1', 'sd2'] as const satisfies readonly SdFamily[]) {
         const steps = 10;
         const result = await pipeline.generate({ prompt, steps, guidance: 0, seed: 5 });
         assert.equal(result.image.width, 768);
-        const alphas = alphasCumprod(pipeline.folder.scheduler);
+        const alphas = alphasCumprod(defaultSchedulerConfig(pipeline.folder.scheduler));
         const timesteps = Array.from({ length: steps }, (_, i) => (steps - 1 - i) * 100 + 1);
         const pairs = timesteps.map((t): [number, number] => [alphas[t], t - 100 >= 0 ? alphas[t - 100] : alphas[0]]);
         assertMatches(result.image, fixturePixels(mu(prompt).map((m) => ddimOutput(pairs, m))), 'sd2 ddim');
@@ -148,7 +150,7 @@ describe('PNDM, Stable Diffusion 1.x’s own scheduler', () => {
       const result = await pipeline.generate({ prompt, steps, guidance: 0, seed: 7 + steps });
       assert.equal(result.settings.scheduler, 'pndm');
       const mu = sdFixtureMu(fixtureTextEncoding(tokenizer.encode(prompt).ids, 768, 12).last, 768);
-      const alphas = alphasCumprod(pipeline.folder.scheduler);
+      const alphas = alphasCumprod(defaultSchedulerConfig(pipeline.folder.scheduler));
       const expected = mu.map((m) => {
         const { k, c } = pndmAffine(alphas, steps, m);
         return { mean: c, variance: k * k };
@@ -205,14 +207,45 @@ describe('DPM++ 2M on Stable Diffusion 1.x', () => {
     test(`${scheduler}, 10 steps: the closed-form output distribution`, async () => {
       const prompt = 'a lighthouse at dusk, oil painting';
       const result = await pipeline.generate({ prompt, steps: 10, guidance: 0, seed: 21, scheduler });
-      const reference = new DpmSolverMultistepScheduler(pipeline.folder.scheduler, 10, scheduler === 'dpmpp-2m-karras');
+      const reference = new DpmSolverMultistepScheduler({ ...schedulerConfigFor(scheduler, pipeline.folder.scheduler, 'fixture'), use_karras_sigmas: scheduler === 'dpmpp-2m-karras' }, 10);
       const mu = sdFixtureMu(fixtureTextEncoding(tokenizer.encode(prompt).ids, 768, 12).last, 768);
-      const alphas = alphasCumprod(pipeline.folder.scheduler);
+      const alphas = alphasCumprod(defaultSchedulerConfig(pipeline.folder.scheduler));
       const expected = mu.map((m) => {
         const { k, c } = dpmAffine(alphas, reference.timesteps, reference.sigmas, m);
         return { mean: c, variance: k * k };
       });
       assertMatches(result.image, fixturePixels(expected), scheduler);
     });
+  }
+});
+
+describe('Heun, LMS and UniPC on Stable Diffusion 1.x (linspace, their default)', () => {
+  let pipeline: TextToImagePipeline;
+  let tokenizer: ClipTokenizer;
+
+  before(async () => {
+    ({ pipeline, tokenizer } = await openSdFixture('sd1-new-samplers', 'sd1'));
+  });
+  after(() => pipeline.release());
+
+  const prompt = 'a lighthouse at dusk, oil painting';
+  const samplers = {
+    heun: (alphas: Float32Array, s: { timesteps: readonly number[]; sigmas: readonly number[]; initNoiseSigma: number }, m: number) => heunOutput(alphas, s.timesteps, s.sigmas, m, s.initNoiseSigma),
+    lms: (alphas: Float32Array, s: { timesteps: readonly number[]; sigmas: readonly number[]; initNoiseSigma: number }, m: number) => lmsOutput(alphas, s.timesteps, s.sigmas, m, s.initNoiseSigma),
+    unipc: (alphas: Float32Array, s: { timesteps: readonly number[]; sigmas: readonly number[] }, m: number) => unipcOutput(alphas, s.timesteps, s.sigmas, m),
+  } as const;
+
+  for (const [scheduler, expectedOutput] of Object.entries(samplers)) {
+    for (const steps of [4, 10, 25]) {
+      test(`${scheduler}, ${steps} steps: the closed-form output distribution`, async () => {
+        const calls: number[] = [];
+        const result = await pipeline.generate({ prompt, steps, guidance: 0, seed: 40 + steps, scheduler: scheduler as keyof typeof samplers }, { onProgress: (p) => { if (p.stage === 'denoising') calls.push(p.step); } });
+        assert.equal(calls.length, scheduler === 'heun' ? 2 * steps - 1 : steps, 'UNet calls');
+        const reference = createScheduler(scheduler as keyof typeof samplers, pipeline.folder.scheduler, steps) as unknown as { timesteps: readonly number[]; sigmas: readonly number[]; initNoiseSigma: number };
+        const alphas = alphasCumprod(defaultSchedulerConfig(pipeline.folder.scheduler));
+        const mu = sdFixtureMu(fixtureTextEncoding(tokenizer.encode(prompt).ids, 768, 12).last, 768);
+        assertMatches(result.image, fixturePixels(mu.map((m) => expectedOutput(alphas, reference, m))), `${scheduler} ${steps}`);
+      });
+    }
   }
 });
