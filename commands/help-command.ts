@@ -1,3 +1,4 @@
+import { SCHEDULER_NAMES } from '../src/diffusion/schedulers/scheduler-registry.js';
 import type { CommandDefinition } from './command.js';
 import { imagineCommand } from './imagine-command.js';
 
@@ -14,6 +15,7 @@ export const helpCommand: CommandDefinition = {
         `**${syntax.command('imagine')}** \`prompt\` — draws a picture. Options: ${options.map((option) => `\`${syntax.option(option.name)}\``).join(', ')} (aspect ratios 1:1, 3:2, 2:3, 16:9, 9:16).`,
         `**${syntax.command('queue')}** — what is being drawn and what waits. **${syntax.command('cancel')}** — cancel your latest image (or a job id).`,
         'Under each picture: 🎲 reroll (new seed), 🔀 variations (nearby seeds), ℹ️ parameters, 🗑️ delete (yours only).',
+        `Samplers (\`${syntax.option('scheduler')}\`): ${SCHEDULER_NAMES.join(', ')}; the model's own by default.`,
         `Models: ${models.length === 0 ? 'none installed yet' : models.join(', ')} (default ${services.models.defaultModel}).`,
       ].join('\n'),
       { private: true },

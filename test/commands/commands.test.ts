@@ -68,7 +68,7 @@ describe('/imagine', () => {
     ['a seed out of range', { prompt: 'ok', seed: -1 }, 'seed must be a whole number from 0 to 4294967295'],
     ['fractional steps', { prompt: 'ok', steps: 2.5 }, 'steps must be a whole number from 1 to 150'],
     ['too much guidance', { prompt: 'ok', guidance: 31 }, 'guidance must be a number from 0 to 30'],
-    ['an unknown scheduler', { prompt: 'ok', scheduler: 'heun' }, "unknown scheduler 'heun': use one of euler-ancestral, euler, ddim, pndm, dpmpp-2m, dpmpp-2m-karras, lcm"],
+    ['an unknown scheduler', { prompt: 'ok', scheduler: 'k_dpm_2' }, "unknown scheduler 'k_dpm_2': use one of euler-ancestral, euler, heun, lms, ddim, pndm, dpmpp-2m, dpmpp-2m-karras, unipc, lcm"],
     ['a bad aspect ratio', { prompt: 'ok', aspect: 'wide' }, "the aspect ratio 'wide' is not W:H; use one of 1:1, 3:2, 2:3, 16:9, 9:16"],
     ['private where it is impossible', { prompt: 'ok', private: true }, 'private pictures are not possible here', { supportsPrivate: false }],
   ];
@@ -127,6 +127,7 @@ describe('/queue, /cancel, /help', () => {
     assert.match(chat.lastReply!, /\*\*\/imagine\*\*/);
     assert.match(chat.lastReply!, /`negative:`, `aspect:`, `seed:`/);
     assert.match(chat.lastReply!, /Models: sdxl-turbo, sd-1.5 \(default sdxl-turbo\)/);
+    assert.match(chat.lastReply!, /Samplers \(`scheduler:`\): euler-ancestral, euler, heun, lms, ddim, pndm, dpmpp-2m, dpmpp-2m-karras, unipc, lcm; the model's own by default\./);
   });
 
   test('the command list is explicit and every name is unique', () => {

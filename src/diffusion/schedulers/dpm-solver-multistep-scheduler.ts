@@ -1,37 +1,17 @@
-import { alphasCumprod } from './noise-schedule.js';
-import { alphaSigma, dataPrediction, lambdaOf, multistepSchedule } from './multistep-sigmas.js';
-import type { Scheduler, SchedulerStep } from './scheduler.js';
-import type { SchedulerConfig } from './scheduler-config.js';
+import { alphaSigma, dataPrediction, lambdaOf, VpMultistepScheduler } from './multistep-sigmas.js';
+import type { SchedulerStep } from './scheduler.js';
 
 /**
  * diffusers' DPMSolverMultistepScheduler as DPM-Solver++ (data prediction), of the config's order (2 by default:
  * DPM++ 2M) with midpoint or Heun updates, lower orders while warming up and at the end where diffusers uses them,
  * optionally on Karras's σ spacing. No input scaling, unit starting noise. Stateful: one instance serves one render.
  */
-export class DpmSolverMultistepScheduler implements Scheduler {
-  readonly timesteps: readonly number[];
-  readonly initNoiseSigma = 1;
-  /** σ at each step, with the final σ. */
-  readonly sigmas: readonly number[];
-  readonly #config: SchedulerConfig;
+export class DpmSolverMultistepScheduler extends VpMultistepScheduler {
   /** The data predictions of the last (up to solver_order) steps, newest last. */
   #history: Float32Array[] = [];
 
-  constructor(config: SchedulerConfig, steps: number) {
-    this.#config = config;
-    const alphas = alphasCumprod(config);
-    if (config.rescale_betas_zero_snr) alphas[alphas.length - 1] = 2 ** -24;
-    const schedule = multistepSchedule(config, alphas, steps);
-    this.timesteps = schedule.timesteps;
-    this.sigmas = schedule.sigmas;
-  }
-
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
-  }
-
   step(modelOutput: Float32Array, index: number, sample: Float32Array): SchedulerStep {
-    const config = this.#config;
+    const config = this.config;
     const count = this.timesteps.length;
     const x0 = dataPrediction(config.prediction_type, modelOutput, sample, this.sigmas[index]);
     const warmed = this.#history.length;
@@ -63,7 +43,7 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     const m1 = m[m.length - 2];
     const r0 = (lambdaOf(sigmaS) - lambdaOf(this.sigmas[index - 1])) / h;
     if (order === 2) {
-      const d1Weight = this.#config.solver_type === 'heun' ? alphaT * (decay / h + 1) : -0.5 * alphaT * decay;
+      const d1Weight = this.config.solver_type === 'heun' ? alphaT * (decay / h + 1) : -0.5 * alphaT * decay;
       for (let i = 0; i < out.length; i++) out[i] = ratio * sample[i] - alphaT * decay * m0[i] + d1Weight * ((m0[i] - m1[i]) / r0);
       return out;
     }

@@ -1,8 +1,9 @@
-import { sigmaOfAlpha, sigmasFromAlphas } from './noise-schedule.js';
+import { alphasCumprod, sigmaOfAlpha, sigmasFromAlphas } from './noise-schedule.js';
+import type { Scheduler, SchedulerStep } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
 import { exponentialSigmas, interpolatedSigmas, karrasSigmas, logSigmas, sigmaToTimestep } from './sigma-table.js';
-import { multistepTimesteps } from './timestep-spacing.js';
 import { roundHalfToEven } from './numpy-arithmetic.js';
+import { multistepTimesteps } from './timestep-spacing.js';
 
 /** The whole timesteps and the σs (with the final one) of DPM-Solver and UniPC, as their `set_timesteps` makes them. */
 export interface MultistepSchedule {
@@ -51,4 +52,31 @@ export function dataPrediction(prediction: SchedulerConfig['prediction_type'], m
     x0[i] = prediction === 'v_prediction' ? alpha * sample[i] - sigmaT * out : prediction === 'sample' ? out : (sample[i] - sigmaT * out) / alpha;
   }
   return x0;
+}
+
+/**
+ * What DPM-Solver and UniPC share: their schedule (with ᾱ_T = 2⁻²⁴ under zero terminal SNR, so σ_max stays finite),
+ * no input scaling and unit starting noise. Subclasses keep their own history: one instance serves one render.
+ */
+export abstract class VpMultistepScheduler implements Scheduler {
+  readonly timesteps: readonly number[];
+  readonly initNoiseSigma = 1;
+  /** σ at each step, with the final σ. */
+  readonly sigmas: readonly number[];
+  protected readonly config: SchedulerConfig;
+
+  constructor(config: SchedulerConfig, steps: number) {
+    this.config = config;
+    const alphas = alphasCumprod(config);
+    if (config.rescale_betas_zero_snr) alphas[alphas.length - 1] = 2 ** -24;
+    const schedule = multistepSchedule(config, alphas, steps);
+    this.timesteps = schedule.timesteps;
+    this.sigmas = schedule.sigmas;
+  }
+
+  scaleModelInput(sample: Float32Array): Float32Array {
+    return sample;
+  }
+
+  abstract step(modelOutput: Float32Array, index: number, sample: Float32Array): SchedulerStep;
 }

@@ -1,7 +1,5 @@
-import { alphasCumprod } from './noise-schedule.js';
-import { alphaSigma, dataPrediction, lambdaOf, multistepSchedule } from './multistep-sigmas.js';
-import type { Scheduler, SchedulerStep } from './scheduler.js';
-import type { SchedulerConfig } from './scheduler-config.js';
+import { alphaSigma, dataPrediction, lambdaOf, VpMultistepScheduler } from './multistep-sigmas.js';
+import type { SchedulerStep } from './scheduler.js';
 
 /**
  * diffusers' UniPCMultistepScheduler (Zhao et al. 2023) in its default form: data prediction (predict_x0), the B(h)
@@ -9,32 +7,14 @@ import type { SchedulerConfig } from './scheduler-config.js';
  * sample when the next model output arrives, so it costs no extra model call. Lower orders while warming up and,
  * with lower_order_final, at the end. No input scaling, unit starting noise. Stateful: one instance per render.
  */
-export class UniPcScheduler implements Scheduler {
-  readonly timesteps: readonly number[];
-  readonly initNoiseSigma = 1;
-  /** σ at each step, with the final σ. */
-  readonly sigmas: readonly number[];
-  readonly #config: SchedulerConfig;
+export class UniPcScheduler extends VpMultistepScheduler {
   /** The data predictions of the last (up to solver_order) steps, newest last. */
   #outputs: Float32Array[] = [];
   #lastSample: Float32Array | undefined;
   #order = 0;
 
-  constructor(config: SchedulerConfig, steps: number) {
-    this.#config = config;
-    const alphas = alphasCumprod(config);
-    if (config.rescale_betas_zero_snr) alphas[alphas.length - 1] = 2 ** -24;
-    const schedule = multistepSchedule(config, alphas, steps);
-    this.timesteps = schedule.timesteps;
-    this.sigmas = schedule.sigmas;
-  }
-
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
-  }
-
   step(modelOutput: Float32Array, index: number, sample: Float32Array): SchedulerStep {
-    const config = this.#config;
+    const config = this.config;
     const x0 = dataPrediction(config.prediction_type, modelOutput, sample, this.sigmas[index]);
     let current = sample;
     if (index > 0 && !config.disable_corrector.includes(index - 1) && this.#lastSample !== undefined) {
@@ -54,7 +34,7 @@ export class UniPcScheduler implements Scheduler {
     const m0 = outputs[outputs.length - 1];
     const h = lambdaOf(this.sigmas[index + 1]) - lambdaOf(this.sigmas[index]);
     const differences = Array.from({ length: order - 1 }, (_, i) => ({ sigma: this.sigmas[index - (i + 1)], output: outputs[outputs.length - (i + 2)] }));
-    const { rks, hPhi1, bH, R, b } = coefficients(h, lambdaOf(this.sigmas[index]), differences.map((d) => d.sigma), order, this.#config.solver_type);
+    const { rks, hPhi1, bH, R, b } = coefficients(h, lambdaOf(this.sigmas[index]), differences.map((d) => d.sigma), order, this.config.solver_type);
     const rhos = order === 1 ? [] : order === 2 ? [0.5] : solve(R.slice(0, -1).map((row) => row.slice(0, -1)), b.slice(0, -1));
     return this.#combine(sample, this.sigmas[index + 1], this.sigmas[index], m0, hPhi1, bH, (i) =>
       differences.reduce((sum, d, k) => sum + rhos[k] * ((d.output[i] - m0[i]) / rks[k]), 0),
@@ -67,7 +47,7 @@ export class UniPcScheduler implements Scheduler {
     const m0 = outputs[outputs.length - 1];
     const h = lambdaOf(this.sigmas[index]) - lambdaOf(this.sigmas[index - 1]);
     const differences = Array.from({ length: order - 1 }, (_, i) => ({ sigma: this.sigmas[index - (i + 2)], output: outputs[outputs.length - (i + 2)] }));
-    const { rks, hPhi1, bH, R, b } = coefficients(h, lambdaOf(this.sigmas[index - 1]), differences.map((d) => d.sigma), order, this.#config.solver_type);
+    const { rks, hPhi1, bH, R, b } = coefficients(h, lambdaOf(this.sigmas[index - 1]), differences.map((d) => d.sigma), order, this.config.solver_type);
     const rhos = order === 1 ? [0.5] : solve(R, b);
     const last = rhos[rhos.length - 1];
     return this.#combine(lastSample, this.sigmas[index], this.sigmas[index - 1], m0, hPhi1, bH, (i) =>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { alphasCumprod } from '../../../src/diffusion/schedulers/noise-schedule.js';
+import { alphaAt, alphasCumprod } from '../../../src/diffusion/schedulers/noise-schedule.js';
 import { defaultSchedulerConfig, type SchedulerConfigFile, type TimestepSpacing } from '../../../src/diffusion/schedulers/scheduler-config.js';
 import { createScheduler, SCHEDULER_NAMES, type SchedulerName } from '../../../src/diffusion/schedulers/scheduler-registry.js';
 
@@ -126,5 +126,18 @@ describe('the noise schedule, as torch builds it', () => {
     const alphas = alphasCumprod(defaultSchedulerConfig({ trained_betas: betas }));
     assert.equal(alphas[1], Math.fround(Math.fround(0.99) * Math.fround(0.99)));
     assert.throws(() => defaultSchedulerConfig({ trained_betas: [0.1, 0.2] }), /scheduler_config\.json: trained_betas has 2 values for 1000 training timesteps/);
+  });
+
+  test('a fractional timestep never reaches an ᾱ table: PNDM on linspace steps on whole timesteps and stays finite', () => {
+    const alphas = alphasCumprod(defaultSchedulerConfig());
+    assert.throws(() => alphaAt(alphas, 946.42), { name: 'RangeError', message: 'timestep 946.42 is not a whole training timestep from 0 to 999' });
+    assert.throws(() => alphaAt(alphas, 1000), RangeError);
+    const scheduler = createScheduler('pndm', { timestep_spacing: 'linspace', skip_prk_steps: true }, 20);
+    assert.deepEqual(scheduler.timesteps.slice(0, 4), [999, 946, 946, 894]);
+    let sample: Float32Array = Float32Array.of(0.8);
+    scheduler.timesteps.forEach((_, i) => {
+      sample = scheduler.step(Float32Array.of(0.1), i, sample, () => new Float32Array(1)).prevSample;
+      assert.ok(Number.isFinite(sample[0]), `step ${i} is finite`);
+    });
   });
 });
