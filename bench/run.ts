@@ -3,6 +3,7 @@ import { benchEngine } from './engine-bench.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { benchRealScale } from './real-scale/real-scale-bench.js';
 import { benchUpscalers } from './upscale-bench.js';
 
 interface MemoryRow {
@@ -33,9 +34,34 @@ const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 const upscale = only === undefined || only === 'upscale' ? await benchUpscalers() : { presets: [], encode: [] };
 const memory = only === undefined || only === 'memory' ? await benchMemoryModes() : [];
 const download = only === undefined || only === 'download' ? await benchDownloads() : [];
+// Minutes and 14 GB of disk: only when asked for by name.
+const stepsFlag = process.argv.indexOf('--steps');
+const stepsArg = process.argv.find((arg) => arg.startsWith('--steps='))?.slice('--steps='.length) ?? (stepsFlag >= 0 ? process.argv[stepsFlag + 1] : undefined);
+const realScaleSteps = stepsArg === undefined ? 1 : Number(stepsArg);
+if (!Number.isInteger(realScaleSteps) || realScaleSteps < 1) throw new Error(`--steps takes a whole number of steps, got ${stepsArg}`);
+const realScale = only === 'real-scale' ? await benchRealScale(realScaleSteps, (line) => process.stderr.write(`${line}\n`)) : undefined;
 
 if (json) {
-  process.stdout.write(`${JSON.stringify({ engine, peakRssMiB, upscale, memory, download })}\n`);
+  process.stdout.write(`${JSON.stringify({ engine, peakRssMiB, upscale, memory, download, ...(realScale === undefined ? {} : { realScale }) })}\n`);
+} else if (realScale !== undefined) {
+  const p = realScale.params;
+  console.log(`${realScale.model}, 512×512, ${realScale.steps} step(s), EDSR ×4 tiled, PNG (CPU, all cores; ms)`);
+  console.log(`parameters: UNet ${p.unet.toLocaleString('en')}, CLIP-L ${p.textEncoder.toLocaleString('en')}, bigG ${p.textEncoder2.toLocaleString('en')}, VAE decoder ${p.vaeDecoder.toLocaleString('en')}, EDSR ${p.upscaler.toLocaleString('en')}; ${realScale.weightsGiB.toFixed(1)} GiB of weights`);
+  console.table(
+    realScale.modes.map((row) => ({
+      mode: row.mode,
+      load: fixed(row.loadMs),
+      'text encoding': fixed(row.encodeMs),
+      'UNet per step': fixed(row.unetStepMs),
+      'VAE decode': fixed(row.decodeMs),
+      'EDSR ×4': fixed(row.upscaleMs),
+      'FSRCNN ×4': fixed(row.fsrcnnMs),
+      'PNG encode': fixed(row.encodeImageMs),
+      'peak RSS MiB': fixed(row.peakRssMiB),
+      'engine / bare': row.engineOverBare.toFixed(3),
+    })),
+  );
+  console.table(realScale.modes.flatMap((row) => row.loads.map((load) => ({ mode: row.mode, session: load.file.split('/').slice(-2).join('/'), 'load ms': fixed(load.ms) }))));
 } else {
   console.log('Engine on the SDXL-Turbo fixtures (CPU, 1 thread, median of 5; ms)');
   console.table(

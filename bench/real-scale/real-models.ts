@@ -1,0 +1,95 @@
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { SDXL_TURBO_SCHEDULER_CONFIG } from '../../test/fixtures/sdxl-fixture.js';
+import { writeTokenizerFolder } from '../../test/fixtures/tokenizer-fixture.js';
+import { CLIP_BIG_G, CLIP_L, clipTextGraph } from './clip-text-encoder.js';
+import type { RealGraph } from './real-graph.js';
+import { SD15_UNET, SDXL_UNET, unetGraph } from './unet.js';
+import { vaeDecoderGraph } from './vae-decoder.js';
+
+/** Bumped whenever a graph changes, so that a cached folder from an older generator is written again. */
+const GENERATOR_VERSION = 1;
+const SEED = 20261202;
+
+/** The components of a real-scale model folder and the architecture each has. */
+export function sdxlTurboComponents(): Record<string, () => RealGraph> {
+  return {
+    text_encoder: () => clipTextGraph(CLIP_L),
+    text_encoder_2: () => clipTextGraph(CLIP_BIG_G),
+    unet: () => unetGraph(SDXL_UNET),
+    vae_decoder: () => vaeDecoderGraph(),
+  };
+}
+
+export function sd15Components(): Record<string, () => RealGraph> {
+  return { text_encoder: () => clipTextGraph(CLIP_L), unet: () => unetGraph(SD15_UNET), vae_decoder: () => vaeDecoderGraph() };
+}
+
+/** Where generated folders are cached: REAL_SCALE_DIR, or ~/.cache/imagine-bot/real-scale. Never in the project. */
+export function realScaleCacheDir(): string {
+  return process.env.REAL_SCALE_DIR ?? join(homedir(), '.cache', 'imagine-bot', 'real-scale');
+}
+
+export interface GeneratedModel {
+  readonly dir: string;
+  /** Parameters per component. */
+  readonly params: Record<string, number>;
+  readonly bytes: number;
+  /** Generation time, or 0 when the cached folder was reused. */
+  readonly writeMs: number;
+}
+
+/**
+ * An SDXL-Turbo folder in the Optimum fp32 layout (model.onnx + model.onnx_data per component, int64 ids, a float
+ * scalar timestep) with the real architectures and deterministic weights, the real tokenizer files where
+ * shared/data has them, and SDXL-Turbo's scheduler and configs. Written once per generator version, one component
+ * at a time, streaming each weight to disk.
+ */
+export async function ensureRealSdxlTurbo(log: (line: string) => void = () => undefined): Promise<GeneratedModel> {
+  const dir = join(realScaleCacheDir(), `sdxl-turbo-fp32-v${GENERATOR_VERSION}`);
+  const marker = join(dir, 'generated.json');
+  const components = sdxlTurboComponents();
+  const params = Object.fromEntries(Object.entries(components).map(([name, build]) => [name, build().parameterCount]));
+  try {
+    const done = JSON.parse(await readFile(marker, 'utf8')) as { bytes: number };
+    return { dir, params, bytes: done.bytes, writeMs: 0 };
+  } catch {
+    // Not generated yet (or interrupted): write it from scratch.
+  }
+  const started = performance.now();
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'scheduler'), { recursive: true });
+  await writeJson(join(dir, 'model_index.json'), {
+    _class_name: 'StableDiffusionXLPipeline',
+    force_zeros_for_empty_prompt: true,
+    scheduler: ['diffusers', 'EulerAncestralDiscreteScheduler'],
+    text_encoder: ['transformers', 'CLIPTextModel'],
+    text_encoder_2: ['transformers', 'CLIPTextModelWithProjection'],
+    tokenizer: ['transformers', 'CLIPTokenizer'],
+    tokenizer_2: ['transformers', 'CLIPTokenizer'],
+    unet: ['diffusers', 'UNet2DConditionModel'],
+    vae: ['diffusers', 'AutoencoderKL'],
+  });
+  await writeJson(join(dir, 'scheduler', 'scheduler_config.json'), SDXL_TURBO_SCHEDULER_CONFIG);
+  await writeTokenizerFolder(join(dir, 'tokenizer'), '<|endoftext|>');
+  await writeTokenizerFolder(join(dir, 'tokenizer_2'), '!');
+  let bytes = 0;
+  for (const [name, build] of Object.entries(components)) {
+    const componentDir = join(dir, name);
+    await mkdir(componentDir, { recursive: true });
+    const graph = build();
+    const componentStart = performance.now();
+    bytes += await graph.write(join(componentDir, 'model.onnx'), join(componentDir, 'model.onnx_data'), 'float32', SEED);
+    bytes += (await stat(join(componentDir, 'model.onnx'))).size;
+    log(`${name}: ${graph.parameterCount.toLocaleString('en')} parameters written in ${((performance.now() - componentStart) / 1000).toFixed(1)} s`);
+  }
+  await writeJson(join(dir, 'unet', 'config.json'), { _class_name: 'UNet2DConditionModel', sample_size: 64, in_channels: 4, cross_attention_dim: 2048 });
+  await writeJson(join(dir, 'vae_decoder', 'config.json'), { _class_name: 'AutoencoderKL', scaling_factor: 0.13025, force_upcast: true });
+  await writeJson(marker, { generator: GENERATOR_VERSION, seed: SEED, bytes });
+  return { dir, params, bytes, writeMs: performance.now() - started };
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { pathExists } from '../../src/core/path-exists.js';
+import { convertAndInstall } from '../../src/upscale/convert-upscaler.js';
+import { upscalersDir } from '../../src/upscale/installed-upscalers.js';
+import { encodeGraphDef } from '../../src/upscale/tensorflow/graph-def.js';
+import { edsrGraph, REAL_EDSR } from '../../test/fixtures/edsr-graph.js';
+import { sharedDataPath } from '../../test/fixtures/shared-data.js';
+import { ensureRealSdxlTurbo, realScaleCacheDir } from './real-models.js';
+
+const WORKER = fileURLToPath(new URL('./real-scale-worker.ts', import.meta.url));
+
+export interface RealScaleMode {
+  readonly mode: string;
+  readonly loadMs: number;
+  readonly loads: { file: string; ms: number }[];
+  readonly encodeMs: number;
+  readonly unetStepMs: number;
+  readonly decodeMs: number;
+  readonly upscaleMs: number;
+  readonly fsrcnnMs: number;
+  readonly encodeImageMs: number;
+  readonly peakRssMiB: number;
+  readonly bareMs: number;
+  readonly engineOverBare: number;
+}
+
+export interface RealScaleReport {
+  readonly model: string;
+  readonly steps: number;
+  readonly params: { unet: number; textEncoder: number; textEncoder2: number; vaeDecoder: number; upscaler: number };
+  readonly weightsGiB: number;
+  readonly generateMs: number;
+  readonly modes: RealScaleMode[];
+}
+
+/**
+ * `npm run bench -- --only=real-scale [--steps N]`: generates (once, cached) SDXL-Turbo with the real architectures
+ * in the Optimum fp32 layout, and renders 512×512 → EDSR ×4 → PNG in each memory mode, each in its own process.
+ */
+export async function benchRealScale(steps: number, log: (line: string) => void): Promise<RealScaleReport> {
+  const model = await ensureRealSdxlTurbo(log);
+  const upscalers = await ensureUpscalers();
+  const modes: RealScaleMode[] = [];
+  for (const mode of ['resident', 'sequential']) {
+    log(`rendering in ${mode} mode…`);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', WORKER, mode, String(steps), model.dir, upscalers.edsr, upscalers.fsrcnn], { maxBuffer: 1 << 20 });
+    modes.push(JSON.parse(stdout.trim().split('\n').at(-1)!) as RealScaleMode);
+  }
+  const edsr = edsrGraph(REAL_EDSR);
+  const edsrParams = [...edsr.filters.values()].reduce((sum, f) => sum + f.values.length, 0) + [...edsr.biases.values()].reduce((sum, b) => sum + b.length, 0);
+  return {
+    model: 'sdxl-turbo fp32 (real architectures, generated weights)',
+    steps,
+    params: { unet: model.params.unet, textEncoder: model.params.text_encoder, textEncoder2: model.params.text_encoder_2, vaeDecoder: model.params.vae_decoder, upscaler: edsrParams },
+    weightsGiB: model.bytes / 2 ** 30,
+    generateMs: model.writeMs,
+    modes,
+  };
+}
+
+/** EDSR ×4 of the real shape (random weights) and FSRCNN ×4 (shared data), converted once into the cache. */
+async function ensureUpscalers(): Promise<{ edsr: string; fsrcnn: string }> {
+  const modelsDir = join(realScaleCacheDir(), 'upscalers-v1');
+  const installed = (name: string) => join(upscalersDir(modelsDir), name);
+  if (!(await pathExists(installed('edsr-x4')))) {
+    await mkdir(modelsDir, { recursive: true });
+    const pb = join(modelsDir, 'EDSR_x4_random.pb');
+    await writeFile(pb, encodeGraphDef({ nodes: edsrGraph(REAL_EDSR).nodes }));
+    await convertAndInstall(pb, 'edsr-x4', modelsDir);
+  }
+  if (!(await pathExists(installed('fsrcnn-x4')))) {
+    const pb = sharedDataPath('superres', 'FSRCNN_x4.pb');
+    if (pb === undefined) throw new Error('FSRCNN_x4.pb is not in shared/data/superres');
+    await convertAndInstall(pb, 'fsrcnn-x4', modelsDir);
+  }
+  return { edsr: installed('edsr-x4'), fsrcnn: installed('fsrcnn-x4') };
+}
