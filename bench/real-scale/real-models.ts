@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { SDXL_TURBO_SCHEDULER_CONFIG } from '../../test/fixtures/sdxl-fixture.js';
+import { SDXL_TURBO_MODEL_INDEX, SDXL_TURBO_SCHEDULER_CONFIG } from '../../test/fixtures/sdxl-fixture.js';
 import { writeTokenizerFolder } from '../../test/fixtures/tokenizer-fixture.js';
 import { CLIP_BIG_G, CLIP_L, clipTextGraph } from './clip-text-encoder.js';
 import type { RealGraph } from './real-graph.js';
@@ -60,17 +60,7 @@ export async function ensureRealSdxlTurbo(log: (line: string) => void = () => un
   const started = performance.now();
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'scheduler'), { recursive: true });
-  await writeJson(join(dir, 'model_index.json'), {
-    _class_name: 'StableDiffusionXLPipeline',
-    force_zeros_for_empty_prompt: true,
-    scheduler: ['diffusers', 'EulerAncestralDiscreteScheduler'],
-    text_encoder: ['transformers', 'CLIPTextModel'],
-    text_encoder_2: ['transformers', 'CLIPTextModelWithProjection'],
-    tokenizer: ['transformers', 'CLIPTokenizer'],
-    tokenizer_2: ['transformers', 'CLIPTokenizer'],
-    unet: ['diffusers', 'UNet2DConditionModel'],
-    vae: ['diffusers', 'AutoencoderKL'],
-  });
+  await writeJson(join(dir, 'model_index.json'), SDXL_TURBO_MODEL_INDEX);
   await writeJson(join(dir, 'scheduler', 'scheduler_config.json'), SDXL_TURBO_SCHEDULER_CONFIG);
   await writeTokenizerFolder(join(dir, 'tokenizer'), '<|endoftext|>');
   await writeTokenizerFolder(join(dir, 'tokenizer_2'), '!');

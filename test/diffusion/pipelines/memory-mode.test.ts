@@ -9,7 +9,7 @@ import { TextToImagePipeline, type MemoryMode } from '../../../src/diffusion/pip
 import { writeSdxlFixture } from '../../fixtures/sdxl-fixture.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
-test('sequential mode loads each component for each render and gives the same picture as resident mode', async () => {
+test('sequential mode loads each component for each render, resident mode all but the VAE decoder once, with the same picture', async () => {
   const folder = await readModelFolder(await writeSdxlFixture(join(await tempDir(), 'model'), { variant: 'optimum-2023' }));
   const images: Uint8Array[] = [];
   for (const mode of ['resident', 'sequential'] as const satisfies readonly MemoryMode[]) {
@@ -22,7 +22,8 @@ test('sequential mode loads each component for each render and gives the same pi
       images.push(result.image.data);
     }
     const all = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder'];
-    assert.deepEqual(loads, mode === 'resident' ? [all, []] : [all, all], mode);
+    // Resident mode reopens only the VAE decoder, whose activation arena outweighs its weights and its load time.
+    assert.deepEqual(loads, mode === 'resident' ? [all, ['vae_decoder']] : [all, all], mode);
     await pipeline.release();
   }
   for (const image of images.slice(1)) assert.deepEqual(image, images[0]);
