@@ -23,6 +23,15 @@ export async function upscaleTiled(model: TileModel, image: Planes, options: Til
   const outWidth = image.width * scale;
   const outHeight = image.height * scale;
   const tiles = layoutTiles(image.width, image.height, options);
+  const [only] = tiles;
+  if (tiles.length === 1 && !options.fixed && only.x.windowStart === 0 && only.x.windowEnd === image.width && only.y.windowStart === 0 && only.y.windowEnd === image.height) {
+    // One tile that is the whole image: the model's output is the answer, without a copy, blend or division.
+    options.onProgress?.({ stage: 'upscaling', tile: 1, tiles: 1 });
+    throwIfCancelled(options.signal);
+    const result = await model.run(image);
+    throwIfCancelled(options.signal);
+    return result;
+  }
   let output: Float32Array | undefined;
   let channels = 0;
   const weights = new Float32Array(outWidth * outHeight);

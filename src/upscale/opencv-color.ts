@@ -91,8 +91,54 @@ function linearTaps(sourceSize: number, outputSize: number): Taps {
 
 /** cv::resize(INTER_LINEAR) of a float plane: a horizontal pass, then a vertical one, in float32. */
 export function resizeBilinear(plane: Float32Array, width: number, height: number, outWidth: number, outHeight: number): Float32Array {
-  const xs = linearTaps(width, outWidth);
+  const rows = horizontalPass(plane, width, height, outWidth);
   const ys = linearTaps(height, outHeight);
+  const out = new Float32Array(outWidth * outHeight);
+  for (let y = 0; y < outHeight; y++) {
+    const [top, bottom, b0, b1] = verticalTap(ys, y, height, outWidth);
+    for (let x = 0; x < outWidth; x++) out[y * outWidth + x] = Math.fround(Math.fround(rows[top + x] * b0) + Math.fround(rows[bottom + x] * b1));
+  }
+  return out;
+}
+
+/**
+ * dnn_superres' reconstruct_YCrCb in one pass over the output: the model's Y (floats in [0, 1]) to bytes, Cr and Cb
+ * resized with INTER_LINEAR from the input's planes and turned to bytes (convertTo(CV_8U, 255)), and the three
+ * converted YCrCb2BGR into interleaved RGB. The same operations as doing each step on whole planes, without three
+ * 16-megapixel planes in between.
+ */
+export function reconstructYCrCb(luma: Float32Array, cr: Float32Array, cb: Float32Array, width: number, height: number, outWidth: number, outHeight: number): Uint8Array {
+  const crRows = horizontalPass(cr, width, height, outWidth);
+  const cbRows = horizontalPass(cb, width, height, outWidth);
+  const ys = linearTaps(height, outHeight);
+  const rgb = new Uint8ClampedArray(outWidth * outHeight * 3);
+  // A store into a Uint8ClampedArray rounds halves to even and saturates: cvRound and saturate_cast<uchar> at once.
+  const yBytes = new Uint8ClampedArray(outWidth);
+  const crBytes = new Uint8ClampedArray(outWidth);
+  const cbBytes = new Uint8ClampedArray(outWidth);
+  for (let y = 0; y < outHeight; y++) {
+    const [top, bottom, b0, b1] = verticalTap(ys, y, height, outWidth);
+    const row = y * outWidth;
+    for (let x = 0; x < outWidth; x++) {
+      yBytes[x] = Math.fround(luma[row + x] * 255);
+      crBytes[x] = Math.fround(Math.fround(Math.fround(crRows[top + x] * b0) + Math.fround(crRows[bottom + x] * b1)) * 255);
+      cbBytes[x] = Math.fround(Math.fround(Math.fround(cbRows[top + x] * b0) + Math.fround(cbRows[bottom + x] * b1)) * 255);
+    }
+    for (let x = 0; x < outWidth; x++) {
+      const l = yBytes[x];
+      const dr = crBytes[x] - 128;
+      const db = cbBytes[x] - 128;
+      const i = (row + x) * 3;
+      rgb[i] = l + ((dr * CR2RI + HALF) >> SHIFT);
+      rgb[i + 1] = l + ((db * CB2GI + dr * CR2GI + HALF) >> SHIFT);
+      rgb[i + 2] = l + ((db * CB2BI + HALF) >> SHIFT);
+    }
+  }
+  return new Uint8Array(rgb.buffer);
+}
+
+function horizontalPass(plane: Float32Array, width: number, height: number, outWidth: number): Float32Array {
+  const xs = linearTaps(width, outWidth);
   const rows = new Float32Array(height * outWidth);
   for (let y = 0; y < height; y++) {
     const row = y * width;
@@ -104,14 +150,12 @@ export function resizeBilinear(plane: Float32Array, width: number, height: numbe
       rows[y * outWidth + x] = Math.fround(Math.fround(plane[row + s] * a0) + Math.fround(plane[row + next] * a1));
     }
   }
-  const out = new Float32Array(outWidth * outHeight);
-  for (let y = 0; y < outHeight; y++) {
-    const s = ys.index[y];
-    const b1 = ys.weight[y];
-    const b0 = Math.fround(1 - b1);
-    const top = s * outWidth;
-    const bottom = (s + 1 < height ? s + 1 : s) * outWidth;
-    for (let x = 0; x < outWidth; x++) out[y * outWidth + x] = Math.fround(Math.fround(rows[top + x] * b0) + Math.fround(rows[bottom + x] * b1));
-  }
-  return out;
+  return rows;
+}
+
+/** The two source rows (as offsets into the horizontal pass) and their weights for output row `y`. */
+function verticalTap(ys: Taps, y: number, height: number, outWidth: number): [number, number, number, number] {
+  const s = ys.index[y];
+  const b1 = ys.weight[y];
+  return [s * outWidth, (s + 1 < height ? s + 1 : s) * outWidth, Math.fround(1 - b1), b1];
 }

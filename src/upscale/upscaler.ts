@@ -4,7 +4,7 @@ import type { ProgressListener } from '../core/progress.js';
 import { createRgbImage, type RgbImage } from '../core/rgb-image.js';
 import type { Device } from '../diffusion/onnx/execution-device.js';
 import type { SessionLoader } from '../diffusion/onnx/session-loader.js';
-import { cvRound, resizeBilinear, rgbToYCrCb, saturateUint8, yCrCbToRgb } from './opencv-color.js';
+import { cvRound, reconstructYCrCb, rgbToYCrCb, saturateUint8 } from './opencv-color.js';
 import type { Planes } from '../imaging/planes.js';
 import { SuperResolutionModel } from './super-resolution-model.js';
 import { upscaleTiled } from '../imaging/tiled-run.js';
@@ -68,8 +68,7 @@ export class Upscaler {
     const [y, cr, cb] = rgbToYCrCb(image.data, pixels);
     const luma = await run({ data: bytesToUnit(y), channels: 1, width: image.width, height: image.height });
     const { width, height } = luma;
-    const chroma = (plane: Uint8Array) => unitToBytes(resizeBilinear(bytesToUnit(plane), image.width, image.height, width, height));
-    return createRgbImage(width, height, yCrCbToRgb(unitToBytes(luma.data), chroma(cr), chroma(cb), width * height));
+    return createRgbImage(width, height, reconstructYCrCb(luma.data, bytesToUnit(cr), bytesToUnit(cb), image.width, image.height, width, height));
   }
 
   /** EDSR and ready ONNX models: all three channels, in the preset's order, range and mean. */
@@ -108,13 +107,6 @@ export class Upscaler {
 function bytesToUnit(plane: Uint8Array): Float32Array {
   const out = new Float32Array(plane.length);
   for (let i = 0; i < plane.length; i++) out[i] = Math.fround(plane[i] * INVERSE_255);
-  return out;
-}
-
-/** Floats in [0, 1] → bytes, as convertTo(CV_8U, 255). */
-function unitToBytes(plane: Float32Array): Uint8Array {
-  const out = new Uint8Array(plane.length);
-  for (let i = 0; i < plane.length; i++) out[i] = saturateUint8(cvRound(Math.fround(plane[i] * 255)));
   return out;
 }
 

@@ -67,6 +67,17 @@ describe('tiled super-resolution', () => {
     assert.ok(worst < 1e-5, `largest difference ${worst}`);
   });
 
+  test('a tile that is the whole image runs once and hands back the model output itself, unblended', async () => {
+    const image = randomImage(20, 12);
+    const output = { data: new Float32Array(80 * 48 * 3).fill(0.25), channels: 3, width: 80, height: 48 };
+    const seen: Planes[] = [];
+    const progress: unknown[] = [];
+    const result = await upscaleTiled({ scale: 4, run: (planes) => { seen.push(planes); return Promise.resolve(output); } }, image, { size: 64, margin: 8, feather: 4, fixed: false, onProgress: (p) => progress.push(p) });
+    assert.equal(result, output);
+    assert.deepEqual(seen, [image]);
+    assert.deepEqual(progress, [{ stage: 'upscaling', tile: 1, tiles: 1 }]);
+  });
+
   test('too little margin shows as a difference at the seams (the check above can fail)', async () => {
     const model = await sessionModel(convolutionModel());
     const image = randomImage(70, 45);

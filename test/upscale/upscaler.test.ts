@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { createRgbImage, type RgbImage } from '../../src/core/rgb-image.js';
 import { SessionLoader } from '../../src/diffusion/onnx/session-loader.js';
 import { listInstalledUpscalers, readInstalledUpscaler, resolveUpscalerSetting } from '../../src/upscale/installed-upscalers.js';
-import { cvRound, resizeBilinear, rgbToYCrCb, yCrCbToRgb } from '../../src/upscale/opencv-color.js';
+import { cvRound, reconstructYCrCb, resizeBilinear, rgbToYCrCb, saturateUint8, yCrCbToRgb } from '../../src/upscale/opencv-color.js';
 import { findPreset, type UpscalerDescriptor } from '../../src/upscale/upscaler-descriptor.js';
 import { chooseTileSize, Upscaler } from '../../src/upscale/upscaler.js';
 import { installFixtureUpscaler, nearestModel } from '../fixtures/upscaler-fixtures.js';
@@ -55,6 +55,18 @@ describe('OpenCV colour arithmetic', () => {
     const out = resizeBilinear(plane, 3, 2, 12, 8);
     assert.deepEqual([...out.subarray(0, 12)], [0, 0, 0.125, 0.375, 0.625, 0.875, 0.9375, 0.8125, 0.6875, 0.5625, 0.5, 0.5]);
     assert.deepEqual(Array.from({ length: 8 }, (_, y) => out[y * 12 + 5]), [0.875, 0.875, 0.8515625, 0.8046875, 0.7578125, 0.7109375, 0.6875, 0.6875]);
+  });
+
+  test('the one-pass reconstruction equals resize, convertTo and YCrCb2BGR done plane by plane, halves included', () => {
+    const [width, height, outWidth, outHeight] = [7, 5, 28, 20];
+    let state = 3;
+    const random = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    // Values on the k/255 grid and on half-steps, so that ties of ×255 actually occur, and a few out of range.
+    const unit = (count: number) => Float32Array.from({ length: count }, () => Math.fround((Math.floor(random() * 520) / 2 - 2) / 255));
+    const [luma, cr, cb] = [unit(outWidth * outHeight), unit(width * height), unit(width * height)];
+    const toBytes = (plane: Float32Array) => Uint8Array.from(plane, (value) => saturateUint8(cvRound(Math.fround(value * 255))));
+    const expected = yCrCbToRgb(toBytes(luma), toBytes(resizeBilinear(cr, width, height, outWidth, outHeight)), toBytes(resizeBilinear(cb, width, height, outWidth, outHeight)), outWidth * outHeight);
+    assert.deepEqual(reconstructYCrCb(luma, cr, cb, width, height, outWidth, outHeight), expected);
   });
 
   test('cvRound sends halves to the even neighbour', () => {
