@@ -26,6 +26,11 @@ const MARK = '\u0000non-finite:';
  * become marked strings for JSON.parse and are turned back into numbers by its reviver.
  */
 export function parsePythonJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Not standard JSON: try again with Python's non-finite numbers marked.
+  }
   let marked = '';
   let inString = false;
   for (let i = 0; i < text.length; i++) {

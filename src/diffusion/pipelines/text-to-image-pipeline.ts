@@ -83,18 +83,20 @@ export class TextToImagePipeline {
 
   /** Fills the model's defaults into a request and validates it (throws a UserError for bad values). */
   resolve(request: RenderRequest): RenderSettings {
-    const settings = resolveRenderSettings(request, this.defaults);
-    // The scheduler checks the model's config and the step count (LCM's grid, options it cannot honour) up front.
-    this.#scheduler(settings);
-    return settings;
+    return this.#resolveWithScheduler(request).settings;
   }
 
-  #scheduler(settings: RenderSettings): Scheduler {
-    return createScheduler(settings.scheduler, this.folder.scheduler, settings.steps, this.folder.schedulerFile);
+  /**
+   * The settings and the render's scheduler: building the scheduler checks the model's config and the step count
+   * (LCM's grid, options it cannot honour) before any work, and the render then uses that same instance.
+   */
+  #resolveWithScheduler(request: RenderRequest): { settings: RenderSettings; scheduler: Scheduler } {
+    const settings = resolveRenderSettings(request, this.defaults);
+    return { settings, scheduler: createScheduler(settings.scheduler, this.folder.scheduler, settings.steps, this.folder.schedulerFile) };
   }
 
   async generate(request: RenderRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
-    const settings = this.resolve(request);
+    const { settings, scheduler } = this.#resolveWithScheduler(request);
     const { signal, onProgress } = options;
     throwIfCancelled(signal);
     const timing = { loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0 };
@@ -117,7 +119,7 @@ export class TextToImagePipeline {
       }
       unet.checkConditioning(conditioning);
       const embedding = unet.guidanceEmbeddingSize === undefined ? undefined : guidanceEmbedding(settings.guidance, unet.guidanceEmbeddingSize);
-      return this.#denoise(unet, conditioning, settings, dims, options, embedding);
+      return this.#denoise(unet, scheduler, conditioning, settings, dims, options, embedding);
     });
     if (latents.some(Number.isNaN)) {
       throw new UserError('the UNet produced NaN latents (an fp16 export running where it overflows); try the fp32 model');
@@ -153,13 +155,13 @@ export class TextToImagePipeline {
   }
   async #denoise(
     unet: Unet,
+    scheduler: Scheduler,
     conditioning: Conditioning,
     settings: RenderSettings,
     dims: readonly number[],
     { signal, onProgress, previews }: GenerateOptions,
     embedding: Float32Array | undefined,
   ): Promise<Float32Array> {
-    const scheduler = this.#scheduler(settings);
     const random = new NumpyRandomState(settings.seed);
     const noise = (length: number) => random.standardNormal(length);
     let latents = random.standardNormal(dims.reduce((a, b) => a * b), scheduler.initNoiseSigma);

@@ -29,7 +29,6 @@ export function sigmaSchedule(config: SchedulerConfig, steps: number, options: S
   const alphas = alphasCumprod(config);
   if (options.finiteTerminalSigma && config.rescale_betas_zero_snr) alphas[alphas.length - 1] = 2 ** -24;
   const training = sigmasFromAlphas(alphas);
-  const logTable = logSigmas(training);
   let timesteps = sigmaSamplerTimesteps(config, steps, options.float32Linspace);
   let sigmas: number[];
   if (options.eulerOptions && config.interpolation_type === 'log_linear') {
@@ -43,6 +42,7 @@ export function sigmaSchedule(config: SchedulerConfig, steps: number, options: S
     const sigmaMin = config.sigma_min ?? sigmas[sigmas.length - 1];
     const sigmaMax = config.sigma_max ?? sigmas[0];
     sigmas = config.use_karras_sigmas ? karrasSigmas(sigmaMin, sigmaMax, steps) : exponentialSigmas(sigmaMin, sigmaMax, steps);
+    const logTable = logSigmas(training);
     timesteps = sigmas.map((sigma) => sigmaToTimestep(sigma, logTable));
   }
   const finalSigma = options.eulerOptions && config.final_sigmas_type === 'sigma_min' ? sigmaOfAlpha(alphas[0]) : 0;
@@ -73,13 +73,8 @@ export abstract class SigmaScheduler implements Scheduler {
     this.initNoiseSigma = config.timestep_spacing === 'leading' ? inputScaleDivisor(maxSigma) : maxSigma;
   }
 
-  /** The σ the model input of call `index` is scaled with. */
-  protected inputSigma(index: number): number {
-    return this.sigmas[index];
-  }
-
   scaleModelInput(sample: Float32Array, index: number): Float32Array {
-    const divisor = inputScaleDivisor(this.inputSigma(index));
+    const divisor = inputScaleDivisor(this.sigmas[index]);
     return sample.map((value) => value / divisor);
   }
 

@@ -13,17 +13,9 @@ type SpacingConfig = Pick<SchedulerConfig, 'num_train_timesteps' | 'timestep_spa
  * `float32Linspace`; LMS keeps float64 until the very end).
  */
 export function sigmaSamplerTimesteps(config: SpacingConfig, steps: number, float32Linspace: boolean): number[] {
-  const total = config.num_train_timesteps;
-  switch (config.timestep_spacing) {
-    case 'linspace': {
-      const values = numpyLinspace(0, total - 1, steps).reverse();
-      return float32Linspace ? values.map(Math.fround) : values;
-    }
-    case 'leading':
-      return leading(total, steps, config.steps_offset);
-    case 'trailing':
-      return trailing(total, steps);
-  }
+  if (config.timestep_spacing !== 'linspace') return integerTimesteps(config, steps);
+  const values = numpyLinspace(0, config.num_train_timesteps - 1, steps).reverse();
+  return float32Linspace ? values.map(Math.fround) : values;
 }
 
 /** DDIM and PNDM: whole timesteps; linspace rounds half to even. */
