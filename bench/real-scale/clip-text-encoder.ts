@@ -1,3 +1,4 @@
+import { OPTIMUM_FP32, type ExportLayout } from './export-layout.js';
 import { Layers } from './layers.js';
 import { RealGraph } from './real-graph.js';
 
@@ -24,19 +25,23 @@ const VOCABULARY = 49408;
 const POSITIONS = 77;
 
 /**
- * The text encoder as Optimum exports it with output_hidden_states: input_ids (int64) → last_hidden_state, the
- * pooled state (pooler_output, or text_embeds with the projection) and hidden_states.0 … hidden_states.L.
+ * The text encoder as exported with output_hidden_states: input_ids → last_hidden_state, the pooled state
+ * (pooler_output, or text_embeds with the projection) and hidden_states.0 … hidden_states.L. Olive gives the first
+ * encoder int32 ids and the one with the projection int64 ids.
  */
-export function clipTextGraph(architecture: ClipTextArchitecture): RealGraph {
-  const graph = new RealGraph();
+export function clipTextGraph(architecture: ClipTextArchitecture, layout: ExportLayout = OPTIMUM_FP32): RealGraph {
+  const graph = new RealGraph(layout.precision);
+  const float = layout.precision;
   const layers = new Layers(graph);
   const { width, heads } = architecture;
   const sequence = ['batch', 'sequence', width];
-  const ids = graph.input('input_ids', 'int64', ['batch', 'sequence']);
+  const ids = graph.input('input_ids', architecture.projection === undefined ? layout.textEncoderIds : 'int64', ['batch', 'sequence']);
   const tokens = graph.node('Gather', [graph.weight('text_model.embeddings.token_embedding.weight', [architecture.vocabulary ?? VOCABULARY, width], { std: 0.02 }), ids]);
   const positions = graph.weight('text_model.embeddings.position_embedding.weight', [POSITIONS, width], { std: 0.01 });
   let h = graph.node('Add', [tokens, positions]);
-  const causal = graph.floats(Array.from({ length: POSITIONS * POSITIONS }, (_, i) => (i % POSITIONS > Math.floor(i / POSITIONS) ? -1e9 : 0)), [POSITIONS, POSITIONS]);
+  // The most negative finite value of the precision: -1e9 would be -Infinity in float16.
+  const masked = float === 'float16' ? -65504 : -1e9;
+  const causal = graph.floats(Array.from({ length: POSITIONS * POSITIONS }, (_, i) => (i % POSITIONS > Math.floor(i / POSITIONS) ? masked : 0)), [POSITIONS, POSITIONS]);
   const hidden = [h];
   for (let layer = 0; layer < architecture.layers; layer++) {
     const prefix = `text_model.encoder.layers.${layer}`;
@@ -62,12 +67,12 @@ export function clipTextGraph(architecture: ClipTextArchitecture): RealGraph {
   const pooled = graph.node('GatherND', [last, graph.node('Concat', [graph.node('Unsqueeze', [rows, graph.ints([1])]), graph.node('Unsqueeze', [eos, graph.ints([1])])], { axis: 1 })]);
   if (architecture.projection !== undefined) {
     const projection = graph.weight('text_projection.weight', [width, architecture.projection], { std: 1 / Math.sqrt(width) });
-    graph.output(graph.node('MatMul', [pooled, projection]), 'text_embeds', 'float32', ['batch', architecture.projection]);
+    graph.output(graph.node('MatMul', [pooled, projection]), 'text_embeds', float, ['batch', architecture.projection]);
   }
-  graph.output(last, 'last_hidden_state', 'float32', sequence);
-  if (architecture.projection === undefined) graph.output(pooled, 'pooler_output', 'float32', ['batch', width]);
+  graph.output(last, 'last_hidden_state', float, sequence);
+  if (architecture.projection === undefined) graph.output(pooled, 'pooler_output', float, ['batch', width]);
   hidden.forEach((state, index) => {
-    graph.output(state, `hidden_states.${index}`, 'float32', sequence);
+    graph.output(state, `hidden_states.${index}`, float, sequence);
   });
   return graph;
 }

@@ -79,8 +79,9 @@ export class Layers {
   sinusoids(values: string, dim: number): string {
     const half = dim / 2;
     const frequencies = Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / half));
-    const angles = this.graph.node('Mul', [values, this.graph.floats(frequencies, [1, half])]);
-    return this.graph.node('Concat', [this.graph.node('Cos', [angles]), this.graph.node('Sin', [angles])], { axis: 1 });
+    // diffusers computes the angles in float32 and casts the embedding to the model's dtype afterwards.
+    const angles = this.graph.node('Mul', [this.graph.toFloat32(values), this.graph.floats32(frequencies, [1, half])]);
+    return this.graph.fromFloat32(this.graph.node('Concat', [this.graph.node('Cos', [angles]), this.graph.node('Sin', [angles])], { axis: 1 }));
   }
 
   #instanceNormConstants(): [string, string] {

@@ -24,11 +24,17 @@ const CHUNK = 1 << 22;
  */
 export class RealGraph {
   readonly weights: Weight[] = [];
+  /** The element type of weights, activations and float I/O. */
+  readonly precision: 'float32' | 'float16';
   readonly #nodes: onnxProto.onnx.INodeProto[] = [];
   readonly #constants: onnxProto.onnx.ITensorProto[] = [];
   readonly #inputs: onnxProto.onnx.IValueInfoProto[] = [];
   readonly #outputs: onnxProto.onnx.IValueInfoProto[] = [];
   readonly #names = new Map<string, number>();
+
+  constructor(precision: 'float32' | 'float16' = 'float32') {
+    this.precision = precision;
+  }
 
   input(name: string, type: FixtureType, shape: readonly Dimension[]): string {
     this.#inputs.push(valueInfo(name, type, shape));
@@ -47,12 +53,31 @@ export class RealGraph {
     return unique;
   }
 
-  /** A small inline float32 constant that is not a parameter (a mask, a frequency table, a shape helper). */
+  /** A small inline constant in the graph's precision that is not a parameter (a mask, a scale). */
   floats(values: ArrayLike<number>, dims: readonly number[]): string {
+    if (this.precision === 'float32') return this.floats32(values, dims);
+    const name = this.#unique('const');
+    const data = float32ArrayToHalfBits(Float32Array.from(values));
+    this.#constants.push({ name, dataType: ONNX_TYPES.float16, dims: [...dims], rawData: new Uint8Array(data.buffer) });
+    return name;
+  }
+
+  /** A small inline float32 constant whatever the precision (Resize scales, tables computed in float32). */
+  floats32(values: ArrayLike<number>, dims: readonly number[]): string {
     const name = this.#unique('const');
     const data = Float32Array.from(values);
     this.#constants.push({ name, dataType: ONNX_TYPES.float32, dims: [...dims], rawData: new Uint8Array(data.buffer) });
     return name;
+  }
+
+  /** `x` in float32 (a Cast in a float16 graph), for the parts exporters keep in float32. */
+  toFloat32(x: string): string {
+    return this.precision === 'float32' ? x : this.node('Cast', [x], { to: ONNX_TYPES.float32 });
+  }
+
+  /** A float32 value back in the graph's precision. */
+  fromFloat32(x: string): string {
+    return this.precision === 'float32' ? x : this.node('Cast', [x], { to: ONNX_TYPES.float16 });
   }
 
   ints(values: readonly number[], dims: readonly number[] = [values.length]): string {
@@ -73,10 +98,10 @@ export class RealGraph {
 
   /**
    * Writes model.onnx (graph and small constants) and streams every weight into `dataFile` as the exporters do
-   * (`location`/`offset`/`length` per initializer). Weights are in `type`; graphs meant for float16 must say so in
-   * their inputs, outputs and casts themselves.
+   * (`location`/`offset`/`length` per initializer), in the graph's precision.
    */
-  async write(modelFile: string, dataFile: string, type: 'float32' | 'float16', seed: number): Promise<number> {
+  async write(modelFile: string, dataFile: string, seed: number): Promise<number> {
+    const type = this.precision;
     const bytesPer = type === 'float32' ? 4 : 2;
     const initializers: onnxProto.onnx.ITensorProto[] = [];
     const handle = await open(dataFile, 'w');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SDXL_TURBO_MODEL_INDEX, SDXL_TURBO_SCHEDULER_CONFIG } from '../../test/fixtures/sdxl-fixture.js';
 import { writeTokenizerFolder } from '../../test/fixtures/tokenizer-fixture.js';
 import { CLIP_BIG_G, CLIP_L, clipTextGraph } from './clip-text-encoder.js';
+import { OPTIMUM_FP32, type ExportLayout } from './export-layout.js';
 import type { RealGraph } from './real-graph.js';
 import { SD15_UNET, SDXL_UNET, unetGraph } from './unet.js';
 import { vaeDecoderGraph } from './vae-decoder.js';
@@ -13,12 +14,12 @@ const GENERATOR_VERSION = 1;
 const SEED = 20261202;
 
 /** The components of a real-scale model folder and the architecture each has. */
-export function sdxlTurboComponents(): Record<string, () => RealGraph> {
+export function sdxlTurboComponents(layout: ExportLayout = OPTIMUM_FP32): Record<string, () => RealGraph> {
   return {
-    text_encoder: () => clipTextGraph(CLIP_L),
-    text_encoder_2: () => clipTextGraph(CLIP_BIG_G),
-    unet: () => unetGraph(SDXL_UNET),
-    vae_decoder: () => vaeDecoderGraph(),
+    text_encoder: () => clipTextGraph(CLIP_L, layout),
+    text_encoder_2: () => clipTextGraph(CLIP_BIG_G, layout),
+    unet: () => unetGraph(SDXL_UNET, layout),
+    vae_decoder: () => vaeDecoderGraph(undefined, layout),
   };
 }
 
@@ -41,15 +42,15 @@ export interface GeneratedModel {
 }
 
 /**
- * An SDXL-Turbo folder in the Optimum fp32 layout (model.onnx + model.onnx_data per component, int64 ids, a float
- * scalar timestep) with the real architectures and deterministic weights, the real tokenizer files where
- * shared/data has them, and SDXL-Turbo's scheduler and configs. Written once per generator version, one component
- * at a time, streaming each weight to disk.
+ * An SDXL-Turbo folder in an exporter's layout (Optimum fp32 by default, or Olive fp16) with the real architectures
+ * and deterministic weights, the real tokenizer files where shared/data has them, and SDXL-Turbo's scheduler and
+ * configs. Written once per generator version into `root` (the cache by default), one component at a time,
+ * streaming each weight to disk.
  */
-export async function ensureRealSdxlTurbo(log: (line: string) => void = () => undefined): Promise<GeneratedModel> {
-  const dir = join(realScaleCacheDir(), `sdxl-turbo-fp32-v${GENERATOR_VERSION}`);
+export async function ensureRealSdxlTurbo(log: (line: string) => void = () => undefined, layout: ExportLayout = OPTIMUM_FP32, root = realScaleCacheDir()): Promise<GeneratedModel> {
+  const dir = join(root, `sdxl-turbo-${layout.name}-v${GENERATOR_VERSION}`);
   const marker = join(dir, 'generated.json');
-  const components = sdxlTurboComponents();
+  const components = sdxlTurboComponents(layout);
   const params = Object.fromEntries(Object.entries(components).map(([name, build]) => [name, build().parameterCount]));
   try {
     const done = JSON.parse(await readFile(marker, 'utf8')) as { bytes: number };
@@ -70,12 +71,13 @@ export async function ensureRealSdxlTurbo(log: (line: string) => void = () => un
     await mkdir(componentDir, { recursive: true });
     const graph = build();
     const componentStart = performance.now();
-    bytes += await graph.write(join(componentDir, 'model.onnx'), join(componentDir, 'model.onnx_data'), 'float32', SEED);
+    bytes += await graph.write(join(componentDir, 'model.onnx'), join(componentDir, layout.dataFile), SEED);
     bytes += (await stat(join(componentDir, 'model.onnx'))).size;
     log(`${name}: ${graph.parameterCount.toLocaleString('en')} parameters written in ${((performance.now() - componentStart) / 1000).toFixed(1)} s`);
   }
   await writeJson(join(dir, 'unet', 'config.json'), { _class_name: 'UNet2DConditionModel', sample_size: 64, in_channels: 4, cross_attention_dim: 2048 });
-  await writeJson(join(dir, 'vae_decoder', 'config.json'), { _class_name: 'AutoencoderKL', scaling_factor: 0.13025, force_upcast: true });
+  // Olive's fp16 folder decodes with sdxl-vae-fp16-fix, which needs no upcast.
+  await writeJson(join(dir, 'vae_decoder', 'config.json'), { _class_name: 'AutoencoderKL', scaling_factor: 0.13025, force_upcast: layout.precision === 'float32' });
   await writeJson(marker, { generator: GENERATOR_VERSION, seed: SEED, bytes });
   return { dir, params, bytes, writeMs: performance.now() - started };
 }

@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { createRgbImage } from '../../src/core/rgb-image.js';
 import { readModelFolder } from '../../src/diffusion/model/model-folder.js';
+import { executionProvidersFor, parseDevice } from '../../src/diffusion/onnx/execution-device.js';
+import { float32ArrayToHalfBits } from '../../src/diffusion/onnx/float16.js';
 import { InferenceSession, Tensor } from '../../src/diffusion/onnx/onnx-runtime.js';
 import type { OnnxComponent } from '../../src/diffusion/onnx/onnx-component.js';
 import { SessionLoader } from '../../src/diffusion/onnx/session-loader.js';
@@ -10,27 +12,44 @@ import { findPreset } from '../../src/upscale/upscaler-descriptor.js';
 import { Upscaler } from '../../src/upscale/upscaler.js';
 
 /**
- * `real-scale-worker.ts MODE STEPS MODEL_DIR EDSR_DIR FSRCNN_DIR`: one SDXL-Turbo render at 512×512 through the
- * engine, EDSR ×4 (tiled) and PNG encoding, as `imagine render` runs it, in one memory mode and a process of its
- * own; then FSRCNN ×4 on the same size, and the same session.run calls made bare, one session at a time. Prints one
- * JSON line.
+ * `real-scale-worker.ts MODE STEPS MODEL_DIR EDSR_DIR FSRCNN_DIR|- [DEVICE]`: one SDXL-Turbo render at 512×512 through
+ * the engine, EDSR ×4 (tiled) and PNG encoding, as `imagine render` runs it, in one memory mode and a process of its
+ * own; then FSRCNN ×4 on the same size (unless '-'). MODE `bare` makes the same session.run calls without the engine,
+ * one session at a time. Prints one JSON line.
  */
-const [mode, stepsArg, modelDir, edsrDir, fsrcnnDir] = process.argv.slice(2) as [MemoryMode, string, string, string, string];
+const [mode, stepsArg, modelDir, edsrDir, fsrcnnDir, deviceArg = 'cpu'] = process.argv.slice(2) as [MemoryMode | 'bare', string, string, string, string, string?];
 const steps = Number(stepsArg);
+
+/** Sizes of the named dimensions in a 512×512 render at batch 1. */
+const RENDER_DIMS: Record<string, number> = { batch: 1, sequence: 77, height: 64, width: 64, latent_height: 64, latent_width: 64 };
+const device = parseDevice(deviceArg);
 
 /** Records how long each session takes to open, by model folder. */
 class TimedLoader extends SessionLoader {
   readonly loads: { file: string; ms: number }[] = [];
 
-  override async load(file: string): Promise<OnnxComponent> {
+  override async load(file: string, options: { readonly memoryPattern?: boolean } = {}): Promise<OnnxComponent> {
     const start = performance.now();
-    const component = await super.load(file);
+    const component = await super.load(file, options);
     this.loads.push({ file, ms: performance.now() - start });
     return component;
   }
 }
 
-const loader = new TimedLoader({ device: 'cpu', threads: 0 });
+// A device that fails to load must not turn into a CPU measurement under its name.
+const loader = new TimedLoader({
+  device,
+  threads: 0,
+  onDeviceFallback: (failed, reason) => {
+    process.stderr.write(`${failed} could not load a session: ${reason}\n`);
+    process.exit(2);
+  },
+});
+if (mode === 'bare') {
+  // The bare calls in a process of their own, paying the same first-run costs (fresh memory) as the engine's.
+  process.stdout.write(`${JSON.stringify({ mode, bareMs: await bareRuns(modelDir, steps) })}\n`);
+  process.exit(0);
+}
 const baselineRssMiB = process.memoryUsage().rss / 2 ** 20;
 const engine = new TextToImagePipeline(await readModelFolder(modelDir), loader, mode);
 const edsr = await Upscaler.open(edsrDir, { ...findPreset('edsr-x4'), name: 'edsr-x4' }, loader);
@@ -40,18 +59,13 @@ const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 await engine.release();
 await edsr.release();
 
-const fsrcnn = await Upscaler.open(fsrcnnDir, { ...findPreset('fsrcnn-x4'), name: 'fsrcnn-x4' }, loader);
-const image = createRgbImage(512, 512, Uint8Array.from({ length: 512 * 512 * 3 }, (_, i) => (i * 131 + (i >> 9)) % 256));
-const fsrcnnStart = performance.now();
-await fsrcnn.upscale(image);
-const fsrcnnMs = performance.now() - fsrcnnStart;
-await fsrcnn.release();
+const fsrcnnMs = fsrcnnDir === '-' ? undefined : await timeFsrcnn(fsrcnnDir);
 
-const bareMs = await bareRuns(modelDir, steps);
 const t = rendered.timings;
 process.stdout.write(
   `${JSON.stringify({
     mode,
+    device: loader.device,
     loads: loader.loads,
     loadMs: t.loadMs,
     encodeMs: t.encodeMs,
@@ -62,22 +76,48 @@ process.stdout.write(
     encodeImageMs: t.encodeImageMs,
     peakRssMiB,
     baselineRssMiB,
-    bareMs,
-    engineOverBare: (t.encodeMs + t.denoiseMs + t.decodeMs) / bareMs,
+    engineMs: t.encodeMs + t.denoiseMs + t.decodeMs,
     bytes: rendered.bytes.length,
     size: [rendered.width, rendered.height],
   })}\n`,
 );
 
+async function timeFsrcnn(dir: string): Promise<number> {
+  const fsrcnn = await Upscaler.open(dir, { ...findPreset('fsrcnn-x4'), name: 'fsrcnn-x4' }, loader);
+  const image = createRgbImage(512, 512, Uint8Array.from({ length: 512 * 512 * 3 }, (_, i) => (i * 131 + (i >> 9)) % 256));
+  const start = performance.now();
+  await fsrcnn.upscale(image);
+  const ms = performance.now() - start;
+  await fsrcnn.release();
+  return ms;
+}
+
+/**
+ * A feed for each input of the session, in the type and shape its metadata declares (int64 or int32 ids, float32 or
+ * float16 floats, a scalar or [1] timestep), so the same bare runs serve the fp32 and the fp16 layouts.
+ */
+function feedsFor(session: InferenceSession): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = {};
+  for (const input of session.inputMetadata) {
+    if (!input.isTensor) throw new Error(`${input.name} is not a tensor input`);
+    const dims = input.shape.map((dim) => (typeof dim === 'number' ? dim : RENDER_DIMS[dim] ?? 1));
+    const size = dims.reduce((a, b) => a * b, 1);
+    const values = Float32Array.from({ length: size }, (_, i) => (input.name === 'timestep' ? 999 : input.name === 'time_ids' ? [512, 512, 0, 0, 512, 512][i % 6] : Math.sin(i)));
+    if (input.type === 'int64') feeds[input.name] = new Tensor('int64', BigInt64Array.from({ length: size }, (_, i) => (i === 0 ? 49406n : 49407n)), dims);
+    else if (input.type === 'int32') feeds[input.name] = new Tensor('int32', Int32Array.from({ length: size }, (_, i) => (i === 0 ? 49406 : 49407)), dims);
+    else if (input.type === 'float16') feeds[input.name] = new Tensor('float16', float32ArrayToHalfBits(values), dims);
+    else feeds[input.name] = new Tensor('float32', values, dims);
+  }
+  return feeds;
+}
+
 /** The session.run calls of the same render (two text encoders, N UNet steps, one decode), timed alone. */
 async function bareRuns(dir: string, count: number): Promise<number> {
-  const ids = new Tensor('int64', BigInt64Array.from({ length: 77 }, (_, i) => (i === 0 ? 49406n : 49407n)), [1, 77]);
-  const float = (dims: number[]) => new Tensor('float32', Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)), dims);
-  const timed = async (name: string, feeds: () => Record<string, Tensor>, runs: number): Promise<number> => {
-    const session = await InferenceSession.create(`${dir}/${name}/model.onnx`, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+  const timed = async (name: string, runs: number): Promise<number> => {
+    const session = await InferenceSession.create(`${dir}/${name}/model.onnx`, { executionProviders: executionProvidersFor(loader.device), graphOptimizationLevel: 'all' });
     let total = 0;
     for (let i = 0; i < runs; i++) {
-      const input = feeds();
+      const input = feedsFor(session);
       const start = performance.now();
       await session.run(input);
       total += performance.now() - start;
@@ -85,10 +125,5 @@ async function bareRuns(dir: string, count: number): Promise<number> {
     await session.release();
     return total;
   };
-  return (
-    (await timed('text_encoder', () => ({ input_ids: ids }), 1)) +
-    (await timed('text_encoder_2', () => ({ input_ids: ids }), 1)) +
-    (await timed('unet', () => ({ sample: float([1, 4, 64, 64]), timestep: new Tensor('float32', Float32Array.of(999), []), encoder_hidden_states: float([1, 77, 2048]), text_embeds: float([1, 1280]), time_ids: new Tensor('float32', Float32Array.of(512, 512, 0, 0, 512, 512), [1, 6]) }), count)) +
-    (await timed('vae_decoder', () => ({ latent_sample: float([1, 4, 64, 64]) }), 1))
-  );
+  return (await timed('text_encoder', 1)) + (await timed('text_encoder_2', 1)) + (await timed('unet', count)) + (await timed('vae_decoder', 1));
 }

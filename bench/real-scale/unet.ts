@@ -1,4 +1,5 @@
 import { Layers } from './layers.js';
+import { OPTIMUM_FP32, type ExportLayout } from './export-layout.js';
 import { RealGraph } from './real-graph.js';
 
 type BlockKind = 'attention' | 'plain';
@@ -45,20 +46,21 @@ export const SD15_UNET: UnetArchitecture = {
 const LAYERS_PER_BLOCK = 2;
 const TIME_DIM = 1280;
 
-/** The UNet as the Optimum fp32 export lays it out: sample, timestep (float scalar), encoder_hidden_states[, text_embeds, time_ids] → out_sample. */
-export function unetGraph(architecture: UnetArchitecture): RealGraph {
-  const graph = new RealGraph();
+/** The UNet as exported: sample, timestep (a scalar, or [1] from Olive), encoder_hidden_states[, text_embeds, time_ids] → out_sample. */
+export function unetGraph(architecture: UnetArchitecture, layout: ExportLayout = OPTIMUM_FP32): RealGraph {
+  const graph = new RealGraph(layout.precision);
+  const float = layout.precision;
   const layers = new Layers(graph);
   const base = architecture.blockChannels[0];
-  const sample = graph.input('sample', 'float32', ['batch', 4, 'height', 'width']);
-  const timestep = graph.input('timestep', 'float32', []);
-  const context = graph.input('encoder_hidden_states', 'float32', ['batch', 'sequence', architecture.crossAttentionDim]);
+  const sample = graph.input('sample', float, ['batch', 4, 'height', 'width']);
+  const timestep = graph.input('timestep', float, layout.timestepShape);
+  const context = graph.input('encoder_hidden_states', float, ['batch', 'sequence', architecture.crossAttentionDim]);
 
   const timeProjection = layers.sinusoids(graph.node('Reshape', [timestep, graph.ints([-1, 1])]), base);
   let embedding = layers.linear(layers.silu(layers.linear(timeProjection, base, TIME_DIM, 'time_embedding.linear_1')), TIME_DIM, TIME_DIM, 'time_embedding.linear_2');
   if (architecture.textTimeEmbedding) {
-    const textEmbeds = graph.input('text_embeds', 'float32', ['batch', 1280]);
-    const timeIds = graph.input('time_ids', 'float32', ['batch', 6]);
+    const textEmbeds = graph.input('text_embeds', float, ['batch', 1280]);
+    const timeIds = graph.input('time_ids', float, ['batch', 6]);
     const idSinusoids = graph.node('Reshape', [layers.sinusoids(graph.node('Reshape', [timeIds, graph.ints([-1, 1])]), 256), graph.ints([-1, 6 * 256])]);
     const added = graph.node('Concat', [textEmbeds, idSinusoids], { axis: 1 });
     const width = 1280 + 6 * 256;
@@ -149,12 +151,12 @@ export function unetGraph(architecture: UnetArchitecture): RealGraph {
       if (kind === 'attention') h = transformer(h, channels, upDepths[i], `up_blocks.${i}.attentions.${j}`);
     }
     if (i < last) {
-      const doubled = graph.node('Resize', [h, '', graph.floats([1, 1, 2, 2], [4])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+      const doubled = graph.node('Resize', [h, '', graph.floats32([1, 1, 2, 2], [4])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
       h = layers.conv(doubled, channels, channels, 3, `up_blocks.${i}.upsamplers.0.conv`);
     }
   });
 
   const out = layers.conv(layers.silu(layers.groupNorm(h, channels, 'conv_norm_out', 1e-5)), channels, 4, 3, 'conv_out');
-  graph.output(out, 'out_sample', 'float32', ['batch', 4, 'height', 'width']);
+  graph.output(out, 'out_sample', float, ['batch', 4, 'height', 'width']);
   return graph;
 }

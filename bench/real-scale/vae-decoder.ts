@@ -1,3 +1,4 @@
+import { OPTIMUM_FP32, type ExportLayout } from './export-layout.js';
 import { Layers } from './layers.js';
 import { RealGraph } from './real-graph.js';
 
@@ -10,11 +11,11 @@ const EPSILON = 1e-6;
  * The decoder as Optimum exports it (post_quant_conv included): latent_sample → sample, eight times larger.
  * `upChannels` other than the real ones give the same graph at a size a test can run.
  */
-export function vaeDecoderGraph(upChannels: readonly number[] = VAE_DECODER_CHANNELS): RealGraph {
+export function vaeDecoderGraph(upChannels: readonly number[] = VAE_DECODER_CHANNELS, layout: ExportLayout = OPTIMUM_FP32): RealGraph {
   const width = upChannels[0];
-  const graph = new RealGraph();
+  const graph = new RealGraph(layout.precision);
   const layers = new Layers(graph);
-  const latent = graph.input('latent_sample', 'float32', ['batch', 4, 'latent_height', 'latent_width']);
+  const latent = graph.input('latent_sample', graph.precision, ['batch', 4, 'latent_height', 'latent_width']);
 
   const resnet = (x: string, inChannels: number, outChannels: number, name: string): string => {
     let h = layers.conv(layers.silu(layers.groupNorm(x, inChannels, `${name}.norm1`, EPSILON)), inChannels, outChannels, 3, `${name}.conv1`);
@@ -43,11 +44,11 @@ export function vaeDecoderGraph(upChannels: readonly number[] = VAE_DECODER_CHAN
       channels = out;
     }
     if (i < upChannels.length - 1) {
-      const doubled = graph.node('Resize', [h, '', graph.floats([1, 1, 2, 2], [4])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+      const doubled = graph.node('Resize', [h, '', graph.floats32([1, 1, 2, 2], [4])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
       h = layers.conv(doubled, channels, channels, 3, `decoder.up_blocks.${i}.upsamplers.0.conv`);
     }
   });
   const out = layers.conv(layers.silu(layers.groupNorm(h, channels, 'decoder.conv_norm_out', EPSILON)), channels, 3, 3, 'decoder.conv_out');
-  graph.output(out, 'sample', 'float32', ['batch', 3, 'height', 'width']);
+  graph.output(out, 'sample', graph.precision, ['batch', 3, 'height', 'width']);
   return graph;
 }

@@ -113,28 +113,33 @@ export function reconstructYCrCb(luma: Float32Array, cr: Float32Array, cb: Float
   const ys = linearTaps(height, outHeight);
   const rgb = new Uint8ClampedArray(outWidth * outHeight * 3);
   // A store into a Uint8ClampedArray rounds halves to even and saturates: cvRound and saturate_cast<uchar> at once.
-  const yBytes = new Uint8ClampedArray(outWidth);
-  const crBytes = new Uint8ClampedArray(outWidth);
-  const cbBytes = new Uint8ClampedArray(outWidth);
+  const bytes = new Uint8ClampedArray(3 * outWidth);
   for (let y = 0; y < outHeight; y++) {
-    const [top, bottom, b0, b1] = verticalTap(ys, y, height, outWidth);
-    const row = y * outWidth;
-    for (let x = 0; x < outWidth; x++) {
-      yBytes[x] = Math.fround(luma[row + x] * 255);
-      crBytes[x] = Math.fround(Math.fround(Math.fround(crRows[top + x] * b0) + Math.fround(crRows[bottom + x] * b1)) * 255);
-      cbBytes[x] = Math.fround(Math.fround(Math.fround(cbRows[top + x] * b0) + Math.fround(cbRows[bottom + x] * b1)) * 255);
-    }
-    for (let x = 0; x < outWidth; x++) {
-      const l = yBytes[x];
-      const dr = crBytes[x] - 128;
-      const db = cbBytes[x] - 128;
-      const i = (row + x) * 3;
-      rgb[i] = l + ((dr * CR2RI + HALF) >> SHIFT);
-      rgb[i + 1] = l + ((db * CB2GI + dr * CR2GI + HALF) >> SHIFT);
-      rgb[i + 2] = l + ((db * CB2BI + HALF) >> SHIFT);
-    }
+    const s = ys.index[y];
+    const b1 = ys.weight[y];
+    const top = s * outWidth;
+    const bottom = (s + 1 < height ? s + 1 : s) * outWidth;
+    reconstructRow(luma, y * outWidth, crRows, cbRows, top, bottom, Math.fround(1 - b1), b1, outWidth, bytes, rgb);
   }
   return new Uint8Array(rgb.buffer);
+}
+
+/** One output row: Y, Cr and Cb to bytes (a small function, so V8 optimises it within the first picture). */
+function reconstructRow(luma: Float32Array, row: number, crRows: Float32Array, cbRows: Float32Array, top: number, bottom: number, b0: number, b1: number, outWidth: number, bytes: Uint8ClampedArray, rgb: Uint8ClampedArray): void {
+  for (let x = 0; x < outWidth; x++) {
+    bytes[x] = Math.fround(luma[row + x] * 255);
+    bytes[outWidth + x] = Math.fround(Math.fround(Math.fround(crRows[top + x] * b0) + Math.fround(crRows[bottom + x] * b1)) * 255);
+    bytes[2 * outWidth + x] = Math.fround(Math.fround(Math.fround(cbRows[top + x] * b0) + Math.fround(cbRows[bottom + x] * b1)) * 255);
+  }
+  let i = row * 3;
+  for (let x = 0; x < outWidth; x++, i += 3) {
+    const l = bytes[x];
+    const dr = bytes[outWidth + x] - 128;
+    const db = bytes[2 * outWidth + x] - 128;
+    rgb[i] = l + ((dr * CR2RI + HALF) >> SHIFT);
+    rgb[i + 1] = l + ((db * CB2GI + dr * CR2GI + HALF) >> SHIFT);
+    rgb[i + 2] = l + ((db * CB2BI + HALF) >> SHIFT);
+  }
 }
 
 function horizontalPass(plane: Float32Array, width: number, height: number, outWidth: number): Float32Array {

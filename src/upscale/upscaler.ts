@@ -37,7 +37,7 @@ export class Upscaler {
   }
 
   static async open(dir: string, descriptor: UpscalerDescriptor, loader: SessionLoader): Promise<Upscaler> {
-    const component = await loader.load(join(dir, 'model.onnx'));
+    const component = await loader.load(join(dir, 'model.onnx'), { memoryPattern: false });
     return new Upscaler(descriptor, new SuperResolutionModel(component, descriptor), loader.device);
   }
 

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { InferenceSession, Tensor } from '../../src/diffusion/onnx/onnx-runtime.js';
 import { CLIP_BIG_G, CLIP_L, clipTextGraph, type ClipTextArchitecture } from '../../bench/real-scale/clip-text-encoder.js';
+import { OLIVE_FP16 } from '../../bench/real-scale/export-layout.js';
 import type { RealGraph } from '../../bench/real-scale/real-graph.js';
+import { float32ArrayToHalfBits, halfBitsToFloat32Array } from '../../src/diffusion/onnx/float16.js';
 import { SD15_UNET, SDXL_UNET, unetGraph, type UnetArchitecture } from '../../bench/real-scale/unet.js';
 import { vaeDecoderGraph } from '../../bench/real-scale/vae-decoder.js';
 import { edsrGraph, REAL_EDSR } from '../fixtures/edsr-graph.js';
@@ -48,9 +50,9 @@ describe('real architectures: parameter counts', () => {
   });
 });
 
-async function run(graph: RealGraph, feeds: Record<string, Tensor>, type: 'float32' | 'float16' = 'float32'): Promise<Record<string, Tensor>> {
+async function run(graph: RealGraph, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
   const dir = await tempDir();
-  await graph.write(join(dir, 'model.onnx'), join(dir, 'model.onnx_data'), type, 7);
+  await graph.write(join(dir, 'model.onnx'), join(dir, 'model.onnx_data'), 7);
   const session = await InferenceSession.create(join(dir, 'model.onnx'), { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   try {
     return await session.run(feeds);
@@ -110,5 +112,58 @@ describe('real architectures at a small width, run in onnxruntime', () => {
   test('the VAE decoder: eight times the latent size, three colours', async () => {
     const out = await run(vaeDecoderGraph([64, 64, 32, 32]), { latent_sample: floats([1, 4, 6, 5]) });
     assertFinite(out.sample, [1, 3, 48, 40], 'sample');
+  });
+});
+
+describe('real architectures in Olive’s fp16 layout', () => {
+  const small: UnetArchitecture = { ...SDXL_UNET, blockChannels: [32, 64, 64], transformerDepth: [0, 1, 2], midDepth: 1, headsOf: (c) => c / 32, crossAttentionDim: 96 };
+  const half = (tensor: Tensor) => new Tensor('float16', float32ArrayToHalfBits(tensor.data as Float32Array), tensor.dims);
+
+  test('same parameters as fp32; float16 I/O, a [1] timestep, int32 ids for text_encoder and int64 for text_encoder_2', async () => {
+    assert.equal(unetGraph(SDXL_UNET, OLIVE_FP16).parameterCount, unetGraph(SDXL_UNET).parameterCount);
+    assert.equal(clipTextGraph(CLIP_BIG_G, OLIVE_FP16).parameterCount, clipTextGraph(CLIP_BIG_G).parameterCount);
+    const dir = await tempDir();
+    const tiny = { ...CLIP_L, width: 64, layers: 2, heads: 4, intermediate: 128, vocabulary: 1000 };
+    const open = async (graph: RealGraph, name: string) => {
+      await graph.write(join(dir, `${name}.onnx`), join(dir, `${name}.onnx.data`), 7);
+      return InferenceSession.create(join(dir, `${name}.onnx`), { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+    };
+    const unet = await open(unetGraph(small, OLIVE_FP16), 'unet');
+    const first = await open(clipTextGraph(tiny, OLIVE_FP16), 'text_encoder');
+    const second = await open(clipTextGraph({ ...tiny, projection: 64 }, OLIVE_FP16), 'text_encoder_2');
+    try {
+      const types = (session: InferenceSession, side: 'inputMetadata' | 'outputMetadata') => Object.fromEntries(session[side].map((m) => [m.name, m.isTensor ? m.type : 'none']));
+      assert.deepEqual(types(unet, 'inputMetadata'), { sample: 'float16', timestep: 'float16', encoder_hidden_states: 'float16', text_embeds: 'float16', time_ids: 'float16' });
+      const timestep = unet.inputMetadata.find((m) => m.name === 'timestep');
+      assert.deepEqual(timestep?.isTensor === true ? timestep.shape : undefined, [1]);
+      assert.equal(types(first, 'inputMetadata').input_ids, 'int32');
+      assert.equal(types(second, 'inputMetadata').input_ids, 'int64');
+      assert.ok(Object.values(types(second, 'outputMetadata')).every((type) => type === 'float16'));
+    } finally {
+      await Promise.all([unet.release(), first.release(), second.release()]);
+    }
+  });
+
+  test('the fp16 UNet computes what the fp32 one does, to fp16 precision', async () => {
+    const feeds = {
+      sample: floats([1, 4, 16, 16]),
+      encoder_hidden_states: floats([1, 77, 96]),
+      text_embeds: floats([1, 1280]),
+      time_ids: new Tensor('float32', Float32Array.of(512, 512, 0, 0, 512, 512), [1, 6]),
+    };
+    const full = (await run(unetGraph(small), { ...feeds, timestep: new Tensor('float32', Float32Array.of(999), []) })).out_sample.data as Float32Array;
+    const halfFeeds = Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, half(tensor)]));
+    const out = await run(unetGraph(small, OLIVE_FP16), { ...halfFeeds, timestep: new Tensor('float16', float32ArrayToHalfBits(Float32Array.of(999)), [1]) });
+    assert.equal(out.out_sample.type, 'float16');
+    const reduced = halfBitsToFloat32Array(out.out_sample.data as Uint16Array);
+    assert.ok(reduced.every(Number.isFinite));
+    let error = 0;
+    let size = 0;
+    for (let i = 0; i < full.length; i++) {
+      error += (reduced[i] - full[i]) ** 2;
+      size += full[i] ** 2;
+    }
+    // fp16 keeps 11 bits: relative RMS error of a few 1e-3 through the whole network, not a different function.
+    assert.ok(Math.sqrt(error / size) < 0.02, `relative RMS difference ${Math.sqrt(error / size)}`);
   });
 });

@@ -1,3 +1,4 @@
+import type { InferenceSession } from 'onnxruntime-node';
 import { UserError } from '../../core/errors.js';
 
 export const DEVICES = ['cpu', 'cuda', 'webgpu'] as const;
@@ -9,7 +10,12 @@ export function parseDevice(value: string): Device {
   return device;
 }
 
-/** The execution-provider list for a session: the device first, the CPU behind it for any op the device lacks. */
-export function executionProvidersFor(device: Device): string[] {
-  return device === 'cpu' ? ['cpu'] : [device, 'cpu'];
+/**
+ * The execution-provider list for a session: the device first, the CPU behind it for any op the device lacks.
+ * `deviceId` picks one of several GPUs (CUDA; onnxruntime-node's WebGPU always takes the default adapter).
+ */
+export function executionProvidersFor(device: Device, deviceId = 0): InferenceSession.ExecutionProviderConfig[] {
+  if (device === 'cpu') return ['cpu'];
+  if (device === 'cuda' && deviceId !== 0) return [{ name: 'cuda', deviceId }, 'cpu'];
+  return [device, 'cpu'];
 }

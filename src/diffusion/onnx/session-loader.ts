@@ -8,6 +8,8 @@ export interface SessionLoaderOptions {
   readonly device: Device;
   /** Threads for one operator; 0 lets onnxruntime choose (one per physical core). */
   readonly threads: number;
+  /** Which GPU of several (DEVICE_ID); 0 by default. */
+  readonly deviceId?: number;
   /** Told once when the device could not be used and the CPU took over. */
   readonly onDeviceFallback?: (device: Device, reason: string) => void;
 }
@@ -29,26 +31,32 @@ export class SessionLoader {
     return this.#device;
   }
 
-  async load(file: string): Promise<OnnxComponent> {
+  /**
+   * `memoryPattern: false` for graphs a render runs once or twice per shape (an upscaler's tiles): onnxruntime plans
+   * a memory pattern on a shape's second run, which then costs as much as the first (FSRCNN 1.0 s instead of 0.2 s),
+   * and only pays from the third. The diffusion graphs keep it: the SDXL UNet's first step took 12.1–13.7 s with it and
+   * 14.5–17.6 s without (two runs each).
+   */
+  async load(file: string, options: { readonly memoryPattern?: boolean } = {}): Promise<OnnxComponent> {
     try {
       await access(file);
     } catch {
       throw new UserError(`model file not found: ${file}`);
     }
     try {
-      return new OnnxComponent(file, await InferenceSession.create(file, this.#sessionOptions(this.#device)));
+      return new OnnxComponent(file, await InferenceSession.create(file, { ...this.#sessionOptions(this.#device), enableMemPattern: options.memoryPattern ?? true }));
     } catch (error) {
       if (this.#device === 'cpu') throw new UserError(`cannot load ${file}: ${errorMessage(error)}`);
       const failed = this.#device;
       this.#device = 'cpu';
       this.#options.onDeviceFallback?.(failed, errorMessage(error));
-      return this.load(file);
+      return this.load(file, options);
     }
   }
 
   #sessionOptions(device: Device): InferenceSession.SessionOptions {
     return {
-      executionProviders: executionProvidersFor(device),
+      executionProviders: executionProvidersFor(device, this.#options.deviceId),
       graphOptimizationLevel: 'all',
       // onnxruntime writes its own coloured line to stderr for a failed run besides throwing; the thrown error carries
       // the same words, and the bot reports it in its own format (a UserError for a size, a logged bug otherwise).
