@@ -10,8 +10,15 @@ import { LocalJobService, type JobRunner } from '../src/jobs/local-job-service.j
  * Load test of the render queue (not a timed test): 1000 requests from 50 simulated users arriving over about a
  * second, against a fake engine that takes 1-3 ms a job, with the real SQLite store. Reports the queue's
  * throughput, the longest wait of any job and of any user's first job, and checks that every job ran exactly once.
- * `node --import tsx bench/queue-load.ts`
+ * `node --import tsx bench/queue-load.ts`; with `--redis`, the queue on Redis (bench/queue-redis-load.ts).
  */
+
+if (process.argv.includes('--redis')) {
+  const flag = (name: string) => process.argv[process.argv.indexOf(name) + 1];
+  const { benchRedisQueue } = await import('./queue-redis-load.js');
+  await benchRedisQueue(process.argv.includes('--url') ? flag('--url') : (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'), (process.argv.includes('--workers') ? flag('--workers') : '1,2,4').split(',').map(Number));
+  process.exit();
+}
 
 const USERS = 50;
 const REQUESTS = Number(process.env.QUEUE_LOAD_REQUESTS ?? 1000);

@@ -45,6 +45,17 @@ const configSchema = z.object({
   PROMPT_BLOCKLIST: z.string().default(''),
   /** How many finished pictures to keep on disk. */
   OUTPUT_RETENTION: z.coerce.number().int().min(1).default(500),
+  /** local: SQLite and one render lane in this process; redis: BullMQ on Redis, with render workers anywhere. */
+  QUEUE: z.enum(['local', 'redis']).default('local'),
+  REDIS_URL: z.string().trim().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  /** Every Redis key of this bot starts with it, so two bots can share a Redis. */
+  REDIS_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _, . and - only').default('imagine'),
+  /** With QUEUE=redis: whether `npm start` also renders (false: a chat front only, workers render). */
+  RENDER: booleanText.default(true),
+  /** Which GPU of several a worker uses (CUDA). */
+  DEVICE_ID: z.coerce.number().int().min(0).max(255).default(0),
+  /** How long a worker may go silent (one step or tile) before its job is given to another worker. */
+  REDIS_LOCK_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;

@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { config as loadDotEnv } from 'dotenv';
+import { Redis } from 'ioredis';
 import pino from 'pino';
+import type { ModelChoices } from '../commands/command.js';
 import { COMMANDS } from '../commands/index.js';
 import { parsePromptBlocklist } from '../commands/prompt-blocklist.js';
 import { adminKeys, loadConfig, type Config } from './config.js';
@@ -8,10 +10,14 @@ import { errorMessage, UserError } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
 import { SessionLoader } from './diffusion/onnx/session-loader.js';
 import { DataDirLock } from './jobs/data-dir-lock.js';
+import type { JobService } from './jobs/job-service.js';
 import { JobStore } from './jobs/job-store.js';
 import { LocalJobService } from './jobs/local-job-service.js';
 import { ModelPipelines } from './jobs/model-pipelines.js';
 import { OutputRetention } from './jobs/output-retention.js';
+import { RedisJobService } from './jobs/redis/redis-job-service.js';
+import { RedisNames } from './jobs/redis/redis-names.js';
+import { WorkerModelChoices } from './jobs/redis/worker-model-choices.js';
 import { renderJobRunner } from './jobs/render-job-runner.js';
 import { downloadHosts } from './models/download/remote-files.js';
 import { ensureDefaultModels } from './models/ensure-models.js';
@@ -19,9 +25,8 @@ import { InstalledModelChoices } from './models/installed-model-choices.js';
 import { configuredPlatforms } from './platforms/configured-platforms.js';
 import { DiscordBot } from './platforms/discord/discord-bot.js';
 import { SlackBot } from './platforms/slack/slack-bot.js';
+import { createRenderWorker, SHUTDOWN_GRACE_MS } from './render-worker-setup.js';
 
-/** How long a running picture may finish after SIGTERM before it is stopped (and retried at the next start). */
-const SHUTDOWN_GRACE_MS = 30_000;
 /** A new bot waits this long for one that is shutting down on the same data folder (a rolling restart). */
 const WAIT_FOR_PREVIOUS_MS = SHUTDOWN_GRACE_MS + 30_000;
 
@@ -55,22 +60,67 @@ async function main(): Promise<number> {
     forceExitAfterMs: SHUTDOWN_GRACE_MS + 15_000,
   });
 
-  await ensureDefaultModels({
-    modelsDir: config.MODELS_DIR,
-    model: config.MODEL,
-    upscaler: config.UPSCALER,
-    device: config.DEVICE,
-    hosts: downloadHosts(config),
-    autoDownload: config.MODELS_AUTO_DOWNLOAD,
-    log: logTo(log.child({ stage: 'models' })),
-  });
+  // A chat front that leaves rendering to workers (QUEUE=redis, RENDER=false) needs no model of its own.
+  const rendersHere = config.QUEUE === 'local' || config.RENDER;
+  if (rendersHere) {
+    await ensureDefaultModels({
+      modelsDir: config.MODELS_DIR,
+      model: config.MODEL,
+      upscaler: config.UPSCALER,
+      device: config.DEVICE,
+      hosts: downloadHosts(config),
+      autoDownload: config.MODELS_AUTO_DOWNLOAD,
+      log: logTo(log.child({ stage: 'models' })),
+    });
+  }
   const models = new InstalledModelChoices(config.MODELS_DIR, config.MODEL);
   await models.refresh();
   models.watch(60_000);
-  if (!models.installed().includes(models.defaultModel)) {
+  if (rendersHere && !models.installed().includes(models.defaultModel)) {
     log.warn({ model: config.MODEL, modelsDir: resolve(config.MODELS_DIR) }, 'the default model is not installed; /imagine will say so until it is');
   }
 
+  const retention = new OutputRetention(store, config.OUTPUT_RETENTION, (error) => { log.warn({ err: error }, 'could not delete old pictures'); });
+  const queue = config.QUEUE === 'redis' ? redisQueue(config, store, retention, models, log) : localQueue(config, store, retention, models, log);
+  const { jobs } = queue;
+  jobs.subscribe((event) => {
+    if (event.type === 'started' || event.type === 'succeeded' || event.type === 'failed' || event.type === 'cancelled') {
+      log.info({ jobId: event.job.id, user: event.job.owner.name, platform: event.job.owner.platform, state: event.job.state }, `job ${event.type}`);
+    }
+  });
+
+  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST) };
+  const chats: { stop(): Promise<void> }[] = [];
+  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, log));
+  if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, services, log));
+  // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
+  await queue.start();
+  log.info({ models: queue.models.installed(), device: config.DEVICE }, 'ready');
+
+  // Until here a signal simply ends the process (nothing runs yet, and the lock dies with it); from here on it lets
+  // the running picture finish.
+  process.once('SIGINT', () => { requestStop('SIGINT'); });
+  process.once('SIGTERM', () => { requestStop('SIGTERM'); });
+  const reason = await stopRequested;
+  log.info({ reason }, 'shutting down: finishing the running picture, keeping the queue');
+  await queue.stop(SHUTDOWN_GRACE_MS);
+  for (const chat of chats) await chat.stop();
+  models.stop();
+  store.close();
+  lock.release();
+  return process.exitCode === 1 ? 1 : 0;
+}
+
+/** The queue of this process, the models it offers, and how it starts and stops. */
+interface QueueRuntime {
+  readonly jobs: JobService;
+  readonly models: ModelChoices;
+  start(): Promise<void>;
+  stop(graceMs: number): Promise<void>;
+}
+
+/** QUEUE=local: the SQLite store and one render lane in this process. */
+function localQueue(config: Config, store: JobStore, retention: OutputRetention, models: InstalledModelChoices, log: pino.Logger): QueueRuntime {
   const loader = new SessionLoader({
     device: config.DEVICE,
     threads: config.THREADS,
@@ -80,43 +130,69 @@ async function main(): Promise<number> {
   const jobs = new LocalJobService({
     store,
     runner: renderJobRunner(pipelines, join(config.DATA_DIR, 'outputs')),
-    limits: { perUser: config.QUEUE_PER_USER, total: config.QUEUE_TOTAL, timeoutMs: config.JOB_TIMEOUT_MINUTES * 60_000 },
+    limits: jobLimits(config),
     admins: adminKeys(config),
     onError: (error, job) => { log.error({ jobId: job.id, err: error }, 'render failed'); },
     onStoreTrouble: (trouble) => {
       if (trouble.recovered) log.info('the job database takes writes again; every job state is saved');
       else log.error({ err: trouble.error }, 'the job database refused a write; the queue goes on and keeps trying to save');
     },
-    retention: new OutputRetention(store, config.OUTPUT_RETENTION, (error) => { log.warn({ err: error }, 'could not delete old pictures'); }),
+    retention,
   });
-  jobs.subscribe((event) => {
-    if (event.type === 'started' || event.type === 'succeeded' || event.type === 'failed' || event.type === 'cancelled') {
-      log.info({ jobId: event.job.id, user: event.job.owner.name, platform: event.job.owner.platform, state: event.job.state }, `job ${event.type}`);
-    }
+  return {
+    jobs,
+    models,
+    start: () => {
+      jobs.start();
+      return Promise.resolve();
+    },
+    stop: async (graceMs) => {
+      await jobs.shutdown(graceMs);
+      if (jobs.unsavedCount > 0) log.error({ jobs: jobs.unsavedCount }, 'the job database would not take the last job states; those jobs may run again at the next start');
+      await pipelines.release();
+    },
+  };
+}
+
+/** QUEUE=redis: BullMQ on Redis; this process is a chat front, and a render worker too unless RENDER=false. */
+function redisQueue(config: Config, store: JobStore, retention: OutputRetention, installed: InstalledModelChoices, log: pino.Logger): QueueRuntime {
+  const names = new RedisNames(config.REDIS_PREFIX);
+  const jobs = new RedisJobService({
+    redisUrl: config.REDIS_URL,
+    names,
+    store,
+    limits: jobLimits(config),
+    outputsDir: join(config.DATA_DIR, 'outputs'),
+    lockMs: config.REDIS_LOCK_SECONDS * 1000,
+    admins: adminKeys(config),
+    retention,
+    onError: (error, job) => { log.error({ jobId: job?.id, err: error }, 'queue error'); },
   });
+  const renderer = config.RENDER && installed.installed().length > 0 ? createRenderWorker(config, installed, log) : undefined;
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const models = new WorkerModelChoices(redis, names, installed.defaultModel, config.REDIS_LOCK_SECONDS * 1000);
+  return {
+    jobs,
+    models,
+    start: async () => {
+      await jobs.start();
+      await renderer?.worker.start();
+      await models.refresh();
+      models.watch(10_000, (error) => { log.warn({ err: error }, 'could not read the models the workers serve'); });
+      log.info({ redis: config.REDIS_PREFIX, renders: renderer === undefined ? [] : installed.installed() }, 'queue on Redis');
+    },
+    stop: async (graceMs) => {
+      models.stop();
+      await renderer?.worker.stop(graceMs);
+      await renderer?.pipelines.release();
+      await jobs.shutdown();
+      await redis.quit();
+    },
+  };
+}
 
-  const services = { jobs, models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST) };
-  const chats: { stop(): Promise<void> }[] = [];
-  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, log));
-  if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, services, log));
-  // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
-  jobs.start();
-  log.info({ models: models.installed(), device: config.DEVICE }, 'ready');
-
-  // Until here a signal simply ends the process (nothing runs yet, and the lock dies with it); from here on it lets
-  // the running picture finish.
-  process.once('SIGINT', () => { requestStop('SIGINT'); });
-  process.once('SIGTERM', () => { requestStop('SIGTERM'); });
-  const reason = await stopRequested;
-  log.info({ reason }, 'shutting down: finishing the running picture, keeping the queue');
-  await jobs.shutdown(SHUTDOWN_GRACE_MS);
-  if (jobs.unsavedCount > 0) log.error({ jobs: jobs.unsavedCount }, 'the job database would not take the last job states; those jobs may run again at the next start');
-  for (const chat of chats) await chat.stop();
-  models.stop();
-  await pipelines.release();
-  store.close();
-  lock.release();
-  return process.exitCode === 1 ? 1 : 0;
+function jobLimits(config: Config) {
+  return { perUser: config.QUEUE_PER_USER, total: config.QUEUE_TOTAL, timeoutMs: config.JOB_TIMEOUT_MINUTES * 60_000 };
 }
 
 type Services = ConstructorParameters<typeof DiscordBot>[0]['services'];

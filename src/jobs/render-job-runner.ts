@@ -1,33 +1,39 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { RenderProgress } from '../core/progress.js';
 import { parseSchedulerName } from '../diffusion/schedulers/scheduler-registry.js';
 import { fileExtension } from '../imaging/image-format.js';
 import { writeFileAtomic } from '../imaging/write-file-atomic.js';
+import type { Job, JobResult } from './job.js';
 import type { JobRunner } from './local-job-service.js';
-import type { RenderPipeline } from './render-pipeline.js';
+import type { RenderedFile, RenderPipeline } from './render-pipeline.js';
 
 /** Hands out the render pipeline of a model, opening it on first use. */
 export interface PipelineProvider {
   pipeline(model: string): Promise<RenderPipeline>;
 }
 
-/**
- * Runs a job through the render pipeline of its model and writes the file atomically under `outputsDir` as
- * `<job id>.<ext>`, so a crash never leaves half an image behind.
- */
-export function renderJobRunner(provider: PipelineProvider, outputsDir: string): JobRunner {
-  return async (job, { signal, onProgress }) => {
-    const started = performance.now();
-    const pipeline = await provider.pipeline(job.request.model);
-    const { request } = job;
-    const file = await pipeline.render(
-      { ...request, scheduler: request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler) },
-      { signal, onProgress, previews: true, maxBytes: request.maxBytes },
-    );
-    const path = join(outputsDir, `${job.id}.${fileExtension(file.format)}`);
-    await writeFileAtomic(path, file.bytes);
-    return {
-      file: path,
+/** A finished render before it is stored anywhere: the file's bytes and everything the job records about it. */
+export interface RenderedJob {
+  readonly file: RenderedFile;
+  readonly result: Omit<JobResult, 'file'>;
+}
+
+/** Renders a job into bytes; the signal fires on cancel, timeout or shutdown. */
+export type JobRenderer = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }) => Promise<RenderedJob>;
+
+/** Renders a job through the pipeline of its model, with previews, within the destination's size limit. */
+export async function renderJob(provider: PipelineProvider, job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }): Promise<RenderedJob> {
+  const started = performance.now();
+  const pipeline = await provider.pipeline(job.request.model);
+  const { request } = job;
+  const file = await pipeline.render(
+    { ...request, scheduler: request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler) },
+    { signal: options.signal, onProgress: options.onProgress, previews: true, maxBytes: request.maxBytes },
+  );
+  return {
+    file,
+    result: {
       format: file.format,
       bytes: file.bytes.length,
       width: file.width,
@@ -37,6 +43,24 @@ export function renderJobRunner(provider: PipelineProvider, outputsDir: string):
       parameters: file.parameters,
       droppedTokens: file.droppedTokens,
       durationMs: performance.now() - started,
-    };
+    },
+  };
+}
+
+/** Where a job's picture lives under the outputs folder: `<job id>.<ext>`. */
+export function outputPath(outputsDir: string, jobId: string, format: JobResult['format']): string {
+  return join(outputsDir, `${jobId}.${fileExtension(format)}`);
+}
+
+/**
+ * Runs a job through the render pipeline of its model and writes the file atomically under `outputsDir`, so a crash
+ * never leaves half an image behind.
+ */
+export function renderJobRunner(provider: PipelineProvider, outputsDir: string): JobRunner {
+  return async (job, options) => {
+    const { file, result } = await renderJob(provider, job, options);
+    const path = outputPath(outputsDir, job.id, file.format);
+    await writeFileAtomic(path, file.bytes);
+    return { ...result, file: path };
   };
 }

@@ -1,0 +1,444 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents, type Job as QueueJob } from 'bullmq';
+import { Redis } from 'ioredis';
+import { UserError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../imaging/write-file-atomic.js';
+import { DurationEstimator } from '../duration-estimator.js';
+import { mayManage, type Actor } from '../job-authority.js';
+import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest } from '../job.js';
+import type { JobService, QueuedPlace } from '../job-service.js';
+import type { JobStore } from '../job-store.js';
+import type { JobLimits } from '../local-job-service.js';
+import type { OutputRetention } from '../output-retention.js';
+import { outputPath } from '../render-job-runner.js';
+import { admit, release } from './redis-admission.js';
+import { reportingOutages } from './redis-outages.js';
+import type { RedisNames } from './redis-names.js';
+import { failureFromReason, progressFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
+
+export interface RedisJobServiceOptions {
+  readonly redisUrl: string;
+  readonly names: RedisNames;
+  /** The front's own history: its jobs, their places in chat, their results. */
+  readonly store: JobStore;
+  readonly limits: JobLimits;
+  readonly outputsDir: string;
+  /** How long a worker holds a job's lock; a worker not heard from for this long is no longer counted. */
+  readonly lockMs: number;
+  readonly admins?: ReadonlySet<string>;
+  readonly clock?: () => number;
+  /** Runs of one job: a worker that dies mid-render is replaced once, an error is tried once more. */
+  readonly maxAttempts?: number;
+  readonly retention?: OutputRetention;
+  readonly onError?: (error: unknown, job: Job | undefined) => void;
+  /** How long finished BullMQ jobs are kept, so a front that was down finds its results when it comes back. */
+  readonly keepFinishedSeconds?: number;
+}
+
+type PlacedJob = Job & { readonly position: number; readonly etaMs: number };
+
+interface QueueView {
+  readonly waiting: readonly RenderJobData[];
+  readonly running: readonly (RenderJobData & { readonly startedAt: number })[];
+  readonly workers: number;
+}
+
+/**
+ * The render queue on Redis with BullMQ, for a chat front and render workers on other machines. Each model has a
+ * queue; a user's k-th waiting picture gets priority k, so that one person's backlog never runs ahead of anybody's
+ * first picture. Caps are admitted atomically in Redis, progress and results come back through BullMQ's events and
+ * an expiring key, and the front keeps its own SQLite history exactly as in the local mode.
+ */
+export class RedisJobService implements JobService {
+  readonly #options: RedisJobServiceOptions;
+  readonly #store: JobStore;
+  readonly #clock: () => number;
+  readonly #admins: ReadonlySet<string>;
+  readonly #listeners = new Set<JobListener>();
+  readonly #estimator = new DurationEstimator();
+  readonly #queues = new Map<string, Queue<RenderJobData, RenderReturn>>();
+  readonly #events = new Map<string, QueueEvents>();
+  readonly #listening = new Map<string, Promise<void>>();
+  /** This front's waiting and running jobs. */
+  readonly #own = new Map<string, Job>();
+  #views = new Map<string, QueueView>();
+  #redis: Redis | undefined;
+  #refreshing: Promise<void> | undefined;
+  #refreshAgain = false;
+  #stopping = false;
+
+  constructor(options: RedisJobServiceOptions) {
+    this.#options = options;
+    this.#store = options.store;
+    this.#clock = options.clock ?? Date.now;
+    this.#admins = options.admins ?? new Set();
+    for (const job of this.#store.inStates(['queued', 'running'])) this.#own.set(job.id, job);
+  }
+
+  get #connection(): Redis {
+    this.#redis ??= reportingOutages(new Redis(this.#options.redisUrl, { maxRetriesPerRequest: null }), (error) => { this.#options.onError?.(error, undefined); });
+    return this.#redis;
+  }
+
+  /**
+   * Connects, and settles what happened while this front was away: results that arrived are saved and posted,
+   * failures reported, jobs that never reached Redis (a crash between saving and queueing) queued now.
+   */
+  async start(): Promise<void> {
+    const models = new Set([...(await this.#connection.smembers(this.#options.names.models)), ...[...this.#own.values()].map((job) => job.request.model)]);
+    for (const model of models) {
+      this.#queue(model);
+      await this.#listen(model);
+    }
+    for (const job of [...this.#own.values()]) {
+      try {
+        await this.#reconcile(job);
+      } catch (error) {
+        this.#options.onError?.(error, job);
+      }
+    }
+    await this.#refresh();
+  }
+
+  async #reconcile(job: Job): Promise<void> {
+    const queue = this.#queue(job.request.model);
+    const queued = await queue.getJob(job.id);
+    if (queued === undefined) {
+      await this.#add([job], 0);
+      return;
+    }
+    const state = await queued.getState();
+    if (state === 'completed') await this.#completed(job.id, queued.returnvalue);
+    else if (state === 'failed') this.#failed(job.id, queued.failedReason);
+    else if (state === 'active' && job.state !== 'running') this.#started(job.id, queued.processedOn ?? this.#clock(), queued.attemptsMade + 1);
+  }
+
+  #queue(model: string): Queue<RenderJobData, RenderReturn> {
+    let queue = this.#queues.get(model);
+    if (queue === undefined) {
+      queue = new Queue<RenderJobData, RenderReturn>(this.#options.names.queue(model), { connection: this.#bullConnection, prefix: this.#options.names.prefix });
+      queue.on('error', (error) => { this.#options.onError?.(error, undefined); });
+      this.#queues.set(model, queue);
+    }
+    return queue;
+  }
+
+  get #bullConnection() {
+    return { url: this.#options.redisUrl, maxRetriesPerRequest: null };
+  }
+
+  /**
+   * Listens to a model's queue events, once per model, from the stream's current end: every event after this point
+   * reaches the front, even one that happens before BullMQ's first blocking read.
+   */
+  #listen(model: string): Promise<void> {
+    let listening = this.#listening.get(model);
+    if (listening === undefined) {
+      listening = this.#startListening(model);
+      this.#listening.set(model, listening);
+      listening.catch(() => this.#listening.delete(model));
+    }
+    return listening;
+  }
+
+  async #startListening(model: string): Promise<void> {
+    const { names } = this.#options;
+    const name = names.queue(model);
+    const latest = await this.#connection.xrevrange(`${names.prefix}:${name}:events`, '+', '-', 'COUNT', 1);
+    const lastEventId = latest.length > 0 ? latest[0][0] : '0-0';
+    const events = new QueueEvents(name, { connection: this.#bullConnection, prefix: names.prefix, lastEventId });
+    this.#events.set(model, events);
+    events.on('error', (error) => { this.#options.onError?.(error, undefined); });
+    events.on('active', ({ jobId }) => {
+      this.#started(jobId, this.#clock());
+      this.#scheduleRefresh();
+    });
+    events.on('progress', ({ jobId, data }) => { this.#progress(jobId, data); });
+    events.on('completed', ({ jobId, returnvalue }) => {
+      this.#completed(jobId, returnvalue).catch((error: unknown) => { this.#options.onError?.(error, this.#own.get(jobId)); });
+    });
+    events.on('failed', ({ jobId, failedReason }) => { void this.#failedIfFinal(model, jobId, failedReason); });
+    events.on('stalled', ({ jobId }) => { this.#interrupted(jobId); });
+    events.on('waiting', ({ jobId, prev }) => {
+      // Back from a worker that stopped (SIGTERM past its grace period): it renders again on the next worker.
+      if (prev === 'active') this.#interrupted(jobId);
+      this.#scheduleRefresh();
+    });
+    events.on('removed', () => { this.#scheduleRefresh(); });
+    await events.waitUntilReady();
+  }
+
+  async enqueue(owner: JobOwner, request: JobRequest, place: unknown): Promise<{ job: Job } & QueuedPlace> {
+    const [queued] = await this.enqueueMany(owner, [request], place);
+    return queued;
+  }
+
+  async enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]> {
+    if (this.#stopping) throw new UserError('the bot is restarting; try again in a minute');
+    const { limits, names } = this.#options;
+    const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0 }));
+    const admission = await admit(this.#connection, names, ownerKey(owner), jobs.map((job) => job.id), limits);
+    if (!admission.admitted) {
+      if (admission.cap === 'user') {
+        const have = admission.mine === 0 ? '' : `you already have ${admission.mine} image${admission.mine === 1 ? '' : 's'} in the queue and `;
+        throw new UserError(`${have}the limit is ${limits.perUser} per person; wait for one to finish or cancel one`);
+      }
+      throw new UserError(`the queue is full (${limits.total} images); try again in a few minutes`);
+    }
+    try {
+      this.#store.insertAll(jobs);
+    } catch {
+      await release(this.#connection, names, ownerKey(owner), jobs.map((job) => job.id));
+      throw new UserError('the bot cannot save new requests right now (its job database is busy or its disk is full); nothing was queued, try again in a minute');
+    }
+    for (const job of jobs) this.#own.set(job.id, job);
+    try {
+      await Promise.all([...new Set(jobs.map((job) => job.request.model))].map((model) => this.#listen(model)));
+      await this.#add(jobs, admission.before);
+    } catch (error) {
+      // Redis went away between the cap check and the queueing: nothing is acknowledged, nothing runs later.
+      await Promise.all(jobs.map((job) => this.#queue(job.request.model).remove(job.id).catch(() => 0)));
+      for (const job of jobs) this.#finish({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message: 'the queue could not be reached', userFacing: true } });
+      this.#options.onError?.(error, jobs[0]);
+      throw new UserError('the queue (Redis) cannot be reached right now; nothing was queued, try again in a minute');
+    }
+    await this.#refresh();
+    const placed = jobs.map((job) => ({ job: this.#own.get(job.id) ?? job, ...this.#placeOf(job) }));
+    for (const queued of placed) if (queued.job.state === 'queued') this.#emit({ type: 'queued', ...queued });
+    return placed;
+  }
+
+  /** Queues the jobs in Redis; `before` is how many pictures their owner already had, so their priorities follow. */
+  async #add(jobs: readonly Job[], before: number): Promise<void> {
+    const keepFinished = { age: this.#options.keepFinishedSeconds ?? 24 * 3600 };
+    await Promise.all(
+      jobs.map((job, index) =>
+        this.#queue(job.request.model).add(
+          'render',
+          { id: job.id, owner: job.owner, request: job.request, createdAt: job.createdAt },
+          { jobId: job.id, priority: before + index + 1, attempts: this.#options.maxAttempts ?? 2, removeOnComplete: keepFinished, removeOnFail: keepFinished },
+        ),
+      ),
+    );
+  }
+
+  async cancel(jobId: string, by: Actor): Promise<Job> {
+    const job = this.get(jobId);
+    if (job === undefined) throw new UserError('there is no such image job');
+    if (!mayManage(job, by) && !this.#admins.has(ownerKey(by.owner))) throw new UserError('only the person who asked for this image (or an admin) can cancel it');
+    if (job.state !== 'queued' && job.state !== 'running') throw new UserError(`that image is already ${job.state}`);
+    if (job.state === 'queued') {
+      // Removal fails for a job a worker has just locked: then it is running, and the worker is asked to stop it.
+      const removed = await this.#queue(job.request.model).remove(jobId);
+      if (removed === 1) {
+        this.#finish({ ...job, state: 'cancelled', finishedAt: this.#clock(), cancelledBy: by.owner.name });
+        this.#emit({ type: 'cancelled', job: this.get(jobId)!, by: by.owner.name });
+        await this.#refresh();
+        return this.get(jobId)!;
+      }
+    }
+    await this.#connection.publish(this.#options.names.cancelChannel, JSON.stringify({ jobId, by: by.owner.name }));
+    return job;
+  }
+
+  get(jobId: string): Job | undefined {
+    return this.#own.get(jobId) ?? this.#store.get(jobId);
+  }
+
+  active(): PlacedJob[] {
+    const running: PlacedJob[] = [];
+    const waiting: PlacedJob[] = [];
+    for (const view of this.#views.values()) {
+      for (const data of view.running) running.push({ ...this.#asJob(data, 'running'), startedAt: data.startedAt, position: 0, etaMs: Math.max(0, this.#estimator.estimate(data.request) - (this.#clock() - data.startedAt)) });
+      for (const data of view.waiting) waiting.push({ ...this.#asJob(data, 'queued'), ...this.#placeOf(data) });
+    }
+    return [...running, ...waiting.sort((a, b) => a.position - b.position || a.createdAt - b.createdAt)];
+  }
+
+  setPlace(jobId: string, place: unknown): void {
+    const own = this.#own.get(jobId);
+    if (own !== undefined) this.#own.set(jobId, { ...own, place });
+    const latest = own ?? this.#store.get(jobId);
+    if (latest !== undefined) this.#store.update({ ...latest, place });
+  }
+
+  subscribe(listener: JobListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  holdOutput(jobId: string): () => void {
+    return this.#options.retention?.hold(jobId) ?? (() => undefined);
+  }
+
+  /** Stops listening; jobs stay in Redis, where workers go on rendering them and the next start collects the results. */
+  async shutdown(): Promise<void> {
+    this.#stopping = true;
+    await this.#refreshing;
+    await Promise.all([...this.#events.values()].map((events) => events.close()));
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
+    await this.#redis?.quit();
+  }
+
+  #asJob(data: RenderJobData, state: 'queued' | 'running'): Job {
+    return this.#own.get(data.id) ?? { id: data.id, owner: data.owner, request: data.request, state, place: undefined, createdAt: data.createdAt, attempts: 0 };
+  }
+
+  /** Where a waiting job stands in its model's queue, and when it should start given the workers serving that model. */
+  #placeOf(job: { readonly id: string; readonly request: JobRequest }): QueuedPlace {
+    const view = this.#views.get(job.request.model);
+    if (view === undefined) return { position: 1, etaMs: 0 };
+    const index = view.waiting.findIndex((data) => data.id === job.id);
+    if (index === -1) return { position: 0, etaMs: 0 };
+    const now = this.#clock();
+    let work = view.running.reduce((sum, data) => sum + Math.max(0, this.#estimator.estimate(data.request) - (now - data.startedAt)), 0);
+    for (const ahead of view.waiting.slice(0, index)) work += this.#estimator.estimate(ahead.request);
+    return { position: index + 1, etaMs: Math.round(work / Math.max(1, view.workers)) };
+  }
+
+  #scheduleRefresh(): void {
+    void this.#refresh().catch((error: unknown) => { this.#options.onError?.(error, undefined); });
+  }
+
+  /** Reads every model's queue and workers again, then tells waiting jobs whose place changed. */
+  #refresh(): Promise<void> {
+    if (this.#refreshing !== undefined) {
+      this.#refreshAgain = true;
+      return this.#refreshing;
+    }
+    this.#refreshing = (async () => {
+      do {
+        this.#refreshAgain = false;
+        const before = new Map([...this.#own.values()].filter((job) => job.state === 'queued').map((job) => [job.id, this.#placeOf(job).position]));
+        this.#views = await this.#readViews();
+        for (const job of this.#own.values()) {
+          if (job.state !== 'queued') continue;
+          const place = this.#placeOf(job);
+          if (place.position > 0 && before.get(job.id) !== place.position) this.#emit({ type: 'position', job, ...place });
+        }
+      } while (this.#asksForMore());
+    })().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  /** Whether something changed while the last read was under way (a method, so the check is not narrowed away). */
+  #asksForMore(): boolean {
+    return this.#refreshAgain && !this.#stopping;
+  }
+
+  async #readViews(): Promise<Map<string, QueueView>> {
+    const views = new Map<string, QueueView>();
+    const alive = this.#clock() - this.#options.lockMs;
+    for (const [model, queue] of this.#queues) {
+      const [waiting, running, workers] = await Promise.all([
+        queue.getJobs(['wait', 'prioritized'], 0, -1, true),
+        queue.getJobs(['active'], 0, -1, true),
+        this.#connection.zcount(this.#options.names.workers(model), alive, '+inf'),
+      ]);
+      // A job removed between reading the ids and reading the job comes back empty.
+      const present = (job: QueueJob<RenderJobData, RenderReturn> | undefined): job is QueueJob<RenderJobData, RenderReturn> => job !== undefined;
+      views.set(model, {
+        waiting: waiting.filter(present).map((job) => job.data),
+        running: running.filter(present).map((job) => ({ ...job.data, startedAt: job.processedOn ?? this.#clock() })),
+        workers,
+      });
+    }
+    return views;
+  }
+
+  #started(jobId: string, startedAt: number, attempts?: number): void {
+    const job = this.#own.get(jobId);
+    if (job === undefined || job.state === 'running') return;
+    const started: Job = { ...job, state: 'running', startedAt, attempts: attempts ?? job.attempts + 1 };
+    this.#own.set(jobId, started);
+    this.#store.update(started);
+    this.#emit({ type: 'started', job: started });
+  }
+
+  #interrupted(jobId: string): void {
+    const job = this.#own.get(jobId);
+    if (job?.state !== 'running') return;
+    const waiting: Job = { ...job, state: 'queued' };
+    this.#own.set(jobId, waiting);
+    this.#store.update(waiting);
+    this.#emit({ type: 'interrupted', job: waiting, willRetry: true });
+    this.#scheduleRefresh();
+  }
+
+  #progress(jobId: string, data: unknown): void {
+    const job = this.#own.get(jobId);
+    const progress = progressFromWire(data);
+    if (job === undefined || progress === undefined) return;
+    if (job.state !== 'running') this.#started(jobId, this.#clock());
+    this.#emit({ type: 'progress', job: this.#own.get(jobId)!, progress });
+  }
+
+  /** Saves the picture a worker sent back under DATA_DIR/outputs and tells the adapters. */
+  async #completed(jobId: string, returnvalue: unknown): Promise<void> {
+    const job = this.#own.get(jobId);
+    if (job === undefined) return;
+    const value = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as RenderReturn;
+    const bytes = await this.#connection.getBuffer(value.resultKey);
+    if (bytes === null) {
+      this.#finish({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message: 'the finished picture expired in Redis before this bot could collect it', userFacing: true } });
+      this.#emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
+      return;
+    }
+    const file = outputPath(this.#options.outputsDir, jobId, value.result.format);
+    await writeFileAtomic(file, bytes);
+    const result = { ...value.result, file };
+    this.#estimator.record(job.request, result.durationMs);
+    this.#finish({ ...job, state: 'succeeded', finishedAt: this.#clock(), result });
+    this.#emit({ type: 'succeeded', job: this.get(jobId)!, result });
+    await this.#connection.del(value.resultKey);
+    void this.#options.retention?.prune();
+    this.#scheduleRefresh();
+  }
+
+  /** BullMQ reports every failed attempt; only the last one (the job in the failed set) ends the job. */
+  async #failedIfFinal(model: string, jobId: string, reason: string): Promise<void> {
+    if (!this.#own.has(jobId)) return;
+    try {
+      const state = await this.#queue(model).getJobState(jobId);
+      if (state === 'failed') this.#failed(jobId, reason);
+      else this.#interrupted(jobId);
+    } catch (error) {
+      this.#options.onError?.(error, this.#own.get(jobId));
+    }
+  }
+
+  #failed(jobId: string, reason: string | undefined): void {
+    const job = this.#own.get(jobId);
+    if (job === undefined) return;
+    const failure = failureFromReason(reason);
+    if (failure.kind === 'cancelled') {
+      this.#finish({ ...job, state: 'cancelled', finishedAt: this.#clock(), cancelledBy: failure.by });
+      this.#emit({ type: 'cancelled', job: this.get(jobId)!, by: failure.by });
+    } else {
+      if (!failure.userFacing) this.#options.onError?.(new Error(failure.message), job);
+      this.#finish({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message: failure.message, userFacing: failure.userFacing } });
+      this.#emit({ type: 'failed', job: this.get(jobId)!, error: { message: failure.message, userFacing: failure.userFacing } });
+    }
+    this.#scheduleRefresh();
+  }
+
+  /** A job's final state: written to the front's history, and its place under the caps freed. */
+  #finish(job: Job): void {
+    this.#own.delete(job.id);
+    this.#store.update(job);
+    void release(this.#connection, this.#options.names, ownerKey(job.owner), [job.id]).catch((error: unknown) => { this.#options.onError?.(error, job); });
+  }
+
+  #emit(event: JobEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#options.onError?.(error, event.job);
+      }
+    }
+  }
+}
+

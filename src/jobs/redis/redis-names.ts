@@ -1,0 +1,48 @@
+/**
+ * Every name the scale-out mode uses in Redis, under one prefix (`REDIS_PREFIX`), so that two bots or two test runs
+ * share a Redis without meeting. BullMQ's own keys use the same prefix.
+ */
+export class RedisNames {
+  constructor(readonly prefix: string) {}
+
+  /** The BullMQ queue of one model's renders: workers take only the queues of the models they have. */
+  queue(model: string): string {
+    // BullMQ forbids ':' in queue names; model names are folder names, which never contain one.
+    return `render.${model}`;
+  }
+
+  /** Ids of the jobs one user has waiting or running, across every front (the per-user cap). */
+  activeOf(ownerKey: string): string {
+    return `${this.prefix}:active-user:${ownerKey}`;
+  }
+
+  /** Ids of every waiting or running job (the total cap). */
+  get active(): string {
+    return `${this.prefix}:active`;
+  }
+
+  /** A finished picture's bytes, from the worker to the front that asked; it expires if that front never comes back. */
+  result(jobId: string): string {
+    return `${this.prefix}:result:${jobId}`;
+  }
+
+  /** Workers serving a model, each scored with its last heartbeat. */
+  workers(model: string): string {
+    return `${this.prefix}:workers:${model}`;
+  }
+
+  /** Every model some worker has announced, so a front can count workers without knowing the models in advance. */
+  get models(): string {
+    return `${this.prefix}:models`;
+  }
+
+  /** Each served model's native render size, as its workers read it from the model folder. */
+  get nativeSizes(): string {
+    return `${this.prefix}:native-sizes`;
+  }
+
+  /** Pub/sub channel on which fronts ask the worker running a job to stop it. */
+  get cancelChannel(): string {
+    return `${this.prefix}:cancel`;
+  }
+}

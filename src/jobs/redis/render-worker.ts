@@ -1,0 +1,170 @@
+import { hostname } from 'node:os';
+import { UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
+import { Redis } from 'ioredis';
+import PQueue from 'p-queue';
+import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
+import type { Job } from '../job.js';
+import type { JobRenderer } from '../render-job-runner.js';
+import { failureToReason, progressToWire, type RenderJobData, type RenderReturn } from './render-message.js';
+import type { RedisNames } from './redis-names.js';
+import { reportingOutages } from './redis-outages.js';
+
+export interface RenderWorkerOptions {
+  readonly redisUrl: string;
+  readonly names: RedisNames;
+  /** The models this worker has installed: it takes jobs from their queues only. */
+  readonly models: readonly string[];
+  /** The models' native render sizes, announced for the fronts' aspect ratios (512 when absent). */
+  readonly nativeSizes?: ReadonlyMap<string, number>;
+  readonly render: JobRenderer;
+  /**
+   * How long a job stays locked to this worker without a sign of life. onnxruntime blocks the event loop during a
+   * step or a tile, so the lock must outlast the longest one; it is extended at every progress report.
+   */
+  readonly lockMs: number;
+  /** A job still running after this long is stopped and failed. */
+  readonly timeoutMs: number;
+  /** How long a finished picture waits in Redis for its front. */
+  readonly resultTtlSeconds: number;
+  /** Pictures larger than this are not sent through Redis (a failed job says so). */
+  readonly maxResultBytes: number;
+  readonly id?: string;
+  readonly onError?: (error: unknown, jobId: string) => void;
+}
+
+/** Heartbeats are this many times more frequent than the lock's length, so one missed beat is not a lost worker. */
+const BEATS_PER_LOCK = 3;
+
+/**
+ * A render worker: one BullMQ worker per served model, all behind one lane, so that the GPU renders one picture at a
+ * time whichever model it is for. Progress (with small previews) goes out through BullMQ, the finished picture
+ * through an expiring Redis key; a cancel published by any front stops the job within a step or a tile.
+ */
+export class RenderWorker {
+  readonly id: string;
+  readonly #options: RenderWorkerOptions;
+  readonly #lane = new PQueue({ concurrency: 1 });
+  readonly #running = new Map<string, AbortController>();
+  #workers: Worker<RenderJobData, RenderReturn>[] = [];
+  #redis: Redis | undefined;
+  #subscriber: Redis | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** Set when the grace period after SIGTERM is over: a render stopped for it goes back to the queue, unharmed. */
+  readonly #handBack = new AbortController();
+
+  constructor(options: RenderWorkerOptions) {
+    this.#options = options;
+    this.id = options.id ?? `${hostname()}:${process.pid}`;
+  }
+
+  async start(): Promise<void> {
+    const { names, redisUrl } = this.#options;
+    const report = (error: unknown) => { this.#options.onError?.(error, ''); };
+    this.#redis = reportingOutages(new Redis(redisUrl, { maxRetriesPerRequest: null }), report);
+    this.#subscriber = reportingOutages(new Redis(redisUrl, { maxRetriesPerRequest: null }), report);
+    this.#subscriber.on('message', (_channel: string, message: string) => { this.#onCancel(message); });
+    await this.#subscriber.subscribe(names.cancelChannel);
+    await this.#beat();
+    this.#heartbeat = setInterval(() => { void this.#beat().catch(() => undefined); }, Math.max(100, this.#options.lockMs / BEATS_PER_LOCK));
+    this.#workers = this.#options.models.map(
+      (model) =>
+        new Worker<RenderJobData, RenderReturn>(names.queue(model), (job, token) => this.#lane.add<RenderReturn>(() => this.#process(job, token)), {
+          connection: { url: redisUrl, maxRetriesPerRequest: null },
+          prefix: names.prefix,
+          concurrency: 1,
+          lockDuration: this.#options.lockMs,
+          stalledInterval: this.#options.lockMs,
+          maxStalledCount: 1,
+        }),
+    );
+    for (const worker of this.#workers) worker.on('error', (error) => { this.#options.onError?.(error, ''); });
+  }
+
+  async #beat(): Promise<void> {
+    const redis = this.#redis!;
+    const now = Date.now();
+    const batch = redis.multi();
+    for (const model of this.#options.models) {
+      batch.zadd(this.#options.names.workers(model), now, this.id);
+      batch.sadd(this.#options.names.models, model);
+      batch.hset(this.#options.names.nativeSizes, model, this.#options.nativeSizes?.get(model) ?? 512);
+    }
+    await batch.exec();
+  }
+
+  #onCancel(message: string): void {
+    try {
+      const { jobId, by } = JSON.parse(message) as { jobId?: unknown; by?: unknown };
+      if (typeof jobId !== 'string') return;
+      this.#running.get(jobId)?.abort(new CancelledError(`cancelled by ${typeof by === 'string' ? by : 'someone'}`));
+    } catch {
+      // Not a cancel request; nothing to do.
+    }
+  }
+
+  async #process(queued: QueueJob<RenderJobData, RenderReturn>, token: string | undefined): Promise<RenderReturn> {
+    const data = queued.data;
+    const controller = new AbortController();
+    this.#running.set(data.id, controller);
+    const signal = AbortSignal.any([controller.signal, this.#handBack.signal, AbortSignal.timeout(this.#options.timeoutMs)]);
+    const job: Job = { id: data.id, owner: data.owner, request: data.request, state: 'running', place: undefined, createdAt: data.createdAt, startedAt: Date.now(), attempts: queued.attemptsMade + 1 };
+    try {
+      const rendered = await this.#options.render(job, {
+        signal,
+        onProgress: (progress) => {
+          // Every report is a sign of life: the lock is extended while the event loop is free to do it.
+          void queued.updateProgress(progressToWire(progress)).catch(() => undefined);
+          if (token !== undefined) void queued.extendLock(token, this.#options.lockMs).catch(() => undefined);
+        },
+      });
+      if (rendered.file.bytes.length > this.#options.maxResultBytes) {
+        throw new UserError(`the picture is ${rendered.file.bytes.length} bytes, more than the ${this.#options.maxResultBytes} a worker may send back`);
+      }
+      const resultKey = this.#options.names.result(data.id);
+      await this.#redis!.set(resultKey, rendered.file.bytes, 'EX', this.#options.resultTtlSeconds);
+      return { result: rendered.result, resultKey };
+    } catch (error) {
+      if (this.#handBack.signal.aborted && token !== undefined) {
+        // Not an attempt that failed: the picture waits for the next worker, its attempts untouched.
+        await queued.moveToWait(token);
+        throw new WaitingError();
+      }
+      throw this.#failure(error, controller.signal, data.id);
+    } finally {
+      this.#running.delete(data.id);
+    }
+  }
+
+  /** The error BullMQ records: cancellations and bad input are final, anything else may be tried again. */
+  #failure(error: unknown, cancel: AbortSignal, jobId: string): Error {
+    const reason: unknown = cancel.reason;
+    if (cancel.aborted && reason instanceof CancelledError) {
+      return new UnrecoverableError(failureToReason({ kind: 'cancelled', by: reason.message.replace(/^cancelled by /, '') }));
+    }
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error instanceof CancelledError);
+    if (timedOut) return new UnrecoverableError(failureToReason({ kind: 'error', message: `the render took longer than ${Math.round(this.#options.timeoutMs / 60_000)} minutes and was stopped`, userFacing: true }));
+    if (error instanceof UserError) return new UnrecoverableError(failureToReason({ kind: 'error', message: error.message, userFacing: true }));
+    this.#options.onError?.(error, jobId);
+    return new Error(failureToReason({ kind: 'error', message: errorMessage(error), userFacing: false }));
+  }
+
+  /**
+   * Stops taking jobs and lets the running picture finish for up to `graceMs`; after that it is stopped and BullMQ
+   * hands it to another worker (its lock is released without a result).
+   */
+  async stop(graceMs: number): Promise<void> {
+    clearInterval(this.#heartbeat);
+    const closing = Promise.all(this.#workers.map((worker) => worker.close()));
+    const timer = setTimeout(() => { this.#handBack.abort(new Error('the render worker is shutting down')); }, graceMs);
+    await closing;
+    clearTimeout(timer);
+    const redis = this.#redis;
+    if (redis !== undefined) {
+      const batch = redis.multi();
+      for (const model of this.#options.models) batch.zrem(this.#options.names.workers(model), this.id);
+      await batch.exec().catch(() => undefined);
+      await redis.quit().catch(() => undefined);
+    }
+    await this.#subscriber?.quit().catch(() => undefined);
+  }
+}

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import type { JobEvent, JobOwner, JobRequest } from '../../../src/jobs/job.js';
+import { JobStore } from '../../../src/jobs/job-store.js';
+import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
+import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
+import { RenderWorker } from '../../../src/jobs/redis/render-worker.js';
+import { WorkerModelChoices } from '../../../src/jobs/redis/worker-model-choices.js';
+import { deleteKeys, redisSkipReason, TEST_REDIS_URL, testPrefix } from '../../helpers/redis.js';
+import { Gate, pictureBytes, ScriptedRenderer } from '../../helpers/scripted-renderer.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+/*
+ * The queue on Redis in one process: fronts (RedisJobService) and render workers (RenderWorker) with a scripted
+ * renderer, against the machine's Redis, each test under a prefix of its own.
+ */
+
+const skip = await redisSkipReason();
+const base: Omit<JobRequest, 'prompt'> = { model: 'sdxl-turbo', private: false, maxBytes: 10 * 2 ** 20 };
+const ana: JobOwner = { platform: 'slack', userId: 'U1', name: 'ana' };
+const bo: JobOwner = { platform: 'discord', userId: '42', name: 'bo' };
+const admin = (owner: JobOwner) => ({ owner, admin: 'none' as const });
+
+interface Setup {
+  readonly names: RedisNames;
+  readonly front: (options?: { perUser?: number; total?: number; store?: JobStore; outputs?: string }) => Promise<{ service: RedisJobService; events: JobEvent[]; store: JobStore; outputs: string }>;
+  readonly worker: (renderer: ScriptedRenderer, options?: { lockMs?: number; models?: string[]; nativeSizes?: Map<string, number> }) => Promise<RenderWorker>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+function setup(): Setup {
+  const prefix = testPrefix();
+  const names = new RedisNames(prefix);
+  cleanups.push(() => deleteKeys(prefix));
+  return {
+    names,
+    front: async (options = {}) => {
+      const root = await tempDir();
+      const store = options.store ?? new JobStore(join(root, 'jobs.sqlite'));
+      const outputs = options.outputs ?? join(root, 'outputs');
+      const service = new RedisJobService({ redisUrl: TEST_REDIS_URL, names, store, outputsDir: outputs, lockMs: 5000, limits: { perUser: options.perUser ?? 5, total: options.total ?? 20, timeoutMs: 60_000 } });
+      const events: JobEvent[] = [];
+      service.subscribe((event) => events.push(event));
+      await service.start();
+      cleanups.push(() => service.shutdown());
+      return { service, events, store, outputs };
+    },
+    worker: async (renderer, options = {}) => {
+      const worker = new RenderWorker({ redisUrl: TEST_REDIS_URL, names, models: options.models ?? ['sdxl-turbo'], render: renderer.render, ...(options.nativeSizes === undefined ? {} : { nativeSizes: options.nativeSizes }), lockMs: options.lockMs ?? 5000, timeoutMs: 60_000, resultTtlSeconds: 600, maxResultBytes: 2 ** 20 });
+      await worker.start();
+      cleanups.push(() => worker.stop(0));
+      return worker;
+    },
+  };
+}
+
+/** Waits (on events, never on a clock) until the condition holds. */
+async function until(condition: () => boolean, what: string, events: JobEvent[] = []): Promise<void> {
+  for (let i = 0; i < 2000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(condition(), `${what} (events: ${events.map((e) => `${e.type}:${e.job.request.prompt}`).join(', ')})`);
+}
+
+describe('the queue on Redis (BullMQ)', { skip }, () => {
+  test('a picture travels from front to worker and back: queued, started, progress with previews, saved under outputs, caps freed', async () => {
+    const { names, front, worker } = setup();
+    const { service, events, outputs } = await front();
+    const { job, position } = await service.enqueue(ana, { ...base, prompt: 'a red fox' }, { channel: 'C1' });
+    assert.equal(position, 1);
+    await worker(new ScriptedRenderer());
+    await until(() => service.get(job.id)?.state === 'succeeded', 'the job succeeds', events);
+    const done = service.get(job.id)!;
+    assert.equal(done.result?.file, join(outputs, `${job.id}.png`));
+    assert.deepEqual(await readFile(done.result.file), pictureBytes(job));
+    assert.deepEqual(done.place, { channel: 'C1' }, 'the place in chat stays with the front');
+    const types = events.filter((e) => e.job.id === job.id).map((e) => e.type);
+    assert.deepEqual([types[0], types.at(-1)], ['queued', 'succeeded']);
+    assert.ok(types.includes('started'));
+    const previews = events.flatMap((e) => (e.type === 'progress' && e.progress.stage === 'denoising' ? [e.progress] : []));
+    assert.deepEqual(previews.map((p) => p.step), [1, 2, 3]);
+    assert.deepEqual([...previews[2].preview!.data.slice(0, 3)], [3, 3, 3]);
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      assert.equal(await redis.scard(names.active), 0, 'the job no longer counts against the caps');
+      assert.equal(await redis.exists(names.result(job.id)), 0, 'the picture left Redis once saved');
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  test('caps hold across two fronts enqueueing at once', async () => {
+    const { front } = setup();
+    const [one, two] = [await front({ perUser: 3, total: 5 }), await front({ perUser: 3, total: 5 })];
+    const attempts = await Promise.allSettled([
+      ...[1, 2, 3].map((i) => one.service.enqueue(ana, { ...base, prompt: `ana ${i}` }, null)),
+      ...[4, 5, 6].map((i) => two.service.enqueue(ana, { ...base, prompt: `ana ${i}` }, null)),
+    ]);
+    assert.equal(attempts.filter((a) => a.status === 'fulfilled').length, 3, 'three per person, whichever front took them');
+    const refused = attempts.find((a) => a.status === 'rejected');
+    assert.match(refused?.status === 'rejected' ? (refused.reason as Error).message : '', /limit is 3 per person/);
+    const others = await Promise.allSettled([...[1, 2, 3].map((i) => two.service.enqueue({ ...bo, userId: `b${i}` }, { ...base, prompt: `other ${i}` }, null))]);
+    assert.equal(others.filter((a) => a.status === 'fulfilled').length, 2, 'five in all');
+  });
+
+  test('fair order across fronts: a user’s backlog never runs ahead of another user’s first picture', async () => {
+    const { front, worker } = setup();
+    const one = await front();
+    const two = await front();
+    for (const i of [1, 2, 3]) await one.service.enqueue(ana, { ...base, prompt: `ana ${i}` }, null);
+    const { position } = await two.service.enqueue(bo, { ...base, prompt: 'bo 1' }, null);
+    assert.equal(position, 2, 'bo’s first picture comes right after ana’s first');
+    const renderer = new ScriptedRenderer();
+    await worker(renderer);
+    await until(() => renderer.finished.length === 4, 'all four render');
+    const prompts = renderer.finished.map((id) => (one.service.get(id) ?? two.service.get(id))!.request.prompt);
+    assert.deepEqual(prompts, ['ana 1', 'bo 1', 'ana 2', 'ana 3']);
+  });
+
+  test('cancel: a waiting job at once, a running one on another worker within a step', async () => {
+    const { front, worker } = setup();
+    const { service, events } = await front();
+    const gate = new Gate();
+    const renderer = new ScriptedRenderer(gate.wait, 50);
+    await worker(renderer);
+    const running = await service.enqueue(ana, { ...base, prompt: 'running' }, null);
+    const waiting = await service.enqueue(ana, { ...base, prompt: 'waiting' }, null);
+    await gate.arrival();
+    const cancelled = await service.cancel(waiting.job.id, admin(ana));
+    assert.equal(cancelled.state, 'cancelled');
+    await assert.rejects(service.cancel(running.job.id, admin(bo)), /only the person who asked/);
+    await service.cancel(running.job.id, admin(ana));
+    await until(() => service.get(running.job.id)?.state === 'cancelled', 'the running job is cancelled', events);
+    assert.equal(service.get(running.job.id)?.cancelledBy, 'ana');
+    assert.equal(renderer.finished.length, 0);
+    assert.ok(renderer.runs.length === 1, 'the waiting job never started');
+  });
+
+  test('a front offers the models that live workers serve, with their native sizes', async () => {
+    const { names, worker } = setup();
+    await worker(new ScriptedRenderer(), { models: ['sdxl-turbo', 'sd-1.5'], nativeSizes: new Map([['sdxl-turbo', 512], ['sd-1.5', 512]]) });
+    await worker(new ScriptedRenderer(), { models: ['sd-2.1'], nativeSizes: new Map([['sd-2.1', 768]]) });
+    const redis = new Redis(TEST_REDIS_URL);
+    let now = Date.now();
+    const choices = new WorkerModelChoices(redis, names, 'sdxl-turbo', 5000, () => now);
+    try {
+      await choices.refresh();
+      assert.deepEqual(choices.installed(), ['sd-1.5', 'sd-2.1', 'sdxl-turbo']);
+      assert.equal(choices.nativeSize('sd-2.1'), 768);
+      assert.equal(choices.defaultModel, 'sdxl-turbo');
+      now += 60_000;
+      await choices.refresh();
+      assert.deepEqual(choices.installed(), [], 'workers not heard from within the lock’s length are gone');
+    } finally {
+      await redis.quit();
+    }
+  });
+});
