@@ -89,6 +89,7 @@ async function main(): Promise<number> {
     }
   });
 
+  await queue.prepare();
   const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST) };
   const chats: { stop(): Promise<void> }[] = [];
   if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, log));
@@ -115,6 +116,8 @@ async function main(): Promise<number> {
 interface QueueRuntime {
   readonly jobs: JobService;
   readonly models: ModelChoices;
+  /** Before the platforms connect: what commands need from the start (the models offered). */
+  prepare(): Promise<void>;
   start(): Promise<void>;
   stop(graceMs: number): Promise<void>;
 }
@@ -142,6 +145,7 @@ function localQueue(config: Config, store: JobStore, retention: OutputRetention,
   return {
     jobs,
     models,
+    prepare: () => Promise.resolve(),
     start: () => {
       jobs.start();
       return Promise.resolve();
@@ -174,6 +178,8 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
   return {
     jobs,
     models,
+    // The workers that already run have announced their models: offer them from the first command on.
+    prepare: () => models.refresh(),
     start: async () => {
       await jobs.start();
       await renderer?.worker.start();

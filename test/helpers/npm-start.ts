@@ -15,7 +15,16 @@ export interface RunningBot {
 
 /** `npm start` as a user runs it: src/main.ts in its own process, with only the given environment. */
 export function npmStart(env: Record<string, string>, as: { readonly uid?: number; readonly gid?: number } = {}): RunningBot {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...as });
+  return runScript('src/main.ts', env, as);
+}
+
+/** `npm run worker`: src/worker.ts in its own process, with only the given environment. */
+export function npmRunWorker(env: Record<string, string>): RunningBot {
+  return runScript('src/worker.ts', env, {});
+}
+
+function runScript(script: string, env: Record<string, string>, as: { readonly uid?: number; readonly gid?: number }): RunningBot {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...as });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -27,7 +36,7 @@ export function npmStart(env: Record<string, string>, as: { readonly uid?: numbe
       const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
       const code = await exited;
       clearTimeout(timer);
-      if (child.signalCode === 'SIGKILL') throw new Error(`npm start did not exit within ${limitMs} ms:\n${output}`);
+      if (child.signalCode === 'SIGKILL') throw new Error(`${script} did not exit within ${limitMs} ms:\n${output}`);
       return code;
     },
     async stop() {

@@ -249,7 +249,7 @@ export class RedisJobService implements JobService {
     const running: PlacedJob[] = [];
     const waiting: PlacedJob[] = [];
     for (const view of this.#views.values()) {
-      for (const data of view.running) running.push({ ...this.#asJob(data, 'running'), startedAt: data.startedAt, position: 0, etaMs: Math.max(0, this.#estimator.estimate(data.request) - (this.#clock() - data.startedAt)) });
+      for (const data of view.running) running.push({ ...this.#asJob(data, 'running'), startedAt: data.startedAt, position: 0, etaMs: this.#remainingMs(data) });
       for (const data of view.waiting) waiting.push({ ...this.#asJob(data, 'queued'), ...this.#placeOf(data) });
     }
     return [...running, ...waiting.sort((a, b) => a.position - b.position || a.createdAt - b.createdAt)];
@@ -290,10 +290,14 @@ export class RedisJobService implements JobService {
     if (view === undefined) return { position: 1, etaMs: 0 };
     const index = view.waiting.findIndex((data) => data.id === job.id);
     if (index === -1) return { position: 0, etaMs: 0 };
-    const now = this.#clock();
-    let work = view.running.reduce((sum, data) => sum + Math.max(0, this.#estimator.estimate(data.request) - (now - data.startedAt)), 0);
+    let work = view.running.reduce((sum, data) => sum + this.#remainingMs(data), 0);
     for (const ahead of view.waiting.slice(0, index)) work += this.#estimator.estimate(ahead.request);
     return { position: index + 1, etaMs: Math.round(work / Math.max(1, view.workers)) };
+  }
+
+  /** What is left of a running job by the estimate; its start is a worker's clock, so never counted as ahead of ours. */
+  #remainingMs(running: { readonly request: JobRequest; readonly startedAt: number }): number {
+    return Math.max(0, this.#estimator.estimate(running.request) - Math.max(0, this.#clock() - running.startedAt));
   }
 
   #scheduleRefresh(): void {

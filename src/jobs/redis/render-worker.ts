@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -54,7 +55,7 @@ export class RenderWorker {
 
   constructor(options: RenderWorkerOptions) {
     this.#options = options;
-    this.id = options.id ?? `${hostname()}:${process.pid}`;
+    this.id = options.id ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   }
 
   async start(): Promise<void> {

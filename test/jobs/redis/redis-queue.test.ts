@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { UserError } from '../../../src/core/errors.js';
 import type { JobEvent, JobOwner, JobRequest } from '../../../src/jobs/job.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
 import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
@@ -26,7 +27,7 @@ const admin = (owner: JobOwner) => ({ owner, admin: 'none' as const });
 
 interface Setup {
   readonly names: RedisNames;
-  readonly front: (options?: { perUser?: number; total?: number; store?: JobStore; outputs?: string }) => Promise<{ service: RedisJobService; events: JobEvent[]; store: JobStore; outputs: string }>;
+  readonly front: (options?: { perUser?: number; total?: number; store?: JobStore; outputs?: string; clock?: () => number }) => Promise<{ service: RedisJobService; events: JobEvent[]; store: JobStore; outputs: string }>;
   readonly worker: (renderer: ScriptedRenderer, options?: { lockMs?: number; models?: string[]; nativeSizes?: Map<string, number> }) => Promise<RenderWorker>;
 }
 
@@ -45,7 +46,7 @@ function setup(): Setup {
       const root = await tempDir();
       const store = options.store ?? new JobStore(join(root, 'jobs.sqlite'));
       const outputs = options.outputs ?? join(root, 'outputs');
-      const service = new RedisJobService({ redisUrl: TEST_REDIS_URL, names, store, outputsDir: outputs, lockMs: 5000, limits: { perUser: options.perUser ?? 5, total: options.total ?? 20, timeoutMs: 60_000 } });
+      const service = new RedisJobService({ redisUrl: TEST_REDIS_URL, names, store, outputsDir: outputs, lockMs: 5000, ...(options.clock === undefined ? {} : { clock: options.clock }), limits: { perUser: options.perUser ?? 5, total: options.total ?? 20, timeoutMs: 60_000 } });
       const events: JobEvent[] = [];
       service.subscribe((event) => events.push(event));
       await service.start();
@@ -159,5 +160,46 @@ describe('the queue on Redis (BullMQ)', { skip }, () => {
     } finally {
       await redis.quit();
     }
+  });
+
+  test('a render that keeps failing is failed with its reason after its attempts; bad input at once; the requester is told', async () => {
+    const { front, worker } = setup();
+    const { service, events } = await front();
+    let runs = 0;
+    const failing = new ScriptedRenderer((job) => {
+      runs += 1;
+      if (job.request.prompt === 'unloadable') return Promise.reject(new Error('cannot load models/sdxl-turbo/unet/model.onnx: protobuf parsing failed'));
+      return Promise.reject(new UserError('the width must be a multiple of 8'));
+    });
+    await worker(failing);
+    const broken = await service.enqueue(ana, { ...base, prompt: 'unloadable' }, null);
+    await until(() => service.get(broken.job.id)?.state === 'failed', 'the broken job fails', events);
+    assert.equal(runs, 2, 'tried twice (maxAttempts)');
+    assert.deepEqual(service.get(broken.job.id)?.error, { message: 'cannot load models/sdxl-turbo/unet/model.onnx: protobuf parsing failed', userFacing: false });
+    assert.ok(events.some((e) => e.type === 'failed' && e.job.id === broken.job.id));
+    const bad = await service.enqueue(ana, { ...base, prompt: 'bad input' }, null);
+    await until(() => service.get(bad.job.id)?.state === 'failed', 'the bad request fails', events);
+    assert.equal(runs, 3, 'bad input is not tried again');
+    assert.deepEqual(service.get(bad.job.id)?.error, { message: 'the width must be a multiple of 8', userFacing: true });
+  });
+
+  test('positions and ETAs count every worker serving the model', async () => {
+    const { front, worker } = setup();
+    const now = Date.now();
+    // The clock stands still: each running picture has its whole estimate (30 s, nothing measured yet) ahead of it.
+    const { service } = await front({ clock: () => now });
+    const gate = new Gate();
+    await worker(new ScriptedRenderer(gate.wait));
+    await worker(new ScriptedRenderer(gate.wait));
+    for (const i of [1, 2]) await service.enqueue({ ...bo, userId: `b${i}` }, { ...base, prompt: `running ${i}` }, null);
+    await until(() => gate.waiting === 2, 'both workers render');
+    const third = await service.enqueue(ana, { ...base, prompt: 'third' }, null);
+    const fourth = await service.enqueue({ ...ana, userId: 'U2' }, { ...base, prompt: 'fourth' }, null);
+    assert.deepEqual([third.position, third.etaMs], [1, 30_000], 'two pictures of 30 s ahead, on two workers');
+    assert.deepEqual([fourth.position, fourth.etaMs], [2, 45_000]);
+    const listed = service.active().map((job) => [job.request.prompt, job.position]);
+    assert.deepEqual(listed.slice(2), [['third', 1], ['fourth', 2]]);
+    assert.deepEqual(listed.slice(0, 2).map(([, position]) => position), [0, 0]);
+    for (let i = 0; i < 3; i++) gate.open();
   });
 });

@@ -11,7 +11,7 @@ import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
 import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
 import { RenderWorker } from '../../../src/jobs/redis/render-worker.js';
 import { deleteKeys, redisServerSkipReason, redisSkipReason, startOwnRedis, TEST_REDIS_URL, testPrefix } from '../../helpers/redis.js';
-import { pictureBytes, ScriptedRenderer } from '../../helpers/scripted-renderer.js';
+import { Gate, pictureBytes, ScriptedRenderer } from '../../helpers/scripted-renderer.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 /*
@@ -132,5 +132,39 @@ describe('the queue on Redis: recovery', { skip }, () => {
     const after = await service.enqueue(ana, { ...base, prompt: 'after' }, null);
     await until(() => service.get(after.job.id)?.state === 'succeeded', 'the front works on after the restart');
     assert.equal(renderer.finished.length, 4);
+  });
+
+  test('a worker stopped (SIGTERM) past its grace period hands the running picture back, unharmed, to the next worker', async () => {
+    const prefix = testPrefix();
+    cleanups.push(() => deleteKeys(prefix));
+    const names = new RedisNames(prefix);
+    const { service, events } = await front(TEST_REDIS_URL, names);
+    const gate = new Gate();
+    const first = await worker(TEST_REDIS_URL, names, new ScriptedRenderer(gate.wait));
+    const { job } = await service.enqueue(ana, { ...base, prompt: 'handed back' }, null);
+    await gate.arrival();
+    await first.stop(0);
+    const next = new ScriptedRenderer();
+    await worker(TEST_REDIS_URL, names, next);
+    await until(() => service.get(job.id)?.state === 'succeeded', 'the next worker renders it');
+    assert.deepEqual(next.finished, [job.id]);
+    assert.ok(events.some((e) => e.type === 'interrupted' && e.job.id === job.id), 'the requester sees it start again');
+  });
+
+  test('a worker whose Redis restarts mid-render keeps its picture and delivers it', { skip: serverSkip }, async () => {
+    const own = await startOwnRedis();
+    cleanups.push(() => own.stop());
+    const names = new RedisNames(testPrefix());
+    const { service } = await front(own.url, names);
+    const gate = new Gate();
+    const renderer = new ScriptedRenderer(gate.wait, 1);
+    await worker(own.url, names, renderer);
+    const { job } = await service.enqueue(ana, { ...base, prompt: 'through the restart' }, null);
+    await gate.arrival();
+    await own.restart();
+    gate.open();
+    await until(() => service.get(job.id)?.state === 'succeeded', 'the picture arrives after the restart');
+    assert.deepEqual(renderer.runs, [job.id], 'rendered once');
+    assert.deepEqual(await readFile(service.get(job.id)!.result!.file), pictureBytes(job));
   });
 });

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { FakeDiscord } from '../fakes/discord/fake-discord.js';
+import { slashCommand as discordCommand } from '../fakes/discord/interactions.js';
+import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
+import { slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
+import { npmRunWorker, npmStart, type RunningBot } from '../helpers/npm-start.js';
+import { deleteKeys, redisSkipReason, TEST_REDIS_URL, testPrefix } from '../helpers/redis.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+/*
+ * QUEUE=redis as a team runs it: `npm start` as the chat front only (RENDER=false, no model of its own) with the fake
+ * Discord and Slack, and two `npm run worker` processes on the fixture model.
+ */
+
+const skip = await redisSkipReason();
+
+async function until(condition: () => boolean, what: () => string, limitMs = 90_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(condition(), what());
+}
+
+describe('npm start with QUEUE=redis and two npm run worker processes', { skip }, () => {
+  let discord: FakeDiscord;
+  let slack: FakeSlack;
+  let frontEnv: Record<string, string>;
+  let workerEnv: Record<string, string>;
+  const prefix = testPrefix();
+  const processes: RunningBot[] = [];
+
+  before(async () => {
+    discord = new FakeDiscord();
+    await discord.start();
+    slack = new FakeSlack();
+    await slack.start();
+    const work = await tempDir();
+    await writeSdxlFixture(join(work, 'gpu', 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    const queue = { QUEUE: 'redis', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'info' };
+    frontEnv = {
+      ...queue,
+      RENDER: 'false',
+      DISCORD_TOKEN: 'fake-token',
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiUrl,
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_APP_TOKEN: slack.appToken,
+      SLACK_API_URL: slack.apiUrl,
+      MODELS_DIR: join(work, 'front', 'models'),
+      DATA_DIR: join(work, 'front', 'data'),
+      MODELS_AUTO_DOWNLOAD: 'false',
+    };
+    workerEnv = { ...queue, MODELS_DIR: join(work, 'gpu', 'models'), UPSCALER: 'none', THREADS: '1' };
+  });
+
+  after(async () => {
+    for (const running of processes) await running.stop();
+    await discord.stop();
+    await slack.stop();
+    await deleteKeys(prefix);
+  });
+
+  test('the front offers the workers’ model, both platforms get their pictures, and a front killed with SIGKILL still delivers after its restart', async () => {
+    const workers = [npmRunWorker(workerEnv), npmRunWorker(workerEnv)];
+    processes.push(...workers);
+    for (const worker of workers) await until(() => worker.output().includes('render worker ready, serving sdxl-turbo'), () => worker.output());
+
+    let front = npmStart(frontEnv);
+    processes.push(front);
+    await discord.identified();
+    await slack.socketConnected();
+    const ack = (await slack.sendEnvelope('slash_commands', slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'a red fox --seed 3').fields)) as { text?: string };
+    assert.match(ack.text ?? '', /Queued “a red fox”/, front.output());
+    const interaction = discordCommand(discord.applicationId, { id: '100000000000000001', name: 'Ben' }, 'imagine', { prompt: 'a blue fox', seed: 4 });
+    discord.dispatchInteraction(interaction);
+    const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(interaction.token) && r.files.some((f) => f.name === 'imagine-4.png'), 90_000);
+    assert.equal(final.status, 200, front.output());
+    await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-3.png'), () => front.output());
+
+    // The front dies with a picture in flight; the workers go on, and the restarted front posts it where it was asked.
+    const second = (await slack.sendEnvelope('slash_commands', slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'a green fox --seed 5').fields)) as { text?: string };
+    assert.match(second.text ?? '', /Queued “a green fox”/, front.output());
+    const killed = once(front.child, 'exit');
+    front.child.kill('SIGKILL');
+    await killed;
+    front = npmStart(frontEnv);
+    processes.push(front);
+    await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-5.png'), () => front.output());
+    const picture = [...slack.files.values()].find((file) => file.filename === 'imagine-5.png')!;
+    assert.equal(picture.shared?.channel, FAKE_CHANNEL_ID, front.output());
+
+    assert.equal(await front.stop(), 0, front.output());
+    for (const worker of workers) assert.equal(await worker.stop(), 0, worker.output());
+  });
+});
