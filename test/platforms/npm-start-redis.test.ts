@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { JobStore } from '../../src/jobs/job-store.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
 import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { slashCommand as discordCommand } from '../fakes/discord/interactions.js';
@@ -53,7 +54,8 @@ describe('npm start with QUEUE=redis and two npm run worker processes', { skip }
       DATA_DIR: join(work, 'front', 'data'),
       MODELS_AUTO_DOWNLOAD: 'false',
     };
-    workerEnv = { ...queue, MODELS_DIR: join(work, 'gpu', 'models'), UPSCALER: 'none', THREADS: '1' };
+    // A short lock, so that a worker killed mid-render loses its job within seconds (a fixture step takes milliseconds).
+    workerEnv = { ...queue, MODELS_DIR: join(work, 'gpu', 'models'), UPSCALER: 'none', THREADS: '1', REDIS_LOCK_SECONDS: '2' };
   });
 
   after(async () => {
@@ -88,11 +90,47 @@ describe('npm start with QUEUE=redis and two npm run worker processes', { skip }
     await killed;
     front = npmStart(frontEnv);
     processes.push(front);
-    await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-5.png'), () => front.output());
-    const picture = [...slack.files.values()].find((file) => file.filename === 'imagine-5.png')!;
-    assert.equal(picture.shared?.channel, FAKE_CHANNEL_ID, front.output());
+    // (The killed front may have left an upload it never shared; Slack drops those.)
+    await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-5.png' && file.shared?.channel === FAKE_CHANNEL_ID), () => front.output());
 
     assert.equal(await front.stop(), 0, front.output());
     for (const worker of workers) assert.equal(await worker.stop(), 0, worker.output());
+  });
+
+  test('cancel from Slack stops the picture on the worker rendering it; a worker killed with SIGKILL mid-render loses it to another, which renders it once', async () => {
+    const first = npmRunWorker(workerEnv);
+    processes.push(first);
+    await until(() => first.output().includes('render worker ready'), () => first.output());
+    const env = { ...frontEnv, DATA_DIR: `${frontEnv.DATA_DIR}-2` };
+    const front = npmStart(env);
+    processes.push(front);
+    await slack.socketConnected();
+    const ana = { id: 'U00000ANA', name: 'ana' };
+    const started = () => front.output().split('"msg":"job started"').length - 1;
+    const before = started();
+    await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, 'a slow fox --steps 150 --seed 6').fields);
+    await until(() => started() > before, () => front.output());
+    const cancel = (await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, 'cancel').fields)) as { text?: string };
+    assert.match(cancel.text ?? '', /a slow fox/, front.output());
+    await until(() => front.output().includes('"state":"cancelled"'), () => `${front.output()}\n${first.output()}`);
+    assert.ok(![...slack.files.values()].some((file) => file.filename === 'imagine-6.png'), 'no picture for the cancelled job');
+
+    await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, 'a stubborn fox --steps 150 --seed 7').fields);
+    await until(() => started() > before + 1, () => front.output());
+    const killed = once(first.child, 'exit');
+    first.child.kill('SIGKILL');
+    await killed;
+    const second = npmRunWorker(workerEnv);
+    processes.push(second);
+    await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-7.png'), () => `${front.output()}\n${second.output()}`);
+    assert.equal(await front.stop(), 0, front.output());
+    const stored = new JobStore(join(env.DATA_DIR, 'jobs.sqlite'));
+    try {
+      const job = stored.inStates(['succeeded']).find((candidate) => candidate.request.seed === 7);
+      assert.equal(job?.attempts, 2, 'started on the killed worker, finished on the other');
+    } finally {
+      stored.close();
+    }
+    assert.equal(await second.stop(), 0, second.output());
   });
 });
