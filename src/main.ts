@@ -174,7 +174,7 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
   });
   const renderer = config.RENDER && installed.installed().length > 0 ? createRenderWorker(config, installed, log) : undefined;
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  const models = new WorkerModelChoices(redis, names, installed.defaultModel, config.REDIS_LOCK_SECONDS * 1000);
+  const models = new WorkerModelChoices(redis, names, installed.defaultModel, renderer === undefined ? undefined : installed);
   return {
     jobs,
     models,

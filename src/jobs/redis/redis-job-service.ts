@@ -85,7 +85,7 @@ export class RedisJobService implements JobService {
    * failures reported, jobs that never reached Redis (a crash between saving and queueing) queued now.
    */
   async start(): Promise<void> {
-    const models = new Set([...(await this.#connection.smembers(this.#options.names.models)), ...[...this.#own.values()].map((job) => job.request.model)]);
+    const models = new Set([...(await this.#connection.hkeys(this.#options.names.modelsSeen)), ...[...this.#own.values()].map((job) => job.request.model)]);
     for (const model of models) {
       this.#queue(model);
       await this.#listen(model);

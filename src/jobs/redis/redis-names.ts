@@ -31,9 +31,9 @@ export class RedisNames {
     return `${this.prefix}:workers:${model}`;
   }
 
-  /** Every model some worker has announced, so a front can count workers without knowing the models in advance. */
-  get models(): string {
-    return `${this.prefix}:models`;
+  /** Every model some worker has served, with when a worker last said so (a worker's stop does not erase it). */
+  get modelsSeen(): string {
+    return `${this.prefix}:models-seen`;
   }
 
   /** Each served model's native render size, as its workers read it from the model folder. */

@@ -87,7 +87,7 @@ export class RenderWorker {
     const batch = redis.multi();
     for (const model of this.#options.models) {
       batch.zadd(this.#options.names.workers(model), now, this.id);
-      batch.sadd(this.#options.names.models, model);
+      batch.hset(this.#options.names.modelsSeen, model, now);
       batch.hset(this.#options.names.nativeSizes, model, this.#options.nativeSizes?.get(model) ?? 512);
     }
     await batch.exec();

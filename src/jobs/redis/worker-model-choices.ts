@@ -2,9 +2,12 @@ import type { Redis } from 'ioredis';
 import type { ModelChoices } from '../../../commands/command.js';
 import type { RedisNames } from './redis-names.js';
 
+/** A model served within this long is still offered while its workers restart: requests wait for them. */
+const OFFERED_FOR_MS = 24 * 3600 * 1000;
+
 /**
- * The models a front offers with QUEUE=redis: those some live render worker serves (it announced them within the
- * lock's length), whatever the front itself has installed. Read again every `refreshMs`.
+ * The models a front offers with QUEUE=redis: those a render worker has served within the last day (so requests can
+ * wait through a worker's restart), and those this process renders itself. Read again every `refreshMs`.
  */
 export class WorkerModelChoices implements ModelChoices {
   #models: string[] = [];
@@ -15,18 +18,20 @@ export class WorkerModelChoices implements ModelChoices {
     private readonly redis: Redis,
     private readonly names: RedisNames,
     readonly defaultModel: string,
-    private readonly aliveMs: number,
+    /** The models this process renders (RENDER=true), offered from the first command on. */
+    private readonly local?: Pick<ModelChoices, 'installed' | 'nativeSize'>,
     private readonly clock: () => number = Date.now,
   ) {}
 
   async refresh(): Promise<void> {
-    const announced = await this.redis.smembers(this.names.models);
-    const since = this.clock() - this.aliveMs;
-    const served: string[] = [];
-    for (const model of announced.sort()) if ((await this.redis.zcount(this.names.workers(model), since, '+inf')) > 0) served.push(model);
+    const seen = await this.redis.hgetall(this.names.modelsSeen);
+    const since = this.clock() - OFFERED_FOR_MS;
+    const served = Object.entries(seen).filter(([, at]) => Number(at) >= since).map(([model]) => model);
     const sizes = served.length === 0 ? [] : await this.redis.hmget(this.names.nativeSizes, ...served);
-    this.#sizes = new Map(served.map((model, i) => [model, Number(sizes[i] ?? 512) || 512]));
-    this.#models = served;
+    const all = new Map(served.map((model, i) => [model, Number(sizes[i] ?? 512) || 512]));
+    for (const model of this.local?.installed() ?? []) all.set(model, this.local!.nativeSize(model));
+    this.#sizes = all;
+    this.#models = [...all.keys()].sort();
   }
 
   watch(refreshMs: number, onError: (error: unknown) => void): void {

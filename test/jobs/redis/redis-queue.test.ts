@@ -142,21 +142,28 @@ describe('the queue on Redis (BullMQ)', { skip }, () => {
     assert.ok(renderer.runs.length === 1, 'the waiting job never started');
   });
 
-  test('a front offers the models that live workers serve, with their native sizes', async () => {
+  test('a front offers the models workers served within a day, with their native sizes, and its own', async () => {
     const { names, worker } = setup();
     await worker(new ScriptedRenderer(), { models: ['sdxl-turbo', 'sd-1.5'], nativeSizes: new Map([['sdxl-turbo', 512], ['sd-1.5', 512]]) });
     await worker(new ScriptedRenderer(), { models: ['sd-2.1'], nativeSizes: new Map([['sd-2.1', 768]]) });
     const redis = new Redis(TEST_REDIS_URL);
     let now = Date.now();
-    const choices = new WorkerModelChoices(redis, names, 'sdxl-turbo', 5000, () => now);
+    const choices = new WorkerModelChoices(redis, names, 'sdxl-turbo', undefined, () => now);
+    const withOwn = new WorkerModelChoices(redis, names, 'sdxl-turbo', { installed: () => ['my-model'], nativeSize: () => 1024 }, () => now);
     try {
       await choices.refresh();
       assert.deepEqual(choices.installed(), ['sd-1.5', 'sd-2.1', 'sdxl-turbo']);
       assert.equal(choices.nativeSize('sd-2.1'), 768);
       assert.equal(choices.defaultModel, 'sdxl-turbo');
-      now += 60_000;
+      now += 3600_000;
       await choices.refresh();
-      assert.deepEqual(choices.installed(), [], 'workers not heard from within the lock’s length are gone');
+      assert.deepEqual(choices.installed(), ['sd-1.5', 'sd-2.1', 'sdxl-turbo'], 'still offered while workers restart: requests wait for them');
+      now += 24 * 3600_000;
+      await choices.refresh();
+      assert.deepEqual(choices.installed(), [], 'a model no worker served for a day is gone');
+      await withOwn.refresh();
+      assert.deepEqual(withOwn.installed(), ['my-model']);
+      assert.equal(withOwn.nativeSize('my-model'), 1024);
     } finally {
       await redis.quit();
     }
