@@ -87,7 +87,12 @@ describe('downloading a model from the hub', () => {
     hub.cuts.set('tokenizer/vocab.json', { afterBytes: 300_000, times: 1 });
     await downloadFromCatalog(catalog, 'sdxl-turbo', options());
     const vocab = hub.downloadsOf('tokenizer/vocab.json');
-    assert.deepEqual(vocab.map((request) => request.range), [undefined, 'bytes=300000-']);
+    assert.equal(vocab.length, 2);
+    assert.equal(vocab[0].range, undefined);
+    // It resumes from the bytes it has on disk: all 300 000 that were sent, or fewer when the connection's end
+    // overtook data still in flight on a busy machine; never from the start, never past the cut.
+    const resumedAt = Number(/^bytes=(\d+)-$/.exec(vocab[1].range ?? '')?.[1]);
+    assert.ok(resumedAt > 0 && resumedAt <= 300_000, `resumed with ${vocab[1].range}`);
     assert.deepEqual(await readFile(join(modelsDir, 'sdxl-turbo', 'tokenizer', 'vocab.json')), await readFile(join(fixture, 'tokenizer', 'vocab.json')));
   });
 
