@@ -10,6 +10,7 @@ import { JobStore } from '../src/jobs/job-store.js';
 import { LocalJobService } from '../src/jobs/local-job-service.js';
 import { RedisJobService } from '../src/jobs/redis/redis-job-service.js';
 import { RedisNames } from '../src/jobs/redis/redis-names.js';
+import { deleteKeys } from '../test/helpers/redis.js';
 
 /**
  * `npm run bench:queue -- --redis [--workers 1,2,4] [--url redis://…]`: the queue on Redis with a fake engine of a
@@ -84,12 +85,7 @@ async function round(url: string, workerCount: number, pictures: number, users: 
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await service.shutdown();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    await deleteKeys(prefix, url);
     await redis.quit();
     store.close();
     await rm(root, { recursive: true, force: true });

@@ -1,11 +1,35 @@
 import type { Actor } from './job-authority.js';
 import type { Job, JobListener, JobOwner, JobRequest } from './job.js';
+import type { JobStore } from './job-store.js';
+import type { OutputRetention } from './output-retention.js';
 
 export type { Actor } from './job-authority.js';
 
 export interface QueuedPlace {
   readonly position: number;
   readonly etaMs: number;
+}
+
+export interface JobLimits {
+  /** Waiting plus running jobs one user may have. */
+  readonly perUser: number;
+  /** Waiting plus running jobs in all. */
+  readonly total: number;
+  /** A job still running after this long is stopped and failed. */
+  readonly timeoutMs: number;
+}
+
+/** What every queue is given: its history, its caps, who may manage others' jobs, and when pictures are deleted. */
+export interface JobServiceOptions {
+  readonly store: JobStore;
+  readonly limits: JobLimits;
+  /** `platform:userId` keys of the admins, who may cancel and delete anyone's jobs. */
+  readonly admins?: ReadonlySet<string>;
+  readonly clock?: () => number;
+  /** How many times one job may start (after a crash, a restart or a dead worker) before it is failed. */
+  readonly maxAttempts?: number;
+  /** Deletes old pictures after each success, never one an adapter holds. */
+  readonly retention?: OutputRetention;
 }
 
 /**

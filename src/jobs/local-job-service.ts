@@ -6,31 +6,17 @@ import { DurationEstimator } from './duration-estimator.js';
 import { fairOrder } from './fair-order.js';
 import { mayManage, type Actor } from './job-authority.js';
 import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest, type JobResult } from './job.js';
-import type { JobService, QueuedPlace } from './job-service.js';
+import type { JobLimits, JobService, JobServiceOptions, QueuedPlace } from './job-service.js';
 import type { JobStore } from './job-store.js';
 import type { OutputRetention } from './output-retention.js';
 
 /** Renders one job; the signal fires on cancel, timeout or shutdown. */
 export type JobRunner = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }) => Promise<JobResult>;
 
-export interface JobLimits {
-  /** Waiting plus running jobs one user may have. */
-  readonly perUser: number;
-  /** Waiting plus running jobs in all. */
-  readonly total: number;
-  /** A job still running after this long is stopped and failed. */
-  readonly timeoutMs: number;
-}
+export type { JobLimits } from './job-service.js';
 
-export interface LocalJobServiceOptions {
-  readonly store: JobStore;
+export interface LocalJobServiceOptions extends JobServiceOptions {
   readonly runner: JobRunner;
-  readonly limits: JobLimits;
-  /** `platform:userId` keys of the admins, who may cancel and delete anyone's jobs. */
-  readonly admins?: ReadonlySet<string>;
-  readonly clock?: () => number;
-  /** A job interrupted by a crash or restart is run once more, then failed. */
-  readonly maxAttempts?: number;
   readonly onError?: (error: unknown, job: Job) => void;
   /**
    * A write to the store failed (another process holds its lock, the disk is full, the file became read-only), or
@@ -39,8 +25,6 @@ export interface LocalJobServiceOptions {
   readonly onStoreTrouble?: (trouble: { readonly recovered: false; readonly error: unknown } | { readonly recovered: true }) => void;
   /** How long to wait before writing again the job states that could not be written. */
   readonly storeRetryMs?: number;
-  /** Deletes old pictures after each success, never one an adapter holds. */
-  readonly retention?: OutputRetention;
 }
 
 interface Running {

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { FakeDiscord } from '../fakes/discord/fake-discord.js';
+import { FakeSlack } from '../fakes/slack/fake-slack.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -11,6 +13,27 @@ export interface RunningBot {
   stop(): Promise<number | null>;
   /** Resolves with the exit code when the process ends by itself; after `limitMs`, kills it and says what it printed. */
   exits(limitMs?: number): Promise<number | null>;
+}
+
+/** The loopback Discord and Slack, started. */
+export async function startFakePlatforms(): Promise<{ discord: FakeDiscord; slack: FakeSlack }> {
+  const discord = new FakeDiscord();
+  await discord.start();
+  const slack = new FakeSlack();
+  await slack.start();
+  return { discord, slack };
+}
+
+/** The variables that point npm start's real Discord and Slack clients at the loopback fakes. */
+export function fakePlatformsEnv(discord: FakeDiscord, slack: FakeSlack): Record<string, string> {
+  return {
+    DISCORD_TOKEN: 'fake-token',
+    DISCORD_APPLICATION_ID: discord.applicationId,
+    DISCORD_API_URL: discord.apiUrl,
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_APP_TOKEN: slack.appToken,
+    SLACK_API_URL: slack.apiUrl,
+  };
 }
 
 /** `npm start` as a user runs it: src/main.ts in its own process, with only the given environment. */

@@ -8,7 +8,7 @@ import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { slashCommand as discordCommand } from '../fakes/discord/interactions.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
 import { slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
-import { npmRunWorker, npmStart, type RunningBot } from '../helpers/npm-start.js';
+import { fakePlatformsEnv, npmRunWorker, npmStart, startFakePlatforms, type RunningBot } from '../helpers/npm-start.js';
 import { deleteKeys, redisServerSkipReason, redisSkipReason, startOwnRedis, TEST_REDIS_URL, testPrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -35,22 +35,14 @@ describe('npm start with QUEUE=redis and two npm run worker processes', { skip }
   const processes: RunningBot[] = [];
 
   before(async () => {
-    discord = new FakeDiscord();
-    await discord.start();
-    slack = new FakeSlack();
-    await slack.start();
+    ({ discord, slack } = await startFakePlatforms());
     const work = await tempDir();
     await writeSdxlFixture(join(work, 'gpu', 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
     const queue = { QUEUE: 'redis', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'info' };
     frontEnv = {
       ...queue,
       RENDER: 'false',
-      DISCORD_TOKEN: 'fake-token',
-      DISCORD_APPLICATION_ID: discord.applicationId,
-      DISCORD_API_URL: discord.apiUrl,
-      SLACK_BOT_TOKEN: slack.botToken,
-      SLACK_APP_TOKEN: slack.appToken,
-      SLACK_API_URL: slack.apiUrl,
+      ...fakePlatformsEnv(discord, slack),
       MODELS_DIR: join(work, 'front', 'models'),
       DATA_DIR: join(work, 'front', 'data'),
       MODELS_AUTO_DOWNLOAD: 'false',

@@ -11,7 +11,7 @@ import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { slashCommand as discordCommand } from '../fakes/discord/interactions.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
 import { postSigned, slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
-import { npmStart } from '../helpers/npm-start.js';
+import { fakePlatformsEnv, npmStart, startFakePlatforms } from '../helpers/npm-start.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { readFile } from 'node:fs/promises';
 import { FakeHub } from '../fakes/hub/fake-hub.js';
@@ -49,19 +49,11 @@ describe('npm start with Discord and Slack in one process', () => {
   let env: Record<string, string>;
 
   before(async () => {
-    discord = new FakeDiscord();
-    await discord.start();
-    slack = new FakeSlack();
-    await slack.start();
+    ({ discord, slack } = await startFakePlatforms());
     const work = await tempDir();
     await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
     env = {
-      DISCORD_TOKEN: 'fake-token',
-      DISCORD_APPLICATION_ID: discord.applicationId,
-      DISCORD_API_URL: discord.apiUrl,
-      SLACK_BOT_TOKEN: slack.botToken,
-      SLACK_APP_TOKEN: slack.appToken,
-      SLACK_API_URL: slack.apiUrl,
+      ...fakePlatformsEnv(discord, slack),
       MODELS_DIR: join(work, 'models'),
       DATA_DIR: join(work, 'data'),
       MODELS_AUTO_DOWNLOAD: 'false',
@@ -120,12 +112,7 @@ describe('MODEL as the path of a model folder', () => {
     const work = await tempDir();
     const folder = await writeSdxlFixture(join(work, 'elsewhere', 'my-turbo'), { variant: 'optimum-2023' });
     const env = {
-      DISCORD_TOKEN: 'fake-token',
-      DISCORD_APPLICATION_ID: discord.applicationId,
-      DISCORD_API_URL: discord.apiUrl,
-      SLACK_BOT_TOKEN: slack.botToken,
-      SLACK_APP_TOKEN: slack.appToken,
-      SLACK_API_URL: slack.apiUrl,
+      ...fakePlatformsEnv(discord, slack),
       MODELS_DIR: join(work, 'models'),
       MODEL: folder,
       DATA_DIR: join(work, 'data'),

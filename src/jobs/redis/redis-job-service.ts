@@ -6,30 +6,21 @@ import { writeFileAtomic } from '../../imaging/write-file-atomic.js';
 import { DurationEstimator } from '../duration-estimator.js';
 import { mayManage, type Actor } from '../job-authority.js';
 import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest } from '../job.js';
-import type { JobService, QueuedPlace } from '../job-service.js';
+import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.js';
 import type { JobStore } from '../job-store.js';
-import type { JobLimits } from '../local-job-service.js';
-import type { OutputRetention } from '../output-retention.js';
 import { outputPath } from '../render-job-runner.js';
 import { admit, release } from './redis-admission.js';
 import { reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import { failureFromReason, progressFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
 
-export interface RedisJobServiceOptions {
+/** `store` is the front's own history: its jobs, their places in chat, their results. */
+export interface RedisJobServiceOptions extends JobServiceOptions {
   readonly redisUrl: string;
   readonly names: RedisNames;
-  /** The front's own history: its jobs, their places in chat, their results. */
-  readonly store: JobStore;
-  readonly limits: JobLimits;
   readonly outputsDir: string;
   /** How long a worker holds a job's lock; a worker not heard from for this long is no longer counted. */
   readonly lockMs: number;
-  readonly admins?: ReadonlySet<string>;
-  readonly clock?: () => number;
-  /** Runs of one job: a worker that dies mid-render is replaced once, an error is tried once more. */
-  readonly maxAttempts?: number;
-  readonly retention?: OutputRetention;
   readonly onError?: (error: unknown, job: Job | undefined) => void;
   /** How long finished BullMQ jobs are kept, so a front that was down finds its results when it comes back. */
   readonly keepFinishedSeconds?: number;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ModelChoices } from '../../../commands/command.js';
+import { RefreshedModelChoices } from '../../models/refreshed-model-choices.js';
 import type { RedisNames } from './redis-names.js';
 
 /** A model served within this long is still offered while its workers restart: requests wait for them. */
@@ -9,11 +10,7 @@ const OFFERED_FOR_MS = 24 * 3600 * 1000;
  * The models a front offers with QUEUE=redis: those a render worker has served within the last day (so requests can
  * wait through a worker's restart), and those this process renders itself. Read again every `refreshMs`.
  */
-export class WorkerModelChoices implements ModelChoices {
-  #models: string[] = [];
-  #sizes = new Map<string, number>();
-  #timer: NodeJS.Timeout | undefined;
-
+export class WorkerModelChoices extends RefreshedModelChoices {
   constructor(
     private readonly redis: Redis,
     private readonly names: RedisNames,
@@ -21,33 +18,17 @@ export class WorkerModelChoices implements ModelChoices {
     /** The models this process renders (RENDER=true), offered from the first command on. */
     private readonly local?: Pick<ModelChoices, 'installed' | 'nativeSize'>,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    super();
+  }
 
-  async refresh(): Promise<void> {
+  protected async read(): Promise<ReadonlyMap<string, number>> {
     const seen = await this.redis.hgetall(this.names.modelsSeen);
     const since = this.clock() - OFFERED_FOR_MS;
     const served = Object.entries(seen).filter(([, at]) => Number(at) >= since).map(([model]) => model);
     const sizes = served.length === 0 ? [] : await this.redis.hmget(this.names.nativeSizes, ...served);
     const all = new Map(served.map((model, i) => [model, Number(sizes[i] ?? 512) || 512]));
     for (const model of this.local?.installed() ?? []) all.set(model, this.local!.nativeSize(model));
-    this.#sizes = all;
-    this.#models = [...all.keys()].sort();
-  }
-
-  watch(refreshMs: number, onError: (error: unknown) => void): void {
-    this.#timer = setInterval(() => { this.refresh().catch(onError); }, refreshMs);
-    this.#timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-
-  installed(): readonly string[] {
-    return this.#models;
-  }
-
-  nativeSize(model: string): number {
-    return this.#sizes.get(model) ?? 512;
+    return new Map([...all].sort(([a], [b]) => a.localeCompare(b)));
   }
 }
