@@ -9,7 +9,7 @@ import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, typ
 import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.js';
 import type { JobStore } from '../job-store.js';
 import { outputPath } from '../render-job-runner.js';
-import { admit, release } from './redis-admission.js';
+import { admit, release, staleAdmissions } from './redis-admission.js';
 import { reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import { failureFromReason, progressFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
@@ -25,6 +25,9 @@ export interface RedisJobServiceOptions extends JobServiceOptions {
   /** How long finished BullMQ jobs are kept, so a front that was down finds its results when it comes back. */
   readonly keepFinishedSeconds?: number;
 }
+
+/** An admission younger than this may belong to a job another front is queueing right now. */
+const ADMISSION_GRACE_MS = 60_000;
 
 type PlacedJob = Job & { readonly position: number; readonly etaMs: number };
 
@@ -88,7 +91,17 @@ export class RedisJobService implements JobService {
         this.#options.onError?.(error, job);
       }
     }
+    await this.#freeStaleAdmissions();
     await this.#refresh();
+  }
+
+  /** Frees places under the caps that no waiting or running job holds (a release lost while Redis was away). */
+  async #freeStaleAdmissions(): Promise<void> {
+    const live = new Set(['waiting', 'prioritized', 'active', 'delayed', 'waiting-children']);
+    const isLive = async ({ id, model }: { id: string; model: string }) => live.has(await this.#queue(model).getJobState(id));
+    for (const stale of await staleAdmissions(this.#connection, this.#options.names, this.#clock(), ADMISSION_GRACE_MS, isLive)) {
+      await release(this.#connection, this.#options.names, stale.ownerKey, [stale.id]);
+    }
   }
 
   async #reconcile(job: Job): Promise<void> {
@@ -168,7 +181,7 @@ export class RedisJobService implements JobService {
     if (this.#stopping) throw new UserError('the bot is restarting; try again in a minute');
     const { limits, names } = this.#options;
     const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0 }));
-    const admission = await admit(this.#connection, names, ownerKey(owner), jobs.map((job) => job.id), limits);
+    const admission = await admit(this.#connection, names, ownerKey(owner), jobs.map((job) => ({ id: job.id, model: job.request.model })), limits, this.#clock());
     if (!admission.admitted) {
       if (admission.cap === 'user') {
         const have = admission.mine === 0 ? '' : `you already have ${admission.mine} image${admission.mine === 1 ? '' : 's'} in the queue and `;

@@ -16,6 +16,11 @@ export class RedisNames {
     return `${this.prefix}:active-user:${ownerKey}`;
   }
 
+  /** When each admitted job claimed its place, and whose it is (`time|owner`): for freeing places a crash left. */
+  get admitted(): string {
+    return `${this.prefix}:admitted`;
+  }
+
   /** Ids of every waiting or running job (the total cap). */
   get active(): string {
     return `${this.prefix}:active`;

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { UserError } from '../../../src/core/errors.js';
-import type { JobEvent, JobOwner, JobRequest } from '../../../src/jobs/job.js';
+import { ownerKey, type JobEvent, type JobOwner, type JobRequest } from '../../../src/jobs/job.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
+import { admit } from '../../../src/jobs/redis/redis-admission.js';
 import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
 import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
 import { RenderWorker } from '../../../src/jobs/redis/render-worker.js';
@@ -208,5 +209,23 @@ describe('the queue on Redis (BullMQ)', { skip }, () => {
     assert.deepEqual(listed.slice(2), [['third', 1], ['fourth', 2]]);
     assert.deepEqual(listed.slice(0, 2).map(([, position]) => position), [0, 0]);
     for (let i = 0; i < 3; i++) gate.open();
+  });
+
+  test('places under the caps that no job holds any more (a release lost while Redis was away) are freed at the next start', async () => {
+    const { names, front } = setup();
+    // Both places were claimed two minutes ago, past the grace a front gives places being queued elsewhere.
+    const first = await front({ perUser: 2, clock: () => Date.now() - 120_000 });
+    const { job } = await first.service.enqueue(ana, { ...base, prompt: 'still waiting' }, null);
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const ghost = await admit(redis, names, ownerKey(ana), [{ id: 'ghost', model: 'sdxl-turbo' }], { perUser: 2, total: 20 }, Date.now() - 120_000);
+      assert.equal(ghost.admitted, true);
+      await assert.rejects(first.service.enqueue(ana, { ...base, prompt: 'refused' }, null), /limit is 2 per person/, 'the lost release holds a place');
+      await front({ perUser: 2 });
+      assert.deepEqual(await redis.smembers(names.activeOf(ownerKey(ana))), [job.id], 'the ghost is freed, the waiting job keeps its place');
+      assert.deepEqual(await redis.smembers(names.active), [job.id]);
+    } finally {
+      await redis.quit();
+    }
   });
 });
