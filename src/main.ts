@@ -8,12 +8,10 @@ import { parsePromptBlocklist } from '../commands/prompt-blocklist.js';
 import { adminKeys, loadConfig, type Config } from './config.js';
 import { errorMessage, UserError } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
-import { SessionLoader } from './diffusion/onnx/session-loader.js';
 import { DataDirLock } from './jobs/data-dir-lock.js';
 import type { JobService } from './jobs/job-service.js';
 import { JobStore } from './jobs/job-store.js';
 import { LocalJobService } from './jobs/local-job-service.js';
-import { ModelPipelines } from './jobs/model-pipelines.js';
 import { OutputRetention } from './jobs/output-retention.js';
 import { RedisJobService } from './jobs/redis/redis-job-service.js';
 import { RedisNames } from './jobs/redis/redis-names.js';
@@ -25,7 +23,7 @@ import { InstalledModelChoices } from './models/installed-model-choices.js';
 import { configuredPlatforms } from './platforms/configured-platforms.js';
 import { DiscordBot } from './platforms/discord/discord-bot.js';
 import { SlackBot } from './platforms/slack/slack-bot.js';
-import { createRenderWorker, SHUTDOWN_GRACE_MS } from './render-worker-setup.js';
+import { createPipelines, createRenderWorker, SHUTDOWN_GRACE_MS } from './render-setup.js';
 
 /** A new bot waits this long for one that is shutting down on the same data folder (a rolling restart). */
 const WAIT_FOR_PREVIOUS_MS = SHUTDOWN_GRACE_MS + 30_000;
@@ -124,12 +122,7 @@ interface QueueRuntime {
 
 /** QUEUE=local: the SQLite store and one render lane in this process. */
 function localQueue(config: Config, store: JobStore, retention: OutputRetention, models: InstalledModelChoices, log: pino.Logger): QueueRuntime {
-  const loader = new SessionLoader({
-    device: config.DEVICE,
-    threads: config.THREADS,
-    onDeviceFallback: (device, reason) => { log.warn({ device, reason }, 'the device is not available; rendering on the CPU'); },
-  });
-  const pipelines = new ModelPipelines(config.MODELS_DIR, config.UPSCALER, loader, { setting: config.MEMORY_MODE, gpuMemoryBytes: config.GPU_MEMORY_GB * 2 ** 30 }, config.MODEL);
+  const pipelines = createPipelines(config, log);
   const jobs = new LocalJobService({
     store,
     runner: renderJobRunner(pipelines, join(config.DATA_DIR, 'outputs')),

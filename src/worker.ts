@@ -1,7 +1,7 @@
 import { config as loadDotEnv } from 'dotenv';
 import pino from 'pino';
 import { loadConfig } from './config.js';
-import { createRenderWorker, SHUTDOWN_GRACE_MS } from './render-worker-setup.js';
+import { createRenderWorker, SHUTDOWN_GRACE_MS } from './render-setup.js';
 import { errorMessage, UserError } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';

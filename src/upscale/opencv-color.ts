@@ -115,11 +115,8 @@ export function reconstructYCrCb(luma: Float32Array, cr: Float32Array, cb: Float
   // A store into a Uint8ClampedArray rounds halves to even and saturates: cvRound and saturate_cast<uchar> at once.
   const bytes = new Uint8ClampedArray(3 * outWidth);
   for (let y = 0; y < outHeight; y++) {
-    const s = ys.index[y];
-    const b1 = ys.weight[y];
-    const top = s * outWidth;
-    const bottom = (s + 1 < height ? s + 1 : s) * outWidth;
-    reconstructRow(luma, y * outWidth, crRows, cbRows, top, bottom, Math.fround(1 - b1), b1, outWidth, bytes, rgb);
+    const [top, bottom, b0, b1] = verticalTap(ys, y, height, outWidth);
+    reconstructRow(luma, y * outWidth, crRows, cbRows, top, bottom, b0, b1, outWidth, bytes, rgb);
   }
   return new Uint8Array(rgb.buffer);
 }

@@ -115,6 +115,8 @@ export class RedisJobService implements JobService {
     if (state === 'completed') await this.#completed(job.id, queued.returnvalue);
     else if (state === 'failed') this.#failed(job.id, queued.failedReason);
     else if (state === 'active' && job.state !== 'running') this.#started(job.id, queued.processedOn ?? this.#clock(), queued.attemptsMade + 1);
+    // Its worker died while this front was away and it waits for another: not "drawing" any more.
+    else if ((state === 'waiting' || state === 'prioritized') && job.state === 'running') this.#interrupted(job.id);
   }
 
   #queue(model: string): Queue<RenderJobData, RenderReturn> {

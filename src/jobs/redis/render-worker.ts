@@ -65,6 +65,9 @@ export class RenderWorker {
     this.#subscriber = reportingOutages(new Redis(redisUrl, { maxRetriesPerRequest: null }), report);
     this.#subscriber.on('message', (_channel: string, message: string) => { this.#onCancel(message); });
     await this.#subscriber.subscribe(names.cancelChannel);
+    // Sizes once; the heartbeat says only that this worker is alive.
+    const sizes = this.#options.models.flatMap((model) => [model, this.#options.nativeSizes?.get(model) ?? 512]);
+    if (sizes.length > 0) await this.#redis.hset(names.nativeSizes, ...sizes);
     await this.#beat();
     this.#heartbeat = setInterval(() => { void this.#beat().catch(() => undefined); }, Math.max(100, this.#options.lockMs / BEATS_PER_LOCK));
     this.#workers = this.#options.models.map(
@@ -88,7 +91,6 @@ export class RenderWorker {
     for (const model of this.#options.models) {
       batch.zadd(this.#options.names.workers(model), now, this.id);
       batch.hset(this.#options.names.modelsSeen, model, now);
-      batch.hset(this.#options.names.nativeSizes, model, this.#options.nativeSizes?.get(model) ?? 512);
     }
     await batch.exec();
   }

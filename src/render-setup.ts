@@ -15,8 +15,8 @@ const MAX_RESULT_BYTES = 64 * 2 ** 20;
 /** How long a finished picture waits in Redis for a front that is down. */
 const RESULT_TTL_SECONDS = 24 * 3600;
 
-/** The render worker of this process's models and device; the front uses it too when it renders itself. */
-export function createRenderWorker(config: Config, installed: InstalledModelChoices, log: pino.Logger): { worker: RenderWorker; pipelines: ModelPipelines } {
+/** The render pipelines of this process: its models on its device (DEVICE, DEVICE_ID), in its memory mode. */
+export function createPipelines(config: Config, log: pino.Logger): ModelPipelines {
   if (config.DEVICE_ID !== 0 && config.DEVICE !== 'cuda') throw new UserError('DEVICE_ID picks a CUDA GPU; onnxruntime-node’s WebGPU always uses the default adapter');
   const loader = new SessionLoader({
     device: config.DEVICE,
@@ -24,7 +24,12 @@ export function createRenderWorker(config: Config, installed: InstalledModelChoi
     deviceId: config.DEVICE_ID,
     onDeviceFallback: (device, reason) => { log.warn({ device, reason }, 'the device is not available; rendering on the CPU'); },
   });
-  const pipelines = new ModelPipelines(config.MODELS_DIR, config.UPSCALER, loader, { setting: config.MEMORY_MODE, gpuMemoryBytes: config.GPU_MEMORY_GB * 2 ** 30 }, config.MODEL);
+  return new ModelPipelines(config.MODELS_DIR, config.UPSCALER, loader, { setting: config.MEMORY_MODE, gpuMemoryBytes: config.GPU_MEMORY_GB * 2 ** 30 }, config.MODEL);
+}
+
+/** The render worker of this process's models and device; the front uses it too when it renders itself. */
+export function createRenderWorker(config: Config, installed: InstalledModelChoices, log: pino.Logger): { worker: RenderWorker; pipelines: ModelPipelines } {
+  const pipelines = createPipelines(config, log);
   const worker = new RenderWorker({
     redisUrl: config.REDIS_URL,
     names: new RedisNames(config.REDIS_PREFIX),
