@@ -50,6 +50,13 @@ export interface CommandServices {
   readonly jobs: JobService;
   readonly models: ModelChoices;
   readonly blocklist: PromptBlocklist;
+  /** The web dashboard's sign-in links; absent when the dashboard is off. */
+  readonly dashboard?: DashboardLinks;
+}
+
+export interface DashboardLinks {
+  /** A one-time sign-in link for this person; a UserError when they may not have one. */
+  linkFor(user: ChatUser): string;
 }
 
 export interface ModelChoices {

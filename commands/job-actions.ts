@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { UserError } from '../src/core/errors.js';
 import { MAX_SEED } from '../src/diffusion/render-settings.js';
 import { mayManage } from '../src/jobs/job-authority.js';
@@ -47,7 +46,7 @@ export async function runJobAction(action: JobAction, jobId: string, context: Co
     case 'delete':
       if (!mayManage(job, actor)) throw new UserError('only the person who asked for this picture (or an admin) can delete it');
       await context.removeJobMessage(job);
-      if (job.result !== undefined) await rm(job.result.file, { force: true });
+      await services.jobs.deletePicture(job.id, actor);
       await context.reply('Deleted.', { private: true });
       return;
   }

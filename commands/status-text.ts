@@ -28,11 +28,16 @@ export function describeProgress(progress: RenderProgress): string {
   }
 }
 
+/** How far the current stage is, from 0 to 1 (steps while denoising, tiles while upscaling). */
+export function stageFraction(progress: RenderProgress): number {
+  if (progress.stage === 'denoising') return progress.step / progress.total;
+  if (progress.stage === 'upscaling') return progress.tile / progress.tiles;
+  return progress.stage === 'saving' || progress.stage === 'done' ? 1 : 0;
+}
+
 /** A progress bar of ten cells for the stage, e.g. "▰▰▰▱▱▱▱▱▱▱". */
 export function progressBar(progress: RenderProgress): string {
-  const fraction =
-    progress.stage === 'denoising' ? progress.step / progress.total : progress.stage === 'upscaling' ? progress.tile / progress.tiles : progress.stage === 'saving' || progress.stage === 'done' ? 1 : 0;
-  const filled = Math.round(fraction * 10);
+  const filled = Math.round(stageFraction(progress) * 10);
   return '▰'.repeat(filled) + '▱'.repeat(10 - filled);
 }
 

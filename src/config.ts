@@ -56,6 +56,14 @@ const configSchema = z.object({
   DEVICE_ID: z.coerce.number().int().min(0).max(255).default(0),
   /** How long a worker may go silent (one step or tile) before its job is given to another worker. */
   REDIS_LOCK_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  /** The web dashboard's port; unset: no dashboard. 0 picks any free port (tests). */
+  WEB_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The address the dashboard listens on: loopback unless a proxy or the team's network should reach it. */
+  WEB_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** The dashboard's address as browsers reach it (behind a proxy: https://imagine.example.com), for sign-in links. */
+  WEB_PUBLIC_URL: z.url().optional(),
+  /** Who may open the dashboard: admins only, or every member of the team too (read-only). */
+  WEB_GALLERY: z.enum(['admins', 'members']).default('admins'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -80,4 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 export function adminKeys(config: Config): ReadonlySet<string> {
   return new Set(config.ADMINS.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''));
+}
+
+/** The dashboard's address for sign-in links: WEB_PUBLIC_URL, or the address it listens on. */
+export function dashboardUrl(config: Config, port: number): string {
+  if (config.WEB_PUBLIC_URL !== undefined) return config.WEB_PUBLIC_URL.replace(/\/+$/, '');
+  const host = config.WEB_HOST === '0.0.0.0' || config.WEB_HOST === '::' ? 'localhost' : config.WEB_HOST.includes(':') ? `[${config.WEB_HOST}]` : config.WEB_HOST;
+  return `http://${host}:${port}`;
 }

@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { ModelChoices } from '../commands/command.js';
 import { COMMANDS } from '../commands/index.js';
 import { parsePromptBlocklist } from '../commands/prompt-blocklist.js';
-import { adminKeys, loadConfig, type Config } from './config.js';
+import { adminKeys, dashboardUrl, loadConfig, type Config } from './config.js';
 import { errorMessage, UserError } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
 import { DataDirLock } from './jobs/data-dir-lock.js';
@@ -16,14 +16,24 @@ import { OutputRetention } from './jobs/output-retention.js';
 import { RedisJobService } from './jobs/redis/redis-job-service.js';
 import { RedisNames } from './jobs/redis/redis-names.js';
 import { WorkerModelChoices } from './jobs/redis/worker-model-choices.js';
+import type { LaneControl } from './jobs/lane-control.js';
+import { LocalLaneDirectory } from './jobs/local-lane-directory.js';
+import { RedisWorkerDirectory } from './jobs/redis/redis-worker-directory.js';
 import { renderJobRunner } from './jobs/render-job-runner.js';
+import type { WorkerDirectory } from './jobs/worker-status.js';
 import { downloadHosts } from './models/download/remote-files.js';
 import { ensureDefaultModels } from './models/ensure-models.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';
 import { configuredPlatforms } from './platforms/configured-platforms.js';
 import { DiscordBot } from './platforms/discord/discord-bot.js';
 import { SlackBot } from './platforms/slack/slack-bot.js';
-import { createPipelines, createRenderWorker, SHUTDOWN_GRACE_MS } from './render-setup.js';
+import { createPipelines, createRenderWorker, deviceName, SHUTDOWN_GRACE_MS } from './render-setup.js';
+import { DashboardMetrics } from './web/dashboard-metrics.js';
+import { ChatDashboardLinks } from './web/dashboard-links.js';
+import { DashboardServer } from './web/dashboard-server.js';
+import { LiveQueue } from './web/live-queue.js';
+import { SignInStore } from './web/sign-in-store.js';
+import { ThumbnailCache } from './web/thumbnail-cache.js';
 
 /** A new bot waits this long for one that is shutting down on the same data folder (a rolling restart). */
 const WAIT_FOR_PREVIOUS_MS = SHUTDOWN_GRACE_MS + 30_000;
@@ -88,10 +98,12 @@ async function main(): Promise<number> {
   });
 
   await queue.prepare();
-  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST) };
+  const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, log);
+  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
+  const chatOptions = { services, ...(dashboard === undefined ? {} : { onUpload: dashboard.uploads }) };
   const chats: { stop(): Promise<void> }[] = [];
-  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, log));
-  if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, services, log));
+  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, chatOptions, log));
+  if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, chatOptions, log));
   // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
   await queue.start();
   log.info({ models: queue.models.installed(), device: config.DEVICE }, 'ready');
@@ -102,6 +114,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => { requestStop('SIGTERM'); });
   const reason = await stopRequested;
   log.info({ reason }, 'shutting down: finishing the running picture, keeping the queue');
+  await dashboard?.stop();
   await queue.stop(SHUTDOWN_GRACE_MS);
   for (const chat of chats) await chat.stop();
   models.stop();
@@ -114,6 +127,10 @@ async function main(): Promise<number> {
 interface QueueRuntime {
   readonly jobs: JobService;
   readonly models: ModelChoices;
+  /** The render lanes, for the dashboard. */
+  readonly workers: WorkerDirectory;
+  /** Pausing the lane, where this queue allows it. */
+  readonly lane?: LaneControl;
   /** Before the platforms connect: what commands need from the start (the models offered). */
   prepare(): Promise<void>;
   start(): Promise<void>;
@@ -135,15 +152,19 @@ function localQueue(config: Config, store: JobStore, retention: OutputRetention,
     },
     retention,
   });
+  const workers = new LocalLaneDirectory(jobs, deviceName(config), () => models.installed());
   return {
     jobs,
     models,
+    workers,
+    lane: jobs,
     prepare: () => Promise.resolve(),
     start: () => {
       jobs.start();
       return Promise.resolve();
     },
     stop: async (graceMs) => {
+      workers.stop();
       await jobs.shutdown(graceMs);
       if (jobs.unsavedCount > 0) log.error({ jobs: jobs.unsavedCount }, 'the job database would not take the last job states; those jobs may run again at the next start');
       await pipelines.release();
@@ -171,6 +192,7 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
   return {
     jobs,
     models,
+    workers: new RedisWorkerDirectory(redis, names, config.REDIS_LOCK_SECONDS * 1000),
     // The workers that already run have announced their models: offer them from the first command on.
     prepare: () => models.refresh(),
     start: async () => {
@@ -194,7 +216,51 @@ function jobLimits(config: Config) {
   return { perUser: config.QUEUE_PER_USER, total: config.QUEUE_TOTAL, timeoutMs: config.JOB_TIMEOUT_MINUTES * 60_000 };
 }
 
-type Services = ConstructorParameters<typeof DiscordBot>[0]['services'];
+type ChatOptions = Pick<ConstructorParameters<typeof DiscordBot>[0], 'services' | 'onUpload'>;
+
+/** How often thumbnails of deleted and pruned pictures are removed. */
+const THUMBNAIL_SWEEP_MS = 3600_000;
+
+/** WEB_PORT: the dashboard beside the chat adapters, reading the same queue and store. */
+async function startDashboard(config: Config, port: number, store: JobStore, queue: QueueRuntime, log: pino.Logger) {
+  const webLog = log.child({ part: 'web' });
+  const signIns = new SignInStore(join(config.DATA_DIR, 'web.sqlite'));
+  const thumbnails = new ThumbnailCache(join(config.DATA_DIR, 'thumbnails'));
+  const live = new LiveQueue(queue.jobs, queue.lane);
+  const metrics = new DashboardMetrics(queue.jobs);
+  const server = new DashboardServer({
+    host: config.WEB_HOST,
+    port,
+    secure: config.WEB_PUBLIC_URL?.startsWith('https:') ?? false,
+    jobs: queue.jobs,
+    store,
+    signIns,
+    thumbnails,
+    live,
+    metrics,
+    workers: queue.workers,
+    ...(queue.lane === undefined ? {} : { lane: queue.lane }),
+    models: () => queue.models.installed(),
+    log: logTo(webLog),
+  });
+  const sweep = () => { thumbnails.sweep(store.pictureIds()).catch((error: unknown) => { webLog.warn({ err: error }, 'could not remove old thumbnails'); }); };
+  sweep();
+  const sweeper = setInterval(sweep, THUMBNAIL_SWEEP_MS);
+  const listening = await server.start();
+  const url = dashboardUrl(config, listening);
+  webLog.info({ url, host: config.WEB_HOST, port: listening }, 'dashboard listening; sign in with a link from /imagine web or npx imagine web link');
+  return {
+    links: new ChatDashboardLinks(signIns, url, config.WEB_GALLERY),
+    uploads: (platform: string) => (outcome: 'ok' | 'failed') => { metrics.upload(platform, outcome); },
+    stop: async () => {
+      clearInterval(sweeper);
+      await server.stop();
+      live.stop();
+      metrics.stop();
+      signIns.close();
+    },
+  };
+}
 
 function logTo(log: pino.Logger) {
   return (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => {
@@ -202,11 +268,12 @@ function logTo(log: pino.Logger) {
   };
 }
 
-async function startDiscord(token: string, config: Config, services: Services, log: pino.Logger): Promise<DiscordBot> {
+async function startDiscord(token: string, config: Config, chat: { services: ChatOptions['services']; onUpload?: (platform: string) => NonNullable<ChatOptions['onUpload']> }, log: pino.Logger): Promise<DiscordBot> {
   const bot = new DiscordBot({
     token,
     commands: COMMANDS,
-    services,
+    services: chat.services,
+    ...(chat.onUpload === undefined ? {} : { onUpload: chat.onUpload('discord') }),
     admins: adminKeys(config),
     ...(config.DISCORD_API_URL === undefined ? {} : { apiUrl: config.DISCORD_API_URL }),
     log: logTo(log.child({ platform: 'discord' })),
@@ -216,12 +283,13 @@ async function startDiscord(token: string, config: Config, services: Services, l
   return bot;
 }
 
-async function startSlack(slack: NonNullable<ReturnType<typeof configuredPlatforms>['slack']>, config: Config, services: Services, log: pino.Logger): Promise<SlackBot> {
+async function startSlack(slack: NonNullable<ReturnType<typeof configuredPlatforms>['slack']>, config: Config, chat: { services: ChatOptions['services']; onUpload?: (platform: string) => NonNullable<ChatOptions['onUpload']> }, log: pino.Logger): Promise<SlackBot> {
   const bot = new SlackBot({
     botToken: slack.botToken,
     connection: slack.connection,
     commands: COMMANDS,
-    services,
+    services: chat.services,
+    ...(chat.onUpload === undefined ? {} : { onUpload: chat.onUpload('slack') }),
     admins: adminKeys(config),
     ...(config.SLACK_API_URL === undefined ? {} : { apiUrl: config.SLACK_API_URL }),
     log: logTo(log.child({ platform: 'slack' })),

@@ -40,8 +40,14 @@ export function createRenderWorker(config: Config, installed: InstalledModelChoi
     timeoutMs: config.JOB_TIMEOUT_MINUTES * 60_000,
     resultTtlSeconds: RESULT_TTL_SECONDS,
     maxResultBytes: MAX_RESULT_BYTES,
+    device: deviceName(config),
     onError: (error, jobId) => { log.error({ jobId, err: error }, 'render failed'); },
   });
   return { worker, pipelines };
 }
 
+
+/** The device as people name it: `cpu`, `webgpu`, `cuda:1`. */
+export function deviceName(config: Config): string {
+  return config.DEVICE === 'cuda' ? `cuda:${config.DEVICE_ID}` : config.DEVICE;
+}

@@ -5,6 +5,7 @@ import { doctorCommand } from './doctor-command.js';
 import { modelsCommand } from './models-command.js';
 import { renderCommand } from './render-command.js';
 import { upscaleCommand } from './upscale-command.js';
+import { webCommand } from './web-command.js';
 
 /** Exit codes of the `imagine` command line: 0 done, 1 an internal failure, 2 bad input (nothing written). */
 export const EXIT_OK = 0;
@@ -17,7 +18,8 @@ export function buildProgram(): Command {
     .addCommand(renderCommand())
     .addCommand(upscaleCommand())
     .addCommand(modelsCommand())
-    .addCommand(doctorCommand());
+    .addCommand(doctorCommand())
+    .addCommand(webCommand());
   throwInsteadOfExiting(program);
   return program;
 }

@@ -19,3 +19,12 @@ export function mayManage(job: Job, actor: Actor): boolean {
   if (actor.admin === 'global') return true;
   return actor.admin === 'community' && sameCommunity(job.owner, actor.owner);
 }
+
+/**
+ * Whether the actor may see the job's prompt and picture (the web gallery): its owner and global admins always; people
+ * of the same server or workspace unless it is private, which only that community's admins see too.
+ */
+export function mayView(job: Job, actor: Actor): boolean {
+  if (ownerKey(job.owner) === ownerKey(actor.owner) || actor.admin === 'global') return true;
+  return sameCommunity(job.owner, actor.owner) && (!job.request.private || actor.admin === 'community');
+}

@@ -54,4 +54,6 @@ export interface JobService {
    * adapter holds it while it uploads the picture.
    */
   holdOutput(jobId: string): () => void;
+  /** Deletes a finished job's picture for good (the record stays). Only its owner or an admin may. */
+  deletePicture(jobId: string, by: Actor): Promise<void>;
 }

@@ -2,9 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { errorMessage, UserError } from '../core/errors.js';
+import { pictureSearchFilter, type PictureSearch } from './picture-search.js';
+import type { Actor } from './job-authority.js';
 import type { Job, JobError, JobOwner, JobRequest, JobResult, JobState } from './job.js';
 
 interface JobRow {
+  seq: number;
   id: string;
   platform: string;
   user_id: string;
@@ -194,6 +197,33 @@ export class JobStore {
     this.#db.transaction(() => {
       for (const id of jobIds) mark.run(id);
     })();
+  }
+
+  /**
+   * One page of finished pictures as `actor` may see them, newest first, with the cursor of the next page (absent
+   * on the last one).
+   */
+  searchPictures(search: PictureSearch, actor: Actor): { jobs: Job[]; next?: number } {
+    const filter = pictureSearchFilter(search, actor);
+    const rows = this.#db
+      .prepare(`SELECT * FROM jobs WHERE ${filter.where} ORDER BY seq DESC LIMIT @limit`)
+      .all({ ...filter.params, limit: search.limit + 1 }) as JobRow[];
+    const page = rows.slice(0, search.limit);
+    return { jobs: page.map(fromRow), ...(rows.length > search.limit ? { next: page[page.length - 1].seq } : {}) };
+  }
+
+  /** A succeeded job whose picture is still on disk (not deleted, not pruned), or undefined. */
+  picture(id: string): Job | undefined {
+    const row = this.#db.prepare("SELECT * FROM jobs WHERE id = ? AND state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL").get(id) as JobRow | undefined;
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** The ids of every succeeded job whose picture is still on disk (at most the retention's count). */
+  pictureIds(): Set<string> {
+    const rows = this.#db
+      .prepare("SELECT id FROM jobs INDEXED BY jobs_unpruned_outputs WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL")
+      .all() as { id: string }[];
+    return new Set(rows.map((row) => row.id));
   }
 
   /** A connection setting (`synchronous`, `journal_mode`), for the checks that the store is as durable as it says. */

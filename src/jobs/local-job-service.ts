@@ -7,6 +7,8 @@ import { fairOrder } from './fair-order.js';
 import { mayManage, type Actor } from './job-authority.js';
 import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest, type JobResult } from './job.js';
 import type { JobLimits, JobService, JobServiceOptions, QueuedPlace } from './job-service.js';
+import { deleteStoredPicture } from './picture-deletion.js';
+import type { LaneControl } from './lane-control.js';
 import type { JobStore } from './job-store.js';
 import type { OutputRetention } from './output-retention.js';
 
@@ -36,7 +38,7 @@ interface Running {
  * The single GPU lane: a p-queue of concurrency 1, fed one job at a time in fair order, so that the order can
  * change while jobs wait. Every change of state is written to the store before anyone is told.
  */
-export class LocalJobService implements JobService {
+export class LocalJobService implements JobService, LaneControl {
   readonly #store: JobStore;
   readonly #runner: JobRunner;
   readonly #limits: JobLimits;
@@ -65,6 +67,7 @@ export class LocalJobService implements JobService {
   #running: Running | undefined;
   /** Jobs are taken from construction on (stored, waiting); they run once `start` has recovered the last run's. */
   #phase: 'starting' | 'running' | 'stopping' = 'starting';
+  #paused = false;
 
   constructor(options: LocalJobServiceOptions) {
     this.#store = options.store;
@@ -183,6 +186,12 @@ export class LocalJobService implements JobService {
     return () => this.#listeners.delete(listener);
   }
 
+  async deletePicture(jobId: string, by: Actor): Promise<void> {
+    const job = this.get(jobId);
+    if (job === undefined) throw new UserError('that picture is no longer known to the bot');
+    await deleteStoredPicture(this.#store, job, by);
+  }
+
   holdOutput(jobId: string): () => void {
     return this.#retention?.hold(jobId) ?? (() => undefined);
   }
@@ -238,8 +247,22 @@ export class LocalJobService implements JobService {
     for (const place of this.#waitingWithPlaces()) this.#emit({ type: 'position', ...place });
   }
 
+  /** Whether the lane has been paused: waiting jobs stay waiting, the running one finishes. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#pump();
+  }
+
   #pump(): void {
-    if (this.#phase !== 'running' || this.#running !== undefined) return;
+    if (this.#phase !== 'running' || this.#paused || this.#running !== undefined) return;
     const next = this.#ordered().at(0);
     if (next === undefined) return;
     this.#queued = this.#queued.filter((job) => job.id !== next.id);

@@ -13,4 +13,8 @@ export interface ChatBotOptions {
   /** Least time between two edits of one status message. */
   readonly minEditIntervalMs?: number;
   readonly log?: PlatformLog;
+  /** Told of every picture upload into chat and whether it worked (for the dashboard's metrics). */
+  readonly onUpload?: UploadListener;
 }
+
+export type UploadListener = (outcome: 'ok' | 'failed') => void;

@@ -7,6 +7,7 @@ import { DurationEstimator } from '../duration-estimator.js';
 import { mayManage, type Actor } from '../job-authority.js';
 import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest } from '../job.js';
 import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.js';
+import { deleteStoredPicture } from '../picture-deletion.js';
 import type { JobStore } from '../job-store.js';
 import { outputPath } from '../render-job-runner.js';
 import { admit, release, staleAdmissions } from './redis-admission.js';
@@ -271,6 +272,12 @@ export class RedisJobService implements JobService {
   subscribe(listener: JobListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  async deletePicture(jobId: string, by: Actor): Promise<void> {
+    const job = this.get(jobId);
+    if (job === undefined) throw new UserError('that picture is no longer known to the bot');
+    await deleteStoredPicture(this.#store, job, by);
   }
 
   holdOutput(jobId: string): () => void {

@@ -46,6 +46,11 @@ export class RedisNames {
     return `${this.prefix}:native-sizes`;
   }
 
+  /** Each live worker's state (device, models, current job, rate, last error), as JSON under its id. */
+  get workerStatus(): string {
+    return `${this.prefix}:worker-status`;
+  }
+
   /** Pub/sub channel on which fronts ask the worker running a job to stop it. */
   get cancelChannel(): string {
     return `${this.prefix}:cancel`;

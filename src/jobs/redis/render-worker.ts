@@ -7,6 +7,7 @@ import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
 import type { Job } from '../job.js';
 import type { JobRenderer } from '../render-job-runner.js';
 import { failureToReason, progressToWire, type RenderJobData, type RenderReturn } from './render-message.js';
+import { RenderActivity } from '../worker-status.js';
 import type { RedisNames } from './redis-names.js';
 import { reportingOutages } from './redis-outages.js';
 
@@ -30,6 +31,8 @@ export interface RenderWorkerOptions {
   /** Pictures larger than this are not sent through Redis (a failed job says so). */
   readonly maxResultBytes: number;
   readonly id?: string;
+  /** Where it renders (`cpu`, `cuda:1`), for the dashboard. */
+  readonly device?: string;
   readonly onError?: (error: unknown, jobId: string) => void;
 }
 
@@ -46,6 +49,7 @@ export class RenderWorker {
   readonly #options: RenderWorkerOptions;
   readonly #lane = new PQueue({ concurrency: 1 });
   readonly #running = new Map<string, AbortController>();
+  readonly #activity = new RenderActivity();
   #workers: Worker<RenderJobData, RenderReturn>[] = [];
   #redis: Redis | undefined;
   #subscriber: Redis | undefined;
@@ -92,6 +96,8 @@ export class RenderWorker {
       batch.zadd(this.#options.names.workers(model), now, this.id);
       batch.hset(this.#options.names.modelsSeen, model, now);
     }
+    const status = this.#activity.status(this.id, this.#options.device ?? 'cpu', this.#options.models);
+    batch.hset(this.#options.names.workerStatus, this.id, JSON.stringify(status));
     await batch.exec();
   }
 
@@ -109,6 +115,8 @@ export class RenderWorker {
     const data = queued.data;
     const controller = new AbortController();
     this.#running.set(data.id, controller);
+    this.#activity.started(data.id);
+    void this.#beat().catch(() => undefined);
     const signal = AbortSignal.any([controller.signal, this.#handBack.signal, AbortSignal.timeout(this.#options.timeoutMs)]);
     const job: Job = { id: data.id, owner: data.owner, request: data.request, state: 'running', place: undefined, createdAt: data.createdAt, startedAt: Date.now(), attempts: queued.attemptsMade + 1 };
     try {
@@ -125,9 +133,11 @@ export class RenderWorker {
       }
       const resultKey = this.#options.names.result(data.id);
       await this.#redis!.set(resultKey, rendered.file.bytes, 'EX', this.#options.resultTtlSeconds);
+      this.#activity.succeeded(data.id);
       return { result: rendered.result, resultKey };
     } catch (error) {
       if (this.#handBack.signal.aborted && token !== undefined) {
+        this.#activity.ended(data.id);
         // Not an attempt that failed: the picture waits for the next worker, its attempts untouched.
         await queued.moveToWait(token);
         throw new WaitingError();
@@ -135,6 +145,7 @@ export class RenderWorker {
       throw this.#failure(error, controller.signal, data.id);
     } finally {
       this.#running.delete(data.id);
+      void this.#beat().catch(() => undefined);
     }
   }
 
@@ -142,9 +153,12 @@ export class RenderWorker {
   #failure(error: unknown, cancel: AbortSignal, jobId: string): Error {
     const reason: unknown = cancel.reason;
     if (cancel.aborted && reason instanceof CancelledError) {
+      this.#activity.ended(jobId);
       return new UnrecoverableError(failureToReason({ kind: 'cancelled', by: reason.message.replace(/^cancelled by /, '') }));
     }
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error instanceof CancelledError);
+    const bug = !timedOut && !(error instanceof UserError);
+    this.#activity.ended(jobId, bug ? errorMessage(error) : undefined);
     if (timedOut) return new UnrecoverableError(failureToReason({ kind: 'error', message: `the render took longer than ${Math.round(this.#options.timeoutMs / 60_000)} minutes and was stopped`, userFacing: true }));
     if (error instanceof UserError) return new UnrecoverableError(failureToReason({ kind: 'error', message: error.message, userFacing: true }));
     this.#options.onError?.(error, jobId);
@@ -165,6 +179,7 @@ export class RenderWorker {
     if (redis !== undefined) {
       const batch = redis.multi();
       for (const model of this.#options.models) batch.zrem(this.#options.names.workers(model), this.id);
+      batch.hdel(this.#options.names.workerStatus, this.id);
       await batch.exec().catch(() => undefined);
       await redis.quit().catch(() => undefined);
     }

@@ -56,6 +56,7 @@ export class DiscordBot {
       jobs: this.#options.services.jobs,
       ...(this.#options.minEditIntervalMs === undefined ? {} : { minIntervalMs: this.#options.minEditIntervalMs }),
       log: (message, job) => this.#options.log?.('warn', message, { jobId: job.id }),
+      ...(this.#options.onUpload === undefined ? {} : { onUpload: this.#options.onUpload }),
     });
     const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => { resolve(); }));
     try {

@@ -2,6 +2,7 @@ import { DiscordAPIError, Routes, type REST } from 'discord.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
+import type { UploadListener } from '../chat-bot-options.js';
 import { jobMessage, type DiscordMessage } from './discord-job-message.js';
 import { NO_MENTIONS } from './discord-markdown.js';
 import { INTERACTION_TOKEN_LIFETIME_MS, isDiscordPlace, messageLink, MOVE_BEFORE_EXPIRY_MS, type DiscordPlace } from './discord-place.js';
@@ -20,6 +21,7 @@ export interface PresenterOptions {
   readonly minIntervalMs?: number;
   readonly clock?: () => number;
   readonly log?: (message: string, job: Job) => void;
+  readonly onUpload?: UploadListener;
 }
 
 interface Tracked {
@@ -49,6 +51,7 @@ export class DiscordJobPresenter {
   readonly #interval: number;
   readonly #clock: () => number;
   readonly #log: (message: string, job: Job) => void;
+  readonly #onUpload: UploadListener;
   readonly #tracked = new Map<string, Tracked>();
   readonly #unsubscribe: () => void;
 
@@ -58,6 +61,7 @@ export class DiscordJobPresenter {
     this.#interval = options.minIntervalMs ?? 1500;
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log ?? (() => undefined);
+    this.#onUpload = options.onUpload ?? (() => undefined);
     this.#unsubscribe = options.jobs.subscribe((event) => {
       this.#onEvent(event);
     });
@@ -124,7 +128,9 @@ export class DiscordJobPresenter {
         if (tracked.dead) return;
         tracked.lastSentAt = this.#clock();
         await this.#show(this.#jobs.get(jobId) ?? event.job, await jobMessage(event));
+        if (event.type === 'succeeded') this.#onUpload('ok');
       } catch (error) {
+        if (event.type === 'succeeded') this.#onUpload('failed');
         this.#log(`could not update the Discord message: ${errorMessage(error)}`, event.job);
       } finally {
         if (final) {

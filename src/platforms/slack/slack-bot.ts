@@ -87,6 +87,7 @@ export class SlackBot {
       botUserId: identity.user_id ?? '',
       ...(this.#options.minEditIntervalMs === undefined ? {} : { minIntervalMs: this.#options.minEditIntervalMs }),
       log: (message, job) => this.#options.log?.('warn', message, { jobId: job.id }),
+      ...(this.#options.onUpload === undefined ? {} : { onUpload: this.#options.onUpload }),
     });
     const started: unknown = await app.start(...(connection.kind === 'http' ? [connection.port] : [])).catch((error: unknown) => {
       const code = slackErrorCode(error);

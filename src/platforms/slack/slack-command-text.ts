@@ -9,7 +9,7 @@ const GREEDY_OPTIONS: ReadonlySet<string> = new Set(['negative']);
 
 const OPENING_QUOTES: Readonly<Partial<Record<string, string>>> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»', '„': '“' };
 
-export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine help`.';
+export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine web`, `/imagine help`.';
 
 export interface ParsedCommand {
   readonly command: CommandDefinition;
@@ -25,14 +25,14 @@ interface Word {
 
 /**
  * Reads the text of `/imagine …` (or of a mention) into one of the neutral commands and its typed options: `queue`,
- * `help` and `cancel [job]` alone are those commands; anything else is a prompt with flags in any order (`--seed 3`,
+ * `help`, `web` and `cancel [job]` alone are those commands; anything else is a prompt with flags in any order (`--seed 3`,
  * `--seed=3`, and `—seed` as phones and macOS autocorrect it). A mistake is a UserError that ends with the usage.
  */
 export function parseSlackCommandText(text: string, commands: readonly CommandDefinition[]): ParsedCommand {
   const words = splitWords(text);
   const first = words[0]?.value.toLowerCase();
   const named = (name: string) => commands.find((command) => command.name === name);
-  if ((first === 'queue' || first === 'help') && words.length === 1) return { command: required(named(first)), input: {} };
+  if ((first === 'queue' || first === 'help' || first === 'web') && words.length === 1) return { command: required(named(first)), input: {} };
   if (first === 'cancel' && (words.length === 1 || (words.length === 2 && /^[0-9a-f-]{4,36}$/i.test(words[1].value)))) {
     return { command: required(named('cancel')), input: words.length === 2 ? { job: words[1].value } : {} };
   }

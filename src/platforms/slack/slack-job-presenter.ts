@@ -4,6 +4,7 @@ import { errorMessage } from '../../core/errors.js';
 import { fileExtension } from '../../imaging/image-format.js';
 import type { Job, JobEvent, JobResult } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
+import type { UploadListener } from '../chat-bot-options.js';
 import { slackJobMessage } from './slack-job-message.js';
 import { escapeMrkdwn } from './slack-mrkdwn.js';
 import { isSlackPlace, type SlackPlace } from './slack-place.js';
@@ -23,6 +24,7 @@ export interface SlackPresenterOptions {
   readonly minIntervalMs?: number;
   readonly clock?: () => number;
   readonly log?: (message: string, job: Job) => void;
+  readonly onUpload?: UploadListener;
 }
 
 interface Tracked {
@@ -50,6 +52,7 @@ export class SlackJobPresenter {
   readonly #interval: number;
   readonly #clock: () => number;
   readonly #log: (message: string, job: Job) => void;
+  readonly #onUpload: UploadListener;
   readonly #tracked = new Map<string, Tracked>();
   readonly #unsubscribe: () => void;
   #pausedUntil = 0;
@@ -61,6 +64,7 @@ export class SlackJobPresenter {
     this.#interval = options.minIntervalMs ?? 2000;
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log ?? (() => undefined);
+    this.#onUpload = options.onUpload ?? (() => undefined);
     this.#unsubscribe = options.jobs.subscribe((event) => {
       this.#onEvent(event);
     });
@@ -190,7 +194,8 @@ export class SlackJobPresenter {
 
   async #upload(job: Job, place: SlackPlace, result: JobResult): Promise<SlackPlace> {
     const name = `imagine-${result.settings.seed}.${fileExtension(result.format)}`;
-    const uploaded = await this.#client.filesUploadV2({
+    const uploaded = await this.#client
+      .filesUploadV2({
       channel_id: place.channelId,
       thread_ts: required(place.messageTs, 'no status message'),
       file: await readFile(result.file),
@@ -198,7 +203,17 @@ export class SlackJobPresenter {
       title: job.request.prompt.slice(0, 250),
       alt_text: job.request.prompt.slice(0, 1000),
       initial_comment: escapeMrkdwn(result.parameters),
-    });
+      })
+      .then(
+        (answer) => {
+          this.#onUpload('ok');
+          return answer;
+        },
+        (error: unknown) => {
+          this.#onUpload('failed');
+          throw error;
+        },
+      );
     const fileId = uploadedFileId(uploaded);
     return fileId === undefined ? place : this.#setPlace(job, { ...place, fileId });
   }

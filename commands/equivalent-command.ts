@@ -1,0 +1,33 @@
+import type { Job } from '../src/jobs/job.js';
+import { ASPECT_RATIOS } from './aspect-ratio.js';
+
+/** The aspect ratio a size was rendered at (sizes are rounded to multiples of 64, so the nearest within 5%). */
+function aspectOf(width: number, height: number): string | undefined {
+  const ratio = width / height;
+  const nearest = ASPECT_RATIOS.map((name) => {
+    const [w, h] = name.split(':').map(Number);
+    return { name, error: Math.abs(Math.log(ratio / (w / h))) };
+  }).sort((a, b) => a.error - b.error)[0];
+  return nearest.error < Math.log(1.05) ? nearest.name : undefined;
+}
+
+/**
+ * The command that renders this picture again, as it was rendered (the model's defaults written out): Slack's
+ * `/imagine prompt --flag value` text, or Discord's `/imagine prompt:… seed:…` options.
+ */
+export function equivalentCommand(job: Job): string {
+  const settings = job.result?.settings;
+  const request = job.request;
+  const options: [string, string | number | undefined][] = [
+    ['negative', request.negativePrompt],
+    ['aspect', settings === undefined ? undefined : aspectOf(settings.width, settings.height)],
+    ['seed', settings?.seed ?? request.seed],
+    ['steps', settings?.steps ?? request.steps],
+    ['guidance', settings?.guidance ?? request.guidance],
+    ['model', request.model],
+    ['scheduler', settings?.scheduler ?? request.scheduler],
+  ];
+  const given = options.filter((option): option is [string, string | number] => option[1] !== undefined && !(option[0] === 'aspect' && option[1] === '1:1'));
+  if (job.owner.platform === 'discord') return ['/imagine', `prompt:${request.prompt}`, ...given.map(([name, value]) => `${name}:${value}`)].join(' ');
+  return ['/imagine', request.prompt, ...given.map(([name, value]) => `--${name} ${value}`)].join(' ');
+}

@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { dashboardUrl, loadConfig } from '../config.js';
+import { UserError } from '../core/errors.js';
+import { signInUrl } from '../web/dashboard-links.js';
+import { SignInStore } from '../web/sign-in-store.js';
+import { HOST_ADMIN } from '../web/web-viewer.js';
+
+/** `imagine web link`: a one-time admin sign-in link for whoever can run commands on the bot's machine. */
+export function webCommand(): Command {
+  const web = new Command('web').description('the web dashboard (WEB_PORT)');
+  web
+    .command('link')
+    .description('print a one-time admin sign-in link to the dashboard (reads DATA_DIR, WEB_PORT and WEB_PUBLIC_URL like npm start)')
+    .action(() => {
+      const config = loadConfig();
+      if (config.WEB_PUBLIC_URL === undefined && (config.WEB_PORT === undefined || config.WEB_PORT === 0)) {
+        throw new UserError(
+          config.WEB_PORT === undefined
+            ? 'the dashboard is off: set WEB_PORT (e.g. WEB_PORT=8080 in .env), restart the bot, then ask again'
+            : 'WEB_PORT=0 picks a different port at every start: set a fixed WEB_PORT or WEB_PUBLIC_URL',
+        );
+      }
+      const store = new SignInStore(join(config.DATA_DIR, 'web.sqlite'));
+      try {
+        const link = signInUrl(dashboardUrl(config, config.WEB_PORT ?? 0), store.issueLink(HOST_ADMIN));
+        process.stdout.write(`${link}\n`);
+        process.stderr.write('It signs one browser in as the bot’s admin, once, within 15 minutes.\n');
+      } finally {
+        store.close();
+      }
+    });
+  return web;
+}

@@ -1,0 +1,90 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RenderProgress } from '../core/progress.js';
+import type { JobEvent } from '../jobs/job.js';
+import type { JobService } from '../jobs/job-service.js';
+
+/** Seconds: a fast GPU's prompt encoding up to a CPU's EDSR pass over sixteen tiles. */
+const STAGE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
+
+/**
+ * The bot's numbers in Prometheus' text format: queue depth, render seconds by stage and in all (histograms), jobs by
+ * outcome, failures, and uploads into chat. Stage times are measured from the progress events, so they include
+ * what a person waits for (model loading too), on any lane the job service reports.
+ */
+export class DashboardMetrics {
+  readonly registry = new Registry();
+  readonly #stageSeconds: Histogram<'stage'>;
+  readonly #renderSeconds: Histogram;
+  readonly #finished: Counter<'outcome'>;
+  readonly #failures: Counter<'kind'>;
+  readonly #uploads: Counter<'platform' | 'outcome'>;
+  readonly #stages = new Map<string, { stage: RenderProgress['stage']; since: number }>();
+  readonly #clock: () => number;
+  readonly #unsubscribe: () => void;
+
+  constructor(jobs: JobService, clock: () => number = () => performance.now()) {
+    this.#clock = clock;
+    const registers = [this.registry];
+    new Gauge({
+      name: 'imagine_queue_jobs',
+      help: 'Jobs waiting or running now',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const active = jobs.active();
+        const running = active.filter((job) => job.state === 'running').length;
+        this.set({ state: 'running' }, running);
+        this.set({ state: 'waiting' }, active.length - running);
+      },
+    });
+    this.#stageSeconds = new Histogram({ name: 'imagine_render_stage_seconds', help: 'Time spent in each render stage', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers });
+    this.#renderSeconds = new Histogram({ name: 'imagine_render_seconds', help: 'Render time of each finished picture, start to saved file', buckets: STAGE_BUCKETS, registers });
+    this.#finished = new Counter({ name: 'imagine_jobs_finished_total', help: 'Jobs that ended, by outcome', labelNames: ['outcome'], registers });
+    this.#failures = new Counter({ name: 'imagine_render_failures_total', help: 'Failed renders: user (bad input, told to the user) or internal (a bug or a broken model)', labelNames: ['kind'], registers });
+    this.#uploads = new Counter({ name: 'imagine_uploads_total', help: 'Pictures uploaded into chat, by platform and outcome', labelNames: ['platform', 'outcome'], registers });
+    this.#unsubscribe = jobs.subscribe((event) => { this.#onEvent(event); });
+  }
+
+  /** Counts an upload into chat (the adapters report each one). */
+  upload(platform: string, outcome: 'ok' | 'failed'): void {
+    this.#uploads.inc({ platform, outcome });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  stop(): void {
+    this.#unsubscribe();
+  }
+
+  #onEvent(event: JobEvent): void {
+    const now = this.#clock();
+    const current = this.#stages.get(event.job.id);
+    switch (event.type) {
+      case 'progress':
+        if (current?.stage === event.progress.stage) return;
+        if (current !== undefined) this.#stageSeconds.observe({ stage: current.stage }, (now - current.since) / 1000);
+        this.#stages.set(event.job.id, { stage: event.progress.stage, since: now });
+        return;
+      case 'succeeded':
+        if (current !== undefined && current.stage !== 'done') this.#stageSeconds.observe({ stage: current.stage }, (now - current.since) / 1000);
+        this.#renderSeconds.observe(event.result.durationMs / 1000);
+        break;
+      case 'failed':
+        this.#failures.inc({ kind: event.error.userFacing ? 'user' : 'internal' });
+        break;
+      case 'cancelled':
+      case 'interrupted':
+        break;
+      default:
+        return;
+    }
+    this.#stages.delete(event.job.id);
+    this.#finished.inc({ outcome: event.type });
+  }
+}

@@ -1,0 +1,294 @@
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import fastifyCookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { errorMessage, UserError } from '../core/errors.js';
+import { fileExtension } from '../imaging/image-format.js';
+import type { JobService } from '../jobs/job-service.js';
+import type { JobStore } from '../jobs/job-store.js';
+import type { Job, JobResult } from '../jobs/job.js';
+import type { LaneControl } from '../jobs/lane-control.js';
+import type { WorkerDirectory } from '../jobs/worker-status.js';
+import type { DashboardMetrics } from './dashboard-metrics.js';
+import { EventStream } from './event-stream.js';
+import { parseGalleryQuery, type GalleryQuery } from './gallery-query.js';
+import type { LiveQueue } from './live-queue.js';
+import { pictureCard } from './picture-card.js';
+import { sameToken, SESSION_LIFETIME_MS, type SignInStore, type WebSession } from './sign-in-store.js';
+import type { ThumbnailCache } from './thumbnail-cache.js';
+import { viewerMayCancel, viewerMayPause, viewerMaySee, type Viewer } from './web-viewer.js';
+
+export const SESSION_COOKIE = 'imagine_session';
+
+/** Nothing inline, nothing from elsewhere: scripts and styles come from this server's /assets only. */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const PUBLIC_FOLDER = new URL('./public/', import.meta.url);
+const PAGES = ['gallery', 'picture', 'queue', 'sign-in', 'signed-out'] as const;
+type Page = (typeof PAGES)[number];
+const ASSETS: Readonly<Record<string, string>> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8' };
+const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface DashboardOptions {
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  /** Whether people reach it over https (a proxy in front): the cookie is then Secure. */
+  readonly secure: boolean;
+  readonly jobs: JobService;
+  readonly store: JobStore;
+  readonly signIns: SignInStore;
+  readonly thumbnails: ThumbnailCache;
+  readonly live: LiveQueue;
+  readonly metrics: DashboardMetrics;
+  readonly workers: WorkerDirectory;
+  /** Pausing the lane, where the queue allows it (the local mode). */
+  readonly lane?: LaneControl;
+  /** The models offered, for the gallery's filter. */
+  readonly models: () => readonly string[];
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    webSession?: { readonly token: string } & WebSession;
+  }
+}
+
+/**
+ * The web dashboard: gallery, picture pages, the live queue with its workers, `/healthz` and `/metrics`. Every page,
+ * picture, API and event stream needs a session (opened by a one-time sign-in link); pictures are addressed by job
+ * id only; every action is a POST that carries the session's CSRF token and comes from this origin.
+ */
+export class DashboardServer {
+  readonly #options: DashboardOptions;
+  readonly #app: FastifyInstance;
+  readonly #pages: ReadonlyMap<Page, string>;
+  readonly #assets: ReadonlyMap<string, Buffer>;
+  readonly #streams = new Set<{ viewer: Viewer; stream: EventStream }>();
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: DashboardOptions) {
+    this.#options = options;
+    this.#pages = new Map(PAGES.map((page) => [page, readFileSync(new URL(`${page}.html`, PUBLIC_FOLDER), 'utf8')]));
+    this.#assets = new Map(Object.keys(ASSETS).map((name) => [name, readFileSync(new URL(name, PUBLIC_FOLDER))]));
+    this.#app = Fastify({ logger: false, trustProxy: false, bodyLimit: 16 * 1024 });
+    this.#routes();
+  }
+
+  /** Starts listening; resolves with the port. */
+  async start(): Promise<number> {
+    this.#unsubscribe = this.#options.live.subscribe((event) => {
+      for (const { viewer, stream } of this.#streams) {
+        stream.queueChanged();
+        if (event?.type === 'succeeded' && viewerMaySee(event.job, viewer)) {
+          const job = this.#options.store.picture(event.job.id);
+          if (job?.result !== undefined) stream.send('picture', pictureCard({ ...job, result: job.result }));
+        }
+      }
+    });
+    await this.#app.listen({ host: this.#options.host, port: this.#options.port });
+    return (this.#app.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    for (const { stream } of this.#streams) stream.close();
+    await this.#app.close();
+  }
+
+  #routes(): void {
+    const app = this.#app;
+    void app.register(fastifyCookie);
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('x-frame-options', 'DENY');
+      // Sign-in links carry their token in the path: no page may pass its address to another site. (`no-referrer`
+      // would also make browsers send `Origin: null` on this site's own POSTs, which the origin check refuses.)
+      reply.header('referrer-policy', 'same-origin');
+      reply.header('cross-origin-opener-policy', 'same-origin');
+      reply.header('cross-origin-resource-policy', 'same-origin');
+      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+      done(null, payload);
+    });
+    app.setErrorHandler((error, request, reply) => {
+      if (error instanceof UserError) return reply.code(400).send({ error: error.message });
+      const status = (error as { statusCode?: unknown }).statusCode;
+      if (typeof status === 'number' && status >= 400 && status < 500) return reply.code(status).send({ error: errorMessage(error) });
+      this.#options.log?.('error', 'dashboard request failed', { err: error, url: request.url });
+      return reply.code(500).send({ error: 'something went wrong; the bot’s logs say more' });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      // Even "not found" needs a session: without one, nobody learns which addresses exist.
+      if (this.#sessionOf(request) === undefined) return this.#unauthorized(request, reply);
+      return reply.code(404).send({ error: 'not found' });
+    });
+
+    // Open to anyone who can reach the port: a supervisor's check and the team's monitoring.
+    app.get('/healthz', () => ({ status: 'ok', jobs: this.#options.jobs.active().length }));
+    app.get('/metrics', async (_request, reply) => reply.type(this.#options.metrics.contentType).send(await this.#options.metrics.text()));
+    app.get<{ Params: { name: string } }>('/assets/:name', (request, reply) => {
+      const asset = this.#assets.get(request.params.name);
+      if (asset === undefined) return reply.code(404).send({ error: 'not found' });
+      return reply.type(ASSETS[request.params.name]).header('cache-control', 'no-cache').send(asset);
+    });
+    // The link only shows a button: chat apps and mail scanners open links to preview them, and must not use them up.
+    app.get<{ Params: { token: string } }>('/signin/:token', (request, reply) => {
+      // Only a well-formed token goes into the form; it is hex, so nothing in it can be markup.
+      const token = /^[0-9a-f]{64}$/.test(request.params.token) ? request.params.token : '';
+      return reply.type('text/html; charset=utf-8').send(this.#pages.get('sign-in')!.replace('id="token">', `id="token" value="${token}">`));
+    });
+    app.post<{ Body: { token?: unknown } }>('/signin', (request, reply) => {
+      if (!this.#sameOrigin(request)) return reply.code(403).send({ error: 'cross-site request refused' });
+      const token = request.body.token;
+      const opened = typeof token === 'string' ? this.#options.signIns.redeem(token) : undefined;
+      if (opened === undefined) return this.#page(reply.code(401), 'signed-out');
+      void reply.setCookie(SESSION_COOKIE, opened.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: this.#options.secure, maxAge: SESSION_LIFETIME_MS / 1000 });
+      this.#options.log?.('info', 'signed in to the dashboard', { user: opened.session.viewer.actor.owner.name, role: opened.session.viewer.role });
+      return reply.redirect('/', 303);
+    });
+
+    void app.register((signedIn, _options, done) => {
+      signedIn.addHook('preHandler', (request, reply, next) => {
+        const session = this.#sessionOf(request);
+        if (session === undefined) {
+          void this.#unauthorized(request, reply);
+          return;
+        }
+        request.webSession = session;
+        if (request.method === 'POST' && !(this.#sameOrigin(request) && sameToken(session.csrf, request.headers['x-csrf-token']))) {
+          void reply.code(403).send({ error: 'this action needs the page’s CSRF token; reload the page' });
+          return;
+        }
+        next();
+      });
+      this.#signedInRoutes(signedIn);
+      done();
+    });
+  }
+
+  #signedInRoutes(app: FastifyInstance): void {
+    const viewerOf = (request: FastifyRequest): Viewer => request.webSession!.viewer;
+    app.get('/', (_request, reply) => this.#page(reply, 'gallery'));
+    app.get('/queue', (_request, reply) => this.#page(reply, 'queue'));
+    app.get<{ Params: { id: string } }>('/pictures/:id', (_request, reply) => this.#page(reply, 'picture'));
+    app.post('/signout', (request, reply) => {
+      this.#options.signIns.end(request.webSession!.token);
+      void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send();
+    });
+
+    app.get('/api/me', (request) => {
+      const { viewer, csrf } = request.webSession!;
+      return { name: viewer.actor.owner.name, role: viewer.role, csrf, models: this.#options.models() };
+    });
+    app.get<{ Querystring: GalleryQuery }>('/api/pictures', (request) => {
+      const search = parseGalleryQuery(request.query);
+      const page = this.#options.store.searchPictures(search, viewerOf(request).actor);
+      return { pictures: page.jobs.filter(hasResult).map(pictureCard), ...(page.next === undefined ? {} : { next: page.next }) };
+    });
+    app.get<{ Params: { id: string } }>('/api/pictures/:id', (request, reply) => {
+      const job = this.#visiblePicture(request.params.id, viewerOf(request));
+      return job === undefined ? reply.code(404).send({ error: 'no such picture' }) : pictureCard(job);
+    });
+    app.get<{ Params: { id: string } }>('/pictures/:id/thumbnail', async (request, reply) => {
+      const job = this.#visiblePicture(request.params.id, viewerOf(request));
+      if (job === undefined) return reply.code(404).send({ error: 'no such picture' });
+      const bytes = await this.#options.thumbnails.get(job);
+      return reply.type('image/webp').header('cache-control', 'private, max-age=86400').send(bytes);
+    });
+    for (const kind of ['image', 'download'] as const) {
+      app.get<{ Params: { id: string } }>(`/pictures/:id/${kind}`, async (request, reply) => {
+        const job = this.#visiblePicture(request.params.id, viewerOf(request));
+        const bytes = job === undefined ? undefined : await readFile(job.result.file).catch(() => undefined);
+        if (job === undefined || bytes === undefined) return reply.code(404).send({ error: 'no such picture' });
+        void reply.type(IMAGE_TYPES[job.result.format] ?? 'application/octet-stream').header('cache-control', 'private, max-age=86400');
+        if (kind === 'download') void reply.header('content-disposition', `attachment; filename="imagine-${job.result.settings.seed}.${fileExtension(job.result.format)}"`);
+        return reply.send(bytes);
+      });
+    }
+
+    app.get('/api/queue', (request) => this.#options.live.snapshot(viewerOf(request)));
+    app.get('/api/workers', async () => ({ workers: await this.#options.workers.list() }));
+    app.get('/api/events', (request, reply) => {
+      const viewer = viewerOf(request);
+      reply.hijack();
+      const entry = { viewer, stream: undefined as unknown as EventStream };
+      entry.stream = new EventStream(reply.raw, () => this.#options.live.snapshot(viewer), () => this.#streams.delete(entry));
+      this.#streams.add(entry);
+    });
+    app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', async (request, reply) => {
+      const viewer = viewerOf(request);
+      const job = JOB_ID.test(request.params.id) ? this.#options.jobs.get(request.params.id) : undefined;
+      if (job === undefined || (!viewerMaySee(job, viewer) && !viewerMayCancel(job, viewer))) return reply.code(404).send({ error: 'no such job' });
+      if (!viewerMayCancel(job, viewer)) return reply.code(403).send({ error: 'only admins can cancel jobs here' });
+      const cancelled = await this.#options.jobs.cancel(job.id, viewer.actor);
+      this.#options.log?.('info', 'cancelled from the dashboard', { jobId: job.id, by: viewer.actor.owner.name });
+      return { state: cancelled.state };
+    });
+    for (const action of ['pause', 'resume'] as const) {
+      app.post(`/api/queue/${action}`, (request, reply) => {
+        const lane = this.#options.lane;
+        if (lane === undefined) return reply.code(409).send({ error: 'this queue cannot be paused from here (with QUEUE=redis, stop the workers instead)' });
+        if (!viewerMayPause(viewerOf(request))) return reply.code(403).send({ error: 'only the bot’s admins can pause the queue' });
+        if (action === 'pause') lane.pause();
+        else lane.resume();
+        this.#options.live.changed();
+        this.#options.log?.('info', `queue ${action}d from the dashboard`, { by: viewerOf(request).actor.owner.name });
+        return { paused: lane.paused };
+      });
+    }
+  }
+
+  #sessionOf(request: FastifyRequest): ({ readonly token: string } & WebSession) | undefined {
+    const token = request.cookies[SESSION_COOKIE];
+    const session = this.#options.signIns.session(token);
+    return session === undefined || token === undefined ? undefined : { token, ...session };
+  }
+
+  /** A picture the viewer may see whose file is still there; undefined otherwise (the same answer for all three). */
+  #visiblePicture(id: string, viewer: Viewer): (Job & { readonly result: JobResult }) | undefined {
+    if (!JOB_ID.test(id)) return undefined;
+    const job = this.#options.store.picture(id);
+    return job !== undefined && hasResult(job) && viewerMaySee(job, viewer) ? job : undefined;
+  }
+
+  /** A browser that sends an Origin (every modern one does on a POST) must send this server's own. */
+  #sameOrigin(request: FastifyRequest): boolean {
+    const origin = request.headers.origin;
+    if (origin === undefined) return true;
+    try {
+      return new URL(origin).host === request.headers.host;
+    } catch {
+      return false;
+    }
+  }
+
+  #unauthorized(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const wantsPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+    return wantsPage ? this.#page(reply.code(401), 'signed-out') : reply.code(401).send({ error: 'sign in with a link from /imagine web (or npx imagine web link on the host)' });
+  }
+
+  #page(reply: FastifyReply, page: Page): FastifyReply {
+    return reply.type('text/html; charset=utf-8').send(this.#pages.get(page));
+  }
+}
+
+function hasResult(job: Job): job is Job & { readonly result: JobResult } {
+  return job.result !== undefined;
+}

@@ -1,0 +1,138 @@
+import sharp from 'sharp';
+import { describeProgress, describeWait, stageFraction } from '../../commands/status-text.js';
+import type { RenderProgress } from '../core/progress.js';
+import type { RgbImage } from '../core/rgb-image.js';
+import type { JobEvent } from '../jobs/job.js';
+import type { JobService } from '../jobs/job-service.js';
+import type { LaneControl } from '../jobs/lane-control.js';
+import { viewerMayCancel, viewerMayPause, viewerMaySee, type Viewer } from './web-viewer.js';
+
+/** One waiting or running job as the queue page draws it; what the viewer may not see is left out. */
+export interface QueueEntry {
+  readonly id: string;
+  /** Absent for a job the viewer may not see (private, or from another server or workspace). */
+  readonly prompt?: string;
+  readonly requester?: string;
+  readonly model?: string;
+  readonly state: 'queued' | 'running';
+  readonly position: number;
+  readonly wait: string;
+  readonly stage?: string;
+  /** The current stage's progress, 0 to 1. */
+  readonly fraction?: number;
+  /** The latest latent preview, as a data: URL. */
+  readonly preview?: string;
+  readonly mayCancel: boolean;
+}
+
+export interface QueueSnapshot {
+  readonly jobs: readonly QueueEntry[];
+  /** Whether the lane is paused; absent where it cannot be (the Redis mode). */
+  readonly paused?: boolean;
+  readonly mayPause: boolean;
+}
+
+export type LiveQueueListener = (event: JobEvent | undefined) => void;
+
+interface Shown {
+  progress?: RenderProgress;
+  preview?: string;
+  /** A preview being encoded; a newer one waits in `nextPreview` (only the newest is ever encoded). */
+  encoding: boolean;
+  nextPreview?: RgbImage;
+}
+
+/**
+ * The live state of the queue for the dashboard: the job service's waiting and running jobs with each running job's
+ * latest progress and preview (encoded once, newest wins), drawn for one viewer at a time. Listeners hear of every
+ * change; how often they pass it on is theirs to decide.
+ */
+export class LiveQueue {
+  readonly #jobs: JobService;
+  readonly #lane: LaneControl | undefined;
+  readonly #shown = new Map<string, Shown>();
+  readonly #listeners = new Set<LiveQueueListener>();
+  readonly #unsubscribe: () => void;
+
+  constructor(jobs: JobService, lane?: LaneControl) {
+    this.#jobs = jobs;
+    this.#lane = lane;
+    this.#unsubscribe = jobs.subscribe((event) => { this.#onEvent(event); });
+  }
+
+  subscribe(listener: LiveQueueListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Tells listeners that something outside the job events changed (the lane was paused or resumed). */
+  changed(): void {
+    this.#notify(undefined);
+  }
+
+  snapshot(viewer: Viewer): QueueSnapshot {
+    const jobs = this.#jobs.active().map((job): QueueEntry => {
+      const shown = this.#shown.get(job.id);
+      const running = job.state === 'running';
+      const base = { id: job.id, state: running ? ('running' as const) : ('queued' as const), position: job.position, wait: running ? 'drawing now' : describeWait(job.position, job.etaMs), mayCancel: viewerMayCancel(job, viewer) };
+      if (!viewerMaySee(job, viewer)) return base;
+      return {
+        ...base,
+        prompt: job.request.prompt,
+        requester: job.owner.name,
+        model: job.request.model,
+        ...(running && shown?.progress !== undefined ? { stage: describeProgress(shown.progress), fraction: stageFraction(shown.progress) } : {}),
+        ...(running && shown?.preview !== undefined ? { preview: shown.preview } : {}),
+      };
+    });
+    return { jobs, ...(this.#lane === undefined ? {} : { paused: this.#lane.paused }), mayPause: this.#lane !== undefined && viewerMayPause(viewer) };
+  }
+
+  stop(): void {
+    this.#unsubscribe();
+    this.#listeners.clear();
+  }
+
+  #onEvent(event: JobEvent): void {
+    if (event.type === 'progress') {
+      const shown = this.#shown.get(event.job.id) ?? { encoding: false };
+      this.#shown.set(event.job.id, shown);
+      shown.progress = event.progress;
+      if (event.progress.stage === 'denoising' && event.progress.preview !== undefined) this.#encodePreview(event.job.id, shown, event.progress.preview);
+    } else if (event.type !== 'queued' && event.type !== 'position' && event.type !== 'started') {
+      this.#shown.delete(event.job.id);
+    }
+    this.#notify(event);
+  }
+
+  #encodePreview(jobId: string, shown: Shown, image: RgbImage): void {
+    if (shown.encoding) {
+      shown.nextPreview = image;
+      return;
+    }
+    shown.encoding = true;
+    void previewDataUrl(image)
+      .then((url) => {
+        // A job that has finished meanwhile keeps no preview.
+        if (this.#shown.get(jobId) !== shown) return;
+        shown.preview = url;
+        this.#notify(undefined);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        shown.encoding = false;
+        const next = shown.nextPreview;
+        shown.nextPreview = undefined;
+        if (next !== undefined && this.#shown.get(jobId) === shown) this.#encodePreview(jobId, shown, next);
+      });
+  }
+
+  #notify(event: JobEvent | undefined): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+async function previewDataUrl(image: RgbImage): Promise<string> {
+  const jpeg = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+  return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+}

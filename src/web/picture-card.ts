@@ -1,0 +1,74 @@
+import { equivalentCommand } from '../../commands/equivalent-command.js';
+import type { Job, JobResult } from '../jobs/job.js';
+
+/** A finished picture as the dashboard shows it: what was asked, how it was rendered, and its addresses (by id). */
+export interface PictureCard {
+  readonly id: string;
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly requester: string;
+  readonly where: string;
+  readonly private: boolean;
+  readonly model: string;
+  readonly seed: number;
+  readonly steps: number;
+  readonly guidance: number;
+  readonly scheduler: string;
+  readonly size: string;
+  readonly renderedSize: string;
+  readonly upscaler: string;
+  readonly format: string;
+  readonly bytes: number;
+  readonly finishedAt: number;
+  readonly durationMs: number;
+  /** The `/imagine …` that renders it again. */
+  readonly command: string;
+  /** AUTOMATIC1111's parameters text, as embedded in the file. */
+  readonly parameters: string;
+  readonly thumbnailUrl: string;
+  readonly imageUrl: string;
+  readonly downloadUrl: string;
+}
+
+const PLATFORM_NAMES: Readonly<Record<string, string>> = { discord: 'Discord', slack: 'Slack' };
+
+/** "Slack, workspace T0…, channel C0…": the platform, its server or workspace, and the channel the adapter stored. */
+export function whereAsked(job: Job): string {
+  const platform = PLATFORM_NAMES[job.owner.platform] ?? job.owner.platform;
+  const parts = [platform];
+  if (job.owner.community !== undefined) parts.push(`${job.owner.platform === 'discord' ? 'server' : 'workspace'} ${job.owner.community}`);
+  else parts.push('direct message');
+  const channel = (job.place as { channelId?: unknown } | null)?.channelId;
+  if (typeof channel === 'string' && job.owner.community !== undefined) parts.push(`channel ${channel}`);
+  return parts.join(', ');
+}
+
+export function pictureCard(job: Job & { readonly result: JobResult }): PictureCard {
+  const { result } = job;
+  const settings = result.settings;
+  return {
+    id: job.id,
+    prompt: job.request.prompt,
+    negativePrompt: job.request.negativePrompt ?? '',
+    requester: job.owner.name,
+    where: whereAsked(job),
+    private: job.request.private,
+    model: job.request.model,
+    seed: settings.seed,
+    steps: settings.steps,
+    guidance: settings.guidance,
+    scheduler: settings.scheduler,
+    size: `${result.width}×${result.height}`,
+    renderedSize: `${settings.width}×${settings.height}`,
+    upscaler: result.upscaler,
+    format: result.format,
+    bytes: result.bytes,
+    finishedAt: job.finishedAt ?? job.createdAt,
+    durationMs: result.durationMs,
+    command: equivalentCommand(job),
+    parameters: result.parameters,
+    thumbnailUrl: `/pictures/${job.id}/thumbnail`,
+    imageUrl: `/pictures/${job.id}/image`,
+    downloadUrl: `/pictures/${job.id}/download`,
+  };
+}

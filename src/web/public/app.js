@@ -1,0 +1,295 @@
+// The dashboard's one script: no framework, no build step. Everything a person typed reaches the page through
+// textContent or an attribute value, never through HTML.
+
+const page = document.body.dataset.page;
+
+/** Creates an element with properties and children (strings become text nodes). */
+function element(tag, properties = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(properties)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'className') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key.startsWith('data-') || key.startsWith('aria-')) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+let me;
+
+async function api(path, options = {}) {
+  const headers = { accept: 'application/json', ...(options.method === 'POST' ? { 'x-csrf-token': me?.csrf ?? '' } : {}) };
+  const response = await fetch(path, { ...options, headers, credentials: 'same-origin' });
+  if (response.status === 401) {
+    location.reload();
+    throw new Error('signed out');
+  }
+  const body = response.status === 204 ? {} : await response.json();
+  if (!response.ok) throw new Error(body.error ?? `the server answered ${response.status}`);
+  return body;
+}
+
+function show(id, text) {
+  const node = document.getElementById(id);
+  node.textContent = text;
+  node.hidden = text === '';
+}
+
+function formatDate(ms) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+function formatBytes(bytes) {
+  return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`;
+}
+
+function formatSeconds(ms) {
+  return ms < 60000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+}
+
+async function header() {
+  me = await api('/api/me');
+  document.getElementById('who').textContent = `${me.name}${me.role === 'member' ? ' (read-only)' : ''}`;
+  for (const link of document.querySelectorAll('[data-nav]')) link.classList.toggle('current', link.dataset.nav === page);
+  document.getElementById('sign-out').addEventListener('click', async () => {
+    await api('/signout', { method: 'POST' });
+    location.href = '/';
+  });
+}
+
+/** The live feed: queue snapshots and new pictures. EventSource reconnects by itself. */
+function events(handlers) {
+  const source = new EventSource('/api/events');
+  for (const [name, handler] of Object.entries(handlers)) source.addEventListener(name, (event) => handler(JSON.parse(event.data)));
+  source.addEventListener('error', () => {
+    if (source.readyState === EventSource.CLOSED) setTimeout(() => events(handlers), 5000);
+  });
+  return source;
+}
+
+// ---- Gallery
+
+function galleryCard(picture) {
+  return element(
+    'li',
+    { className: 'card', 'data-id': picture.id },
+    element(
+      'a',
+      { href: `/pictures/${picture.id}`, title: picture.prompt },
+      element('img', { src: picture.thumbnailUrl, alt: picture.prompt, loading: 'lazy', width: 384, height: 384 }),
+      element('span', { className: 'caption', text: picture.prompt }),
+      element('span', { className: 'meta', text: `${picture.requester} · ${picture.model} · ${formatDate(picture.finishedAt)}` }),
+    ),
+  );
+}
+
+async function galleryPage() {
+  const form = document.getElementById('search');
+  const list = document.getElementById('gallery');
+  const sentinel = document.getElementById('more');
+  const modelSelect = form.elements.model;
+  for (const model of me.models) modelSelect.append(element('option', { value: model, text: model }));
+  const params = new URLSearchParams(location.search);
+  for (const name of ['q', 'requester', 'model', 'from', 'to']) if (params.has(name)) form.elements[name].value = params.get(name);
+  let next;
+  let loading = false;
+  let done = false;
+  const filtered = () => ['q', 'requester', 'model', 'from', 'to'].some((name) => form.elements[name].value !== '');
+
+  async function load(reset) {
+    if (loading || (done && !reset)) return;
+    loading = true;
+    try {
+      const query = new URLSearchParams();
+      for (const name of ['q', 'requester', 'model', 'from', 'to']) if (form.elements[name].value !== '') query.set(name, form.elements[name].value);
+      if (!reset && next !== undefined) query.set('before', String(next));
+      const answer = await api(`/api/pictures?${query}`);
+      if (reset) list.replaceChildren();
+      for (const picture of answer.pictures) list.append(galleryCard(picture));
+      next = answer.next;
+      done = next === undefined;
+      show('gallery-message', list.children.length === 0 ? (filtered() ? 'No picture matches.' : 'No pictures yet: ask for one with /imagine in chat.') : '');
+    } catch (error) {
+      show('gallery-message', error.message);
+    } finally {
+      loading = false;
+    }
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const name of ['q', 'requester', 'model', 'from', 'to']) if (form.elements[name].value !== '') query.set(name, form.elements[name].value);
+    history.replaceState(null, '', query.size === 0 ? '/' : `/?${query}`);
+    done = false;
+    next = undefined;
+    void load(true);
+  });
+  new IntersectionObserver((entries) => {
+    if (entries.some((entry) => entry.isIntersecting)) void load(false);
+  }, { rootMargin: '600px' }).observe(sentinel);
+  await load(true);
+  events({
+    picture(picture) {
+      // A new picture shows at once in the unfiltered gallery; a search shows it when searched again.
+      if (filtered() || list.querySelector(`[data-id="${picture.id}"]`) !== null) return;
+      list.prepend(galleryCard(picture));
+      show('gallery-message', '');
+    },
+  });
+}
+
+// ---- One picture
+
+async function picturePage() {
+  const id = location.pathname.split('/')[2];
+  let picture;
+  try {
+    picture = await api(`/api/pictures/${encodeURIComponent(id)}`);
+  } catch (error) {
+    show('picture-message', error.message);
+    return;
+  }
+  document.title = `${picture.prompt.slice(0, 60)} · imagine`;
+  document.getElementById('picture-image').src = picture.imageUrl;
+  document.getElementById('picture-image').alt = picture.prompt;
+  document.getElementById('picture-link').href = picture.imageUrl;
+  document.getElementById('picture-prompt').textContent = picture.prompt;
+  const rows = [
+    ['Negative prompt', picture.negativePrompt || '—'],
+    ['Requested by', picture.requester],
+    ['Asked in', picture.where],
+    ['Finished', formatDate(picture.finishedAt)],
+    ['Model', picture.model],
+    ['Seed', String(picture.seed)],
+    ['Steps', String(picture.steps)],
+    ['Guidance', String(picture.guidance)],
+    ['Sampler', picture.scheduler],
+    ['Size', `${picture.size} (rendered ${picture.renderedSize}, upscaled with ${picture.upscaler})`],
+    ['File', `${picture.format.toUpperCase()}, ${formatBytes(picture.bytes)}`],
+    ['Render time', formatSeconds(picture.durationMs)],
+    ...(picture.private ? [['Visibility', 'private']] : []),
+  ];
+  document.getElementById('picture-parameters').replaceChildren(...rows.flatMap(([name, value]) => [element('dt', { text: name }), element('dd', { text: value, 'data-field': name })]));
+  const command = document.getElementById('picture-command');
+  command.value = picture.command;
+  document.getElementById('copy-command').addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(picture.command);
+    } catch {
+      // Over plain http (not localhost) the clipboard API is missing: select the text for the person to copy.
+      command.select();
+      document.execCommand('copy');
+    }
+    document.getElementById('copy-result').textContent = 'Copied.';
+  });
+  const download = document.getElementById('picture-download');
+  download.href = picture.downloadUrl;
+  document.getElementById('picture').hidden = false;
+}
+
+// ---- Queue and workers
+
+function queueEntry(job) {
+  const item = element('li', { className: `job ${job.state}`, 'data-id': job.id });
+  const preview = element('img', { className: 'preview', alt: '', width: 96, height: 96 });
+  const title = element('span', { className: 'prompt' });
+  const who = element('span', { className: 'meta' });
+  const bar = element('progress', { className: 'bar', max: 1, value: 0 });
+  const stage = element('span', { className: 'stage' });
+  const cancel = element('button', { type: 'button', className: 'cancel', text: 'Cancel' });
+  cancel.addEventListener('click', async () => {
+    cancel.disabled = true;
+    try {
+      await api(`/api/jobs/${job.id}/cancel`, { method: 'POST' });
+    } catch (error) {
+      show('queue-message', error.message);
+      cancel.disabled = false;
+    }
+  });
+  item.append(preview, element('div', { className: 'what' }, title, who, element('div', { className: 'progress' }, bar, stage)), cancel);
+  item.update = (latest) => {
+    item.className = `job ${latest.state}`;
+    title.textContent = latest.prompt ?? 'a private picture, or one from elsewhere';
+    who.textContent = latest.requester === undefined ? '' : `${latest.requester} · ${latest.model}`;
+    stage.textContent = latest.state === 'running' ? (latest.stage ?? 'starting') : latest.wait;
+    bar.hidden = latest.state !== 'running';
+    if (latest.fraction !== undefined) bar.value = latest.fraction;
+    preview.hidden = latest.preview === undefined;
+    if (latest.preview !== undefined && preview.src !== latest.preview) preview.src = latest.preview;
+    cancel.hidden = !latest.mayCancel;
+  };
+  item.update(job);
+  return item;
+}
+
+let drawnRunning;
+
+function drawQueue(snapshot) {
+  // The workers table says what each lane draws: read it again when that changes, not only every few seconds.
+  const running = snapshot.jobs.filter((job) => job.state === 'running').map((job) => job.id).join(',');
+  if (running !== drawnRunning) {
+    drawnRunning = running;
+    void drawWorkers();
+  }
+  const list = document.getElementById('queue');
+  const existing = new Map([...list.children].map((item) => [item.dataset.id, item]));
+  const items = snapshot.jobs.map((job) => {
+    const item = existing.get(job.id) ?? queueEntry(job);
+    item.update(job);
+    return item;
+  });
+  list.replaceChildren(...items);
+  document.getElementById('queue-empty').hidden = snapshot.jobs.length > 0;
+  const lane = document.getElementById('lane-state');
+  lane.hidden = snapshot.paused !== true;
+  lane.textContent = 'paused: nothing new starts';
+  document.getElementById('pause').hidden = !(snapshot.mayPause && snapshot.paused === false);
+  document.getElementById('resume').hidden = !(snapshot.mayPause && snapshot.paused === true);
+}
+
+async function drawWorkers() {
+  try {
+    const { workers } = await api('/api/workers');
+    document.getElementById('workers').replaceChildren(
+      ...workers.map((worker) =>
+        element(
+          'tr',
+          {},
+          element('td', { text: worker.id }),
+          element('td', { text: worker.device }),
+          element('td', { text: worker.models.join(', ') }),
+          element('td', { text: worker.currentJobId === undefined ? 'idle' : worker.currentJobId.slice(0, 8) }),
+          element('td', { text: worker.picturesPerMinute.toFixed(1) }),
+          element('td', { text: worker.lastError === undefined ? '—' : `${worker.lastError.message} (${formatDate(worker.lastError.at)})` }),
+        ),
+      ),
+    );
+  } catch (error) {
+    show('queue-message', error.message);
+  }
+}
+
+async function queuePage() {
+  for (const action of ['pause', 'resume']) {
+    document.getElementById(action).addEventListener('click', async () => {
+      try {
+        await api(`/api/queue/${action}`, { method: 'POST' });
+      } catch (error) {
+        show('queue-message', error.message);
+      }
+    });
+  }
+  drawQueue(await api('/api/queue'));
+  setInterval(() => void drawWorkers(), 5000);
+  events({ queue: drawQueue });
+}
+
+const pages = { gallery: galleryPage, picture: picturePage, queue: queuePage };
+if (page in pages) {
+  header()
+    .then(() => pages[page]())
+    .catch((error) => console.error(error));
+}
