@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { equivalentCommand } from '../../commands/equivalent-command.js';
+import { webCommand } from '../../commands/web-command.js';
+import { buildRequest } from '../../commands/imagine-command.js';
+import type { Job } from '../../src/jobs/job.js';
+import { ChatDashboardLinks } from '../../src/web/dashboard-links.js';
+import { parseGalleryQuery } from '../../src/web/gallery-query.js';
+import { LINK_LIFETIME_MS, SESSION_LIFETIME_MS, SignInStore } from '../../src/web/sign-in-store.js';
+import { HOST_ADMIN, viewerMayCancel, viewerMayPause, viewerMaySee, type Viewer } from '../../src/web/web-viewer.js';
+import { commandServices, FakeChat } from '../helpers/fake-chat.js';
+import { fakeResult } from '../helpers/fake-runner.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+describe('parseGalleryQuery', () => {
+  test('words, requester, model, an inclusive day range in UTC, the cursor and the page size', () => {
+    assert.deepEqual(parseGalleryQuery({ q: '  red   fox ', requester: 'ana', model: 'sd-1.5', from: '2026-11-01', to: '2026-11-30', before: '42', limit: '10' }), {
+      words: ['red', 'fox'],
+      requester: 'ana',
+      model: 'sd-1.5',
+      from: Date.UTC(2026, 10, 1),
+      until: Date.UTC(2026, 11, 1),
+      before: 42,
+      limit: 10,
+    });
+    assert.deepEqual(parseGalleryQuery({ q: '', requester: ' ' }), { limit: 24 });
+  });
+
+  for (const [query, message] of [
+    [{ from: '2026-02-30' }, 'from must be a day written YYYY-MM-DD'],
+    [{ to: '1 Dec 2026' }, 'to must be a day written YYYY-MM-DD'],
+    [{ from: '2026-12-02', to: '2026-12-01' }, 'the “to” day is before the “from” day'],
+    [{ before: '-1' }, 'before must be a whole number from 1 to 9007199254740991'],
+    [{ limit: '1000' }, 'limit must be a whole number from 1 to 60'],
+    [{ q: ['a', 'b'] }, 'q is given more than once'],
+    [{ q: 'a b c d e f g h i j k l m' }, 'search with at most 12 words'],
+    [{ requester: 'x'.repeat(201) }, 'requester is longer than 200 characters'],
+  ] as const) {
+    test(`${JSON.stringify(query)}: “${message}”`, () => {
+      assert.throws(() => parseGalleryQuery(query), { name: 'UserError', message });
+    });
+  }
+});
+
+describe('sign-in links and sessions', () => {
+  test('a link works once and only within its lifetime; a session ends after its own', async () => {
+    let now = 1_000_000;
+    const store = new SignInStore(join(await tempDir(), 'web.sqlite'), () => now);
+    const late = store.issueLink(HOST_ADMIN);
+    now += LINK_LIFETIME_MS;
+    assert.equal(store.redeem(late), undefined, 'expired');
+    const link = store.issueLink(HOST_ADMIN);
+    const opened = store.redeem(link);
+    assert.ok(opened !== undefined);
+    assert.equal(store.redeem(link), undefined, 'used');
+    assert.deepEqual(store.session(opened.token)?.viewer, HOST_ADMIN);
+    assert.match(opened.session.csrf, /^[0-9a-f]{64}$/);
+    assert.notEqual(opened.session.csrf, opened.token);
+    now += SESSION_LIFETIME_MS - 1;
+    assert.ok(store.session(opened.token) !== undefined);
+    now += 1;
+    assert.equal(store.session(opened.token), undefined);
+    assert.equal(store.session('not-a-token'), undefined);
+    store.close();
+  });
+
+  test('the file holds hashes only: a copy of it signs nobody in', async () => {
+    const file = join(await tempDir(), 'web.sqlite');
+    const store = new SignInStore(file);
+    const link = store.issueLink(HOST_ADMIN);
+    const opened = store.redeem(store.issueLink(HOST_ADMIN))!;
+    store.close();
+    const { readFile } = await import('node:fs/promises');
+    const bytes = (await readFile(file)).toString('latin1') + (await readFile(`${file}-wal`).catch(() => Buffer.alloc(0))).toString('latin1');
+    assert.ok(!bytes.includes(link) && !bytes.includes(opened.token));
+  });
+
+  test('chat links: admins get an admin session, members a read-only one only with WEB_GALLERY=members', async () => {
+    const store = new SignInStore(join(await tempDir(), 'web.sqlite'));
+    const member = { platform: 'slack', id: 'UBEN', name: 'ben', community: 'T1', admin: 'none' } as const;
+    const admin = { ...member, id: 'UANA', name: 'ana', admin: 'community' } as const;
+    const adminsOnly = new ChatDashboardLinks(store, 'https://imagine.example.com/', 'admins');
+    assert.throws(() => adminsOnly.linkFor(member), { name: 'UserError', message: 'the web dashboard is for the bot’s admins here' });
+    const link = adminsOnly.linkFor(admin);
+    assert.match(link, /^https:\/\/imagine\.example\.com\/signin\/[0-9a-f]{64}$/);
+    assert.deepEqual(store.redeem(link.split('/').at(-1)!)?.session.viewer, { actor: { owner: { platform: 'slack', userId: 'UANA', name: 'ana', community: 'T1' }, admin: 'community' }, role: 'admin' });
+    const members = new ChatDashboardLinks(store, 'http://127.0.0.1:8080', 'members');
+    assert.equal(store.redeem(members.linkFor(member).split('/').at(-1)!)?.session.viewer.role, 'member');
+    store.close();
+  });
+});
+
+describe('what a dashboard viewer may do', () => {
+  const job = (owner: Job['owner'], isPrivate: boolean): Job => ({ id: 'j', owner, request: { prompt: 'p', model: 'm', private: isPrivate, maxBytes: 1 }, state: 'queued', place: null, createdAt: 0, attempts: 0 });
+  const ana = { platform: 'slack', userId: 'UANA', name: 'ana', community: 'T1' };
+  const asMember = (admin: 'none' | 'community' | 'global'): Viewer => ({ actor: { owner: ana, admin }, role: 'member' });
+  const asAdmin = (admin: 'none' | 'community' | 'global'): Viewer => ({ actor: { owner: { ...ana, userId: 'UMOD' }, admin }, role: 'admin' });
+
+  test('members look and never act, even on their own jobs; admins act within their reach; only global admins pause', () => {
+    assert.ok(viewerMaySee(job(ana, true), asMember('none')));
+    assert.ok(!viewerMayCancel(job(ana, false), asMember('none')));
+    assert.ok(viewerMayCancel(job(ana, true), asAdmin('community')));
+    assert.ok(!viewerMayCancel(job({ ...ana, community: 'T2' }, false), asAdmin('community')));
+    assert.ok(viewerMayCancel(job({ ...ana, community: 'T2' }, false), asAdmin('global')));
+    assert.ok(!viewerMayPause(asAdmin('community')));
+    assert.ok(viewerMayPause(asAdmin('global')));
+    assert.ok(!viewerMayPause(asMember('global')));
+  });
+});
+
+describe('/web and /imagine web', () => {
+  test('answers privately with a link; says so when the dashboard is off', async () => {
+    const services = commandServices({} as never);
+    const chat = new FakeChat({ id: 'UANA', admin: 'global' });
+    await assert.rejects(webCommand.run({}, chat, services), { name: 'UserError', message: 'the web dashboard is not enabled on this bot (its admin sets WEB_PORT)' });
+    const store = new SignInStore(join(await tempDir(), 'web.sqlite'));
+    await webCommand.run({}, chat, { ...services, dashboard: new ChatDashboardLinks(store, 'http://127.0.0.1:8080', 'admins') });
+    assert.equal(chat.replies.length, 1);
+    assert.equal(chat.replies[0].private, true);
+    assert.match(chat.replies[0].text, /: http:\/\/127\.0\.0\.1:8080\/signin\/[0-9a-f]{64}$/);
+    store.close();
+  });
+});
+
+describe('the equivalent /imagine command', () => {
+  test('Slack flags or Discord options, written out as rendered, that build the same request again', () => {
+    const chat = new FakeChat({ id: 'UANA', platform: 'slack' });
+    const services = commandServices({} as never);
+    const request = buildRequest({ prompt: 'a red fox', negative: 'people', aspect: '16:9', seed: 7, model: 'sd-1.5' }, chat, services);
+    const asked: Job = { id: 'j', owner: { platform: 'slack', userId: 'UANA', name: 'ana' }, request, state: 'succeeded', place: null, createdAt: 0, attempts: 1 };
+    const job: Job = { ...asked, result: fakeResult(asked) };
+    assert.equal(equivalentCommand(job), '/imagine a red fox --negative people --aspect 16:9 --seed 7 --steps 4 --guidance 0 --model sd-1.5 --scheduler euler-ancestral');
+    assert.equal(equivalentCommand({ ...job, owner: { ...job.owner, platform: 'discord' } }), '/imagine prompt:a red fox negative:people aspect:16:9 seed:7 steps:4 guidance:0 model:sd-1.5 scheduler:euler-ancestral');
+    const square = { ...job, result: { ...job.result!, settings: { ...job.result!.settings, width: 512, height: 512 } } };
+    assert.doesNotMatch(equivalentCommand(square), /aspect/);
+  });
+});
