@@ -76,7 +76,7 @@ export class DashboardServer {
   readonly #app: FastifyInstance;
   readonly #pages: ReadonlyMap<Page, string>;
   readonly #assets: ReadonlyMap<string, Buffer>;
-  readonly #streams = new Set<{ viewer: Viewer; stream: EventStream }>();
+  readonly #streams = new Set<{ viewer: Viewer; session: string; stream: EventStream }>();
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: DashboardOptions) {
@@ -188,7 +188,10 @@ export class DashboardServer {
     app.get('/queue', (_request, reply) => this.#page(reply, 'queue'));
     app.get<{ Params: { id: string } }>('/pictures/:id', (_request, reply) => this.#page(reply, 'picture'));
     app.post('/signout', (request, reply) => {
-      this.#options.signIns.end(request.webSession!.token);
+      const session = request.webSession!.token;
+      this.#options.signIns.end(session);
+      // The session's open event streams end with it.
+      for (const entry of this.#streams) if (entry.session === session) entry.stream.close();
       void reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send();
     });
@@ -228,8 +231,8 @@ export class DashboardServer {
     app.get('/api/events', (request, reply) => {
       const viewer = viewerOf(request);
       reply.hijack();
-      const entry = { viewer, stream: undefined as unknown as EventStream };
-      entry.stream = new EventStream(reply.raw, () => this.#options.live.snapshot(viewer), () => this.#streams.delete(entry));
+      const stream: EventStream = new EventStream(reply.raw, () => this.#options.live.snapshot(viewer), () => this.#streams.delete(entry));
+      const entry = { viewer, session: request.webSession!.token, stream };
       this.#streams.add(entry);
     });
     app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', async (request, reply) => {

@@ -10,6 +10,7 @@ import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
 import { slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
 import { fakePlatformsEnv, npmRunWorker, npmStart, startFakePlatforms, type RunningBot } from '../helpers/npm-start.js';
 import { deleteKeys, redisServerSkipReason, redisSkipReason, startOwnRedis, TEST_REDIS_URL, testPrefix } from '../helpers/redis.js';
+import { dashboardCookie, freePort } from '../helpers/free-port.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /*
@@ -20,9 +21,13 @@ import { tempDir } from '../helpers/temp-dir.js';
 const skip = await redisSkipReason();
 const serverSkip = skip === false ? await redisServerSkipReason() : skip;
 
-async function until(condition: () => boolean, what: () => string, limitMs = 90_000): Promise<void> {
+async function until(condition: () => boolean, what: () => string, limitMs = 90_000, poll: () => Promise<void> = () => Promise.resolve()): Promise<void> {
   const deadline = Date.now() + limitMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await poll();
+  while (!condition() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await poll();
+  }
   assert.ok(condition(), what());
 }
 
@@ -63,7 +68,10 @@ describe('npm start with QUEUE=redis and two npm run worker processes', { skip }
     processes.push(...workers);
     for (const worker of workers) await until(() => worker.output().includes('render worker ready, serving sdxl-turbo'), () => worker.output());
 
-    let front = npmStart(frontEnv);
+    const webPort = await freePort();
+    const dashboard = `http://127.0.0.1:${webPort}`;
+    const env = { ...frontEnv, WEB_PORT: String(webPort), ADMINS: 'slack:U00000ANA' };
+    let front = npmStart(env);
     processes.push(front);
     await discord.identified();
     await slack.socketConnected();
@@ -75,13 +83,24 @@ describe('npm start with QUEUE=redis and two npm run worker processes', { skip }
     assert.equal(final.status, 200, front.output());
     await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-3.png'), () => front.output());
 
+    // The dashboard's workers table: both workers, each from its own heartbeat, two pictures between them.
+    const web = (await slack.sendEnvelope('slash_commands', slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'web').fields)) as { text?: string };
+    const cookie = await dashboardCookie(dashboard, /http:\/\/\S+\/signin\/[0-9a-f]{64}/.exec(web.text ?? '')?.[0] ?? '');
+    type Listed = { workers: { id: string; device: string; models: string[]; picturesPerMinute: number; currentJobId?: string }[] };
+    let listed: Listed = { workers: [] };
+    const perMinute = () => listed.workers.reduce((sum, worker) => sum + worker.picturesPerMinute, 0);
+    await until(() => listed.workers.length === 2 && Math.abs(perMinute() - 0.2) < 1e-9, () => JSON.stringify(listed), 10_000, async () => {
+      listed = (await (await fetch(`${dashboard}/api/workers`, { headers: { cookie } })).json()) as Listed;
+    });
+    assert.deepEqual(listed.workers.map((worker) => [worker.device, worker.models, worker.currentJobId]), [['cpu', ['sdxl-turbo'], undefined], ['cpu', ['sdxl-turbo'], undefined]]);
+
     // The front dies with a picture in flight; the workers go on, and the restarted front posts it where it was asked.
     const second = (await slack.sendEnvelope('slash_commands', slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, 'a green fox --seed 5').fields)) as { text?: string };
     assert.match(second.text ?? '', /Queued “a green fox”/, front.output());
     const killed = once(front.child, 'exit');
     front.child.kill('SIGKILL');
     await killed;
-    front = npmStart(frontEnv);
+    front = npmStart(env);
     processes.push(front);
     // (The killed front may have left an upload it never shared; Slack drops those.)
     await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-5.png' && file.shared?.channel === FAKE_CHANNEL_ID), () => front.output());

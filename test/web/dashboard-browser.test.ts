@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -9,6 +8,7 @@ import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
 import { slashCommand } from '../fakes/slack/slack-requests.js';
 import { chromiumSkipReason, launchChromium } from '../helpers/chromium.js';
+import { freePort } from '../helpers/free-port.js';
 import { npmStart, type RunningBot } from '../helpers/npm-start.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -24,14 +24,6 @@ const BEN = { id: 'U00000BEN', name: 'ben' };
 
 /** In the page: whether the image the selector names has loaded (this file has no DOM types; the page has a DOM). */
 const LOADED = '(selector) => { const image = document.querySelector(selector); return image !== null && image.complete && image.naturalWidth > 0; }';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function until(condition: () => boolean | Promise<boolean>, what: () => string, limitMs = 60_000): Promise<void> {
   const deadline = Date.now() + limitMs;

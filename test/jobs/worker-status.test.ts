@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { RedisNames } from '../../src/jobs/redis/redis-names.js';
+import { RedisWorkerDirectory } from '../../src/jobs/redis/redis-worker-directory.js';
+import { RATE_WINDOW_MS, RenderActivity, type WorkerStatus } from '../../src/jobs/worker-status.js';
+import { deleteKeys, redisSkipReason, TEST_REDIS_URL, testPrefix } from '../helpers/redis.js';
+
+describe('RenderActivity', () => {
+  test('the current job, pictures per minute over ten minutes, and the last failure that was not the requester’s', () => {
+    let now = 0;
+    const activity = new RenderActivity(() => now);
+    activity.started('a');
+    assert.equal(activity.status('w', 'cpu', ['m']).currentJobId, 'a');
+    now = 60_000;
+    activity.succeeded('a');
+    activity.started('b');
+    activity.ended('b', 'the UNet returned NaN');
+    activity.started('c');
+    activity.ended('c');
+    now = 120_000;
+    const status = activity.status('w', 'cuda:1', ['m']);
+    assert.deepEqual(status, { id: 'w', device: 'cuda:1', models: ['m'], picturesPerMinute: 0.1, lastError: { message: 'the UNet returned NaN', at: 60_000 }, seenAt: 120_000 });
+    now = 60_000 + RATE_WINDOW_MS;
+    assert.equal(activity.status('w', 'cpu', ['m']).picturesPerMinute, 0, 'out of the window');
+  });
+
+  test('a job that ends is no longer current only if it was the current one', () => {
+    const activity = new RenderActivity(() => 0);
+    activity.started('b');
+    activity.ended('a');
+    assert.equal(activity.status('w', 'cpu', []).currentJobId, 'b');
+  });
+});
+
+const skip = await redisSkipReason();
+
+describe('RedisWorkerDirectory', { skip }, () => {
+  const names = new RedisNames(testPrefix());
+  const redis = new Redis(TEST_REDIS_URL);
+  after(async () => {
+    await deleteKeys(names.prefix);
+    await redis.quit();
+  });
+
+  test('lists live workers by id, hides silent ones, forgets those silent for a day and entries it cannot read', async () => {
+    const now = 10 * 86_400_000;
+    const status = (id: string, seenAt: number): WorkerStatus => ({ id, device: 'cuda:0', models: ['sdxl-turbo'], picturesPerMinute: 1.5, seenAt });
+    await redis.hset(names.workerStatus, {
+      'gpu-b': JSON.stringify(status('gpu-b', now - 1000)),
+      'gpu-a': JSON.stringify(status('gpu-a', now)),
+      silent: JSON.stringify(status('silent', now - 60_000)),
+      gone: JSON.stringify(status('gone', now - 86_400_001)),
+      garbled: '{not json',
+    });
+    const directory = new RedisWorkerDirectory(redis, names, 30_000, () => now);
+    assert.deepEqual((await directory.list()).map((worker) => worker.id), ['gpu-a', 'gpu-b']);
+    assert.deepEqual((await redis.hkeys(names.workerStatus)).sort(), ['gpu-a', 'gpu-b', 'silent']);
+  });
+});
