@@ -34,8 +34,15 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 const PUBLIC_FOLDER = new URL('./public/', import.meta.url);
-const PAGES = ['gallery', 'picture', 'queue', 'sign-in', 'signed-out'] as const;
-type Page = (typeof PAGES)[number];
+/** Each page: its title, and whether it is a signed-in page (with the navigation bar). */
+const PAGES = {
+  gallery: { title: 'Gallery', signedIn: true },
+  picture: { title: 'Picture', signedIn: true },
+  queue: { title: 'Queue', signedIn: true },
+  'sign-in': { title: 'Sign in', signedIn: false },
+  'signed-out': { title: 'Not signed in', signedIn: false },
+} as const;
+type Page = keyof typeof PAGES;
 const ASSETS: Readonly<Record<string, string>> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8' };
 const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -81,7 +88,7 @@ export class DashboardServer {
 
   constructor(options: DashboardOptions) {
     this.#options = options;
-    this.#pages = new Map(PAGES.map((page) => [page, readFileSync(new URL(`${page}.html`, PUBLIC_FOLDER), 'utf8')]));
+    this.#pages = composePages();
     this.#assets = new Map(Object.keys(ASSETS).map((name) => [name, readFileSync(new URL(name, PUBLIC_FOLDER))]));
     this.#app = Fastify({ logger: false, trustProxy: false, bodyLimit: 16 * 1024 });
     this.#routes();
@@ -290,6 +297,20 @@ export class DashboardServer {
   #page(reply: FastifyReply, page: Page): FastifyReply {
     return reply.type('text/html; charset=utf-8').send(this.#pages.get(page));
   }
+}
+
+/** Every page once, at start: the shared layout around the page's own body (and the navigation when signed in). */
+function composePages(): ReadonlyMap<Page, string> {
+  const read = (name: string) => readFileSync(new URL(name, PUBLIC_FOLDER), 'utf8');
+  const layout = read('layout.html');
+  const nav = read('nav.html');
+  return new Map(
+    (Object.keys(PAGES) as Page[]).map((page) => {
+      const body = (PAGES[page].signedIn ? nav : '') + read(`${page}.html`);
+      // Functions as replacements, so that no `$` in a page is read as a pattern.
+      return [page, layout.replace('{{title}}', () => PAGES[page].title).replace('{{page}}', () => page).replace('{{body}}', () => body)];
+    }),
+  );
 }
 
 function hasResult(job: Job): job is Job & { readonly result: JobResult } {

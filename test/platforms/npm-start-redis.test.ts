@@ -10,7 +10,8 @@ import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
 import { slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
 import { fakePlatformsEnv, npmRunWorker, npmStart, startFakePlatforms, type RunningBot } from '../helpers/npm-start.js';
 import { deleteKeys, redisServerSkipReason, redisSkipReason, startOwnRedis, TEST_REDIS_URL, testPrefix } from '../helpers/redis.js';
-import { dashboardCookie, freePort } from '../helpers/free-port.js';
+import { closedPort } from '../helpers/closed-port.js';
+import { dashboardCookie } from '../helpers/dashboard-session.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 /*
@@ -68,7 +69,7 @@ describe('npm start with QUEUE=redis and two npm run worker processes', { skip }
     processes.push(...workers);
     for (const worker of workers) await until(() => worker.output().includes('render worker ready, serving sdxl-turbo'), () => worker.output());
 
-    const webPort = await freePort();
+    const webPort = await closedPort();
     const dashboard = `http://127.0.0.1:${webPort}`;
     const env = { ...frontEnv, WEB_PORT: String(webPort), ADMINS: 'slack:U00000ANA' };
     let front = npmStart(env);

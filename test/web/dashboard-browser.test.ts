@@ -8,7 +8,7 @@ import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
 import { slashCommand } from '../fakes/slack/slack-requests.js';
 import { chromiumSkipReason, launchChromium } from '../helpers/chromium.js';
-import { freePort } from '../helpers/free-port.js';
+import { closedPort } from '../helpers/closed-port.js';
 import { npmStart, type RunningBot } from '../helpers/npm-start.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -53,7 +53,7 @@ describe('the web dashboard in Chromium, against npm start with Slack', { skip }
     await fake.start();
     const work = await tempDir();
     await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
-    const port = await freePort();
+    const port = await closedPort();
     base = `http://127.0.0.1:${port}`;
     bot = npmStart({
       SLACK_BOT_TOKEN: fake.botToken,
