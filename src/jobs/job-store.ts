@@ -206,7 +206,9 @@ export class JobStore {
   searchPictures(search: PictureSearch, actor: Actor): { jobs: Job[]; next?: number } {
     const filter = pictureSearchFilter(search, actor);
     const rows = this.#db
-      .prepare(`SELECT * FROM jobs WHERE ${filter.where} ORDER BY seq DESC LIMIT @limit`)
+      // Only the pictures still on disk (at most OUTPUT_RETENTION) are ever read, however long the history: a search
+      // that matches nothing must not walk a million old jobs.
+      .prepare(`SELECT * FROM jobs INDEXED BY jobs_unpruned_outputs WHERE ${filter.where} ORDER BY seq DESC LIMIT @limit`)
       .all({ ...filter.params, limit: search.limit + 1 }) as JobRow[];
     const page = rows.slice(0, search.limit);
     return { jobs: page.map(fromRow), ...(rows.length > search.limit ? { next: page[page.length - 1].seq } : {}) };

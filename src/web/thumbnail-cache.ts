@@ -1,5 +1,6 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import PQueue from 'p-queue';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../imaging/write-file-atomic.js';
 import type { Job } from '../jobs/job.js';
@@ -14,6 +15,8 @@ export const THUMBNAIL_SIZE = 384;
 export class ThumbnailCache {
   readonly #folder: string;
   readonly #making = new Map<string, Promise<Buffer>>();
+  /** A first visit to a big gallery asks for dozens at once: two at a time leaves the CPU to the renders. */
+  readonly #encoder = new PQueue({ concurrency: 2 });
 
   constructor(folder: string) {
     this.#folder = folder;
@@ -27,7 +30,7 @@ export class ThumbnailCache {
     let making = this.#making.get(job.id);
     if (making === undefined) {
       making = (async () => {
-        const bytes = await sharp(job.result.file).resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside' }).webp({ quality: 80 }).toBuffer();
+        const bytes = await this.#encoder.add(() => sharp(job.result.file).resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside' }).webp({ quality: 80 }).toBuffer());
         await writeFileAtomic(file, bytes);
         return bytes;
       })().finally(() => this.#making.delete(job.id));
