@@ -1,5 +1,6 @@
 import type { AdminScope } from '../src/jobs/job-authority.js';
-import type { Job } from '../src/jobs/job.js';
+import type { Job, JobOwner } from '../src/jobs/job.js';
+import type { UserDefaults } from '../src/jobs/user-defaults.js';
 import type { JobService } from '../src/jobs/job-service.js';
 
 /** A typed option of a command; each adapter maps these to its platform (slash-command options, text flags). */
@@ -50,8 +51,15 @@ export interface CommandServices {
   readonly jobs: JobService;
   readonly models: ModelChoices;
   readonly blocklist: PromptBlocklist;
+  /** Each person's own defaults for /imagine (`/settings`); absent where none are kept. */
+  readonly defaults?: UserDefaultsStore;
   /** The web dashboard's sign-in links; absent when the dashboard is off. */
   readonly dashboard?: DashboardLinks;
+}
+
+export interface UserDefaultsStore {
+  userDefaults(owner: JobOwner): UserDefaults;
+  setUserDefaults(owner: JobOwner, defaults: UserDefaults): void;
 }
 
 export interface DashboardLinks {

@@ -14,6 +14,7 @@ export const helpCommand: CommandDefinition = {
       [
         `**${syntax.command('imagine')}** \`prompt\` — draws a picture. Options: ${options.map((option) => `\`${syntax.option(option.name)}\``).join(', ')} (aspect ratios 1:1, 3:2, 2:3, 16:9, 9:16).`,
         `**${syntax.command('queue')}** — what is being drawn and what waits. **${syntax.command('cancel')}** — cancel your latest image (or a job id).`,
+        ...(services.defaults === undefined ? [] : [`**${syntax.command('settings')}** — your own defaults (aspect, steps, model, private); alone, shows them.`]),
         ...(services.dashboard === undefined ? [] : [`**${syntax.command('web')}** — a private sign-in link to the web gallery and live queue.`]),
         'Under each picture: 🎲 reroll (new seed), 🔀 variations (nearby seeds), ℹ️ parameters, 🗑️ delete (yours only).',
         `Samplers (\`${syntax.option('scheduler')}\`): ${SCHEDULER_NAMES.join(', ')}; the model's own by default.`,

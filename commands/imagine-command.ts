@@ -5,6 +5,7 @@ import type { JobRequest } from '../src/jobs/job.js';
 import { ASPECT_RATIOS, sizeForAspectRatio } from './aspect-ratio.js';
 import { ownerOf } from './chat-user.js';
 import { readPromptText } from './prompt-text.js';
+import { withUserDefaults } from './settings-command.js';
 import type { CommandContext, CommandDefinition, CommandInput, CommandServices } from './command.js';
 import { describeWait } from './status-text.js';
 
@@ -26,9 +27,11 @@ export const imagineCommand: CommandDefinition = {
     { kind: 'boolean', name: 'private', description: 'Show the picture to you only' },
   ],
   async run(input, context, services) {
-    const request = buildRequest(input, context, services);
+    const filled = withUserDefaults(input, context, services);
+    const request = buildRequest(filled.input, context, services);
     const { job, position, etaMs } = await services.jobs.enqueue(ownerOf(context.user), request, context.place);
-    await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(position, etaMs)}. (job ${job.id.slice(0, 8)})`, { private: true });
+    const note = filled.note === undefined ? '' : ` Note: ${filled.note}.`;
+    await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(position, etaMs)}. (job ${job.id.slice(0, 8)})${note}`, { private: true });
   },
 };
 

@@ -99,7 +99,7 @@ async function main(): Promise<number> {
 
   await queue.prepare();
   const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, log);
-  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
+  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
   const chatOptions = { services, ...(dashboard === undefined ? {} : { onUpload: dashboard.uploads }) };
   const chats: { stop(): Promise<void> }[] = [];
   if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, chatOptions, log));

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { errorMessage, UserError } from '../core/errors.js';
 import { pictureSearchFilter, type PictureSearch } from './picture-search.js';
+import { readUserDefaults, type UserDefaults } from './user-defaults.js';
 import type { Actor } from './job-authority.js';
 import type { Job, JobError, JobOwner, JobRequest, JobResult, JobState } from './job.js';
 
@@ -88,6 +89,7 @@ export class JobStore {
       );
     `);
     this.#db.exec('CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT)');
+    this.#db.exec('CREATE TABLE IF NOT EXISTS user_defaults (platform TEXT NOT NULL, user_id TEXT NOT NULL, defaults TEXT NOT NULL, PRIMARY KEY (platform, user_id))');
     const columns = new Set((this.#db.pragma('table_info(jobs)') as { name: string }[]).map((column) => column.name));
     for (const added of ADDED_COLUMNS) {
       if (!columns.has(added.name)) this.#db.exec(`ALTER TABLE jobs ADD COLUMN ${added.definition}`);
@@ -226,6 +228,23 @@ export class JobStore {
       .prepare("SELECT id FROM jobs INDEXED BY jobs_unpruned_outputs WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL")
       .all() as { id: string }[];
     return new Set(rows.map((row) => row.id));
+  }
+
+  /** A person's own defaults for /imagine (empty when they have set none). */
+  userDefaults(owner: Pick<JobOwner, 'platform' | 'userId'>): UserDefaults {
+    const row = this.#db.prepare('SELECT defaults FROM user_defaults WHERE platform = ? AND user_id = ?').get(owner.platform, owner.userId) as { defaults: string } | undefined;
+    return row === undefined ? {} : readUserDefaults(JSON.parse(row.defaults));
+  }
+
+  /** Replaces a person's defaults; empty ones remove the row. */
+  setUserDefaults(owner: Pick<JobOwner, 'platform' | 'userId'>, defaults: UserDefaults): void {
+    if (Object.keys(defaults).length === 0) {
+      this.#db.prepare('DELETE FROM user_defaults WHERE platform = ? AND user_id = ?').run(owner.platform, owner.userId);
+      return;
+    }
+    this.#db
+      .prepare('INSERT INTO user_defaults (platform, user_id, defaults) VALUES (?, ?, ?) ON CONFLICT (platform, user_id) DO UPDATE SET defaults = excluded.defaults')
+      .run(owner.platform, owner.userId, JSON.stringify(defaults));
   }
 
   /** A connection setting (`synchronous`, `journal_mode`), for the checks that the store is as durable as it says. */

@@ -131,7 +131,7 @@ describe('/queue, /cancel, /help', () => {
   });
 
   test('the command list is explicit and every name is unique', () => {
-    assert.deepEqual(COMMANDS.map((c) => c.name), ['imagine', 'queue', 'cancel', 'help', 'web']);
+    assert.deepEqual(COMMANDS.map((c) => c.name), ['imagine', 'queue', 'cancel', 'help', 'settings', 'web']);
   });
 });
 

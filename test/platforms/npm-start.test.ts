@@ -22,6 +22,12 @@ import { listInstalledUpscalers } from '../../src/upscale/installed-upscalers.js
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 
+async function until(condition: () => boolean, what: () => string, limitMs = 60_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(condition(), what());
+}
+
 describe('which platforms npm start serves', () => {
   test('Discord, Slack in either mode, or both; Socket Mode wins when both Slack secrets are set', () => {
     assert.deepEqual(configuredPlatforms(loadConfig({ DISCORD_TOKEN: 't', DISCORD_APPLICATION_ID: '1' })), { discord: { token: 't', applicationId: '1' } });
@@ -100,6 +106,41 @@ describe('npm start with Discord and Slack in one process', () => {
     assert.equal(picture.shared.threadTs, slack.messagesIn(FAKE_CHANNEL_ID)[0].ts);
 
     assert.equal(await bot.stop(), 0, bot.output());
+  });
+});
+
+describe('personal defaults through both platforms', () => {
+  test('/settings (Discord) and /imagine settings (Slack) save a person’s defaults, which their next /imagine uses', async () => {
+    const { discord, slack } = await startFakePlatforms();
+    const work = await tempDir();
+    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    const bot = npmStart({ ...fakePlatformsEnv(discord, slack), MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'warn' });
+    try {
+      await discord.identified();
+      await slack.socketConnected();
+      const ana = { id: 'U00000ANA', name: 'ana' };
+      const saved = (await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, 'settings --steps 2').fields)) as { text?: string };
+      assert.match(saved.text ?? '', /Saved\. Your defaults: 2 steps\./, bot.output());
+      await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, 'a red fox --seed 8').fields);
+      await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-8.png'), () => bot.output());
+      const picture = [...slack.files.values()].find((file) => file.filename === 'imagine-8.png');
+      assert.match(picture?.shared?.initialComment ?? '', /Steps: 2,/);
+
+      const ben = { id: '100000000000000002', name: 'Ben' };
+      const settings = discordCommand(discord.applicationId, ben, 'settings', { steps: 3 });
+      discord.dispatchInteraction(settings);
+      // Deferred privately, then answered in the interaction's own (ephemeral) message.
+      const answer = await discord.waitFor((r) => r.path.includes(settings.token) && JSON.stringify(r.body ?? {}).includes('Saved'), 30_000);
+      assert.match(JSON.stringify(answer.body), /Saved\. Your defaults: 3 steps\./);
+      const drawn = discordCommand(discord.applicationId, ben, 'imagine', { prompt: 'a blue fox', seed: 9 });
+      discord.dispatchInteraction(drawn);
+      const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(drawn.token) && r.files.some((f) => f.name === 'imagine-9.png'), 60_000);
+      assert.match(JSON.stringify(final.body), /3 steps/);
+    } finally {
+      assert.equal(await bot.stop(), 0, bot.output());
+      await discord.stop();
+      await slack.stop();
+    }
   });
 });
 

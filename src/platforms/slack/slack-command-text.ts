@@ -9,7 +9,7 @@ const GREEDY_OPTIONS: ReadonlySet<string> = new Set(['negative']);
 
 const OPENING_QUOTES: Readonly<Partial<Record<string, string>>> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»', '„': '“' };
 
-export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine web`, `/imagine help`.';
+export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine settings [--ar 16:9 --steps 4 --model ID --private | reset]`, `/imagine web`, `/imagine help`.';
 
 export interface ParsedCommand {
   readonly command: CommandDefinition;
@@ -25,14 +25,19 @@ interface Word {
 
 /**
  * Reads the text of `/imagine …` (or of a mention) into one of the neutral commands and its typed options: `queue`,
- * `help`, `web` and `cancel [job]` alone are those commands; anything else is a prompt with flags in any order (`--seed 3`,
- * `--seed=3`, and `—seed` as phones and macOS autocorrect it). A mistake is a UserError that ends with the usage.
+ * `help`, `web` and `cancel [job]` alone, and `settings` alone, with `reset` or followed by flags, are those
+ * commands; anything else is a prompt with flags in any order (`--seed 3`, `--seed=3`, and `—seed` as phones and
+ * macOS autocorrect it), so "settings of an old novel" is still a prompt. A mistake is a UserError that ends with the
+ * usage.
  */
 export function parseSlackCommandText(text: string, commands: readonly CommandDefinition[]): ParsedCommand {
   const words = splitWords(text);
   const first = words[0]?.value.toLowerCase();
   const named = (name: string) => commands.find((command) => command.name === name);
   if ((first === 'queue' || first === 'help' || first === 'web') && words.length === 1) return { command: required(named(first)), input: {} };
+  const second = words.at(1);
+  const isSettings = first === 'settings' && (second === undefined || (words.length === 2 && second.value.toLowerCase() === 'reset') || readFlag(second) !== undefined);
+  if (isSettings) return { command: required(named('settings')), input: parseSettings(words.slice(1), required(named('settings'))) };
   if (first === 'cancel' && (words.length === 1 || (words.length === 2 && /^[0-9a-f-]{4,36}$/i.test(words[1].value)))) {
     return { command: required(named('cancel')), input: words.length === 2 ? { job: words[1].value } : {} };
   }
@@ -40,16 +45,32 @@ export function parseSlackCommandText(text: string, commands: readonly CommandDe
 }
 
 function parseImagine(words: readonly Word[], imagine: CommandDefinition): CommandInput {
+  const { input, rest } = parseFlags(words, imagine);
+  const promptText = rest.length === 1 ? unquoted(rest[0].raw) : rest.map((word) => word.raw).join(' ');
+  if (promptText.trim() === '') fail('write what to draw after /imagine');
+  return { ...input, prompt: promptText };
+}
+
+/** `/imagine settings --ar 16:9 --steps 4 …`, `/imagine settings reset`, or `/imagine settings` alone (shows them). */
+function parseSettings(words: readonly Word[], settings: CommandDefinition): CommandInput {
+  const { input, rest } = parseFlags(words, settings);
+  if (rest.length === 0) return input;
+  if (rest.length === 1 && rest[0].value.toLowerCase() === 'reset' && !('reset' in input)) return { ...input, reset: true };
+  return fail(`/imagine settings takes flags (--ar 16:9 --steps 4 --model ID --private) or reset, not “${rest.map((word) => word.raw).join(' ')}”`);
+}
+
+/** The flags of a command's options, in any order; the words that are not flags (or their values) come back as `rest`. */
+function parseFlags(words: readonly Word[], command: CommandDefinition): { input: Record<string, OptionValue>; rest: Word[] } {
   const input: Record<string, OptionValue> = {};
-  const prompt: string[] = [];
+  const rest: Word[] = [];
   for (let i = 0; i < words.length; i++) {
     const flag = readFlag(words[i]);
     if (flag === undefined) {
-      prompt.push(words[i].raw);
+      rest.push(words[i]);
       continue;
     }
     const optionName = FLAG_ALIASES[flag.name] ?? flag.name;
-    const option = imagine.options.find((candidate) => candidate.name === optionName && candidate.name !== 'prompt');
+    const option = command.options.find((candidate) => candidate.name === optionName && candidate.name !== 'prompt');
     if (option === undefined) fail(`unknown option --${flag.name}`);
     if (option.name in input) fail(`--${flag.name} is given twice`);
     if (option.kind === 'boolean') {
@@ -68,10 +89,7 @@ function parseImagine(words: readonly Word[], imagine: CommandDefinition): Comma
     }
     input[option.name] = convert(option, value, flag.name);
   }
-  const promptText = prompt.length === 1 ? unquoted(prompt[0]) : prompt.join(' ');
-  if (promptText.trim() === '') fail('write what to draw after /imagine');
-  input.prompt = promptText;
-  return input;
+  return { input, rest };
 }
 
 function convert(option: OptionSpec, value: string, flag: string): OptionValue {

@@ -75,3 +75,21 @@ describe('reading /imagine text into the neutral commands', () => {
     });
   }
 });
+
+describe('/imagine settings', () => {
+  test('alone, with reset, or with flags (aliases too) it is the settings command', () => {
+    assert.deepEqual(parse('settings'), { name: 'settings', input: {} });
+    assert.deepEqual(parse('settings reset'), { name: 'settings', input: { reset: true } });
+    assert.deepEqual(parse('settings --ar 16:9 --steps 4 --model sd-1.5 --private'), { name: 'settings', input: { aspect: '16:9', steps: 4, model: 'sd-1.5', private: true } });
+    assert.deepEqual(parse('settings --private=false'), { name: 'settings', input: { private: false } });
+  });
+
+  test('a prompt that starts with the word is still a prompt', () => {
+    assert.deepEqual(parse('settings of an old novel --seed 2'), { name: 'imagine', input: { prompt: 'settings of an old novel', seed: 2 } });
+  });
+
+  test('a stray word or an option /imagine settings does not take is a mistake that says so', () => {
+    assert.throws(() => parse('settings --steps 4 please'), { name: 'UserError', message: /^\/imagine settings takes flags \(--ar 16:9 --steps 4 --model ID --private\) or reset, not “please”/ });
+    assert.throws(() => parse('settings --seed 4'), { name: 'UserError', message: /^unknown option --seed/ });
+  });
+});

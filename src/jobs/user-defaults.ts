@@ -1,0 +1,22 @@
+/** A person's own defaults for /imagine, filled in before the model's (`/settings`). */
+export interface UserDefaults {
+  /** An aspect ratio as `/imagine` takes it (`16:9`). */
+  readonly aspect?: string;
+  readonly steps?: number;
+  readonly model?: string;
+  readonly private?: boolean;
+}
+
+export const USER_DEFAULT_NAMES = ['aspect', 'steps', 'model', 'private'] as const satisfies readonly (keyof UserDefaults)[];
+
+/** Only the known fields of the right types: a row written by another version never reaches a command half-valid. */
+export function readUserDefaults(value: unknown): UserDefaults {
+  if (typeof value !== 'object' || value === null) return {};
+  const row = value as Record<string, unknown>;
+  return {
+    ...(typeof row.aspect === 'string' ? { aspect: row.aspect } : {}),
+    ...(typeof row.steps === 'number' && Number.isInteger(row.steps) ? { steps: row.steps } : {}),
+    ...(typeof row.model === 'string' ? { model: row.model } : {}),
+    ...(typeof row.private === 'boolean' ? { private: row.private } : {}),
+  };
+}
