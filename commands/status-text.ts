@@ -48,7 +48,7 @@ export function describeResult(job: Job, result: JobResult): string {
     ...(s.negativePrompt === '' ? [] : [`not: ${s.negativePrompt}`]),
     `seed ${s.seed} · ${s.steps} steps · ${s.scheduler} · guidance ${s.guidance} · ${job.request.model} · ${result.width}×${result.height} · ${formatDuration(result.durationMs)}`,
   ];
-  if (result.droppedTokens > 0) lines.push(`note: the prompt was longer than CLIP's 75 tokens; the last ${result.droppedTokens} were ignored`);
+  if (result.droppedTokens > 0) lines.push(`note: this model takes 75 prompt tokens; the last ${result.droppedTokens} were ignored`);
   return lines.join('\n');
 }
 

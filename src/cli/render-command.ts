@@ -112,7 +112,7 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
       };
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else {
-      if (file.droppedTokens > 0) process.stderr.write(`note: the last ${file.droppedTokens} prompt tokens were past CLIP's 75 and were ignored\n`);
+      if (file.droppedTokens > 0) process.stderr.write(`note: this model's UNet takes 75 prompt tokens; the last ${file.droppedTokens} were ignored\n`);
       process.stdout.write(`${out}\n`);
     }
   } finally {

@@ -1,3 +1,5 @@
+import { CLIP_CHUNK_TOKENS, CLIP_CONTEXT_LENGTH } from '../tokenizer/clip-tokenizer.js';
+
 /** One UNet input besides `sample` and `timestep`, batched [uncond, cond] under guidance. */
 export interface ConditioningTensor {
   readonly data: Float32Array;
@@ -8,8 +10,31 @@ export interface ConditioningTensor {
 export interface Conditioning {
   readonly batch: 1 | 2;
   readonly inputs: ReadonlyMap<string, ConditioningTensor>;
-  /** Prompt tokens beyond CLIP's 75 that the encoders never saw. */
+  /** Prompt tokens that do not reach the UNet (only when its export fixes the sequence at one chunk of 77). */
   readonly droppedTokens: number;
+  /** The positive prompt's own tokens, every chunk together. */
+  readonly promptTokens: number;
+}
+
+/** The rows of `encoder_hidden_states`: 77 per chunk of the prompt. */
+export function sequenceLength(conditioning: Conditioning): number {
+  return conditioning.inputs.get('encoder_hidden_states')?.dims[1] ?? CLIP_CONTEXT_LENGTH;
+}
+
+/**
+ * The conditioning cut to its first chunk, for a UNet exported with the sequence fixed at 77: what the encoders gave
+ * beyond the first 75 tokens is dropped, and counted.
+ */
+export function firstChunkOnly(conditioning: Conditioning): Conditioning {
+  const inputs = new Map(conditioning.inputs);
+  const context = conditioning.inputs.get('encoder_hidden_states');
+  if (context !== undefined && context.dims[1] > CLIP_CONTEXT_LENGTH) {
+    const [batch, rows, width] = context.dims;
+    const data = new Float32Array(batch * CLIP_CONTEXT_LENGTH * width);
+    for (let item = 0; item < batch; item++) data.set(context.data.subarray(item * rows * width, (item * rows + CLIP_CONTEXT_LENGTH) * width), item * CLIP_CONTEXT_LENGTH * width);
+    inputs.set('encoder_hidden_states', { data, dims: [batch, CLIP_CONTEXT_LENGTH, width] });
+  }
+  return { ...conditioning, inputs, droppedTokens: Math.max(0, conditioning.promptTokens - CLIP_CHUNK_TOKENS) };
 }
 
 export interface PromptRequest {

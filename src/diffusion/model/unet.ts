@@ -57,6 +57,11 @@ export class Unet {
     }
   }
 
+  /** Whether the export takes `encoder_hidden_states` this long (a long prompt's chunks; some fix it at 77). */
+  acceptsSequence(length: number): boolean {
+    return dimensionAccepts(this.#component.input('encoder_hidden_states').shape[1], length);
+  }
+
   /** Checks a latent size against a UNet exported with a fixed size. */
   acceptsLatentSize(height: number, width: number): boolean {
     return dimensionAccepts(this.#sample.shape[2], height) && dimensionAccepts(this.#sample.shape[3], width);

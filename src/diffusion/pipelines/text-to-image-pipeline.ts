@@ -3,7 +3,7 @@ import { throwIfCancelled, UserError } from '../../core/errors.js';
 import type { ProgressListener } from '../../core/progress.js';
 import type { RgbImage } from '../../core/rgb-image.js';
 import { LATENT_RGB_FACTORS, latentPreview } from '../../imaging/latent-preview.js';
-import type { Conditioning, PromptEncoder } from '../conditioning/conditioning.js';
+import { firstChunkOnly, sequenceLength, type Conditioning, type PromptEncoder } from '../conditioning/conditioning.js';
 import { SdPromptEncoder } from '../conditioning/sd-prompt-encoder.js';
 import { SdxlPromptEncoder } from '../conditioning/sdxl-prompt-encoder.js';
 import type { ModelFolder } from '../model/model-folder.js';
@@ -110,16 +110,20 @@ export class TextToImagePipeline {
       onProgress?.({ stage: 'encoding-prompt' });
       return encoder.encode(lcm ? { ...settings, guidance: 0 } : settings);
     });
+    let fitted = conditioning;
     const latents = await this.#use('unet', timing, 'denoiseMs', options, async (unet) => {
+      // A long prompt's chunks reach the UNet whole unless its export fixes the sequence at 77: then it gets the
+      // first chunk, as before long prompts, and the result says how many tokens were left out.
+      if (!unet.acceptsSequence(sequenceLength(conditioning))) fitted = firstChunkOnly(conditioning);
       if (!unet.acceptsLatentSize(latentHeight, latentWidth)) {
         throw new UserError(`this UNet was exported for a fixed size and cannot render ${settings.width}x${settings.height}`);
       }
       if (lcm && unet.guidanceEmbeddingSize === undefined) {
         throw new UserError('lcm needs an LCM-distilled UNet (one with a timestep_cond input); this model has none: choose another scheduler');
       }
-      unet.checkConditioning(conditioning);
+      unet.checkConditioning(fitted);
       const embedding = unet.guidanceEmbeddingSize === undefined ? undefined : guidanceEmbedding(settings.guidance, unet.guidanceEmbeddingSize);
-      return this.#denoise(unet, scheduler, conditioning, settings, dims, options, embedding);
+      return this.#denoise(unet, scheduler, fitted, settings, dims, options, embedding);
     });
     if (latents.some(Number.isNaN)) {
       throw new UserError('the UNet produced NaN latents (an fp16 export running where it overflows); try the fp32 model');
@@ -129,7 +133,7 @@ export class TextToImagePipeline {
       // Sequential mode is for tight memory: decode large pictures in 512-pixel tiles with 64 pixels of context.
       return vae.decode(latents, dims, this.memoryMode === 'sequential' ? { size: 64, margin: 8 } : undefined);
     });
-    return { image, settings, droppedTokens: conditioning.droppedTokens, timings: timing };
+    return { image, settings, droppedTokens: fitted.droppedTokens, timings: timing };
   }
 
   /** Runs one stage on its (resident or freshly loaded) component, timing the loading and the work apart. */

@@ -14,6 +14,8 @@ interface Tokenizer {
 const Tokenizer = UntypedTokenizer as unknown as new (tokenizerJson: object, tokenizerConfig: object) => Tokenizer;
 
 export const CLIP_CONTEXT_LENGTH = 77;
+/** The prompt tokens one encoder input holds, between its start and end tokens. */
+export const CLIP_CHUNK_TOKENS = CLIP_CONTEXT_LENGTH - 2;
 const START_OF_TEXT = '<|startoftext|>';
 const END_OF_TEXT = '<|endoftext|>';
 /** OpenAI CLIP's pre-tokenizer pattern, without the special-token alternatives (those are added tokens). */
@@ -56,12 +58,21 @@ export class ClipTokenizer {
 
   /** The prompt as the text encoder takes it: truncated to 77 with start and end kept, then padded. */
   encode(prompt: string): TokenizedPrompt {
-    const body = this.#tokenizer.encode(prompt, { add_special_tokens: false }).ids;
-    const room = CLIP_CONTEXT_LENGTH - 2;
-    const kept = body.slice(0, room);
-    const ids = [this.#startId, ...kept, this.#endId];
+    const body = this.tokenize(prompt);
+    return { ids: this.frame(body.slice(0, CLIP_CHUNK_TOKENS)), droppedTokens: Math.max(0, body.length - CLIP_CHUNK_TOKENS) };
+  }
+
+  /** The text's BPE token ids, without start, end or padding, however many. */
+  tokenize(text: string): number[] {
+    return this.#tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** At most 75 token ids framed as one encoder input: start, the tokens, end, then padding to 77. */
+  frame(tokens: readonly number[]): number[] {
+    if (tokens.length > CLIP_CHUNK_TOKENS) throw new RangeError(`one CLIP input holds ${CLIP_CHUNK_TOKENS} tokens, not ${tokens.length}`);
+    const ids = [this.#startId, ...tokens, this.#endId];
     while (ids.length < CLIP_CONTEXT_LENGTH) ids.push(this.padId);
-    return { ids, droppedTokens: Math.max(0, body.length - room) };
+    return ids;
   }
 }
 

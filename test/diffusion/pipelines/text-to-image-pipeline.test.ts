@@ -87,9 +87,17 @@ describe('text-to-image pipeline', () => {
     }
   });
 
-  test('a prompt past 75 tokens renders and reports how many tokens were dropped', async () => {
-    const result = await pipeline.generate({ prompt: Array<string>(20).fill('a photo of a cat').join(' '), seed: 1, steps: 1 });
-    assert.ok(result.droppedTokens > 0);
+  test('a prompt past 75 tokens reaches the UNet whole; one whose export fixes 77 tokens is cut, and the result counts the rest', async () => {
+    const prompt = Array<string>(20).fill('a photo of a cat').join(' ');
+    const whole = await pipeline.generate({ prompt, seed: 1, steps: 1 });
+    assert.equal(whole.droppedTokens, 0);
+    const fixed = await sdxlFixturePipeline({ variant: 'optimum-2023', fixedSequence: true });
+    try {
+      const cut = await fixed.generate({ prompt, seed: 1, steps: 1 });
+      assert.equal(cut.droppedTokens, 100 - 75);
+    } finally {
+      await fixed.release();
+    }
   });
 });
 
