@@ -92,7 +92,7 @@ try {
 
   const runner = new ManualRunner();
   const service = new LocalJobService({ store, runner: runner.runner, limits: { perUser: 10, total: 100, timeoutMs: 60_000 } });
-  service.pause();
+  await service.pause();
   service.start();
   for (let i = 0; i < 50; i++) await service.enqueue({ platform: 'slack', userId: `U${i % 20}`, name: `user ${i % 20}`, community: `T${i % 4}` }, { prompt: `waiting ${i}`, model: 'sdxl-turbo', private: false, maxBytes: 8e6 }, null);
   const live = new LiveQueue(service, service);

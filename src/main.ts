@@ -193,6 +193,7 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
     jobs,
     models,
     workers: new RedisWorkerDirectory(redis, names, config.REDIS_LOCK_SECONDS * 1000),
+    lane: jobs,
     // The workers that already run have announced their models: offer them from the first command on.
     prepare: () => models.refresh(),
     start: async () => {

@@ -252,13 +252,16 @@ export class LocalJobService implements JobService, LaneControl {
     return this.#paused;
   }
 
-  pause(): void {
+  /** Not kept across a restart: a restarted bot serves its queue. */
+  pause(): Promise<void> {
     this.#paused = true;
+    return Promise.resolve();
   }
 
-  resume(): void {
+  resume(): Promise<void> {
     this.#paused = false;
     this.#pump();
+    return Promise.resolve();
   }
 
   #pump(): void {

@@ -252,12 +252,12 @@ export class DashboardServer {
       return { state: cancelled.state };
     });
     for (const action of ['pause', 'resume'] as const) {
-      app.post(`/api/queue/${action}`, (request, reply) => {
+      app.post(`/api/queue/${action}`, async (request, reply) => {
         const lane = this.#options.lane;
-        if (lane === undefined) return reply.code(409).send({ error: 'this queue cannot be paused from here (with QUEUE=redis, stop the workers instead)' });
+        if (lane === undefined) return reply.code(409).send({ error: 'this queue cannot be paused from here' });
         if (!viewerMayPause(viewerOf(request))) return reply.code(403).send({ error: 'only the bot’s admins can pause the queue' });
-        if (action === 'pause') lane.pause();
-        else lane.resume();
+        if (action === 'pause') await lane.pause();
+        else await lane.resume();
         this.#options.live.changed();
         this.#options.log?.('info', `queue ${action}d from the dashboard`, { by: viewerOf(request).actor.owner.name });
         return { paused: lane.paused };

@@ -17,7 +17,7 @@ let services: CommandServices;
 beforeEach(async () => {
   store = new JobStore(join(await tempDir(), 'jobs.sqlite'));
   jobs = new LocalJobService({ store, runner: new ManualRunner().runner, limits: { perUser: 10, total: 20, timeoutMs: 60_000 } });
-  jobs.pause();
+  await jobs.pause();
   jobs.start();
   services = { ...commandServices(jobs), defaults: store };
 });

@@ -186,7 +186,7 @@ describe('the dashboard server', () => {
   });
 
   test('cancel: needs the CSRF token and this origin; members may not; admins within their reach; chat hears who', async () => {
-    jobs.pause();
+    await jobs.pause();
     const { job } = await jobs.enqueue(ana, request('a waiting fox'), null);
     const { job: elsewhere } = await jobs.enqueue({ ...ana, userId: 'UOTHER', community: 'T9' }, request('a fox from elsewhere'), null);
     const cancelled: string[] = [];
@@ -208,7 +208,7 @@ describe('the dashboard server', () => {
     assert.equal(jobs.get(elsewhere.id)?.state, 'queued');
     unsubscribe();
     await jobs.cancel(elsewhere.id, HOST_ADMIN.actor);
-    jobs.resume();
+    await jobs.resume();
   });
 
   test('pause and resume: only the bot’s own admins', async () => {
@@ -223,7 +223,7 @@ describe('the dashboard server', () => {
   });
 
   test('the queue as a member sees it: others’ private jobs without their prompt, nothing to cancel', async () => {
-    jobs.pause();
+    await jobs.pause();
     const { job: secret } = await jobs.enqueue(ana, request('a secret queued fox', true), null);
     const { job: open } = await jobs.enqueue(ana, request('an open queued fox'), null);
     const member = await signIn(memberBen);
@@ -235,7 +235,7 @@ describe('the dashboard server', () => {
     assert.equal(snapshot.mayPause, false);
     await jobs.cancel(secret.id, HOST_ADMIN.actor);
     await jobs.cancel(open.id, HOST_ADMIN.actor);
-    jobs.resume();
+    await jobs.resume();
   });
 
   test('metrics: queue depth, stage and render histograms, outcomes, in Prometheus text', async () => {

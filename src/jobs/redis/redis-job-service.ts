@@ -8,6 +8,7 @@ import { mayManage, type Actor } from '../job-authority.js';
 import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest } from '../job.js';
 import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.js';
 import { deleteStoredPicture } from '../picture-deletion.js';
+import type { LaneControl } from '../lane-control.js';
 import type { JobStore } from '../job-store.js';
 import { outputPath } from '../render-job-runner.js';
 import { admit, release, staleAdmissions } from './redis-admission.js';
@@ -44,7 +45,7 @@ interface QueueView {
  * first picture. Caps are admitted atomically in Redis, progress and results come back through BullMQ's events and
  * an expiring key, and the front keeps its own SQLite history exactly as in the local mode.
  */
-export class RedisJobService implements JobService {
+export class RedisJobService implements JobService, LaneControl {
   readonly #options: RedisJobServiceOptions;
   readonly #store: JobStore;
   readonly #clock: () => number;
@@ -52,6 +53,7 @@ export class RedisJobService implements JobService {
   readonly #listeners = new Set<JobListener>();
   readonly #estimator = new DurationEstimator();
   readonly #queues = new Map<string, Queue<RenderJobData, RenderReturn>>();
+  #paused = false;
   readonly #events = new Map<string, QueueEvents>();
   readonly #listening = new Map<string, Promise<void>>();
   /** This front's waiting and running jobs. */
@@ -80,6 +82,7 @@ export class RedisJobService implements JobService {
    * failures reported, jobs that never reached Redis (a crash between saving and queueing) queued now.
    */
   async start(): Promise<void> {
+    this.#paused = (await this.#connection.exists(this.#options.names.paused)) === 1;
     const models = new Set([...(await this.#connection.hkeys(this.#options.names.modelsSeen)), ...[...this.#own.values()].map((job) => job.request.model)]);
     for (const model of models) {
       this.#queue(model);
@@ -126,6 +129,8 @@ export class RedisJobService implements JobService {
       queue = new Queue<RenderJobData, RenderReturn>(this.#options.names.queue(model), { connection: this.#bullConnection, prefix: this.#options.names.prefix });
       queue.on('error', (error) => { this.#options.onError?.(error, undefined); });
       this.#queues.set(model, queue);
+      // A model first served while the queue is held is held too.
+      if (this.#paused) void queue.pause().catch((error: unknown) => { this.#options.onError?.(error, undefined); });
     }
     return queue;
   }
@@ -248,6 +253,28 @@ export class RedisJobService implements JobService {
     return job;
   }
 
+  /** Whether an admin (on any front) holds the queue, as of this front's last look at Redis. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Holds every model's queue: workers finish their pictures and take no new ones, for every front. */
+  async pause(): Promise<void> {
+    await this.#connection.set(this.#options.names.paused, '1');
+    this.#paused = true;
+    await Promise.all([...(await this.#knownModels())].map((model) => this.#queue(model).pause()));
+  }
+
+  async resume(): Promise<void> {
+    await this.#connection.del(this.#options.names.paused);
+    this.#paused = false;
+    await Promise.all([...(await this.#knownModels())].map((model) => this.#queue(model).resume()));
+  }
+
+  async #knownModels(): Promise<Set<string>> {
+    return new Set([...this.#queues.keys(), ...(await this.#connection.hkeys(this.#options.names.modelsSeen))]);
+  }
+
   get(jobId: string): Job | undefined {
     return this.#own.get(jobId) ?? this.#store.get(jobId);
   }
@@ -328,6 +355,7 @@ export class RedisJobService implements JobService {
         this.#refreshAgain = false;
         const before = new Map([...this.#own.values()].filter((job) => job.state === 'queued').map((job) => [job.id, this.#placeOf(job).position]));
         this.#views = await this.#readViews();
+        this.#paused = (await this.#connection.exists(this.#options.names.paused)) === 1;
         for (const job of this.#own.values()) {
           if (job.state !== 'queued') continue;
           const place = this.#placeOf(job);

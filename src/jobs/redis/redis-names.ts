@@ -51,6 +51,11 @@ export class RedisNames {
     return `${this.prefix}:worker-status`;
   }
 
+  /** Set while an admin holds the queue (BullMQ's own pause of each model's queue does the holding). */
+  get paused(): string {
+    return `${this.prefix}:paused`;
+  }
+
   /** Pub/sub channel on which fronts ask the worker running a job to stop it. */
   get cancelChannel(): string {
     return `${this.prefix}:cancel`;

@@ -228,4 +228,25 @@ describe('the queue on Redis (BullMQ)', { skip }, () => {
       await redis.quit();
     }
   });
+
+  test('pause holds every worker for every front until resume; a front started meanwhile knows it is paused', async () => {
+    const { names, front, worker } = setup();
+    const { service, events } = await front();
+    await worker(new ScriptedRenderer());
+    await service.pause();
+    const { job } = await service.enqueue(ana, { ...base, prompt: 'a held fox' }, null);
+    const other = await front();
+    assert.equal(other.service.paused, true);
+    const { Queue } = await import('bullmq');
+    const queue = new Queue(names.queue('sdxl-turbo'), { connection: { url: TEST_REDIS_URL }, prefix: names.prefix });
+    try {
+      assert.equal(await queue.isPaused(), true, 'BullMQ holds the model’s queue');
+      assert.ok(['waiting', 'prioritized'].includes(await queue.getJobState(job.id)), 'and the job waits');
+      await other.service.resume();
+      await until(() => service.get(job.id)?.state === 'succeeded', 'the held job runs after resume', events);
+      assert.equal(await queue.isPaused(), false);
+    } finally {
+      await queue.close();
+    }
+  });
 });
