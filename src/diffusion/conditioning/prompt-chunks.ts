@@ -13,27 +13,38 @@ export interface ChunkedPrompt {
   readonly tokens: number;
 }
 
+/** AUTOMATIC1111's `BREAK`: the next tokens start a chunk of their own. */
+const BREAK = /\s*\bBREAK\b\s*/;
+
 /**
  * A prompt of any length as AUTOMATIC1111 and compel feed CLIP: its emphasis read, each run tokenized with its
- * weight, the tokens cut into chunks of 75, each framed by start and end tokens and padded to 77. The encoders run
- * once per chunk and the chunks' hidden states are joined along the sequence. A prompt without emphasis that fits
- * is exactly the one 77-token input diffusers builds.
+ * weight, the tokens cut into chunks of 75 (or earlier at a `BREAK`), each framed by start and end tokens and padded
+ * to 77. The encoders run once per chunk and the chunks' hidden states are joined along the sequence. A prompt
+ * without emphasis that fits is exactly the one 77-token input diffusers builds.
  */
 export function chunkPrompt(tokenizer: ClipTokenizer, prompt: string): ChunkedPrompt {
-  const ids: number[] = [];
-  const weights: number[] = [];
-  for (const run of parseEmphasis(prompt)) {
-    for (const id of tokenizer.tokenize(run.text)) {
-      ids.push(id);
-      weights.push(run.weight);
-    }
-  }
   const chunks: PromptChunk[] = [];
-  for (let start = 0; start === 0 || start < ids.length; start += CLIP_CHUNK_TOKENS) {
-    const body = weights.slice(start, start + CLIP_CHUNK_TOKENS);
-    chunks.push({ ids: tokenizer.frame(ids.slice(start, start + CLIP_CHUNK_TOKENS)), weights: framedWeights(body) });
+  let ids: number[] = [];
+  let weights: number[] = [];
+  let tokens = 0;
+  const close = () => {
+    chunks.push({ ids: tokenizer.frame(ids), weights: framedWeights(weights) });
+    ids = [];
+    weights = [];
+  };
+  for (const run of parseEmphasis(prompt)) {
+    run.text.split(BREAK).forEach((part, index) => {
+      if (index > 0 && ids.length > 0) close();
+      for (const id of tokenizer.tokenize(part)) {
+        if (ids.length === CLIP_CHUNK_TOKENS) close();
+        ids.push(id);
+        weights.push(run.weight);
+        tokens += 1;
+      }
+    });
   }
-  return { chunks, tokens: ids.length };
+  if (ids.length > 0 || chunks.length === 0) close();
+  return { chunks, tokens };
 }
 
 /** The same prompt with empty chunks added up to `count`, so that prompts of different lengths batch together. */

@@ -180,3 +180,16 @@ describe('the chunks reach the UNet', { skip }, () => {
     await clipG.release();
   });
 });
+
+describe('BREAK', { skip }, () => {
+  test('starts a new chunk, as AUTOMATIC1111 does; at the start or twice in a row it adds no empty chunk', async () => {
+    const dir = join(await tempDir(), 'tokenizer');
+    await writeTokenizerFolder(dir, '<|endoftext|>');
+    const tokenizer = await ClipTokenizer.load(dir);
+    const chunked = chunkPrompt(tokenizer, 'BREAK a cat BREAK BREAK (a fox:1.2)');
+    assert.equal(chunked.tokens, 4);
+    assert.deepEqual(chunked.chunks.map((chunk) => chunk.ids.slice(0, 4)), [[START, A, CAT, END], [START, A, FOX, END]]);
+    assert.deepEqual(chunked.chunks[1].weights.slice(0, 4), [1, 1.2, 1.2, 1]);
+    assert.deepEqual(chunkPrompt(tokenizer, 'a BREAKFAST cat').chunks.length, 1, 'only the word BREAK, in capitals');
+  });
+});
