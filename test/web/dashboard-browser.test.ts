@@ -108,6 +108,7 @@ describe('the web dashboard in Chromium, against npm start with Slack', { skip }
     const link = /(http:\/\/\S+\/signin\/[0-9a-f]{64})/.exec(answer)?.[1];
     assert.ok(link !== undefined, answer);
     await page.goto(link);
+    await page.screenshot({ path: join(ARTIFACTS, 'sign-in.png') });
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${base}/`);
     await page.getByText('No pictures yet').waitFor();
@@ -117,6 +118,7 @@ describe('the web dashboard in Chromium, against npm start with Slack', { skip }
     await again.goto(link);
     await again.getByRole('button', { name: 'Sign in' }).click();
     await again.getByText('Not signed in').waitFor();
+    await again.screenshot({ path: join(ARTIFACTS, 'signed-out.png') });
     await again.close();
   });
 
