@@ -71,10 +71,12 @@ export class LiveQueue {
   }
 
   snapshot(viewer: Viewer): QueueSnapshot {
+    const paused = this.#lane?.paused === true;
     const jobs = this.#jobs.active().map((job): QueueEntry => {
       const shown = this.#shown.get(job.id);
       const running = job.state === 'running';
-      const base = { id: job.id, state: running ? ('running' as const) : ('queued' as const), position: job.position, wait: running ? 'drawing now' : describeWait(job.position, job.etaMs), mayCancel: viewerMayCancel(job, viewer) };
+      const wait = running ? 'drawing now' : paused ? `position ${job.position}, held while the queue is paused` : describeWait(job.position, job.etaMs);
+      const base = { id: job.id, state: running ? ('running' as const) : ('queued' as const), position: job.position, wait, mayCancel: viewerMayCancel(job, viewer) };
       if (!viewerMaySee(job, viewer)) return base;
       return {
         ...base,
@@ -85,7 +87,7 @@ export class LiveQueue {
         ...(running && shown?.preview !== undefined ? { preview: shown.preview } : {}),
       };
     });
-    return { jobs, ...(this.#lane === undefined ? {} : { paused: this.#lane.paused }), mayPause: this.#lane !== undefined && viewerMayPause(viewer) };
+    return { jobs, ...(this.#lane === undefined ? {} : { paused }), mayPause: this.#lane !== undefined && viewerMayPause(viewer) };
   }
 
   stop(): void {
