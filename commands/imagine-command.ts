@@ -7,7 +7,7 @@ import { ownerOf } from './chat-user.js';
 import { readPromptText } from './prompt-text.js';
 import { withUserDefaults } from './settings-command.js';
 import type { CommandContext, CommandDefinition, CommandInput, CommandServices } from './command.js';
-import { describeWait } from './status-text.js';
+import { describeHold, describeWait } from './status-text.js';
 
 /** One limit for chat and the command line; CLIP reads 75 tokens (a few hundred characters) of it anyway. */
 export const MAX_PROMPT_CHARACTERS = MAX_PROMPT_LENGTH;
@@ -31,7 +31,7 @@ export const imagineCommand: CommandDefinition = {
     const request = buildRequest(filled.input, context, services);
     const { job, position, etaMs } = await services.jobs.enqueue(ownerOf(context.user), request, context.place);
     const note = filled.note === undefined ? '' : ` Note: ${filled.note}.`;
-    await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(position, etaMs)}. (job ${job.id.slice(0, 8)})${note}`, { private: true });
+    await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(position, etaMs)}. (job ${job.id.slice(0, 8)})${note}${describeHold(services.jobs.paused)}`, { private: true });
   },
 };
 

@@ -4,7 +4,7 @@ import { mayManage } from '../src/jobs/job-authority.js';
 import type { Job, JobRequest } from '../src/jobs/job.js';
 import { actorOf, ownerOf } from './chat-user.js';
 import type { CommandContext, CommandServices } from './command.js';
-import { describeWait } from './status-text.js';
+import { describeHold, describeWait } from './status-text.js';
 
 /** The buttons under a finished picture; adapters route a click here by the action and job id in its custom id. */
 export const JOB_ACTIONS = ['reroll', 'variations', 'parameters', 'delete', 'cancel'] as const;
@@ -68,5 +68,5 @@ async function enqueueLike(job: Job, seeds: readonly number[], context: CommandC
   };
   const places = await services.jobs.enqueueMany(ownerOf(context.user), seeds.map((seed) => ({ ...base, seed })), context.place);
   const first = places[0];
-  await context.reply(`Queued ${seeds.length === 1 ? 'a reroll' : `${seeds.length} variations`} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(first.position, first.etaMs)}.`, { private: true });
+  await context.reply(`Queued ${seeds.length === 1 ? 'a reroll' : `${seeds.length} variations`} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(first.position, first.etaMs)}.${describeHold(services.jobs.paused)}`, { private: true });
 }

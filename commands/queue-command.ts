@@ -2,7 +2,7 @@ import { mayManage } from '../src/jobs/job-authority.js';
 import { sameCommunity } from '../src/jobs/job.js';
 import { actorOf, isOwnedBy, ownerOf } from './chat-user.js';
 import type { CommandDefinition } from './command.js';
-import { describeWait } from './status-text.js';
+import { describeHold, describeWait } from './status-text.js';
 
 const SHOWN = 10;
 
@@ -12,8 +12,9 @@ export const queueCommand: CommandDefinition = {
   options: [],
   async run(_input, context, services) {
     const active = services.jobs.active();
+    const held = describeHold(services.jobs.paused);
     if (active.length === 0) {
-      await context.reply('The queue is empty.', { private: true });
+      await context.reply(`The queue is empty.${held}`, { private: true });
       return;
     }
     type Entry = (typeof active)[number];
@@ -28,7 +29,7 @@ export const queueCommand: CommandDefinition = {
     const mine = active.filter(isMine);
     const neighbours = active.filter(isNeighbours);
     const elsewhere = active.length - mine.length - neighbours.length;
-    const lines = [`${active.length} image${active.length === 1 ? '' : 's'} in the queue.`, ...mine.map(line), ...neighbours.slice(0, SHOWN).map(line)];
+    const lines = [`${active.length} image${active.length === 1 ? '' : 's'} in the queue.${held}`, ...mine.map(line), ...neighbours.slice(0, SHOWN).map(line)];
     if (neighbours.length > SHOWN) lines.push(`…and ${neighbours.length - SHOWN} more from here.`);
     if (elsewhere > 0) lines.push(`${elsewhere} ${elsewhere === 1 ? 'is' : 'are'} from other servers or workspaces.`);
     await context.reply(lines.join('\n'), { private: true });

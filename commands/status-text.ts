@@ -9,6 +9,11 @@ export function describeWait(position: number, etaMs: number): string {
   return position === 1 ? `next in line, ${eta}` : `position ${position} in the queue, ${eta}`;
 }
 
+/** What a person is told about a queue that an admin holds; empty when it runs. */
+export function describeHold(paused: boolean): string {
+  return paused ? ' The queue is paused by an admin: nothing new starts until they resume it.' : '';
+}
+
 export function describeProgress(progress: RenderProgress): string {
   switch (progress.stage) {
     case 'loading':

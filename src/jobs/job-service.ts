@@ -44,6 +44,8 @@ export interface JobService {
   /** Cancels a queued job at once, a running one within a step or a tile. Only those `mayManage` allows may. */
   cancel(jobId: string, by: Actor): Promise<Job>;
   get(jobId: string): Job | undefined;
+  /** Whether an admin holds the queue (the dashboard's pause): waiting jobs wait until they resume it. */
+  readonly paused: boolean;
   /** Waiting and running jobs, in the order they will run (the running one first). */
   active(): readonly (Job & { readonly position: number; readonly etaMs: number })[];
   /** Lets an adapter record where it shows a job (its status message), for restarts. */

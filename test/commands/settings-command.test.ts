@@ -74,7 +74,7 @@ describe('/imagine with defaults', () => {
     await imagineCommand.run({ prompt: 'a fox' }, chat, services);
     const [fox] = jobs.active();
     assert.deepEqual([fox.request.model, fox.request.private], ['sdxl-turbo', false]);
-    assert.match(chat.lastReply ?? '', /Note: your default model sd-2\.1 is not installed any more, so sdxl-turbo draws it\.$/);
+    assert.match(chat.lastReply ?? '', /Note: your default model sd-2\.1 is not installed any more, so sdxl-turbo draws it\./);
   });
 
   test('another person’s defaults never apply', async () => {

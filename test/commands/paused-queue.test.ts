@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { imagineCommand } from '../../commands/imagine-command.js';
+import { queueCommand } from '../../commands/queue-command.js';
+import { JobStore } from '../../src/jobs/job-store.js';
+import { LocalJobService } from '../../src/jobs/local-job-service.js';
+import { commandServices, FakeChat } from '../helpers/fake-chat.js';
+import { ManualRunner } from '../helpers/fake-runner.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+test('while an admin holds the queue, /imagine and /queue say so; after resume they do not', async () => {
+  const runner = new ManualRunner();
+  const jobs = new LocalJobService({ store: new JobStore(join(await tempDir(), 'jobs.sqlite')), runner: runner.runner, limits: { perUser: 5, total: 20, timeoutMs: 60_000 } });
+  jobs.start();
+  const services = commandServices(jobs);
+  const chat = new FakeChat({ id: 'u1' });
+  await queueCommand.run({}, chat, services);
+  assert.equal(chat.lastReply, 'The queue is empty.');
+  await jobs.pause();
+  await queueCommand.run({}, chat, services);
+  assert.equal(chat.lastReply, 'The queue is empty. The queue is paused by an admin: nothing new starts until they resume it.');
+  await imagineCommand.run({ prompt: 'a held fox' }, chat, services);
+  assert.match(chat.lastReply ?? '', /^Queued “a held fox” — next in line, .*\(job [0-9a-f]{8}\) The queue is paused by an admin: nothing new starts until they resume it\.$/);
+  await queueCommand.run({}, chat, services);
+  assert.match(chat.lastReply ?? '', /^1 image in the queue\. The queue is paused by an admin/);
+  assert.equal(runner.runs.length, 0, 'nothing started while held');
+  await jobs.resume();
+  await runner.started(1);
+  await imagineCommand.run({ prompt: 'a free fox' }, chat, services);
+  assert.doesNotMatch(chat.lastReply ?? '', /paused/);
+  await jobs.shutdown(0);
+});
