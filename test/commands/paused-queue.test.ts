@@ -21,13 +21,13 @@ test('while an admin holds the queue, /imagine and /queue say so; after resume t
   await queueCommand.run({}, chat, services);
   assert.equal(chat.lastReply, 'The queue is empty. The queue is paused by an admin: nothing new starts until they resume it.');
   await imagineCommand.run({ prompt: 'a held fox' }, chat, services);
-  assert.match(chat.lastReply ?? '', /^Queued “a held fox” — next in line, .*\(job [0-9a-f]{8}\) The queue is paused by an admin: nothing new starts until they resume it\.$/);
+  assert.match(chat.replies.at(-1)?.text ?? '', /^Queued “a held fox” — next in line, .*\(job [0-9a-f]{8}\) The queue is paused by an admin: nothing new starts until they resume it\.$/);
   await queueCommand.run({}, chat, services);
-  assert.match(chat.lastReply ?? '', /^1 image in the queue\. The queue is paused by an admin/);
+  assert.match(chat.replies.at(-1)?.text ?? '', /^1 image in the queue\. The queue is paused by an admin/);
   assert.equal(runner.runs.length, 0, 'nothing started while held');
   await jobs.resume();
   await runner.started(1);
   await imagineCommand.run({ prompt: 'a free fox' }, chat, services);
-  assert.doesNotMatch(chat.lastReply ?? '', /paused/);
+  assert.doesNotMatch(chat.replies.at(-1)?.text ?? '', /paused/);
   await jobs.shutdown(0);
 });
