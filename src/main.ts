@@ -100,10 +100,10 @@ async function main(): Promise<number> {
   await queue.prepare();
   const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, log);
   const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
-  const chatOptions = { services, ...(dashboard === undefined ? {} : { onUpload: dashboard.uploads }) };
+
   const chats: { stop(): Promise<void> }[] = [];
-  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, chatOptions, log));
-  if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, chatOptions, log));
+  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, dashboard?.countUpload, log));
+  if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, services, dashboard?.countUpload, log));
   // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
   await queue.start();
   log.info({ models: queue.models.installed(), device: config.DEVICE }, 'ready');
@@ -217,7 +217,9 @@ function jobLimits(config: Config) {
   return { perUser: config.QUEUE_PER_USER, total: config.QUEUE_TOTAL, timeoutMs: config.JOB_TIMEOUT_MINUTES * 60_000 };
 }
 
-type ChatOptions = Pick<ConstructorParameters<typeof DiscordBot>[0], 'services' | 'onUpload'>;
+type Services = ConstructorParameters<typeof DiscordBot>[0]['services'];
+/** Counts a picture upload into chat, for the dashboard's metrics. */
+type UploadCounter = (platform: string, outcome: 'ok' | 'failed') => void;
 
 /** How often thumbnails of deleted and pruned pictures are removed. */
 const THUMBNAIL_SWEEP_MS = 3600_000;
@@ -252,7 +254,7 @@ async function startDashboard(config: Config, port: number, store: JobStore, que
   webLog.info({ url, host: config.WEB_HOST, port: listening }, 'dashboard listening; sign in with a link from /imagine web or npx imagine web link');
   return {
     links: new ChatDashboardLinks(signIns, url, config.WEB_GALLERY),
-    uploads: (platform: string) => (outcome: 'ok' | 'failed') => { metrics.upload(platform, outcome); },
+    countUpload: ((platform, outcome) => { metrics.upload(platform, outcome); }) satisfies UploadCounter,
     stop: async () => {
       clearInterval(sweeper);
       await server.stop();
@@ -269,12 +271,12 @@ function logTo(log: pino.Logger) {
   };
 }
 
-async function startDiscord(token: string, config: Config, chat: { services: ChatOptions['services']; onUpload?: (platform: string) => NonNullable<ChatOptions['onUpload']> }, log: pino.Logger): Promise<DiscordBot> {
+async function startDiscord(token: string, config: Config, services: Services, countUpload: UploadCounter | undefined, log: pino.Logger): Promise<DiscordBot> {
   const bot = new DiscordBot({
     token,
     commands: COMMANDS,
-    services: chat.services,
-    ...(chat.onUpload === undefined ? {} : { onUpload: chat.onUpload('discord') }),
+    services,
+    ...(countUpload === undefined ? {} : { onUpload: (outcome: 'ok' | 'failed') => { countUpload('discord', outcome); } }),
     admins: adminKeys(config),
     ...(config.DISCORD_API_URL === undefined ? {} : { apiUrl: config.DISCORD_API_URL }),
     log: logTo(log.child({ platform: 'discord' })),
@@ -284,13 +286,13 @@ async function startDiscord(token: string, config: Config, chat: { services: Cha
   return bot;
 }
 
-async function startSlack(slack: NonNullable<ReturnType<typeof configuredPlatforms>['slack']>, config: Config, chat: { services: ChatOptions['services']; onUpload?: (platform: string) => NonNullable<ChatOptions['onUpload']> }, log: pino.Logger): Promise<SlackBot> {
+async function startSlack(slack: NonNullable<ReturnType<typeof configuredPlatforms>['slack']>, config: Config, services: Services, countUpload: UploadCounter | undefined, log: pino.Logger): Promise<SlackBot> {
   const bot = new SlackBot({
     botToken: slack.botToken,
     connection: slack.connection,
     commands: COMMANDS,
-    services: chat.services,
-    ...(chat.onUpload === undefined ? {} : { onUpload: chat.onUpload('slack') }),
+    services,
+    ...(countUpload === undefined ? {} : { onUpload: (outcome: 'ok' | 'failed') => { countUpload('slack', outcome); } }),
     admins: adminKeys(config),
     ...(config.SLACK_API_URL === undefined ? {} : { apiUrl: config.SLACK_API_URL }),
     log: logTo(log.child({ platform: 'slack' })),

@@ -1,3 +1,4 @@
+import { actorOf } from '../../commands/chat-user.js';
 import type { ChatUser, DashboardLinks } from '../../commands/command.js';
 import { UserError } from '../core/errors.js';
 import type { SignInStore } from './sign-in-store.js';
@@ -16,7 +17,7 @@ export class ChatDashboardLinks implements DashboardLinks {
   ) {}
 
   linkFor(user: ChatUser): string {
-    const actor = { owner: { platform: user.platform, userId: user.id, name: user.name, ...(user.community === undefined ? {} : { community: user.community }) }, admin: user.admin };
+    const actor = actorOf(user);
     let viewer: Viewer;
     if (user.admin !== 'none') viewer = { actor, role: 'admin' };
     else if (this.audience === 'members') viewer = { actor, role: 'member' };

@@ -97,12 +97,11 @@ export class DashboardServer {
   /** Starts listening; resolves with the port. */
   async start(): Promise<number> {
     this.#unsubscribe = this.#options.live.subscribe((event) => {
+      const finished = event?.type === 'succeeded' ? this.#options.store.picture(event.job.id) : undefined;
+      const card = finished !== undefined && hasResult(finished) ? pictureCard(finished) : undefined;
       for (const { viewer, stream } of this.#streams) {
         stream.queueChanged();
-        if (event?.type === 'succeeded' && viewerMaySee(event.job, viewer)) {
-          const job = this.#options.store.picture(event.job.id);
-          if (job?.result !== undefined) stream.send('picture', pictureCard({ ...job, result: job.result }));
-        }
+        if (card !== undefined && viewerMaySee(finished!, viewer)) stream.send('picture', card);
       }
     });
     await this.#app.listen({ host: this.#options.host, port: this.#options.port });

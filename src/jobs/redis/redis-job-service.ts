@@ -301,10 +301,8 @@ export class RedisJobService implements JobService, LaneControl {
     return () => this.#listeners.delete(listener);
   }
 
-  async deletePicture(jobId: string, by: Actor): Promise<void> {
-    const job = this.get(jobId);
-    if (job === undefined) throw new UserError('that picture is no longer known to the bot');
-    await deleteStoredPicture(this.#store, job, by);
+  deletePicture(jobId: string, by: Actor): Promise<void> {
+    return deleteStoredPicture(this.#store, this.get(jobId), by);
   }
 
   holdOutput(jobId: string): () => void {

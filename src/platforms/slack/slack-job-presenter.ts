@@ -194,26 +194,22 @@ export class SlackJobPresenter {
 
   async #upload(job: Job, place: SlackPlace, result: JobResult): Promise<SlackPlace> {
     const name = `imagine-${result.settings.seed}.${fileExtension(result.format)}`;
-    const uploaded = await this.#client
-      .filesUploadV2({
-      channel_id: place.channelId,
-      thread_ts: required(place.messageTs, 'no status message'),
-      file: await readFile(result.file),
-      filename: name,
-      title: job.request.prompt.slice(0, 250),
-      alt_text: job.request.prompt.slice(0, 1000),
-      initial_comment: escapeMrkdwn(result.parameters),
-      })
-      .then(
-        (answer) => {
-          this.#onUpload('ok');
-          return answer;
-        },
-        (error: unknown) => {
-          this.#onUpload('failed');
-          throw error;
-        },
-      );
+    let uploaded;
+    try {
+      uploaded = await this.#client.filesUploadV2({
+        channel_id: place.channelId,
+        thread_ts: required(place.messageTs, 'no status message'),
+        file: await readFile(result.file),
+        filename: name,
+        title: job.request.prompt.slice(0, 250),
+        alt_text: job.request.prompt.slice(0, 1000),
+        initial_comment: escapeMrkdwn(result.parameters),
+      });
+    } catch (error) {
+      this.#onUpload('failed');
+      throw error;
+    }
+    this.#onUpload('ok');
     const fileId = uploadedFileId(uploaded);
     return fileId === undefined ? place : this.#setPlace(job, { ...place, fileId });
   }
