@@ -122,7 +122,8 @@ describe('personal defaults through both platforms', () => {
       const saved = (await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, 'settings --steps 2').fields)) as { text?: string };
       assert.match(saved.text ?? '', /Saved\. Your defaults: 2 steps\./, bot.output());
       await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, 'a red fox --seed 8').fields);
-      await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-8.png'), () => bot.output());
+      // The file exists from its upload on; it is in the thread, with its comment, once shared.
+      await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-8.png' && file.shared !== undefined), () => bot.output());
       const picture = [...slack.files.values()].find((file) => file.filename === 'imagine-8.png');
       assert.match(picture?.shared?.initialComment ?? '', /Steps: 2,/);
 
