@@ -9,9 +9,20 @@ export type OptionSpec =
   | { readonly kind: 'integer'; readonly name: string; readonly description: string; readonly min: number; readonly max: number }
   | { readonly kind: 'number'; readonly name: string; readonly description: string; readonly min: number; readonly max: number }
   | { readonly kind: 'boolean'; readonly name: string; readonly description: string }
-  | { readonly kind: 'choice'; readonly name: string; readonly description: string; readonly choices: readonly string[] };
+  | { readonly kind: 'choice'; readonly name: string; readonly description: string; readonly choices: readonly string[] }
+  /** A picture: a Discord attachment, a file shared in the Slack workspace (`--image <link>`). */
+  | { readonly kind: 'picture'; readonly name: string; readonly description: string };
 
-export type OptionValue = string | number | boolean;
+/**
+ * A picture someone gave with a command. The adapter knows where it lives and fetches it only on demand, within
+ * `maxBytes`, from its own platform (never from an address a stranger typed); every failure is a UserError.
+ */
+export interface PictureSource {
+  readonly kind: 'picture';
+  fetch(maxBytes: number): Promise<Uint8Array>;
+}
+
+export type OptionValue = string | number | boolean | PictureSource;
 export type CommandInput = Readonly<Record<string, OptionValue | undefined>>;
 
 export interface ChatUser {
@@ -55,6 +66,13 @@ export interface CommandServices {
   readonly defaults?: UserDefaultsStore;
   /** The web dashboard's sign-in links; absent when the dashboard is off. */
   readonly dashboard?: DashboardLinks;
+  /** Where starting pictures are kept for image-to-image jobs; absent where none are accepted. */
+  readonly pictures?: StartingPictures;
+}
+
+export interface StartingPictures {
+  /** Keeps a PNG and returns the digest a job names it by. */
+  save(png: Uint8Array): Promise<string>;
 }
 
 export interface UserDefaultsStore {

@@ -26,6 +26,7 @@ export function equivalentCommand(job: Job): string {
     ['guidance', settings?.guidance ?? request.guidance],
     ['model', request.model],
     ['scheduler', settings?.scheduler ?? request.scheduler],
+    ['strength', settings?.strength ?? request.strength],
   ];
   const given = options.filter((option): option is [string, string | number] => option[1] !== undefined && !(option[0] === 'aspect' && option[1] === '1:1'));
   if (job.owner.platform === 'discord') return ['/imagine', `prompt:${request.prompt}`, ...given.map(([name, value]) => `${name}:${value}`)].join(' ');

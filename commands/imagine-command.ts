@@ -1,12 +1,14 @@
 import { UserError } from '../src/core/errors.js';
-import { MAX_GUIDANCE, MAX_PROMPT_LENGTH, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-settings.js';
+import { DEFAULT_STRENGTH, MAX_GUIDANCE, MAX_PROMPT_LENGTH, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-settings.js';
+import { encodeImage } from '../src/imaging/encode-image.js';
+import { fitPicture, MAX_PICTURE_BYTES, readStartingPicture } from '../src/imaging/starting-picture.js';
 import { parseSchedulerName, SCHEDULER_NAMES } from '../src/diffusion/schedulers/scheduler-registry.js';
 import type { JobRequest } from '../src/jobs/job.js';
 import { ASPECT_RATIOS, sizeForAspectRatio } from './aspect-ratio.js';
 import { ownerOf } from './chat-user.js';
 import { readPromptText } from './prompt-text.js';
 import { withUserDefaults } from './settings-command.js';
-import type { CommandContext, CommandDefinition, CommandInput, CommandServices } from './command.js';
+import type { CommandContext, CommandDefinition, CommandInput, CommandServices, OptionValue } from './command.js';
 import { describeHold, describeWait } from './status-text.js';
 
 /** One limit for chat and the command line; CLIP reads 75 tokens (a few hundred characters) of it anyway. */
@@ -25,10 +27,12 @@ export const imagineCommand: CommandDefinition = {
     { kind: 'string', name: 'model', description: 'Model (default: the bot’s)', maxLength: 100, autocomplete: true },
     { kind: 'choice', name: 'scheduler', description: 'Sampler (default: the model’s)', choices: SCHEDULER_NAMES },
     { kind: 'boolean', name: 'private', description: 'Show the picture to you only' },
+    { kind: 'picture', name: 'image', description: 'A picture to start from: PNG, JPEG or WebP, up to 10 MB' },
+    { kind: 'number', name: 'strength', description: `With an image: how much of it to redraw, 0-1 (default ${DEFAULT_STRENGTH})`, min: 0, max: 1 },
   ],
   async run(input, context, services) {
     const filled = withUserDefaults(input, context, services);
-    const request = buildRequest(filled.input, context, services);
+    const request = await withStartingPicture(buildRequest(filled.input, context, services), filled.input.image, services);
     const { job, position, etaMs } = await services.jobs.enqueue(ownerOf(context.user), request, context.place);
     const note = filled.note === undefined ? '' : ` Note: ${filled.note}.`;
     await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(position, etaMs)}. (job ${job.id.slice(0, 8)})${note}${describeHold(services.jobs.paused)}`, { private: true });
@@ -56,6 +60,11 @@ export function buildRequest(input: CommandInput, context: CommandContext, servi
   const guidance = number(input.guidance, 'guidance', 0, MAX_GUIDANCE);
   const scheduler = input.scheduler === undefined ? undefined : parseSchedulerName(text(input.scheduler, 'scheduler'));
   const size = input.aspect === undefined ? undefined : sizeForAspectRatio(text(input.aspect, 'aspect'), services.models.nativeSize(model));
+  const strength = number(input.strength, 'strength', 0, 1);
+  if (strength !== undefined && input.image === undefined) throw new UserError('strength applies to a starting picture: give an image as well');
+  if (input.image !== undefined && steps !== undefined && Math.trunc(steps * (strength ?? DEFAULT_STRENGTH)) < 1) {
+    throw new UserError(`with ${steps} step${steps === 1 ? '' : 's'}, strength ${strength ?? DEFAULT_STRENGTH} changes nothing (steps × strength must be at least 1): raise the strength or the steps`);
+  }
   const wantsPrivate = input.private === true;
   if (wantsPrivate && !context.supportsPrivate) throw new UserError('private pictures are not possible here');
   return {
@@ -66,10 +75,25 @@ export function buildRequest(input: CommandInput, context: CommandContext, servi
     ...(guidance === undefined ? {} : { guidance }),
     ...(size ?? {}),
     ...(scheduler === undefined ? {} : { scheduler }),
+    ...(strength === undefined ? {} : { strength }),
     model,
     private: wantsPrivate,
     maxBytes: context.uploadLimitBytes,
   };
+}
+
+/**
+ * Image to image: fetches the picture from the platform, checks it (type by content, size, decodable), fits it to
+ * the render size and keeps it as a PNG the job names by digest. All before queuing: a bad picture queues nothing.
+ */
+async function withStartingPicture(request: JobRequest, image: OptionValue | undefined, services: CommandServices): Promise<JobRequest> {
+  if (image === undefined) return request;
+  if (typeof image !== 'object') throw new UserError('image must be a picture (an attachment, or a file shared here)');
+  if (services.pictures === undefined) throw new UserError('this bot does not take starting pictures');
+  const picture = await readStartingPicture(await image.fetch(MAX_PICTURE_BYTES));
+  const native = services.models.nativeSize(request.model);
+  const fitted = await fitPicture(picture, request.width ?? native, request.height ?? native);
+  return { ...request, startPicture: await services.pictures.save(await encodeImage(fitted, 'png')) };
 }
 
 function text(value: unknown, name: string): string {

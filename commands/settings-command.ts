@@ -3,7 +3,7 @@ import { MAX_STEPS } from '../src/diffusion/render-settings.js';
 import { USER_DEFAULT_NAMES, type UserDefaults } from '../src/jobs/user-defaults.js';
 import { ASPECT_RATIOS, sizeForAspectRatio } from './aspect-ratio.js';
 import { ownerOf } from './chat-user.js';
-import type { CommandContext, CommandDefinition, CommandInput, CommandServices } from './command.js';
+import type { CommandContext, CommandDefinition, CommandInput, CommandServices, OptionValue } from './command.js';
 
 export const settingsCommand: CommandDefinition = {
   name: 'settings',
@@ -37,11 +37,16 @@ export const settingsCommand: CommandDefinition = {
   },
 };
 
+function optionText(value: OptionValue, name: string): string {
+  if (typeof value !== 'string') throw new UserError(`${name} must be text`);
+  return value;
+}
+
 /** The options given, checked as /imagine would check them. */
 function readChanges(input: CommandInput, services: CommandServices): UserDefaults {
   const changes: { -readonly [K in keyof UserDefaults]: UserDefaults[K] } = {};
   if (input.aspect !== undefined) {
-    const aspect = String(input.aspect);
+    const aspect = optionText(input.aspect, 'aspect');
     sizeForAspectRatio(aspect, 512);
     changes.aspect = aspect;
   }
@@ -50,7 +55,7 @@ function readChanges(input: CommandInput, services: CommandServices): UserDefaul
     changes.steps = input.steps;
   }
   if (input.model !== undefined) {
-    const model = String(input.model);
+    const model = optionText(input.model, 'model');
     const installed = services.models.installed();
     if (!installed.includes(model)) throw new UserError(`unknown model '${model}': choose one of ${installed.join(', ')}`);
     changes.model = model;

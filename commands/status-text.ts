@@ -20,6 +20,8 @@ export function describeProgress(progress: RenderProgress): string {
       return `loading the model (${progress.component})`;
     case 'encoding-prompt':
       return 'reading the prompt';
+    case 'encoding-image':
+      return 'reading the starting picture';
     case 'denoising':
       return `step ${progress.step}/${progress.total}`;
     case 'decoding':

@@ -20,6 +20,7 @@ import type { LaneControl } from './jobs/lane-control.js';
 import { LocalLaneDirectory } from './jobs/local-lane-directory.js';
 import { RedisWorkerDirectory } from './jobs/redis/redis-worker-directory.js';
 import { renderJobRunner } from './jobs/render-job-runner.js';
+import { StartingPictureStore } from './jobs/starting-pictures.js';
 import type { WorkerDirectory } from './jobs/worker-status.js';
 import { downloadHosts } from './models/download/remote-files.js';
 import { ensureDefaultModels } from './models/ensure-models.js';
@@ -89,7 +90,8 @@ async function main(): Promise<number> {
   }
 
   const retention = new OutputRetention(store, config.OUTPUT_RETENTION, (error) => { log.warn({ err: error }, 'could not delete old pictures'); });
-  const queue = config.QUEUE === 'redis' ? redisQueue(config, store, retention, models, log) : localQueue(config, store, retention, models, log);
+  const pictures = new StartingPictureStore(join(config.DATA_DIR, 'inputs'));
+  const queue = config.QUEUE === 'redis' ? redisQueue(config, store, retention, pictures, models, log) : localQueue(config, store, retention, pictures, models, log);
   const { jobs } = queue;
   jobs.subscribe((event) => {
     if (event.type === 'started' || event.type === 'succeeded' || event.type === 'failed' || event.type === 'cancelled') {
@@ -99,7 +101,7 @@ async function main(): Promise<number> {
 
   await queue.prepare();
   const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, log);
-  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
+  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
 
   const chats: { stop(): Promise<void> }[] = [];
   if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, dashboard?.countUpload, log));
@@ -107,6 +109,7 @@ async function main(): Promise<number> {
   // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
   await queue.start();
   log.info({ models: queue.models.installed(), device: config.DEVICE }, 'ready');
+  const pictureSweep = sweepStartingPictures(pictures, jobs, log);
 
   // Until here a signal simply ends the process (nothing runs yet, and the lock dies with it); from here on it lets
   // the running picture finish.
@@ -115,6 +118,7 @@ async function main(): Promise<number> {
   const reason = await stopRequested;
   log.info({ reason }, 'shutting down: finishing the running picture, keeping the queue');
   await dashboard?.stop();
+  clearInterval(pictureSweep);
   await queue.stop(SHUTDOWN_GRACE_MS);
   for (const chat of chats) await chat.stop();
   models.stop();
@@ -137,12 +141,26 @@ interface QueueRuntime {
   stop(graceMs: number): Promise<void>;
 }
 
+/** Starting pictures are kept a week after they were sent (and while a job still waits for one), swept every 6 hours. */
+const STARTING_PICTURE_DAYS = 7;
+
+function sweepStartingPictures(pictures: StartingPictureStore, jobs: JobService, log: pino.Logger): NodeJS.Timeout {
+  const sweep = () => {
+    const waiting = new Set(jobs.active().flatMap((job) => (job.request.startPicture === undefined ? [] : [job.request.startPicture])));
+    pictures.prune(STARTING_PICTURE_DAYS * 24 * 3600_000, waiting).catch((error: unknown) => { log.warn({ err: error }, 'could not delete old starting pictures'); });
+  };
+  sweep();
+  const timer = setInterval(sweep, 6 * 3600_000);
+  timer.unref();
+  return timer;
+}
+
 /** QUEUE=local: the SQLite store and one render lane in this process. */
-function localQueue(config: Config, store: JobStore, retention: OutputRetention, models: InstalledModelChoices, log: pino.Logger): QueueRuntime {
+function localQueue(config: Config, store: JobStore, retention: OutputRetention, pictures: StartingPictureStore, models: InstalledModelChoices, log: pino.Logger): QueueRuntime {
   const pipelines = createPipelines(config, log);
   const jobs = new LocalJobService({
     store,
-    runner: renderJobRunner(pipelines, join(config.DATA_DIR, 'outputs')),
+    runner: renderJobRunner(pipelines, join(config.DATA_DIR, 'outputs'), pictures),
     limits: jobLimits(config),
     admins: adminKeys(config),
     onError: (error, job) => { log.error({ jobId: job.id, err: error }, 'render failed'); },
@@ -173,7 +191,7 @@ function localQueue(config: Config, store: JobStore, retention: OutputRetention,
 }
 
 /** QUEUE=redis: BullMQ on Redis; this process is a chat front, and a render worker too unless RENDER=false. */
-function redisQueue(config: Config, store: JobStore, retention: OutputRetention, installed: InstalledModelChoices, log: pino.Logger): QueueRuntime {
+function redisQueue(config: Config, store: JobStore, retention: OutputRetention, pictures: StartingPictureStore, installed: InstalledModelChoices, log: pino.Logger): QueueRuntime {
   const names = new RedisNames(config.REDIS_PREFIX);
   const jobs = new RedisJobService({
     redisUrl: config.REDIS_URL,
@@ -184,6 +202,7 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
     lockMs: config.REDIS_LOCK_SECONDS * 1000,
     admins: adminKeys(config),
     retention,
+    pictures,
     onError: (error, job) => { log.error({ jobId: job?.id, err: error }, 'queue error'); },
   });
   const renderer = config.RENDER && installed.installed().length > 0 ? createRenderWorker(config, installed, log) : undefined;

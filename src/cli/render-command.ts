@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
@@ -9,7 +9,10 @@ import { readModelFolder } from '../diffusion/model/model-folder.js';
 import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
 import { parseSchedulerName, SCHEDULER_NAMES } from '../diffusion/schedulers/scheduler-registry.js';
 import { fileExtension, fileNameExtension, formatFromFileName, IMAGE_FORMATS, parseImageFormat, type ImageFormat } from '../imaging/image-format.js';
+import { MAX_PICTURE_BYTES, readStartingPicture } from '../imaging/starting-picture.js';
+import { formatBytes } from '../imaging/encode-within-limit.js';
 import { writeFileAtomic } from '../imaging/write-file-atomic.js';
+import type { RgbImage } from '../core/rgb-image.js';
 import { RenderPipeline } from '../jobs/render-pipeline.js';
 import { openUpscaler } from '../upscale/open-upscaler.js';
 import { cliSessionLoader } from './cli-session-loader.js';
@@ -29,6 +32,8 @@ interface RenderOptions {
   readonly width?: number;
   readonly height?: number;
   readonly scheduler?: string;
+  readonly image?: string;
+  readonly strength?: number;
   readonly upscale?: string;
   readonly format?: ImageFormat;
   readonly out?: string;
@@ -50,6 +55,8 @@ export function renderCommand(): Command {
     .option('--width <px>', 'render width, a multiple of 8 (default: the model’s native size)', optionParser(parseWholeNumber))
     .option('--height <px>', 'render height, a multiple of 8 (default: the model’s native size)', optionParser(parseWholeNumber))
     .option('--scheduler <name>', `one of ${SCHEDULER_NAMES.join(', ')} (default: the model’s own)`)
+    .option('--image <file>', 'start from this picture (PNG, JPEG or WebP; image to image), fitted to the render size')
+    .option('--strength <s>', 'with --image: how much of it to redraw, 0-1 (default 0.6)', optionParser(parseDecimal))
     .option('--upscale <name>', 'upscaler preset, auto or none (default: UPSCALER, else auto: the best installed)')
     .option('--format <format>', `${IMAGE_FORMATS.join(', ')} (default: from --out, else png)`, optionParser(parseImageFormat))
     .option('--out <file>', 'output file (default: imagine-<seed>.<format> here)')
@@ -77,7 +84,8 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
   // Every option is checked before a session is opened, so bad input costs nothing and writes nothing.
   const { negative: negativePrompt, seed, steps, guidance, width, height } = options;
   const scheduler = options.scheduler === undefined ? undefined : parseSchedulerName(options.scheduler);
-  const request = { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler };
+  const initImage = options.image === undefined ? undefined : await readPictureFile(options.image);
+  const request = { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler, strength: options.strength, ...(initImage === undefined ? {} : { initImage }) };
   const settings = engine.resolve(request);
   const upscaler = await openUpscaler(config.MODELS_DIR, options.upscale ?? config.UPSCALER, loader);
   const pipeline = new RenderPipeline(engine, upscaler, modelName);
@@ -117,6 +125,19 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
     }
   } finally {
     await pipeline.release();
+  }
+}
+
+/** `--image`: the file checked like a picture sent in chat (type by content, size, decodable), before any session. */
+async function readPictureFile(file: string): Promise<RgbImage> {
+  const info = await stat(file).catch(() => undefined);
+  if (info === undefined || !info.isFile()) throw new UserError(`--image ${file}: no such file`);
+  if (info.size > MAX_PICTURE_BYTES) throw new UserError(`--image ${file} is ${formatBytes(info.size)}; the limit is ${formatBytes(MAX_PICTURE_BYTES)}`);
+  try {
+    return await readStartingPicture(await readFile(file));
+  } catch (error) {
+    if (error instanceof UserError) throw new UserError(`--image ${file}: ${error.message}`);
+    throw error;
   }
 }
 

@@ -7,6 +7,8 @@ import type { RgbImage } from './rgb-image.js';
 export type RenderProgress =
   | { readonly stage: 'loading'; readonly component: string }
   | { readonly stage: 'encoding-prompt' }
+  /** Image-to-image: the starting picture through the VAE encoder. */
+  | { readonly stage: 'encoding-image' }
   | {
       readonly stage: 'denoising';
       readonly step: number;

@@ -9,6 +9,8 @@ export interface ParametersSummary {
   readonly height: number;
   readonly model: string;
   readonly upscaler: string;
+  /** Image-to-image only. */
+  readonly strength?: number;
 }
 
 /**
@@ -25,6 +27,7 @@ export function formatParametersText(p: ParametersSummary): string {
       `CFG scale: ${p.guidance}`,
       `Seed: ${p.seed}`,
       `Size: ${p.width}x${p.height}`,
+      ...(p.strength === undefined ? [] : [`Denoising strength: ${p.strength}`]),
       `Model: ${p.model}`,
       `Upscaler: ${p.upscaler}`,
     ].join(', '),

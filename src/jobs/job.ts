@@ -35,6 +35,10 @@ export interface JobRequest {
   readonly maxBytes: number;
   /** The job this one rerolls or varies, if any. */
   readonly parentId?: string;
+  /** Image-to-image: the SHA-256 of the starting picture, kept by the front's StartingPictureStore. */
+  readonly startPicture?: string;
+  /** Image-to-image: how much of the starting picture to redraw, 0–1 (the engine's default when absent). */
+  readonly strength?: number;
 }
 
 export interface JobResult {

@@ -3,10 +3,12 @@ import { performance } from 'node:perf_hooks';
 import type { RenderProgress } from '../core/progress.js';
 import { parseSchedulerName } from '../diffusion/schedulers/scheduler-registry.js';
 import { fileExtension } from '../imaging/image-format.js';
+import { readStartingPicture } from '../imaging/starting-picture.js';
 import { writeFileAtomic } from '../imaging/write-file-atomic.js';
 import type { Job, JobResult } from './job.js';
 import type { JobRunner } from './local-job-service.js';
 import type { RenderedFile, RenderPipeline } from './render-pipeline.js';
+import type { StartingPictureStore } from './starting-pictures.js';
 
 /** Hands out the render pipeline of a model, opening it on first use. */
 export interface PipelineProvider {
@@ -19,16 +21,25 @@ export interface RenderedJob {
   readonly result: Omit<JobResult, 'file'>;
 }
 
+export interface RenderJobOptions {
+  readonly signal: AbortSignal;
+  readonly onProgress: (progress: RenderProgress) => void;
+  /** The PNG an image-to-image job starts from (its `startPicture`), fetched by whoever hands out the job. */
+  readonly startPicture?: Uint8Array;
+}
+
 /** Renders a job into bytes; the signal fires on cancel, timeout or shutdown. */
-export type JobRenderer = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }) => Promise<RenderedJob>;
+export type JobRenderer = (job: Job, options: RenderJobOptions) => Promise<RenderedJob>;
 
 /** Renders a job through the pipeline of its model, with previews, within the destination's size limit. */
-export async function renderJob(provider: PipelineProvider, job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }): Promise<RenderedJob> {
+export async function renderJob(provider: PipelineProvider, job: Job, options: RenderJobOptions): Promise<RenderedJob> {
   const started = performance.now();
-  const pipeline = await provider.pipeline(job.request.model);
   const { request } = job;
+  if (request.startPicture !== undefined && options.startPicture === undefined) throw new Error(`job ${job.id} starts from a picture that was not handed to the renderer`);
+  const pipeline = await provider.pipeline(request.model);
+  const initImage = options.startPicture === undefined ? undefined : await readStartingPicture(options.startPicture);
   const file = await pipeline.render(
-    { ...request, scheduler: request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler) },
+    { ...request, scheduler: request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler), ...(initImage === undefined ? {} : { initImage }) },
     { signal: options.signal, onProgress: options.onProgress, previews: true, maxBytes: request.maxBytes },
   );
   return {
@@ -56,9 +67,12 @@ export function outputPath(outputsDir: string, jobId: string, format: JobResult[
  * Runs a job through the render pipeline of its model and writes the file atomically under `outputsDir`, so a crash
  * never leaves half an image behind.
  */
-export function renderJobRunner(provider: PipelineProvider, outputsDir: string): JobRunner {
+export function renderJobRunner(provider: PipelineProvider, outputsDir: string, pictures?: StartingPictureStore): JobRunner {
   return async (job, options) => {
-    const { file, result } = await renderJob(provider, job, options);
+    const digest = job.request.startPicture;
+    if (digest !== undefined && pictures === undefined) throw new Error('this bot keeps no starting pictures, but a job names one');
+    const startPicture = digest === undefined ? undefined : await pictures?.read(digest);
+    const { file, result } = await renderJob(provider, job, { ...options, ...(startPicture === undefined ? {} : { startPicture }) });
     const path = outputPath(outputsDir, job.id, file.format);
     await writeFileAtomic(path, file.bytes);
     return { ...result, file: path };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -85,6 +85,43 @@ describe('imagine render', () => {
       assert.deepEqual(await readdir(cwd), []);
     });
   }
+
+  test('--image starts from a picture: the parameters carry the strength, --json the VAE encoder time', async () => {
+    const picture = join(work, 'start.jpg');
+    await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 170, g: 90, b: 140 } } }).jpeg().toFile(picture);
+    const out = join(work, 'varied.png');
+    const result = await imagine(['render', 'a red fox', '--model-dir', model, '--out', out, '--seed', '3', '--image', picture, '--strength', '0.5', '--json'], work);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.equal(report.strength, 0.5);
+    assert.ok((report.timings as Record<string, number>).vaeEncodeMs >= 0);
+    const parameters = (await sharp(out).metadata()).comments?.find((c) => c.keyword === 'parameters')?.text;
+    assert.equal(parameters, 'a red fox\nSteps: 4, Sampler: euler-ancestral, CFG scale: 0, Seed: 3, Size: 512x512, Denoising strength: 0.5, Model: sdxl-turbo, Upscaler: none');
+    const fromText = join(work, 'from-text.png');
+    await imagine(['render', 'a red fox', '--model-dir', model, '--out', fromText, '--seed', '3'], work);
+    assert.notDeepEqual(await readFile(out), await readFile(fromText));
+  });
+
+  test('a bad --image or --strength: exit 2, one line, nothing written', async () => {
+    const cwd = await tempDir();
+    const text = join(cwd, 'notes.png');
+    await writeFile(text, 'not a picture at all');
+    const picture = join(work, 'start.png');
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toFile(picture);
+    const cases: [string[], RegExp][] = [
+      [['--image', join(cwd, 'missing.png')], /^error: --image .*missing\.png: no such file\n$/],
+      [['--image', text], /^error: --image .*notes\.png: that file is not a picture this bot can read: send a PNG, JPEG or WebP\n$/],
+      [['--strength', '0.5'], /^error: strength applies to a starting picture: give an image as well\n$/],
+      [['--image', picture, '--strength', '2'], /^error: strength must be a number from 0 to 1\n$/],
+      [['--image', picture, '--steps', '1'], /^error: with 1 step, strength 0\.6 changes nothing \(steps × strength must be at least 1\): raise the strength or the steps\n$/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await imagine(['render', 'a red fox', '--model-dir', model, '--out', join(cwd, 'out.png'), ...args], cwd);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.match(result.stderr, message);
+      assert.deepEqual((await readdir(cwd)).sort(), ['notes.png']);
+    }
+  });
 
   test('a model folder that does not exist: exit 2, one line', async () => {
     const cwd = await tempDir();

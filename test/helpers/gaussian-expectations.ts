@@ -12,10 +12,13 @@ export interface Gaussian {
 
 const s2 = FIXTURE.dataStd ** 2;
 
-/** Euler in σ: y' = y·(s² + σ·σ_next)/(s² + σ²), from y = x_T − μ with x_T = initialSigma·z. */
-export function eulerOutput(sigmas: readonly number[], mu: number, initialSigma: number): Gaussian {
-  let mean = -mu;
-  let variance = initialSigma ** 2;
+/**
+ * Euler in σ: y' = y·(s² + σ·σ_next)/(s² + σ²), from y = x_T − μ with x_T = initialSigma·z, or, for image to image,
+ * x_T = the picture's latent + σ·z (`start` its mean and variance).
+ */
+export function eulerOutput(sigmas: readonly number[], mu: number, initialSigma: number, start: Gaussian = { mean: 0, variance: initialSigma ** 2 }): Gaussian {
+  let mean = start.mean - mu;
+  let variance = start.variance;
   for (let i = 0; i + 1 < sigmas.length; i++) {
     const k = (s2 + sigmas[i] * sigmas[i + 1]) / (s2 + sigmas[i] ** 2);
     mean *= k;
@@ -24,10 +27,13 @@ export function eulerOutput(sigmas: readonly number[], mu: number, initialSigma:
   return { mean: mu + mean, variance };
 }
 
-/** DDIM in ᾱ: x' = k·x + c with k = (a'·a·s² + b'·b)/D, c = μ·b·(a'·b − b'·a)/D, D = a²s² + b², from x_T ~ N(0, 1). */
-export function ddimOutput(alphaPairs: readonly [number, number][], mu: number): Gaussian {
-  let mean = 0;
-  let variance = 1;
+/**
+ * DDIM in ᾱ: x' = k·x + c with k = (a'·a·s² + b'·b)/D, c = μ·b·(a'·b − b'·a)/D, D = a²s² + b², from x_T ~ N(0, 1)
+ * or, for image to image, from `start` (√ᾱ·the picture's latent, 1 − ᾱ).
+ */
+export function ddimOutput(alphaPairs: readonly [number, number][], mu: number, start: Gaussian = { mean: 0, variance: 1 }): Gaussian {
+  let mean = start.mean;
+  let variance = start.variance;
   for (const [alpha, alphaPrev] of alphaPairs) {
     const [a, b, a1, b1] = [Math.sqrt(alpha), Math.sqrt(1 - alpha), Math.sqrt(alphaPrev), Math.sqrt(1 - alphaPrev)];
     const d = a * a * s2 + b * b;

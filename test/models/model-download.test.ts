@@ -193,7 +193,7 @@ describe('imagine models …', () => {
     const env = { MODELS_DIR: modelsDir, HF_ENDPOINT: hub.url, GITHUB_RAW_URL: hub.githubUrl };
     const downloaded = await imagine(['models', 'download', 'sdxl-turbo'], cwd, env);
     assert.equal(downloaded.code, 0, downloaded.stderr);
-    assert.match(downloaded.stdout, /^installed sdxl-turbo \(17 files, [\d.]+ MiB\) from stabilityai\/sdxl-turbo@main \(fp32\) in /);
+    assert.match(downloaded.stdout, /^installed sdxl-turbo \(18 files, [\d.]+ MiB\) from stabilityai\/sdxl-turbo@main \(fp32\) in /);
 
     const listed = await imagine(['models', 'list'], cwd, env);
     assert.match(listed.stdout, /✓ sdxl-turbo +SDXL-Turbo: 512 px in 1-4 steps; fp32 from stabilityai\/sdxl-turbo, about 12\.8 GiB \(the default\)/);

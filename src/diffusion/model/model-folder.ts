@@ -34,6 +34,8 @@ export interface ModelFolder {
     readonly textEncoder2?: string;
     readonly unet: string;
     readonly vaeDecoder: string;
+    /** Image-to-image needs it; a folder without one renders from text only. */
+    readonly vaeEncoder?: string;
   };
 }
 
@@ -71,6 +73,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   for (const path of Object.values(components)) {
     if (!(await pathExists(path))) throw new UserError(`${dir} is incomplete: ${path} is missing`);
   }
+  const vaeEncoder = join(dir, 'vae_encoder', 'model.onnx');
 
   const defaultFactor = family === 'sdxl' ? 0.13025 : 0.18215;
   const fixedSize = await fixedLatentSize(components.unet);
@@ -84,7 +87,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
     nativeSize: fixedSize?.width ?? (unet?.sample_size ?? defaultSampleSize(family, scheduler)) * VAE_SCALE,
     ...(fixedSize === undefined ? {} : { fixedSize }),
     forceZerosForEmptyPrompt: family === 'sdxl' && index.force_zeros_for_empty_prompt !== false,
-    components,
+    components: { ...components, ...((await pathExists(vaeEncoder)) ? { vaeEncoder } : {}) },
   };
 }
 

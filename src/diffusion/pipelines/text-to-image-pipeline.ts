@@ -10,11 +10,14 @@ import type { ModelFolder } from '../model/model-folder.js';
 import { TextEncoder } from '../model/text-encoder.js';
 import { LATENT_CHANNELS, Unet } from '../model/unet.js';
 import { VaeDecoder } from '../model/vae-decoder.js';
+import { VaeEncoder } from '../model/vae-encoder.js';
+import { fitPicture } from '../../imaging/starting-picture.js';
 import type { OnnxComponent } from '../onnx/onnx-component.js';
 import type { SessionLoader } from '../onnx/session-loader.js';
 import { NumpyRandomState } from '../random/numpy-random-state.js';
 import { modelDefaults, resolveRenderSettings, type ModelDefaults, type RenderRequest, type RenderSettings } from '../render-settings.js';
 import { guidanceEmbedding } from '../schedulers/lcm-scheduler.js';
+import { imageToImageStart } from '../schedulers/image-to-image-start.js';
 import { createScheduler } from '../schedulers/scheduler-registry.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
@@ -31,6 +34,8 @@ export interface GenerateOptions {
 export interface StageTimings {
   readonly loadMs: number;
   readonly encodeMs: number;
+  /** Image-to-image: the starting picture through the VAE encoder (0 otherwise). */
+  readonly vaeEncodeMs: number;
   readonly denoiseMs: number;
   readonly decodeMs: number;
 }
@@ -50,12 +55,19 @@ export interface GenerateResult {
  */
 export type MemoryMode = 'resident' | 'sequential';
 
-type Stage = 'prompt' | 'unet' | 'vae';
+type Stage = 'prompt' | 'image' | 'unet' | 'vae';
 
 interface StageValues {
   readonly prompt: PromptEncoder;
+  readonly image: VaeEncoder;
   readonly unet: Unet;
   readonly vae: VaeDecoder;
+}
+
+/** Where the denoising loop starts: pure noise (text to image), or the picture's latents noised to a later call. */
+interface LoopStart {
+  readonly latents?: Float32Array;
+  readonly index: number;
 }
 
 interface OpenedStage<S extends Stage> {
@@ -64,8 +76,10 @@ interface OpenedStage<S extends Stage> {
 }
 
 /**
- * Text to image for one model folder: tokenize → text encoders → scheduler loop over the UNet → VAE decode.
- * In resident mode sessions are opened on the first render and stay loaded until `release`.
+ * Text to image for one model folder: tokenize → text encoders → scheduler loop over the UNet → VAE decode; with a
+ * starting picture, image to image (the picture → VAE encoder → noised to the strength's timestep → the loop from
+ * there), as diffusers' img2img pipelines do. In resident mode sessions are opened on the first render and stay
+ * loaded until `release`.
  */
 export class TextToImagePipeline {
   readonly folder: ModelFolder;
@@ -90,16 +104,21 @@ export class TextToImagePipeline {
    * The settings and the render's scheduler: building the scheduler checks the model's config and the step count
    * (LCM's grid, options it cannot honour) before any work, and the render then uses that same instance.
    */
-  #resolveWithScheduler(request: RenderRequest): { settings: RenderSettings; scheduler: Scheduler } {
+  #resolveWithScheduler(request: RenderRequest): { settings: RenderSettings; scheduler: Scheduler; startIndex: number } {
     const settings = resolveRenderSettings(request, this.defaults);
-    return { settings, scheduler: createScheduler(settings.scheduler, this.folder.scheduler, settings.steps, this.folder.schedulerFile) };
+    const scheduler = createScheduler(settings.scheduler, this.folder.scheduler, settings.steps, this.folder.schedulerFile);
+    if (settings.strength === undefined) return { settings, scheduler, startIndex: 0 };
+    if (this.folder.components.vaeEncoder === undefined) {
+      throw new UserError('this model has no vae_encoder, so it cannot start from a picture (downloads from before image-to-image lack it: add its vae_encoder folder, or remove and download the model again), or choose another model');
+    }
+    return { settings, scheduler, startIndex: imageToImageStart(scheduler, settings.steps, settings.strength) };
   }
 
   async generate(request: RenderRequest, options: GenerateOptions = {}): Promise<GenerateResult> {
-    const { settings, scheduler } = this.#resolveWithScheduler(request);
+    const { settings, scheduler, startIndex } = this.#resolveWithScheduler(request);
     const { signal, onProgress } = options;
     throwIfCancelled(signal);
-    const timing = { loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0 };
+    const timing = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0 };
     const latentHeight = settings.height / VAE_SCALE;
     const latentWidth = settings.width / VAE_SCALE;
     const dims = [1, LATENT_CHANNELS, latentHeight, latentWidth];
@@ -110,6 +129,19 @@ export class TextToImagePipeline {
       onProgress?.({ stage: 'encoding-prompt' });
       return encoder.encode(lcm ? { ...settings, guidance: 0 } : settings);
     });
+    // One seeded stream, drawn in diffusers' order: the posterior sample (if the encoder leaves it to us), the noise
+    // added to the picture or the starting noise, then each step's noise.
+    const random = new NumpyRandomState(settings.seed);
+    let start: LoopStart = { index: 0 };
+    const initImage = request.initImage;
+    if (initImage !== undefined) {
+      const picture = await fitPicture(initImage, settings.width, settings.height);
+      const encoded = await this.#use('image', timing, 'vaeEncodeMs', options, async (encoder) => {
+        onProgress?.({ stage: 'encoding-image' });
+        return encoder.encode(picture, (length) => random.standardNormal(length));
+      });
+      start = { latents: scheduler.addNoise(encoded, random.standardNormal(encoded.length), startIndex), index: startIndex };
+    }
     let fitted = conditioning;
     const latents = await this.#use('unet', timing, 'denoiseMs', options, async (unet) => {
       // A long prompt's chunks reach the UNet whole unless its export fixes the sequence at 77: then it gets the
@@ -123,7 +155,7 @@ export class TextToImagePipeline {
       }
       unet.checkConditioning(fitted);
       const embedding = unet.guidanceEmbeddingSize === undefined ? undefined : guidanceEmbedding(settings.guidance, unet.guidanceEmbeddingSize);
-      return this.#denoise(unet, scheduler, fitted, settings, dims, options, embedding);
+      return this.#denoise(unet, scheduler, fitted, settings, dims, options, embedding, random, start);
     });
     if (latents.some(Number.isNaN)) {
       throw new UserError('the UNet produced NaN latents (an fp16 export running where it overflows); try the fp32 model');
@@ -165,12 +197,14 @@ export class TextToImagePipeline {
     dims: readonly number[],
     { signal, onProgress, previews }: GenerateOptions,
     embedding: Float32Array | undefined,
+    random: NumpyRandomState,
+    start: LoopStart,
   ): Promise<Float32Array> {
-    const random = new NumpyRandomState(settings.seed);
     const noise = (length: number) => random.standardNormal(length);
-    let latents = random.standardNormal(dims.reduce((a, b) => a * b), scheduler.initNoiseSigma);
-    const total = scheduler.timesteps.length;
-    for (let index = 0; index < total; index++) {
+    let latents = start.latents ?? random.standardNormal(dims.reduce((a, b) => a * b), scheduler.initNoiseSigma);
+    const calls = scheduler.timesteps.length;
+    const total = calls - start.index;
+    for (let index = start.index; index < calls; index++) {
       throwIfCancelled(signal);
       const input = scheduler.scaleModelInput(latents, index);
       const prediction = await unet.predictNoise(input, dims, scheduler.timesteps[index], conditioning, settings.guidance, embedding);
@@ -178,7 +212,7 @@ export class TextToImagePipeline {
       latents = step.prevSample;
       if (onProgress !== undefined) {
         const preview = previews === true ? latentPreview(step.predOriginalSample, dims[3], dims[2], LATENT_RGB_FACTORS[this.folder.family]) : undefined;
-        onProgress({ stage: 'denoising', step: index + 1, total, ...(preview === undefined ? {} : { preview }) });
+        onProgress({ stage: 'denoising', step: index - start.index + 1, total, ...(preview === undefined ? {} : { preview }) });
       }
     }
     return latents;
@@ -186,11 +220,12 @@ export class TextToImagePipeline {
 
   /**
    * Whether a stage's sessions stay open between renders. Sequential mode keeps none. Resident mode keeps all but
-   * the VAE decoder: it loads in well under a second, while onnxruntime's arena would keep its activations (about
-   * 1 GiB at 512×512, measured with the real architecture) for good, more than its weights.
+   * the VAE decoder and encoder: they load in well under a second, while onnxruntime's arena would keep their
+   * activations (about 1 GiB at 512×512 for the decoder, measured with the real architecture) for good, more than
+   * their weights.
    */
   #keepsOpen(stage: Stage): boolean {
-    return this.memoryMode === 'resident' && stage !== 'vae';
+    return this.memoryMode === 'resident' && stage !== 'vae' && stage !== 'image';
   }
 
   #stage(stage: Stage, onProgress: ProgressListener | undefined): Promise<OpenedStage<Stage>> {
@@ -229,6 +264,9 @@ export class TextToImagePipeline {
           const names = family === 'sdxl' ? ['encoder_hidden_states', 'text_embeds', 'time_ids'] : ['encoder_hidden_states'];
           return { value: new Unet(await open('unet', components.unet), names), components: opened };
         }
+        case 'image':
+          if (components.vaeEncoder === undefined) throw new UserError('this model has no vae_encoder, so it cannot start from a picture');
+          return { value: new VaeEncoder(await open('vae_encoder', components.vaeEncoder), vaeScalingFactor), components: opened };
         case 'vae':
           return { value: new VaeDecoder(await open('vae_decoder', components.vaeDecoder), vaeScalingFactor), components: opened };
       }
@@ -243,7 +281,8 @@ export class TextToImagePipeline {
    * outputs do not fit fails here with the same message a render would give, without holding every weight at once.
    */
   async verify(onProgress?: ProgressListener): Promise<void> {
-    for (const stage of ['prompt', 'unet', 'vae'] as const) {
+    const stages: Stage[] = ['prompt', ...(this.folder.components.vaeEncoder === undefined ? [] : ['image' as const]), 'unet', 'vae'];
+    for (const stage of stages) {
       const opened = await this.#open(stage, onProgress);
       await Promise.all(opened.components.map((component) => component.release()));
     }

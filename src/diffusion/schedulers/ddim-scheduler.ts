@@ -1,3 +1,4 @@
+import { noiseToAlpha } from './add-noise.js';
 import { alphaAt, alphasCumprod } from './noise-schedule.js';
 import type { Scheduler, SchedulerStep } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
@@ -11,6 +12,7 @@ import { integerTimesteps } from './timestep-spacing.js';
 export class DdimScheduler implements Scheduler {
   readonly timesteps: readonly number[];
   readonly initNoiseSigma = 1;
+  readonly order = 1;
   readonly #config: SchedulerConfig;
   readonly #alphas: Float32Array;
   readonly #finalAlpha: number;
@@ -26,6 +28,10 @@ export class DdimScheduler implements Scheduler {
 
   scaleModelInput(sample: Float32Array): Float32Array {
     return sample;
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array {
+    return noiseToAlpha(original, noise, alphaAt(this.#alphas, this.timesteps[index]));
   }
 
   step(modelOutput: Float32Array, index: number, sample: Float32Array): SchedulerStep {

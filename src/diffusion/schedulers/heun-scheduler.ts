@@ -9,6 +9,7 @@ import { clipOriginal, predictOriginal, SigmaScheduler, sigmaSchedule, type Sigm
  * second order. Stateful: one instance serves one render.
  */
 export class HeunScheduler extends SigmaScheduler {
+  override readonly order = 2;
   #slope: Float32Array | undefined;
   #dt = 0;
   #firstSample: Float32Array | undefined;

@@ -1,3 +1,4 @@
+import { noiseToAlpha } from './add-noise.js';
 import { UserError } from '../../core/errors.js';
 import { alphaAt, alphasCumprod } from './noise-schedule.js';
 import { numpyLinspace } from './numpy-arithmetic.js';
@@ -15,6 +16,7 @@ const SIGMA_DATA = 0.5;
 export class LcmScheduler implements Scheduler {
   readonly timesteps: readonly number[];
   readonly initNoiseSigma = 1;
+  readonly order = 1;
   readonly #alphas: Float32Array;
   readonly #finalAlpha: number;
   readonly #scaling: number;
@@ -39,6 +41,10 @@ export class LcmScheduler implements Scheduler {
 
   scaleModelInput(sample: Float32Array): Float32Array {
     return sample;
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array {
+    return noiseToAlpha(original, noise, alphaAt(this.#alphas, this.timesteps[index]));
   }
 
   step(modelOutput: Float32Array, index: number, sample: Float32Array, noise: NoiseSource): SchedulerStep {

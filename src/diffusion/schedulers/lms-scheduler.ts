@@ -24,9 +24,11 @@ export class LmsScheduler extends SigmaScheduler {
     const slope = new Float32Array(sample.length);
     for (let i = 0; i < sample.length; i++) slope[i] = (sample[i] - predOriginalSample[i]) / sigma;
     this.#slopes = [...this.#slopes, slope].slice(-MAX_ORDER);
+    // As diffusers does: the order follows the step index, so an image-to-image run that begins late computes the
+    // coefficients of a higher order than it has slopes for, and uses only the ones it has.
     const order = Math.min(index + 1, MAX_ORDER);
     const prevSample = Float32Array.from(sample);
-    for (let k = 0; k < order; k++) {
+    for (let k = 0; k < Math.min(order, this.#slopes.length); k++) {
       const coefficient = lmsCoefficient(this.sigmas, index, order, k);
       const past = this.#slopes[this.#slopes.length - 1 - k];
       for (let i = 0; i < sample.length; i++) prevSample[i] = prevSample[i] + coefficient * past[i];

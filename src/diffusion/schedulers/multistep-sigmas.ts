@@ -1,3 +1,4 @@
+import { noiseToVpSigma } from './add-noise.js';
 import { alphasCumprod, sigmaOfAlpha, sigmasFromAlphas } from './noise-schedule.js';
 import type { Scheduler, SchedulerStep } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
@@ -61,6 +62,7 @@ export function dataPrediction(prediction: SchedulerConfig['prediction_type'], m
 export abstract class VpMultistepScheduler implements Scheduler {
   readonly timesteps: readonly number[];
   readonly initNoiseSigma = 1;
+  readonly order = 1;
   /** σ at each step, with the final σ. */
   readonly sigmas: readonly number[];
   protected readonly config: SchedulerConfig;
@@ -76,6 +78,10 @@ export abstract class VpMultistepScheduler implements Scheduler {
 
   scaleModelInput(sample: Float32Array): Float32Array {
     return sample;
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array {
+    return noiseToVpSigma(original, noise, this.sigmas[index]);
   }
 
   abstract step(modelOutput: Float32Array, index: number, sample: Float32Array): SchedulerStep;

@@ -17,6 +17,10 @@ export interface Scheduler {
   readonly timesteps: readonly number[];
   /** The standard deviation of the starting noise. */
   readonly initNoiseSigma: number;
+  /** UNet calls per step (2 for Heun): image-to-image skips whole steps. */
+  readonly order: number;
+  /** Clean latents noised to the level the UNet expects at call `index`: where image-to-image begins. */
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array;
   /** The UNet input for call `index` (a copy, or the sample itself when no scaling applies). */
   scaleModelInput(sample: Float32Array, index: number): Float32Array;
   step(modelOutput: Float32Array, index: number, sample: Float32Array, noise: NoiseSource): SchedulerStep;

@@ -1,3 +1,4 @@
+import { noiseToSigma } from './add-noise.js';
 import { alphasCumprod, sigmaOfAlpha, sigmasFromAlphas } from './noise-schedule.js';
 import type { NoiseSource, Scheduler, SchedulerStep } from './scheduler.js';
 import type { SchedulerConfig } from './scheduler-config.js';
@@ -63,6 +64,7 @@ export abstract class SigmaScheduler implements Scheduler {
   /** σ at each step, with the final σ appended. */
   readonly sigmas: readonly number[];
   readonly initNoiseSigma: number;
+  readonly order: number = 1;
   protected readonly config: SchedulerConfig;
 
   constructor(config: SchedulerConfig, schedule: SigmaSchedule) {
@@ -76,6 +78,10 @@ export abstract class SigmaScheduler implements Scheduler {
   scaleModelInput(sample: Float32Array, index: number): Float32Array {
     const divisor = inputScaleDivisor(this.sigmas[index]);
     return sample.map((value) => value / divisor);
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, index: number): Float32Array {
+    return noiseToSigma(original, noise, this.sigmas[index]);
   }
 
   abstract step(modelOutput: Float32Array, index: number, sample: Float32Array, noise: NoiseSource): SchedulerStep;

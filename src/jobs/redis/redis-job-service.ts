@@ -14,6 +14,7 @@ import { outputPath } from '../render-job-runner.js';
 import { admit, release, staleAdmissions } from './redis-admission.js';
 import { reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
+import type { StartingPictureStore } from '../starting-pictures.js';
 import { failureFromReason, progressFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
 
 /** `store` is the front's own history: its jobs, their places in chat, their results. */
@@ -26,6 +27,8 @@ export interface RedisJobServiceOptions extends JobServiceOptions {
   readonly onError?: (error: unknown, job: Job | undefined) => void;
   /** How long finished BullMQ jobs are kept, so a front that was down finds its results when it comes back. */
   readonly keepFinishedSeconds?: number;
+  /** Where the front keeps image-to-image jobs' starting pictures; they travel to the worker inside the BullMQ job. */
+  readonly pictures?: StartingPictureStore;
 }
 
 /** An admission younger than this may belong to a job another front is queueing right now. */
@@ -223,15 +226,23 @@ export class RedisJobService implements JobService, LaneControl {
   /** Queues the jobs in Redis; `before` is how many pictures their owner already had, so their priorities follow. */
   async #add(jobs: readonly Job[], before: number): Promise<void> {
     const keepFinished = { age: this.#options.keepFinishedSeconds ?? 24 * 3600 };
+    const pictures = await Promise.all(jobs.map((job) => this.#startPicture(job)));
     await Promise.all(
       jobs.map((job, index) =>
         this.#queue(job.request.model).add(
           'render',
-          { id: job.id, owner: job.owner, request: job.request, createdAt: job.createdAt },
+          { id: job.id, owner: job.owner, request: job.request, createdAt: job.createdAt, ...(pictures[index] === undefined ? {} : { startPicture: pictures[index] }) },
           { jobId: job.id, priority: before + index + 1, attempts: this.#options.maxAttempts ?? 2, removeOnComplete: keepFinished, removeOnFail: keepFinished },
         ),
       ),
     );
+  }
+
+  async #startPicture(job: Job): Promise<string | undefined> {
+    const digest = job.request.startPicture;
+    if (digest === undefined) return undefined;
+    if (this.#options.pictures === undefined) throw new Error('this front keeps no starting pictures, but a job names one');
+    return (await this.#options.pictures.read(digest)).toString('base64');
   }
 
   async cancel(jobId: string, by: Actor): Promise<Job> {

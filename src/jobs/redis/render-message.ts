@@ -8,6 +8,11 @@ export interface RenderJobData {
   readonly owner: JobOwner;
   readonly request: JobRequest;
   readonly createdAt: number;
+  /**
+   * Image-to-image: the starting picture's PNG as base64. Workers share no disk with the front, so the picture rides
+   * with the job (a PNG at the render size, a few hundred kB) and goes when BullMQ drops the finished job.
+   */
+  readonly startPicture?: string;
 }
 
 /** A worker's return value: the job's result without a file path (the front chooses where the file lives). */

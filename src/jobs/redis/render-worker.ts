@@ -122,6 +122,7 @@ export class RenderWorker {
     try {
       const rendered = await this.#options.render(job, {
         signal,
+        ...(data.startPicture === undefined ? {} : { startPicture: Buffer.from(data.startPicture, 'base64') }),
         onProgress: (progress) => {
           // Every report is a sign of life: the lock is extended while the event loop is free to do it.
           void queued.updateProgress(progressToWire(progress)).catch(() => undefined);

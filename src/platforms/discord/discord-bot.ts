@@ -6,16 +6,19 @@ import {
   MessageFlags,
   PermissionFlagsBits,
   Routes,
+  type Attachment,
   type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
 } from 'discord.js';
-import type { CommandContext, CommandDefinition, CommandInput, OptionValue } from '../../../commands/command.js';
+import type { CommandContext, CommandDefinition, CommandInput, OptionValue, PictureSource } from '../../../commands/command.js';
 import { parseJobButtonId, runJobAction } from '../../../commands/job-actions.js';
 import { errorMessage, UserError } from '../../core/errors.js';
 import { unreachablePlatform } from '../../core/network-error.js';
+import { formatBytes } from '../../imaging/encode-within-limit.js';
 import type { ChatBotOptions } from '../chat-bot-options.js';
+import { downloadPlatformFile } from '../platform-file-download.js';
 import type { Job } from '../../jobs/job.js';
 import { DiscordJobPresenter } from './discord-job-presenter.js';
 import { NO_MENTIONS, toDiscordContent } from './discord-markdown.js';
@@ -107,7 +110,7 @@ export class DiscordBot {
       ephemeral: !isImagine || wantsPrivate,
     };
     const conversation = this.#conversation(interaction, place, isImagine);
-    await this.#guard(conversation, interaction.id, () => command.run(commandInput(interaction, command), conversation.context, this.#options.services));
+    await this.#guard(conversation, interaction.id, () => command.run(commandInput(interaction, command, attachmentOrigins(this.#options.apiUrl)), conversation.context, this.#options.services));
   }
 
   async #button(interaction: ButtonInteraction): Promise<void> {
@@ -206,14 +209,35 @@ function isServerAdmin(interaction: ChatInputCommandInteraction | ButtonInteract
   return interaction.memberPermissions?.any([PermissionFlagsBits.Administrator, PermissionFlagsBits.ManageGuild]) === true;
 }
 
-/** The options Discord sent, by name, in the types the commands expect. */
-function commandInput(interaction: ChatInputCommandInteraction, command: CommandDefinition): CommandInput {
+/** The options Discord sent, by name, in the types the commands expect; an attachment is fetched only on demand. */
+function commandInput(interaction: ChatInputCommandInteraction, command: CommandDefinition, attachmentOrigins: readonly string[]): CommandInput {
   const input: Record<string, OptionValue> = {};
   for (const option of command.options) {
-    const value = interaction.options.get(option.name)?.value;
-    if (value !== undefined) input[option.name] = value;
+    const given = interaction.options.get(option.name);
+    if (option.kind === 'picture') {
+      const attachment = given?.attachment;
+      if (attachment !== undefined) input[option.name] = attachedPicture(attachment, attachmentOrigins);
+      continue;
+    }
+    if (given?.value !== undefined) input[option.name] = given.value;
   }
   return input;
+}
+
+/** A Discord attachment as a picture for the commands: its declared size is checked before anything is downloaded. */
+function attachedPicture(attachment: Attachment, allowedOrigins: readonly string[]): PictureSource {
+  return {
+    kind: 'picture',
+    fetch: (maxBytes) => {
+      if (attachment.size > maxBytes) return Promise.reject(new UserError(`the picture is ${formatBytes(attachment.size)}; the limit is ${formatBytes(maxBytes)}`));
+      return downloadPlatformFile(attachment.url, { allowedOrigins, maxBytes });
+    },
+  };
+}
+
+/** Discord's attachment hosts, and the API's own origin where tests point the client at a fake. */
+function attachmentOrigins(apiUrl: string | undefined): string[] {
+  return ['https://cdn.discordapp.com', 'https://media.discordapp.net', ...(apiUrl === undefined ? [] : [new URL(apiUrl).origin])];
 }
 
 async function deleteJobMessage(rest: Client['rest'], job: Job): Promise<void> {

@@ -40,5 +40,7 @@ function optionJson(option: OptionSpec): OptionJson {
       return { ...base, type: ApplicationCommandOptionType.Boolean };
     case 'choice':
       return { ...base, type: ApplicationCommandOptionType.String, choices: option.choices.slice(0, 25).map((choice) => ({ name: choice, value: choice })) };
+    case 'picture':
+      return { ...base, type: ApplicationCommandOptionType.Attachment };
   }
 }

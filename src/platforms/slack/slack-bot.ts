@@ -8,6 +8,7 @@ import { unreachablePlatform } from '../../core/network-error.js';
 import type { ChatBotOptions } from '../chat-bot-options.js';
 import type { Job } from '../../jobs/job.js';
 import { parseSlackCommandText } from './slack-command-text.js';
+import { slackFilePicture } from './slack-file-picture.js';
 import { guardedHttpReceiver } from './slack-http-receiver.js';
 import { SlackJobPresenter } from './slack-job-presenter.js';
 import { toMrkdwn } from './slack-mrkdwn.js';
@@ -196,7 +197,7 @@ export class SlackBot {
       else await respond({ response_type: 'ephemeral', replace_original: false, text });
     });
     try {
-      await this.#guard(context, () => this.#run(command.text, context));
+      await this.#guard(context, () => this.#run(command.text, context, client));
     } finally {
       clearTimeout(deadline);
       if (!state.acked) await acknowledge();
@@ -210,7 +211,7 @@ export class SlackBot {
     const context = this.#context({ id: mention.user, name: mention.user, team: mention.team }, place, client, async (reply) => {
       await client.chat.postEphemeral({ channel: mention.channel, user: mention.user, thread_ts: threadTs, text: reply });
     });
-    await this.#guard(context, () => this.#run(text, context));
+    await this.#guard(context, () => this.#run(text, context, client));
   }
 
   async #button(actionId: string, user: SlackUser, channelId: string | undefined, responseUrl: string, respond: RespondFn, client: webApi.WebClient): Promise<void> {
@@ -226,9 +227,20 @@ export class SlackBot {
     await this.#guard(context, () => runJobAction(parsed.action, parsed.jobId, context, this.#options.services));
   }
 
-  async #run(text: string, context: CommandContext): Promise<void> {
+  async #run(text: string, context: CommandContext, client: webApi.WebClient): Promise<void> {
     const { command, input } = parseSlackCommandText(text, this.#options.commands);
-    await command.run(input satisfies CommandInput, context, this.#options.services);
+    const pictures = Object.fromEntries(
+      command.options.flatMap((option) => {
+        const reference = input[option.name];
+        return option.kind === 'picture' && typeof reference === 'string' ? [[option.name, slackFilePicture(reference, client, this.#options.botToken, this.#fileOrigins())]] : [];
+      }),
+    );
+    await command.run({ ...input, ...pictures } satisfies CommandInput, context, this.#options.services);
+  }
+
+  /** Where Slack serves workspace files, and the API's own origin where tests point the client at a fake. */
+  #fileOrigins(): string[] {
+    return ['https://files.slack.com', ...(this.#options.apiUrl === undefined ? [] : [new URL(this.#options.apiUrl).origin])];
   }
 
   /** Runs a command; a UserError becomes its message, anything else an apology with a reference for the logs. */

@@ -9,7 +9,7 @@ const GREEDY_OPTIONS: ReadonlySet<string> = new Set(['negative']);
 
 const OPENING_QUOTES: Readonly<Partial<Record<string, string>>> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»', '„': '“' };
 
-export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine settings [--ar 16:9 --steps 4 --model ID --private | reset]`, `/imagine web`, `/imagine help`.';
+export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME --image <link to a file shared here> --strength 0.6`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine settings [--ar 16:9 --steps 4 --model ID --private | reset]`, `/imagine web`, `/imagine help`.';
 
 export interface ParsedCommand {
   readonly command: CommandDefinition;
@@ -102,8 +102,10 @@ function convert(option: OptionSpec, value: string, flag: string): OptionValue {
     }
     case 'boolean':
       return parseBoolean(value, flag);
+    // A picture's link stays text here: the adapter turns it into a workspace file it fetches itself.
     case 'choice':
     case 'string':
+    case 'picture':
       return value;
   }
 }

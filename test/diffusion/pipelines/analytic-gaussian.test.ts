@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { RgbImage } from '../../../src/core/rgb-image.js';
+import { createRgbImage, type RgbImage } from '../../../src/core/rgb-image.js';
 import type { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
 import { alphasCumprod } from '../../../src/diffusion/schedulers/noise-schedule.js';
 import { defaultSchedulerConfig } from '../../../src/diffusion/schedulers/scheduler-config.js';
@@ -303,5 +303,93 @@ describe('LCM on an LCM-distilled fixture UNet', () => {
     const expected = mu.map((m) => lcmOutput(alphas, [999, 759, 499, 259], m));
     const latent: Gaussian[] = [expected[0], expected[1], { mean: (expected[2].mean + expected[3].mean) / 2, variance: (expected[2].variance + expected[3].variance) / 4 }];
     assertMatches(result.image, latent.map((g) => ({ mean: 255 * (g.mean / 2 + 0.5), variance: (255 / 2) ** 2 * g.variance + 1 / 12 })), 4, 'lcm');
+  });
+});
+
+/**
+ * Image to image on the same exact denoiser. The fixture's linear VAE encoder turns a flat picture into a known latent
+ * x0 (R, G, B, B in [-1, 1]); the pipeline noises it to the strength's starting σ (or ᾱ) and runs the remaining
+ * steps, so the output is again Gaussian with a closed form: mean μ + (x0 − μ)·K, spread σ_start·K.
+ */
+describe('image to image on the exact Gaussian denoiser', () => {
+  const prompt = 'a red fox in fresh snow, golden hour';
+  const colour = [170, 90, 140] as const;
+  /** The flat picture's latent per channel, as the fixture encoder gives it (and its decoder shows it). */
+  const pictureLatent = [colour[0], colour[1], colour[2], colour[2]].map((value) => 2 * (value / 255) - 1);
+  // Another size than the render's, so the picture is fitted (cover, centred) first.
+  const picture = createRgbImage(640, 480, new Uint8Array(640 * 480 * 3).map((_, i) => colour[i % 3]));
+
+  for (const variant of ['optimum-2023', 'optimum-2024'] as const) {
+    describe(`${variant} export${variant === 'optimum-2024' ? ' (latent_parameters: the latent is drawn here from the posterior)' : ''}`, () => {
+      let pipeline: TextToImagePipeline;
+      let tokenizers: ReferenceTokenizers;
+
+      before(async () => {
+        pipeline = await sdxlFixturePipeline({ variant });
+        tokenizers = await referenceTokenizers(pipeline);
+      });
+      after(() => pipeline.release());
+
+      // The posterior's spread (σ 0.01 before scaling) is part of the starting variance when the latent is drawn here.
+      const posteriorVariance = variant === 'optimum-2024' ? (0.01 * FIXTURE.vaeScalingFactor) ** 2 : 0;
+
+      test('Euler, 4 steps at strength 0.5: the last two steps run, from σ₂ = 1.6129 around the picture', async () => {
+        const stages: string[] = [];
+        const result = await pipeline.generate(
+          { prompt, steps: 4, guidance: 0, seed: 51, scheduler: 'euler', initImage: picture, strength: 0.5 },
+          {
+            onProgress: (p) => {
+              if (p.stage !== 'loading') stages.push(p.stage === 'denoising' ? `step ${p.step}/${p.total}` : p.stage);
+            },
+          },
+        );
+        assert.deepEqual(stages, ['encoding-prompt', 'encoding-image', 'step 1/2', 'step 2/2', 'decoding']);
+        assert.equal(result.settings.strength, 0.5);
+        const mu = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
+        const sigmas = REFERENCE_SIGMAS[4].slice(2);
+        const expected = mu.map((m, c) => eulerOutput(sigmas, m, sigmas[0], { mean: pictureLatent[c], variance: sigmas[0] ** 2 + posteriorVariance }));
+        assertMatches(result.image, fixturePixels(expected), 2, 'euler img2img');
+      });
+
+      test('DDIM, 10 steps at strength 0.7: x = √ᾱ·x0 + √(1 − ᾱ)·z at the fourth timestep, then seven DDIM steps', async () => {
+        const result = await pipeline.generate({ prompt, steps: 10, guidance: 0, seed: 52, scheduler: 'ddim', initImage: picture, strength: 0.7 });
+        const alphas = alphasCumprod(defaultSchedulerConfig(pipeline.folder.scheduler));
+        const timesteps = Array.from({ length: 10 }, (_, i) => Math.round(1000 - (i * 1000) / 10) - 1).slice(3);
+        const pairs = timesteps.map((t): [number, number] => [alphas[t], t - 100 >= 0 ? alphas[t - 100] : alphas[0]]);
+        const alpha = alphas[timesteps[0]];
+        const mu = muFor(referenceEncoding(prompt, tokenizers), 512, 512);
+        const expected = mu.map((m, c) => ddimOutput(pairs, m, { mean: Math.sqrt(alpha) * pictureLatent[c], variance: 1 - alpha + alpha * posteriorVariance }));
+        assertMatches(result.image, fixturePixels(expected), 7, 'ddim img2img');
+      });
+    });
+  }
+
+  describe('what is refused, before any work', () => {
+    let pipeline: TextToImagePipeline;
+    before(async () => {
+      pipeline = await sdxlFixturePipeline({ variant: 'optimum-2023' });
+    });
+    after(() => pipeline.release());
+
+    test('steps × strength under 1 (SDXL-Turbo at 1 step and strength 0.6) denoises nothing: a clear message', async () => {
+      await assert.rejects(pipeline.generate({ prompt, steps: 1, initImage: picture, strength: 0.6 }), /strength 0\.6 changes nothing \(steps × strength must be at least 1\)/);
+      assert.throws(() => pipeline.resolve({ prompt, steps: 1, initImage: picture }), /steps × strength must be at least 1/);
+    });
+
+    test('strength out of range, or without a picture', () => {
+      assert.throws(() => pipeline.resolve({ prompt, initImage: picture, strength: 1.5 }), /strength must be a number from 0 to 1/);
+      assert.throws(() => pipeline.resolve({ prompt, strength: 0.5 }), /strength applies to a starting picture/);
+    });
+
+    test('a folder without vae_encoder renders from text but refuses a picture', async () => {
+      const bare = await sdxlFixturePipeline({ variant: 'optimum-2023', noVaeEncoder: true });
+      try {
+        assert.equal(bare.folder.components.vaeEncoder, undefined);
+        assert.throws(() => bare.resolve({ prompt, initImage: picture }), /this model has no vae_encoder/);
+        await bare.verify();
+      } finally {
+        await bare.release();
+      }
+    });
   });
 });
