@@ -8,7 +8,10 @@ export const helpCommand: CommandDefinition = {
   options: [],
   async run(_input, context, services) {
     const { syntax } = context;
-    const options = imagineCommand.options.filter((option) => option.name !== 'prompt' && (option.name !== 'private' || context.supportsPrivate));
+    const startsFromPictures = services.pictures !== undefined;
+    const options = imagineCommand.options.filter(
+      (option) => option.name !== 'prompt' && (option.name !== 'private' || context.supportsPrivate) && ((option.name !== 'image' && option.name !== 'strength') || startsFromPictures),
+    );
     const models = services.models.installed();
     await context.reply(
       [

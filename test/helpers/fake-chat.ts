@@ -1,4 +1,4 @@
-import type { CommandContext, CommandServices, ChatUser } from '../../commands/command.js';
+import type { CommandContext, CommandServices, ChatUser, StartingPictures } from '../../commands/command.js';
 import { parsePromptBlocklist } from '../../commands/prompt-blocklist.js';
 import type { Job } from '../../src/jobs/job.js';
 import type { JobService } from '../../src/jobs/job-service.js';
@@ -40,11 +40,12 @@ export class FakeChat implements CommandContext {
   }
 }
 
-export function commandServices(jobs: JobService, options: { models?: string[]; blocklist?: string } = {}): CommandServices {
+export function commandServices(jobs: JobService, options: { models?: string[]; blocklist?: string; pictures?: StartingPictures } = {}): CommandServices {
   const models = options.models ?? ['sdxl-turbo', 'sd-1.5'];
   return {
     jobs,
     models: { installed: () => models, defaultModel: models[0] ?? 'sdxl-turbo', nativeSize: (model) => (model === 'sd-2.1' ? 768 : 512) },
     blocklist: parsePromptBlocklist(options.blocklist ?? ''),
+    ...(options.pictures === undefined ? {} : { pictures: options.pictures }),
   };
 }

@@ -15,14 +15,17 @@ export type StepWait = (job: Job, step: number, signal: AbortSignal) => Promise<
 export class ScriptedRenderer {
   readonly runs: string[] = [];
   readonly finished: string[] = [];
+  /** The starting picture each job was handed, by job id. */
+  readonly startPictures = new Map<string, Uint8Array>();
 
   constructor(
     private readonly wait: StepWait = () => new Promise((resolve) => setImmediate(resolve)),
     private readonly steps = 3,
   ) {}
 
-  readonly render: JobRenderer = async (job, { signal, onProgress }) => {
+  readonly render: JobRenderer = async (job, { signal, onProgress, startPicture }) => {
     this.runs.push(job.id);
+    if (startPicture !== undefined) this.startPictures.set(job.id, startPicture);
     for (let step = 1; step <= this.steps; step++) {
       await this.wait(job, step, signal);
       if (signal.aborted) {

@@ -196,7 +196,7 @@ describe('imagine models …', () => {
     assert.match(downloaded.stdout, /^installed sdxl-turbo \(18 files, [\d.]+ MiB\) from stabilityai\/sdxl-turbo@main \(fp32\) in /);
 
     const listed = await imagine(['models', 'list'], cwd, env);
-    assert.match(listed.stdout, /✓ sdxl-turbo +SDXL-Turbo: 512 px in 1-4 steps; fp32 from stabilityai\/sdxl-turbo, about 12\.8 GiB \(the default\)/);
+    assert.match(listed.stdout, /✓ sdxl-turbo +SDXL-Turbo: 512 px in 1-4 steps; fp32 from stabilityai\/sdxl-turbo, about 13\.0 GiB \(the default\)/);
     assert.equal(listed.stdout.match(/the default/g)?.length, 1, "the default is named once");
     assert.match(listed.stdout, /  {2}sd-1\.5 +Stable Diffusion 1\.5/);
 

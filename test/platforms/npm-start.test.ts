@@ -14,6 +14,7 @@ import { postSigned, slashCommand as slackCommand } from '../fakes/slack/slack-r
 import { fakePlatformsEnv, npmStart, startFakePlatforms } from '../helpers/npm-start.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { FakeHub } from '../fakes/hub/fake-hub.js';
 import { missingSharedData, sharedDataPath } from '../fixtures/shared-data.js';
 import { listInstalledModels } from '../../src/models/installed-models.js';
@@ -137,6 +138,39 @@ describe('personal defaults through both platforms', () => {
       discord.dispatchInteraction(drawn);
       const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(drawn.token) && r.files.some((f) => f.name === 'imagine-9.png'), 60_000);
       assert.match(JSON.stringify(final.body), /3 steps/);
+    } finally {
+      assert.equal(await bot.stop(), 0, bot.output());
+      await discord.stop();
+      await slack.stop();
+    }
+  });
+});
+
+describe('starting pictures through both platforms', () => {
+  test('a Discord attachment and a Slack workspace file are rendered from, image to image, by the real engine', async () => {
+    const { discord, slack } = await startFakePlatforms();
+    const work = await tempDir();
+    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    const bot = npmStart({ ...fakePlatformsEnv(discord, slack), MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'warn' });
+    try {
+      await discord.identified();
+      await slack.socketConnected();
+      const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: { r: 170, g: 90, b: 140 } } }).jpeg().toBuffer();
+
+      const { permalink } = slack.shareFile('photo.jpg', photo);
+      const ack = (await slack.sendEnvelope('slash_commands', slackCommand(slack, { id: 'U00000ANA', name: 'ana' }, `a red fox --seed 6 --image <${permalink}> --strength 0.5`).fields)) as { text?: string };
+      assert.match(ack.text ?? '', /Queued “a red fox”/, bot.output());
+      await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-6.png' && file.shared !== undefined), () => bot.output());
+      const fromSlack = [...slack.files.values()].find((file) => file.filename === 'imagine-6.png');
+      const parameters = (await sharp(fromSlack?.bytes).metadata()).comments?.find((comment) => comment.keyword === 'parameters')?.text;
+      assert.match(parameters ?? '', /Steps: 4, .*Seed: 6, Size: 512x512, Denoising strength: 0\.5,/);
+
+      const attachment = discord.hostAttachment('photo.jpg', photo, 'image/jpeg');
+      const drawn = discordCommand(discord.applicationId, { id: '100000000000000002', name: 'Ben' }, 'imagine', { prompt: 'a blue fox', seed: 7, image: attachment });
+      discord.dispatchInteraction(drawn);
+      const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(drawn.token) && r.files.some((f) => f.name === 'imagine-7.png'), 60_000);
+      assert.match(JSON.stringify(final.body), /from a picture, strength 0\.6/);
+      assert.equal(discord.attachmentDownloads.get(attachment.id), 1);
     } finally {
       assert.equal(await bot.stop(), 0, bot.output());
       await discord.stop();

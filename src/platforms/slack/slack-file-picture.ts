@@ -46,6 +46,7 @@ export function slackFilePicture(reference: string, client: webApi.WebClient, bo
       } catch (error) {
         const code = slackErrorCode(error);
         if (code === 'file_not_found' || code === 'file_deleted') throw new UserError('that file is not shared anywhere the bot can see in this workspace: share it in this channel first');
+        if (code === 'missing_scope') throw new UserError('this Slack app may not read files yet: an admin adds the files:read scope (see slack/manifest.json) and reinstalls it');
         throw new UserError(`Slack would not describe that file (${code ?? 'no answer'}); try again`);
       }
       const url = file?.url_private_download ?? file?.url_private;

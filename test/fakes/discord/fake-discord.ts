@@ -36,6 +36,16 @@ interface StoredMessage {
   body: Record<string, unknown>;
 }
 
+/** A file someone attached to a slash command, as Discord resolves it into the interaction. */
+export interface FakeAttachment {
+  readonly id: string;
+  readonly filename: string;
+  readonly size: number;
+  readonly url: string;
+  readonly proxy_url: string;
+  readonly content_type: string;
+}
+
 export const FAKE_GUILD_ID = '900000000000000001';
 export const FAKE_CHANNEL_ID = '900000000000000002';
 
@@ -56,6 +66,10 @@ export class FakeDiscord {
   /** The next N requests whose path matches get a 429 first. */
   readonly rateLimits: { pattern: RegExp; remaining: number; retryAfter: number }[] = [];
   readonly messages = new Map<string, StoredMessage>();
+  /** Attachment bytes served on the fake's own origin, as Discord's CDN serves them. */
+  readonly #attachments = new Map<string, Uint8Array>();
+  /** How many times each attachment was downloaded. */
+  readonly attachmentDownloads = new Map<string, number>();
   #server: Server | undefined;
   #gateway: WebSocketServer | undefined;
   #sockets = new Set<WebSocket>();
@@ -85,6 +99,14 @@ export class FakeDiscord {
     this.#server?.closeAllConnections();
     const server = this.#server;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  }
+
+  /** Keeps a file as Discord keeps an attachment; `declaredSize` is what the interaction claims (a lie, if it differs). */
+  hostAttachment(filename: string, bytes: Uint8Array, contentType = 'image/png', declaredSize = bytes.length): FakeAttachment {
+    const id = String(1_100_000_000_000_000_000n + BigInt(this.#attachments.size));
+    this.#attachments.set(id, bytes);
+    const url = `${this.apiUrl.replace(/\/api$/, '')}/attachments/${FAKE_CHANNEL_ID}/${id}/${encodeURIComponent(filename)}`;
+    return { id, filename, size: declaredSize, url, proxy_url: url, content_type: contentType };
   }
 
   /** Resolves once a client has identified on the gateway. */
@@ -145,6 +167,14 @@ export class FakeDiscord {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const attachment = /^\/attachments\/\d+\/(\d+)\//.exec(request.url ?? '');
+    if (attachment !== null) {
+      const bytes = this.#attachments.get(attachment[1]);
+      this.attachmentDownloads.set(attachment[1], (this.attachmentDownloads.get(attachment[1]) ?? 0) + 1);
+      response.writeHead(bytes === undefined ? 404 : 200, { 'content-type': 'application/octet-stream' });
+      response.end(bytes);
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);

@@ -1,4 +1,4 @@
-import { FAKE_CHANNEL_ID, FAKE_GUILD_ID, messageObject } from './fake-discord.js';
+import { FAKE_CHANNEL_ID, FAKE_GUILD_ID, messageObject, type FakeAttachment } from './fake-discord.js';
 
 /** A snowflake for now, so that discord.js computes the interaction's age as Discord would. */
 export function snowflake(at = Date.now()): string {
@@ -55,13 +55,20 @@ function base(applicationId: string, user: FakeUser, at: number) {
   };
 }
 
-/** An APPLICATION_COMMAND interaction for a chat-input command with string/number/boolean options. */
-export function slashCommand(applicationId: string, user: FakeUser, name: string, options: Record<string, string | number | boolean>, at = Date.now()) {
+/** An APPLICATION_COMMAND interaction for a chat-input command with string/number/boolean/attachment options. */
+export function slashCommand(applicationId: string, user: FakeUser, name: string, options: Record<string, string | number | boolean | FakeAttachment>, at = Date.now()) {
   const type = (value: string | number | boolean) => (typeof value === 'boolean' ? 5 : typeof value === 'number' ? (Number.isInteger(value) ? 4 : 10) : 3);
+  const attachments = Object.values(options).filter((value): value is FakeAttachment => typeof value === 'object');
   return {
     ...base(applicationId, user, at),
     type: 2,
-    data: { id: '700000000000000000', name, type: 1, options: Object.entries(options).map(([key, value]) => ({ name: key, type: type(value), value })) },
+    data: {
+      id: '700000000000000000',
+      name,
+      type: 1,
+      options: Object.entries(options).map(([key, value]) => (typeof value === 'object' ? { name: key, type: 11, value: value.id } : { name: key, type: type(value), value })),
+      ...(attachments.length === 0 ? {} : { resolved: { attachments: Object.fromEntries(attachments.map((attachment) => [attachment.id, attachment])) } }),
+    },
   };
 }
 

@@ -62,6 +62,10 @@ export class FakeSlack {
   readonly faults: Fault[] = [];
   /** Users whose direct message the bot may not open. */
   readonly dmRefused = new Set<string>();
+  /** Files people shared in the workspace (not the bot's uploads), served to the bot token only. */
+  readonly #sharedFiles = new Map<string, { readonly name: string; readonly bytes: Uint8Array; readonly size: number }>();
+  /** How many times each shared file was downloaded. */
+  readonly fileDownloads = new Map<string, number>();
   #server: Server | undefined;
   #sockets = new WebSocketServer({ noServer: true });
   #connected: WebSocket[] = [];
@@ -106,6 +110,13 @@ export class FakeSlack {
     const id = randomUUID();
     this.responses.set(id, []);
     return { id, url: `${this.baseUrl}/respond/${id}` };
+  }
+
+  /** A file someone shared in the workspace, with its link as "Copy link to file" gives it; `size` as files.info reports it. */
+  shareFile(name: string, bytes: Uint8Array, size = bytes.length): { id: string; permalink: string } {
+    const id = `F${String(++this.#sequence).padStart(8, '0')}`;
+    this.#sharedFiles.set(id, { name, bytes, size });
+    return { id, permalink: `https://fake-team.slack.com/files/U00000ANA/${id}/${encodeURIComponent(name)}` };
   }
 
   callsOf(method: string): RecordedCall[] {
@@ -154,6 +165,16 @@ export class FakeSlack {
       // Slack takes the bytes raw or as a multipart form with one file (the SDK sends the form).
       file.bytes = uploadedBytes(request.headers['content-type'] ?? '', body);
       send(response, 200, 'text/plain', `OK - ${file.bytes.length}`); return;
+    }
+    if (path.startsWith('/files-pri/')) {
+      const id = /^\/files-pri\/T[A-Z0-9]+-(F[A-Z0-9]+)\//.exec(path)?.[1] ?? '';
+      const file = this.#sharedFiles.get(id);
+      this.fileDownloads.set(id, (this.fileDownloads.get(id) ?? 0) + 1);
+      if (request.headers.authorization !== `Bearer ${this.botToken}`) { send(response, 302, 'text/plain', 'sign in'); return; }
+      if (file === undefined) { send(response, 404, 'text/plain', 'no such file'); return; }
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      response.end(file.bytes);
+      return;
     }
     if (path.startsWith('/respond/')) {
       const list = this.responses.get(path.slice('/respond/'.length));
@@ -244,6 +265,12 @@ export class FakeSlack {
           if (channel !== undefined) file.shared = { channel, threadTs: optional(args.thread_ts), initialComment: optional(args.initial_comment), title: entry.title };
         }
         return { ok: true, files: listed.map((entry) => ({ id: entry.id, title: entry.title })) };
+      }
+      case 'files.info': {
+        const id = text(args.file);
+        const file = this.#sharedFiles.get(id);
+        if (file === undefined) return { ok: false, error: 'file_not_found' };
+        return { ok: true, file: { id, name: file.name, size: file.size, url_private: `${this.baseUrl}/files-pri/T0FAKE-${id}/${encodeURIComponent(file.name)}`, url_private_download: `${this.baseUrl}/files-pri/T0FAKE-${id}/download/${encodeURIComponent(file.name)}` } };
       }
       case 'files.delete': {
         if (!this.files.delete(text(args.file))) return { ok: false, error: 'file_not_found' };

@@ -11,6 +11,7 @@ import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
 import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
 import { RenderWorker } from '../../../src/jobs/redis/render-worker.js';
 import { WorkerModelChoices } from '../../../src/jobs/redis/worker-model-choices.js';
+import { StartingPictureStore } from '../../../src/jobs/starting-pictures.js';
 import { deleteKeys, redisSkipReason, TEST_REDIS_URL, testPrefix } from '../../helpers/redis.js';
 import { Gate, pictureBytes, ScriptedRenderer } from '../../helpers/scripted-renderer.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -28,7 +29,7 @@ const admin = (owner: JobOwner) => ({ owner, admin: 'none' as const });
 
 interface Setup {
   readonly names: RedisNames;
-  readonly front: (options?: { perUser?: number; total?: number; store?: JobStore; outputs?: string; clock?: () => number }) => Promise<{ service: RedisJobService; events: JobEvent[]; store: JobStore; outputs: string }>;
+  readonly front: (options?: { perUser?: number; total?: number; store?: JobStore; outputs?: string; clock?: () => number; pictures?: StartingPictureStore }) => Promise<{ service: RedisJobService; events: JobEvent[]; store: JobStore; outputs: string }>;
   readonly worker: (renderer: ScriptedRenderer, options?: { lockMs?: number; models?: string[]; nativeSizes?: Map<string, number> }) => Promise<RenderWorker>;
 }
 
@@ -47,7 +48,7 @@ function setup(): Setup {
       const root = await tempDir();
       const store = options.store ?? new JobStore(join(root, 'jobs.sqlite'));
       const outputs = options.outputs ?? join(root, 'outputs');
-      const service = new RedisJobService({ redisUrl: TEST_REDIS_URL, names, store, outputsDir: outputs, lockMs: 5000, ...(options.clock === undefined ? {} : { clock: options.clock }), limits: { perUser: options.perUser ?? 5, total: options.total ?? 20, timeoutMs: 60_000 } });
+      const service = new RedisJobService({ redisUrl: TEST_REDIS_URL, names, store, outputsDir: outputs, lockMs: 5000, ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.pictures === undefined ? {} : { pictures: options.pictures }), limits: { perUser: options.perUser ?? 5, total: options.total ?? 20, timeoutMs: 60_000 } });
       const events: JobEvent[] = [];
       service.subscribe((event) => events.push(event));
       await service.start();
@@ -94,6 +95,20 @@ describe('the queue on Redis (BullMQ)', { skip }, () => {
     } finally {
       await redis.quit();
     }
+  });
+
+  test('an image-to-image job carries its starting picture to the worker (no shared disk), which gets the same bytes', async () => {
+    const { front, worker } = setup();
+    const pictures = new StartingPictureStore(join(await tempDir(), 'inputs'));
+    const png = Buffer.from('\x89PNG a starting picture');
+    const digest = await pictures.save(png);
+    const { service, events } = await front({ pictures });
+    const { job } = await service.enqueue(ana, { ...base, prompt: 'in winter', startPicture: digest, strength: 0.4 }, null);
+    const renderer = new ScriptedRenderer();
+    await worker(renderer);
+    await until(() => service.get(job.id)?.state === 'succeeded', 'the job succeeds', events);
+    assert.deepEqual(Buffer.from(renderer.startPictures.get(job.id) ?? []), png);
+    assert.equal(service.get(job.id)?.request.startPicture, digest, 'the history keeps the digest, not the picture');
   });
 
   test('caps hold across two fronts enqueueing at once', async () => {
