@@ -19,7 +19,7 @@ export const helpCommand: CommandDefinition = {
         `**${syntax.command('queue')}** — what is being drawn and what waits. **${syntax.command('cancel')}** — cancel your latest image (or a job id).`,
         ...(services.defaults === undefined ? [] : [`**${syntax.command('settings')}** — your own defaults (aspect, steps, model, private); alone, shows them.`]),
         ...(services.dashboard === undefined ? [] : [`**${syntax.command('web')}** — a private sign-in link to the web gallery and live queue.`]),
-        'Under each picture: 🎲 reroll (new seed), 🔀 variations (nearby seeds), ℹ️ parameters, 🗑️ delete (yours only).',
+        'Under each picture: 🎲 reroll (new seed), 🔀 variations (nearby seeds), ℹ️ parameters, 🗑️ delete (yours only). Under a grid (`count` 2-4): U1… upscales that picture, V1… makes a new grid of variations of it.',
         `Samplers (\`${syntax.option('scheduler')}\`): ${SCHEDULER_NAMES.join(', ')}; the model's own by default.`,
         `Models: ${models.length === 0 ? 'none installed yet' : models.join(', ')} (default ${services.models.defaultModel}).`,
       ].join('\n'),

@@ -1,5 +1,5 @@
 import { UserError } from '../src/core/errors.js';
-import { DEFAULT_STRENGTH, MAX_GUIDANCE, MAX_PROMPT_LENGTH, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-settings.js';
+import { DEFAULT_STRENGTH, MAX_COUNT, MAX_GUIDANCE, MAX_PROMPT_LENGTH, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-settings.js';
 import { encodeImage } from '../src/imaging/encode-image.js';
 import { fitPicture, MAX_PICTURE_BYTES, readStartingPicture } from '../src/imaging/starting-picture.js';
 import { parseSchedulerName, SCHEDULER_NAMES } from '../src/diffusion/schedulers/scheduler-registry.js';
@@ -26,6 +26,7 @@ export const imagineCommand: CommandDefinition = {
     { kind: 'number', name: 'guidance', description: 'How strictly to follow the prompt (0-30; default: the model’s)', min: 0, max: MAX_GUIDANCE },
     { kind: 'string', name: 'model', description: 'Model (default: the bot’s)', maxLength: 100, autocomplete: true },
     { kind: 'choice', name: 'scheduler', description: 'Sampler (default: the model’s)', choices: SCHEDULER_NAMES },
+    { kind: 'integer', name: 'count', description: `Pictures to choose from, 1-${MAX_COUNT}: a grid with buttons to upscale or vary each (default 1)`, min: 1, max: MAX_COUNT },
     { kind: 'boolean', name: 'private', description: 'Show the picture to you only' },
     { kind: 'picture', name: 'image', description: 'A picture to start from: PNG, JPEG or WebP, up to 10 MB' },
     { kind: 'number', name: 'strength', description: `With an image: how much of it to redraw, 0-1 (default ${DEFAULT_STRENGTH})`, min: 0, max: 1 },
@@ -60,6 +61,7 @@ export function buildRequest(input: CommandInput, context: CommandContext, servi
   const guidance = number(input.guidance, 'guidance', 0, MAX_GUIDANCE);
   const scheduler = input.scheduler === undefined ? undefined : parseSchedulerName(text(input.scheduler, 'scheduler'));
   const size = input.aspect === undefined ? undefined : sizeForAspectRatio(text(input.aspect, 'aspect'), services.models.nativeSize(model));
+  const count = integer(input.count, 'count', 1, MAX_COUNT);
   const strength = number(input.strength, 'strength', 0, 1);
   if (strength !== undefined && input.image === undefined) throw new UserError('strength applies to a starting picture: give an image as well');
   if (input.image !== undefined && steps !== undefined && Math.trunc(steps * (strength ?? DEFAULT_STRENGTH)) < 1) {
@@ -76,6 +78,7 @@ export function buildRequest(input: CommandInput, context: CommandContext, servi
     ...(size ?? {}),
     ...(scheduler === undefined ? {} : { scheduler }),
     ...(strength === undefined ? {} : { strength }),
+    ...(count === undefined || count === 1 ? {} : { count }),
     model,
     private: wantsPrivate,
     maxBytes: context.uploadLimitBytes,

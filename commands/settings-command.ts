@@ -1,5 +1,5 @@
 import { UserError } from '../src/core/errors.js';
-import { MAX_STEPS } from '../src/diffusion/render-settings.js';
+import { MAX_COUNT, MAX_STEPS } from '../src/diffusion/render-settings.js';
 import { USER_DEFAULT_NAMES, type UserDefaults } from '../src/jobs/user-defaults.js';
 import { ASPECT_RATIOS, sizeForAspectRatio } from './aspect-ratio.js';
 import { ownerOf } from './chat-user.js';
@@ -7,9 +7,10 @@ import type { CommandContext, CommandDefinition, CommandInput, CommandServices, 
 
 export const settingsCommand: CommandDefinition = {
   name: 'settings',
-  description: 'Your own defaults for /imagine (aspect, steps, model, private); alone, shows them',
+  description: 'Your own defaults for /imagine (aspect, count, steps, model, private); alone, shows them',
   options: [
     { kind: 'choice', name: 'aspect', description: 'Your default aspect ratio', choices: ASPECT_RATIOS },
+    { kind: 'integer', name: 'count', description: `Your default number of pictures, 1-${MAX_COUNT} (a grid from 2)`, min: 1, max: MAX_COUNT },
     { kind: 'integer', name: 'steps', description: 'Your default number of steps', min: 1, max: MAX_STEPS },
     { kind: 'string', name: 'model', description: 'Your default model', maxLength: 100, autocomplete: true },
     { kind: 'boolean', name: 'private', description: 'Show your pictures to you only, by default' },
@@ -54,6 +55,10 @@ function readChanges(input: CommandInput, services: CommandServices): UserDefaul
     if (typeof input.steps !== 'number' || !Number.isInteger(input.steps) || input.steps < 1 || input.steps > MAX_STEPS) throw new UserError(`steps must be a whole number from 1 to ${MAX_STEPS}`);
     changes.steps = input.steps;
   }
+  if (input.count !== undefined) {
+    if (typeof input.count !== 'number' || !Number.isInteger(input.count) || input.count < 1 || input.count > MAX_COUNT) throw new UserError(`count must be a whole number from 1 to ${MAX_COUNT}`);
+    changes.count = input.count;
+  }
   if (input.model !== undefined) {
     const model = optionText(input.model, 'model');
     const installed = services.models.installed();
@@ -67,6 +72,7 @@ function readChanges(input: CommandInput, services: CommandServices): UserDefaul
 function describeDefaults(defaults: UserDefaults, context: CommandContext): string {
   const parts = [
     ...(defaults.aspect === undefined ? [] : [`aspect ${defaults.aspect}`]),
+    ...(defaults.count === undefined ? [] : [defaults.count === 1 ? 'one picture' : `grids of ${defaults.count}`]),
     ...(defaults.steps === undefined ? [] : [`${defaults.steps} steps`]),
     ...(defaults.model === undefined ? [] : [`model ${defaults.model}`]),
     ...(defaults.private === undefined ? [] : [defaults.private ? `private${context.supportsPrivate ? '' : ' (where the platform allows it)'}` : 'not private']),
@@ -85,6 +91,7 @@ export function withUserDefaults(input: CommandInput, context: CommandContext, s
   const notes: string[] = [];
   if (input.aspect === undefined && defaults.aspect !== undefined) filled.aspect = defaults.aspect;
   if (input.steps === undefined && defaults.steps !== undefined) filled.steps = defaults.steps;
+  if (input.count === undefined && defaults.count !== undefined) filled.count = defaults.count;
   if (input.model === undefined && defaults.model !== undefined) {
     if (services.models.installed().includes(defaults.model)) filled.model = defaults.model;
     else notes.push(`your default model ${defaults.model} is not installed any more, so ${services.models.defaultModel} draws it`);

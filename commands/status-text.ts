@@ -53,7 +53,7 @@ export function describeResult(job: Job, result: JobResult): string {
   const lines = [
     `**${s.prompt}**`,
     ...(s.negativePrompt === '' ? [] : [`not: ${s.negativePrompt}`]),
-    `seed ${s.seed} · ${s.steps} steps · ${s.scheduler} · guidance ${s.guidance} · ${job.request.model} · ${result.width}×${result.height} · ${formatDuration(result.durationMs)}`,
+    `${s.count === undefined ? `seed ${s.seed}` : `a grid of ${s.count}, seeds ${s.seed}–${s.seed + s.count - 1}`} · ${s.steps} steps · ${s.scheduler} · guidance ${s.guidance} · ${job.request.model} · ${result.width}×${result.height} · ${formatDuration(result.durationMs)}`,
     ...(s.strength === undefined ? [] : [`from a picture, strength ${s.strength}`]),
   ];
   if (result.droppedTokens > 0) lines.push(`note: this model takes 75 prompt tokens; the last ${result.droppedTokens} were ignored`);

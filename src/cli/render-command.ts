@@ -34,6 +34,7 @@ interface RenderOptions {
   readonly scheduler?: string;
   readonly image?: string;
   readonly strength?: number;
+  readonly count?: number;
   readonly upscale?: string;
   readonly format?: ImageFormat;
   readonly out?: string;
@@ -57,6 +58,7 @@ export function renderCommand(): Command {
     .option('--scheduler <name>', `one of ${SCHEDULER_NAMES.join(', ')} (default: the model’s own)`)
     .option('--image <file>', 'start from this picture (PNG, JPEG or WebP; image to image), fitted to the render size')
     .option('--strength <s>', 'with --image: how much of it to redraw, 0-1 (default 0.6)', optionParser(parseDecimal))
+    .option('--count <n>', 'render 1-4 pictures from seeds seed … seed+n−1, written as one grid of the native-size renders (default 1)', optionParser(parseWholeNumber))
     .option('--upscale <name>', 'upscaler preset, auto or none (default: UPSCALER, else auto: the best installed)')
     .option('--format <format>', `${IMAGE_FORMATS.join(', ')} (default: from --out, else png)`, optionParser(parseImageFormat))
     .option('--out <file>', 'output file (default: imagine-<seed>.<format> here)')
@@ -85,7 +87,7 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
   const { negative: negativePrompt, seed, steps, guidance, width, height } = options;
   const scheduler = options.scheduler === undefined ? undefined : parseSchedulerName(options.scheduler);
   const initImage = options.image === undefined ? undefined : await readPictureFile(options.image);
-  const request = { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler, strength: options.strength, ...(initImage === undefined ? {} : { initImage }) };
+  const request = { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler, strength: options.strength, count: options.count, ...(initImage === undefined ? {} : { initImage }) };
   const settings = engine.resolve(request);
   const upscaler = await openUpscaler(config.MODELS_DIR, options.upscale ?? config.UPSCALER, loader);
   const pipeline = new RenderPipeline(engine, upscaler, modelName);

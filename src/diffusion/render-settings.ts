@@ -16,6 +16,8 @@ export interface RenderSettings {
   readonly scheduler: SchedulerName;
   /** Image-to-image: how far the starting picture is noised (1: wholly) before denoising; absent for text to image. */
   readonly strength?: number;
+  /** A grid: this many pictures at once, picture i from seed + i; absent for one picture. */
+  readonly count?: number;
 }
 
 /**
@@ -32,6 +34,8 @@ export const MAX_SIZE = 2048;
 export const MAX_PROMPT_LENGTH = 1000;
 /** diffusers' img2img pipelines default to 0.8; 0.6 keeps more of the picture, what people starting from one expect. */
 export const DEFAULT_STRENGTH = 0.6;
+/** The most pictures one render makes (a 2×2 grid). */
+export const MAX_COUNT = 4;
 
 export interface ModelDefaults {
   readonly steps: number;
@@ -89,11 +93,14 @@ export function resolveRenderSettings(request: RenderRequest, defaults: ModelDef
   }
   const scheduler = request.scheduler ?? defaults.scheduler;
   if (scheduler instanceof UserError) throw scheduler;
+  const count = request.count ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw new UserError(`count must be a whole number from 1 to ${MAX_COUNT}`);
+  const settings = { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler, ...(count > 1 ? { count } : {}) };
   if (request.initImage === undefined) {
     if (request.strength !== undefined) throw new UserError('strength applies to a starting picture: give an image as well');
-    return { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler };
+    return settings;
   }
   const strength = request.strength ?? DEFAULT_STRENGTH;
   if (!Number.isFinite(strength) || strength < 0 || strength > 1) throw new UserError('strength must be a number from 0 to 1');
-  return { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler, strength };
+  return { ...settings, strength };
 }

@@ -11,6 +11,8 @@ export interface ParametersSummary {
   readonly upscaler: string;
   /** Image-to-image only. */
   readonly strength?: number;
+  /** A grid of this many pictures (seeds seed, seed + 1, …). */
+  readonly count?: number;
 }
 
 /**
@@ -28,6 +30,7 @@ export function formatParametersText(p: ParametersSummary): string {
       `Seed: ${p.seed}`,
       `Size: ${p.width}x${p.height}`,
       ...(p.strength === undefined ? [] : [`Denoising strength: ${p.strength}`]),
+      ...(p.count === undefined || p.count === 1 ? [] : [`Batch size: ${p.count}`]),
       `Model: ${p.model}`,
       `Upscaler: ${p.upscaler}`,
     ].join(', '),

@@ -2,7 +2,8 @@ import type { JobRequest } from './job.js';
 
 /**
  * Expected render time from a moving average of recent durations per model, size and step count, falling back to
- * the average over everything, then to a first guess.
+ * the average over everything, then to a first guess. Averages are per picture: a grid of four counts four pictures
+ * of GPU time (it is still one job for the per-person cap).
  */
 export class DurationEstimator {
   readonly #averages = new Map<string, number>();
@@ -17,16 +18,17 @@ export class DurationEstimator {
 
   record(request: JobRequest, durationMs: number): void {
     const key = keyOf(request);
+    durationMs /= request.count ?? 1;
     const previous = this.#averages.get(key);
     this.#averages.set(key, previous === undefined ? durationMs : previous + this.#weight * (durationMs - previous));
     this.#overall = this.#overall === undefined ? durationMs : this.#overall + this.#weight * (durationMs - this.#overall);
   }
 
   estimate(request: JobRequest): number {
-    return this.#averages.get(keyOf(request)) ?? this.#overall ?? this.#initialMs;
+    return (request.count ?? 1) * (this.#averages.get(keyOf(request)) ?? this.#overall ?? this.#initialMs);
   }
 }
 
 function keyOf(request: JobRequest): string {
-  return `${request.model}|${request.width ?? 'native'}x${request.height ?? 'native'}|${request.steps ?? 'default'}`;
+  return `${request.upscaleOnly === true ? 'upscale|' : ''}${request.model}|${request.width ?? 'native'}x${request.height ?? 'native'}|${request.steps ?? 'default'}`;
 }

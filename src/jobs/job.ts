@@ -35,8 +35,12 @@ export interface JobRequest {
   readonly maxBytes: number;
   /** The job this one rerolls or varies, if any. */
   readonly parentId?: string;
+  /** A grid of this many pictures (2-4), from seeds seed … seed + count − 1; absent for one picture. */
+  readonly count?: number;
   /** Image-to-image: the SHA-256 of the starting picture, kept by the front's StartingPictureStore. */
   readonly startPicture?: string;
+  /** The job only upscales its starting picture (a grid's U button): no diffusion, the settings are the picture's. */
+  readonly upscaleOnly?: boolean;
   /** Image-to-image: how much of the starting picture to redraw, 0–1 (the engine's default when absent). */
   readonly strength?: number;
 }

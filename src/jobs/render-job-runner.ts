@@ -38,10 +38,17 @@ export async function renderJob(provider: PipelineProvider, job: Job, options: R
   if (request.startPicture !== undefined && options.startPicture === undefined) throw new Error(`job ${job.id} starts from a picture that was not handed to the renderer`);
   const pipeline = await provider.pipeline(request.model);
   const initImage = options.startPicture === undefined ? undefined : await readStartingPicture(options.startPicture);
-  const file = await pipeline.render(
-    { ...request, scheduler: request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler), ...(initImage === undefined ? {} : { initImage }) },
-    { signal: options.signal, onProgress: options.onProgress, previews: true, maxBytes: request.maxBytes },
-  );
+  const scheduler = request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler);
+  const fileOptions = { signal: options.signal, onProgress: options.onProgress, previews: true, maxBytes: request.maxBytes };
+  let file: RenderedFile;
+  if (request.upscaleOnly === true) {
+    if (initImage === undefined) throw new Error(`job ${job.id} upscales no picture`);
+    // The picture's own settings, for its parameters: those of its grid, with its seed.
+    const settings = pipeline.resolve({ ...request, scheduler, count: 1, strength: undefined });
+    file = await pipeline.upscalePicture(initImage, request.strength === undefined ? settings : { ...settings, strength: request.strength }, fileOptions);
+  } else {
+    file = await pipeline.render({ ...request, scheduler, ...(initImage === undefined ? {} : { initImage }) }, fileOptions);
+  }
   return {
     file,
     result: {
@@ -50,7 +57,7 @@ export async function renderJob(provider: PipelineProvider, job: Job, options: R
       width: file.width,
       height: file.height,
       settings: file.settings,
-      upscaler: pipeline.upscalerName,
+      upscaler: file.upscaler,
       parameters: file.parameters,
       droppedTokens: file.droppedTokens,
       durationMs: performance.now() - started,

@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { throwIfCancelled, UserError } from '../core/errors.js';
 import type { ProgressListener } from '../core/progress.js';
-import type { TextToImagePipeline, StageTimings } from '../diffusion/pipelines/text-to-image-pipeline.js';
+import type { GenerateResult, TextToImagePipeline, StageTimings } from '../diffusion/pipelines/text-to-image-pipeline.js';
+import type { RgbImage } from '../core/rgb-image.js';
 import type { RenderRequest, RenderSettings } from '../diffusion/render-settings.js';
 import { encodeImage } from '../imaging/encode-image.js';
+import { composeGrid } from '../imaging/picture-grid.js';
 import { encodeWithinLimit, formatBytes } from '../imaging/encode-within-limit.js';
 import type { ImageFormat } from '../imaging/image-format.js';
 import { formatParametersText } from '../imaging/parameters-text.js';
@@ -26,12 +28,16 @@ export interface RenderedFile {
   readonly height: number;
   readonly droppedTokens: number;
   readonly parameters: string;
+  /** The upscaler that ran ('none' for a grid, or without one). */
+  readonly upscaler: string;
   readonly timings: StageTimings & { readonly upscaleMs: number; readonly encodeImageMs: number };
 }
 
 /**
- * The whole render: diffusion engine → upscaler (when one is set) → encoded file. It holds no process-wide state,
- * so a worker process can run it as well as the bot's own queue.
+ * The whole render: diffusion engine → upscaler (when one is set) → encoded file; a grid (count > 1) is posted as
+ * its native-size pictures side by side, not upscaled, as a lossless file where the limit allows, so each picture
+ * can be cut out of it again exactly. It holds no process-wide state, so a worker process can run it as well as the
+ * bot's own queue.
  */
 export class RenderPipeline {
   constructor(
@@ -55,18 +61,31 @@ export class RenderPipeline {
       ...(onProgress === undefined ? {} : { onProgress }),
       ...(options.previews === undefined ? {} : { previews: options.previews }),
     });
+    if (generated.images.length > 1) return this.#finish(composeGrid(generated.images), generated, 'none', 0, options);
     const upscaleStart = performance.now();
-    const image =
-      this.upscaler === undefined
-        ? generated.image
-        : await this.upscaler.upscale(generated.image, {
-            ...(signal === undefined ? {} : { signal }),
-            ...(onProgress === undefined ? {} : { onProgress }),
-          });
+    const image = await this.#upscale(generated.image, options);
+    return this.#finish(image, generated, this.upscalerName, performance.now() - upscaleStart, options);
+  }
+
+  /** A grid's picture (or any rendered picture) to full size without diffusing again: the U buttons. */
+  async upscalePicture(picture: RgbImage, settings: RenderSettings, options: RenderFileOptions = {}): Promise<RenderedFile> {
+    const upscaleStart = performance.now();
+    const image = await this.#upscale(picture, options);
+    const timings = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0 };
+    return this.#finish(image, { image: picture, images: [picture], settings, droppedTokens: 0, timings }, this.upscalerName, performance.now() - upscaleStart, options);
+  }
+
+  async #upscale(image: RgbImage, { signal, onProgress }: RenderFileOptions): Promise<RgbImage> {
+    if (this.upscaler === undefined) return image;
+    return this.upscaler.upscale(image, { ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) });
+  }
+
+  async #finish(image: RgbImage, generated: GenerateResult, upscaler: string, upscaleMs: number, options: RenderFileOptions): Promise<RenderedFile> {
+    const { signal, onProgress } = options;
     throwIfCancelled(signal);
     onProgress?.({ stage: 'saving' });
     const encodeStart = performance.now();
-    const parameters = formatParametersText({ ...generated.settings, model: this.modelName, upscaler: this.upscalerName });
+    const parameters = formatParametersText({ ...generated.settings, model: this.modelName, upscaler });
     const limit = options.maxBytes ?? Number.POSITIVE_INFINITY;
     let encoded: { format: ImageFormat; bytes: Buffer };
     if (options.format === undefined) {
@@ -83,7 +102,8 @@ export class RenderPipeline {
       height: image.height,
       droppedTokens: generated.droppedTokens,
       parameters,
-      timings: { ...generated.timings, upscaleMs: encodeStart - upscaleStart, encodeImageMs: end - encodeStart },
+      upscaler,
+      timings: { ...generated.timings, upscaleMs, encodeImageMs: end - encodeStart },
     };
   }
 

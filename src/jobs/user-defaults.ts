@@ -3,11 +3,13 @@ export interface UserDefaults {
   /** An aspect ratio as `/imagine` takes it (`16:9`). */
   readonly aspect?: string;
   readonly steps?: number;
+  /** Pictures per /imagine (a grid from 2 on). */
+  readonly count?: number;
   readonly model?: string;
   readonly private?: boolean;
 }
 
-export const USER_DEFAULT_NAMES = ['aspect', 'steps', 'model', 'private'] as const satisfies readonly (keyof UserDefaults)[];
+export const USER_DEFAULT_NAMES = ['aspect', 'count', 'steps', 'model', 'private'] as const satisfies readonly (keyof UserDefaults)[];
 
 /** Only the known fields of the right types: a row written by another version never reaches a command half-valid. */
 export function readUserDefaults(value: unknown): UserDefaults {
@@ -16,6 +18,7 @@ export function readUserDefaults(value: unknown): UserDefaults {
   return {
     ...(typeof row.aspect === 'string' ? { aspect: row.aspect } : {}),
     ...(typeof row.steps === 'number' && Number.isInteger(row.steps) ? { steps: row.steps } : {}),
+    ...(typeof row.count === 'number' && Number.isInteger(row.count) && row.count >= 1 && row.count <= 4 ? { count: row.count } : {}),
     ...(typeof row.model === 'string' ? { model: row.model } : {}),
     ...(typeof row.private === 'boolean' ? { private: row.private } : {}),
   };

@@ -47,7 +47,7 @@ function renderedFor(job: Job): RenderedJob {
   const { format, width, height, settings, upscaler, parameters, droppedTokens, durationMs } = fakeResult(job);
   const bytes = pictureBytes(job);
   return {
-    file: { bytes, format, settings, width, height, droppedTokens, parameters, timings: { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0, upscaleMs: 0, encodeImageMs: 0 } },
+    file: { bytes, format, settings, width, height, droppedTokens, parameters, upscaler, timings: { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0, upscaleMs: 0, encodeImageMs: 0 } },
     result: { format, bytes: bytes.length, width, height, settings, upscaler, parameters, droppedTokens, durationMs },
   };
 }

@@ -8,9 +8,9 @@ import { loadConfig } from '../../src/config.js';
 import { configuredPlatforms } from '../../src/platforms/configured-platforms.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
 import { FakeDiscord } from '../fakes/discord/fake-discord.js';
-import { slashCommand as discordCommand } from '../fakes/discord/interactions.js';
+import { buttonClick as discordButton, slashCommand as discordCommand } from '../fakes/discord/interactions.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
-import { postSigned, slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
+import { buttonClick as slackButton, postSigned, slashCommand as slackCommand } from '../fakes/slack/slack-requests.js';
 import { fakePlatformsEnv, npmStart, startFakePlatforms } from '../helpers/npm-start.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { readFile } from 'node:fs/promises';
@@ -171,6 +171,69 @@ describe('starting pictures through both platforms', () => {
       const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(drawn.token) && r.files.some((f) => f.name === 'imagine-7.png'), 60_000);
       assert.match(JSON.stringify(final.body), /from a picture, strength 0\.6/);
       assert.equal(discord.attachmentDownloads.get(attachment.id), 1);
+    } finally {
+      assert.equal(await bot.stop(), 0, bot.output());
+      await discord.stop();
+      await slack.stop();
+    }
+  });
+});
+
+describe('grids and their U and V buttons through both platforms', () => {
+  test('a grid of four (Discord) and of two (Slack); after a restart U2 gives picture 2 itself and V1 a new grid from it', async () => {
+    const { discord, slack } = await startFakePlatforms();
+    const work = await tempDir();
+    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    const env = { ...fakePlatformsEnv(discord, slack), MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'warn' };
+    const ana = { id: 'U00000ANA', name: 'ana' };
+    const ben = { id: '100000000000000002', name: 'Ben' };
+    let bot = npmStart(env);
+    try {
+      await discord.identified();
+      await slack.socketConnected();
+      const drawn = discordCommand(discord.applicationId, ben, 'imagine', { prompt: 'a lighthouse', seed: 20, count: 4 });
+      discord.dispatchInteraction(drawn);
+      const final = await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(drawn.token) && r.files.some((f) => f.name === 'imagine-20.png'), 60_000);
+      const gridFile = final.files.find((f) => f.name === 'imagine-20.png')!;
+      const grid = await sharp(gridFile.data).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([grid.info.width, grid.info.height], [1024, 1024], 'four 512 px renders, 2×2, not upscaled');
+      assert.match(JSON.stringify(final.body), /a grid of 4, seeds 20–23/);
+      const ids = ((final.body?.components ?? []) as { components: { custom_id: string }[] }[]).flatMap((row) => row.components.map((button) => button.custom_id));
+      const jobId = /^job:upscale:([0-9a-f-]{36}):1$/.exec(ids[0])?.[1] ?? '';
+      assert.deepEqual(ids.slice(0, 8), [1, 2, 3, 4].map((n) => `job:upscale:${jobId}:${n}`).concat([1, 2, 3, 4].map((n) => `job:vary:${jobId}:${n}`)));
+
+      await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, 'a fox --seed 30 --n 2').fields);
+      await until(() => [...slack.files.values()].some((file) => file.filename === 'imagine-30.png' && file.shared !== undefined), () => bot.output());
+      const slackGrid = [...slack.files.values()].find((file) => file.filename === 'imagine-30.png')!;
+      assert.deepEqual([(await sharp(slackGrid.bytes).metadata()).width, (await sharp(slackGrid.bytes).metadata()).height], [1024, 512]);
+      await until(() => JSON.stringify(slack.messagesIn(FAKE_CHANNEL_ID).at(-1)?.versions.at(-1)?.blocks ?? []).includes(':vary:'), () => bot.output());
+      const slackIds = JSON.stringify(slack.messagesIn(FAKE_CHANNEL_ID).at(-1)?.versions.at(-1)?.blocks).match(/job:(?:upscale|vary):[0-9a-f-]{36}:\d/g) ?? [];
+      assert.equal(slackIds.length, 4, 'U1, U2, V1, V2');
+
+      // The buttons name the job and the picture; the job and the grid file outlive the process.
+      assert.equal(await bot.stop(), 0, bot.output());
+      bot = npmStart(env);
+      await discord.identified();
+      await slack.socketConnected();
+
+      discord.dispatchInteraction(discordButton(discord.applicationId, ben, `job:upscale:${jobId}:2`));
+      const upscaled = await discord.waitFor((r) => r.files.some((f) => f.name === 'imagine-21.png'), 60_000);
+      const picture = await sharp(upscaled.files.find((f) => f.name === 'imagine-21.png')!.data).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([picture.info.width, picture.info.height], [512, 512]);
+      for (const [x, y] of [[0, 0], [100, 300], [511, 511]]) {
+        const at = (y * 512 + x) * 3;
+        const inGrid = (y * 1024 + 512 + x) * 3;
+        assert.deepEqual([...picture.data.subarray(at, at + 3)], [...grid.data.subarray(inGrid, inGrid + 3)], `pixel ${x},${y} of picture 2`);
+      }
+
+      const varyId = slackIds.find((id) => id.startsWith('job:vary:') && id.endsWith(':1'))!;
+      const before = slack.files.size;
+      await slack.sendEnvelope('interactive', slackButton(slack, ana, varyId).payload);
+      await until(() => [...slack.files.values()].length > before && [...slack.files.values()].at(-1)?.shared !== undefined, () => bot.output());
+      const varied = [...slack.files.values()].at(-1)!;
+      const parameters = (await sharp(varied.bytes).metadata()).comments?.find((comment) => comment.keyword === 'parameters')?.text ?? '';
+      assert.match(parameters, /Denoising strength: 0\.6, Batch size: 2,/);
+      assert.deepEqual([(await sharp(varied.bytes).metadata()).width, (await sharp(varied.bytes).metadata()).height], [1024, 512]);
     } finally {
       assert.equal(await bot.stop(), 0, bot.output());
       await discord.stop();

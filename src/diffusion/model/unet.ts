@@ -9,8 +9,9 @@ export const LATENT_CHANNELS = 4;
 
 /**
  * The denoising UNet. It feeds every input in the dtype and rank the export declares (timestep int64 [1], float32
- * scalar, float16 …), runs [uncond, cond] as one batch when the export accepts batch 2 and as two calls when it
- * does not, and returns the guided noise prediction.
+ * scalar, float16 …), runs the whole batch — every picture of a grid, [uncond…, cond…] under guidance, as diffusers
+ * orders it — as one call when the export's batch axis is dynamic, and in calls of the size it fixes otherwise, and
+ * returns the guided noise prediction.
  */
 export class Unet {
   readonly #component: OnnxComponent;
@@ -67,7 +68,15 @@ export class Unet {
     return dimensionAccepts(this.#sample.shape[2], height) && dimensionAccepts(this.#sample.shape[3], width);
   }
 
-  /** The guided noise prediction; `embedding` is the guidance embedding for UNets that take `timestep_cond`. */
+  /** Whether the export runs this many pictures (with their guidance rows) in one call. */
+  acceptsBatch(pictures: number, guided: boolean): boolean {
+    return dimensionAccepts(this.#sample.shape[0], guided ? 2 * pictures : pictures);
+  }
+
+  /**
+   * The guided noise prediction for `dims[0]` pictures; `embedding` is the guidance embedding for UNets that take
+   * `timestep_cond`.
+   */
   async predictNoise(
     sample: Float32Array,
     dims: readonly number[],
@@ -76,14 +85,30 @@ export class Unet {
     guidance: number,
     embedding?: Float32Array,
   ): Promise<Float32Array> {
-    const run = (input: Float32Array, inputDims: readonly number[], firstRow: number, rows: number) => this.#run(input, inputDims, timestep, conditioning, firstRow, rows, embedding);
-    if (conditioning.batch === 1) return run(sample, dims, 0, 1);
-    const [uncond, cond] = dimensionAccepts(this.#sample.shape[0], 2)
-      ? splitBatch(await run(concat(sample, sample), [2, ...dims.slice(1)], 0, 2), 2)
-      : [await run(sample, dims, 0, 1), await run(sample, dims, 1, 1)];
-    const guided = new Float32Array(cond.length);
-    for (let i = 0; i < guided.length; i++) guided[i] = uncond[i] + guidance * (cond[i] - uncond[i]);
-    return guided;
+    const pictures = dims[0];
+    const guided = conditioning.batch === 2;
+    // The conditioning row of each batch row: all pictures unconditioned, then all conditioned (diffusers' order).
+    const rows = guided ? [...Array<number>(pictures).fill(0), ...Array<number>(pictures).fill(1)] : Array<number>(pictures).fill(0);
+    const input = guided ? concat(sample, sample) : sample;
+    const size = sample.length / pictures;
+    const perCall = this.#callSize(rows.length);
+    const output = new Float32Array(input.length);
+    for (let first = 0; first < rows.length; first += perCall) {
+      const part = input.subarray(first * size, (first + perCall) * size);
+      output.set(await this.#run(part, [perCall, ...dims.slice(1)], timestep, conditioning, rows.slice(first, first + perCall), embedding), first * size);
+    }
+    if (!guided) return output;
+    const [uncond, cond] = [output.subarray(0, sample.length), output.subarray(sample.length)];
+    const prediction = new Float32Array(sample.length);
+    for (let i = 0; i < prediction.length; i++) prediction[i] = uncond[i] + guidance * (cond[i] - uncond[i]);
+    return prediction;
+  }
+
+  /** The most batch rows one call takes: all of them, or the size the export fixes (one row if it fits none). */
+  #callSize(rows: number): number {
+    if (dimensionAccepts(this.#sample.shape[0], rows)) return rows;
+    const fixed = this.#sample.shape[0];
+    return typeof fixed === 'number' && fixed > 0 && rows % fixed === 0 ? fixed : 1;
   }
 
   async #run(
@@ -91,12 +116,11 @@ export class Unet {
     dims: readonly number[],
     timestep: number,
     conditioning: Conditioning,
-    firstRow: number,
-    rows: number,
+    rows: readonly number[],
     embedding: Float32Array | undefined,
   ): Promise<Float32Array> {
     const feeds: Record<string, Tensor> = {
-      ...this.#constantFeedsFor(conditioning, firstRow, rows, embedding),
+      ...this.#constantFeedsFor(conditioning, rows, embedding),
       sample: floatFeed(this.#sample, sample, dims),
       timestep: this.#timestepFeed(timestep),
     };
@@ -109,26 +133,26 @@ export class Unet {
     return readFloats(result[this.#output], this.#output);
   }
 
-  #constantFeedsFor(conditioning: Conditioning, firstRow: number, rows: number, embedding: Float32Array | undefined): Record<string, Tensor> {
+  #constantFeedsFor(conditioning: Conditioning, rows: readonly number[], embedding: Float32Array | undefined): Record<string, Tensor> {
     let cached = this.#constantFeeds.get(conditioning);
     if (cached === undefined || cached.embedding !== embedding) {
       cached = { embedding, byRows: new Map() };
       this.#constantFeeds.set(conditioning, cached);
     }
-    const key = `${firstRow}:${rows}`;
+    const key = rows.join(',');
     const existing = cached.byRows.get(key);
     if (existing !== undefined) return existing;
     const feeds: Record<string, Tensor> = {};
     if (this.guidanceEmbeddingSize !== undefined) {
       if (embedding === undefined) throw new Error('an LCM UNet needs the guidance embedding');
-      const repeated = new Float32Array(embedding.length * rows);
-      for (let row = 0; row < rows; row++) repeated.set(embedding, row * embedding.length);
-      feeds.timestep_cond = floatFeed(this.#component.input('timestep_cond'), repeated, [rows, embedding.length]);
+      const repeated = new Float32Array(embedding.length * rows.length);
+      for (let row = 0; row < rows.length; row++) repeated.set(embedding, row * embedding.length);
+      feeds.timestep_cond = floatFeed(this.#component.input('timestep_cond'), repeated, [rows.length, embedding.length]);
     }
     for (const name of this.#conditioningNames) {
       const tensor = conditioning.inputs.get(name)!;
-      const sliced = sliceRows(tensor, firstRow, rows);
-      feeds[name] = floatFeed(this.#component.input(name), sliced.data, sliced.dims);
+      const picked = pickRows(tensor, rows);
+      feeds[name] = floatFeed(this.#component.input(name), picked.data, picked.dims);
     }
     cached.byRows.set(key, feeds);
     return feeds;
@@ -164,11 +188,14 @@ function soleOutput(component: OnnxComponent): string {
   return names[0];
 }
 
-function sliceRows(tensor: ConditioningTensor, firstRow: number, rows: number): ConditioningTensor {
+/** The conditioning's rows in the order given (a row repeated once per picture). */
+function pickRows(tensor: ConditioningTensor, rows: readonly number[]): ConditioningTensor {
   const batch = tensor.dims[0];
-  if (firstRow === 0 && rows === batch) return tensor;
+  if (rows.length === batch && rows.every((row, i) => row === i)) return tensor;
   const rowSize = tensor.data.length / batch;
-  return { data: tensor.data.subarray(firstRow * rowSize, (firstRow + rows) * rowSize), dims: [rows, ...tensor.dims.slice(1)] };
+  const data = new Float32Array(rows.length * rowSize);
+  rows.forEach((row, i) => { data.set(tensor.data.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize); });
+  return { data, dims: [rows.length, ...tensor.dims.slice(1)] };
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {
@@ -178,7 +205,3 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-function splitBatch(data: Float32Array, batch: number): Float32Array[] {
-  const size = data.length / batch;
-  return Array.from({ length: batch }, (_, i) => data.subarray(i * size, (i + 1) * size));
-}

@@ -9,6 +9,11 @@ import { LATENT_CHANNELS } from './unet.js';
 const VAE_SCALE = 8;
 
 /** What the export returns: a latent already drawn from the posterior (2023 exports), or its mean and log-variance. */
+/** An encoded picture; each picture of a grid draws its own latent from it with its own seed's noise. */
+export interface EncodedPicture {
+  draw(noise: NoiseSource): Float32Array;
+}
+
 type EncoderOutput = { readonly kind: 'sampled'; readonly name: 'latent_sample' } | { readonly kind: 'parameters'; readonly name: 'latent_parameters' };
 
 /**
@@ -32,8 +37,8 @@ export class VaeEncoder {
     this.#scalingFactor = scalingFactor;
   }
 
-  /** Latents [1, 4, h/8, w/8] for a picture whose sides are multiples of 8. */
-  async encode(image: RgbImage, noise: NoiseSource): Promise<Float32Array> {
+  /** The posterior of a picture whose sides are multiples of 8, from which latents [1, 4, h/8, w/8] are drawn. */
+  async encode(image: RgbImage): Promise<EncodedPicture> {
     const { width, height } = image;
     if (width % VAE_SCALE !== 0 || height % VAE_SCALE !== 0) throw new Error(`the VAE encodes pictures whose sides are multiples of 8, not ${width}x${height}`);
     const result = await this.#component.run({ sample: floatFeed(this.#input, rgbToPlanes(image), [1, 3, height, width]) }, [this.#output.name]);
@@ -45,9 +50,13 @@ export class VaeEncoder {
     }
     const values = readFloats(tensor, this.#output.name);
     if (values.some(Number.isNaN)) throw new UserError(`${this.#component.label} returned NaN: the original SDXL VAE overflows in float16; use its float32 export or sdxl-vae-fp16-fix`);
-    const latent = this.#output.kind === 'parameters' ? drawFromPosterior(values, noise) : values;
     const factor = Math.fround(this.#scalingFactor);
-    return latent.map((value) => Math.fround(value * factor));
+    const scaled = (latent: Float32Array) => latent.map((value) => Math.fround(value * factor));
+    if (this.#output.kind === 'sampled') {
+      const latent = scaled(values);
+      return { draw: () => latent };
+    }
+    return { draw: (noise) => scaled(drawFromPosterior(values, noise)) };
   }
 }
 

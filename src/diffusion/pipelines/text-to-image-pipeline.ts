@@ -11,15 +11,16 @@ import { TextEncoder } from '../model/text-encoder.js';
 import { LATENT_CHANNELS, Unet } from '../model/unet.js';
 import { VaeDecoder } from '../model/vae-decoder.js';
 import { VaeEncoder } from '../model/vae-encoder.js';
+import { composeGrid } from '../../imaging/picture-grid.js';
 import { fitPicture } from '../../imaging/starting-picture.js';
 import type { OnnxComponent } from '../onnx/onnx-component.js';
 import type { SessionLoader } from '../onnx/session-loader.js';
 import { NumpyRandomState } from '../random/numpy-random-state.js';
-import { modelDefaults, resolveRenderSettings, type ModelDefaults, type RenderRequest, type RenderSettings } from '../render-settings.js';
+import { MAX_SEED, modelDefaults, resolveRenderSettings, type ModelDefaults, type RenderRequest, type RenderSettings } from '../render-settings.js';
 import { guidanceEmbedding } from '../schedulers/lcm-scheduler.js';
 import { imageToImageStart } from '../schedulers/image-to-image-start.js';
 import { createScheduler } from '../schedulers/scheduler-registry.js';
-import type { Scheduler } from '../schedulers/scheduler.js';
+import type { NoiseSource, Scheduler } from '../schedulers/scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 
 const VAE_SCALE = 8;
@@ -41,7 +42,10 @@ export interface StageTimings {
 }
 
 export interface GenerateResult {
+  /** The picture (the first of a grid). */
   readonly image: RgbImage;
+  /** Every picture, `settings.count` of them, picture i from seed + i. */
+  readonly images: readonly RgbImage[];
   readonly settings: RenderSettings;
   /** Prompt tokens beyond CLIP's 75 that were dropped. */
   readonly droppedTokens: number;
@@ -66,8 +70,19 @@ interface StageValues {
 
 /** Where the denoising loop starts: pure noise (text to image), or the picture's latents noised to a later call. */
 interface LoopStart {
-  readonly latents?: Float32Array;
+  readonly latents: Float32Array;
   readonly index: number;
+}
+
+function concatAll(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 interface OpenedStage<S extends Stage> {
@@ -121,7 +136,9 @@ export class TextToImagePipeline {
     const timing = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0 };
     const latentHeight = settings.height / VAE_SCALE;
     const latentWidth = settings.width / VAE_SCALE;
-    const dims = [1, LATENT_CHANNELS, latentHeight, latentWidth];
+    const count = settings.count ?? 1;
+    const dims = [count, LATENT_CHANNELS, latentHeight, latentWidth];
+    const pictureSize = LATENT_CHANNELS * latentHeight * latentWidth;
 
     // LCM folds guidance into the UNet (timestep_cond) instead of a second, unconditional pass.
     const lcm = settings.scheduler === 'lcm';
@@ -129,18 +146,26 @@ export class TextToImagePipeline {
       onProgress?.({ stage: 'encoding-prompt' });
       return encoder.encode(lcm ? { ...settings, guidance: 0 } : settings);
     });
-    // One seeded stream, drawn in diffusers' order: the posterior sample (if the encoder leaves it to us), the noise
-    // added to the picture or the starting noise, then each step's noise.
-    const random = new NumpyRandomState(settings.seed);
-    let start: LoopStart = { index: 0 };
+    // Each picture has its own seeded stream (seed + i), drawn in diffusers' order: the posterior sample (if the
+    // encoder leaves it to us), the noise added to the picture or the starting noise, then each step's noise. So
+    // picture i of a grid is the picture that seed + i gives alone.
+    const randoms = Array.from({ length: count }, (_, i) => new NumpyRandomState((settings.seed + i) % (MAX_SEED + 1)));
+    const noise: NoiseSource = (length) => concatAll(randoms.map((random) => random.standardNormal(length / count)));
+    let start: LoopStart;
     const initImage = request.initImage;
     if (initImage !== undefined) {
       const picture = await fitPicture(initImage, settings.width, settings.height);
       const encoded = await this.#use('image', timing, 'vaeEncodeMs', options, async (encoder) => {
         onProgress?.({ stage: 'encoding-image' });
-        return encoder.encode(picture, (length) => random.standardNormal(length));
+        return encoder.encode(picture);
       });
-      start = { latents: scheduler.addNoise(encoded, random.standardNormal(encoded.length), startIndex), index: startIndex };
+      const starts = randoms.map((random) => {
+        const latent = encoded.draw((length) => random.standardNormal(length));
+        return scheduler.addNoise(latent, random.standardNormal(latent.length), startIndex);
+      });
+      start = { latents: concatAll(starts), index: startIndex };
+    } else {
+      start = { latents: concatAll(randoms.map((random) => random.standardNormal(pictureSize, scheduler.initNoiseSigma))), index: 0 };
     }
     let fitted = conditioning;
     const latents = await this.#use('unet', timing, 'denoiseMs', options, async (unet) => {
@@ -155,17 +180,22 @@ export class TextToImagePipeline {
       }
       unet.checkConditioning(fitted);
       const embedding = unet.guidanceEmbeddingSize === undefined ? undefined : guidanceEmbedding(settings.guidance, unet.guidanceEmbeddingSize);
-      return this.#denoise(unet, scheduler, fitted, settings, dims, options, embedding, random, start);
+      return this.#denoise(unet, scheduler, fitted, settings, dims, options, embedding, noise, start);
     });
     if (latents.some(Number.isNaN)) {
       throw new UserError('the UNet produced NaN latents (an fp16 export running where it overflows); try the fp32 model');
     }
-    const image = await this.#use('vae', timing, 'decodeMs', options, async (vae) => {
+    const images = await this.#use('vae', timing, 'decodeMs', options, async (vae) => {
       onProgress?.({ stage: 'decoding' });
-      // Sequential mode is for tight memory: decode large pictures in 512-pixel tiles with 64 pixels of context.
-      return vae.decode(latents, dims, this.memoryMode === 'sequential' ? { size: 64, margin: 8 } : undefined);
+      const decoded: RgbImage[] = [];
+      // One picture at a time, so the decoder's activations are one picture's; sequential mode is for tight memory:
+      // it decodes large pictures in 512-pixel tiles with 64 pixels of context.
+      for (let i = 0; i < count; i++) {
+        decoded.push(await vae.decode(latents.subarray(i * pictureSize, (i + 1) * pictureSize), [1, ...dims.slice(1)], this.memoryMode === 'sequential' ? { size: 64, margin: 8 } : undefined));
+      }
+      return decoded;
     });
-    return { image, settings, droppedTokens: fitted.droppedTokens, timings: timing };
+    return { image: images[0], images, settings, droppedTokens: fitted.droppedTokens, timings: timing };
   }
 
   /** Runs one stage on its (resident or freshly loaded) component, timing the loading and the work apart. */
@@ -197,11 +227,10 @@ export class TextToImagePipeline {
     dims: readonly number[],
     { signal, onProgress, previews }: GenerateOptions,
     embedding: Float32Array | undefined,
-    random: NumpyRandomState,
+    noise: NoiseSource,
     start: LoopStart,
   ): Promise<Float32Array> {
-    const noise = (length: number) => random.standardNormal(length);
-    let latents = start.latents ?? random.standardNormal(dims.reduce((a, b) => a * b), scheduler.initNoiseSigma);
+    let latents = start.latents;
     const calls = scheduler.timesteps.length;
     const total = calls - start.index;
     for (let index = start.index; index < calls; index++) {
@@ -211,11 +240,19 @@ export class TextToImagePipeline {
       const step = scheduler.step(prediction, index, latents, noise);
       latents = step.prevSample;
       if (onProgress !== undefined) {
-        const preview = previews === true ? latentPreview(step.predOriginalSample, dims[3], dims[2], LATENT_RGB_FACTORS[this.folder.family]) : undefined;
+        const preview = previews === true ? this.#preview(step.predOriginalSample, dims) : undefined;
         onProgress({ stage: 'denoising', step: index - start.index + 1, total, ...(preview === undefined ? {} : { preview }) });
       }
     }
     return latents;
+  }
+
+  /** A latent-resolution look at every picture of the batch, laid out as the finished grid will be. */
+  #preview(latents: Float32Array, dims: readonly number[]): RgbImage {
+    const [count, channels, height, width] = dims as [number, number, number, number];
+    const size = channels * height * width;
+    const factors = LATENT_RGB_FACTORS[this.folder.family];
+    return composeGrid(Array.from({ length: count }, (_, i) => latentPreview(latents.subarray(i * size, (i + 1) * size), width, height, factors)));
   }
 
   /**

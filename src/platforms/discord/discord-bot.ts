@@ -128,7 +128,7 @@ export class DiscordBot {
         ? { kind: 'interaction', applicationId: interaction.applicationId, token: interaction.token, createdAt: interaction.createdTimestamp, channelId: interaction.channelId, ...(interaction.guildId === null ? {} : { guildId: interaction.guildId }), ephemeral: true }
         : { kind: 'channel', channelId: interaction.channelId };
     const conversation = this.#conversation(interaction, place, false);
-    await this.#guard(conversation, interaction.id, () => runJobAction(parsed.action, parsed.jobId, conversation.context, this.#options.services));
+    await this.#guard(conversation, interaction.id, () => runJobAction(parsed.action, parsed.jobId, conversation.context, this.#options.services, parsed.picture));
   }
 
   async #autocomplete(interaction: AutocompleteInteraction): Promise<void> {

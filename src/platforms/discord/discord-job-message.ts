@@ -31,6 +31,13 @@ function button(action: JobAction, jobId: string, label: string, emoji: string, 
   return { type: ComponentType.Button, style, label, emoji: { name: emoji }, custom_id: jobButtonId(action, jobId) } as APIButtonComponent;
 }
 
+/** A grid's U1…UN (upscale) and V1…VN (vary) rows, as Midjourney lays them out. */
+function gridRows(jobId: string, count: number): APIActionRowComponent<APIButtonComponent>[] {
+  const pictures = Array.from({ length: count }, (_, i) => i + 1);
+  const numbered = (action: JobAction, letter: string, n: number): APIButtonComponent => ({ type: ComponentType.Button, style: ButtonStyle.Secondary, label: `${letter}${n}`, custom_id: jobButtonId(action, jobId, n) });
+  return [row(...pictures.map((n) => numbered('upscale', 'U', n))), row(...pictures.map((n) => numbered('vary', 'V', n)))];
+}
+
 function row(...buttons: APIButtonComponent[]): APIActionRowComponent<APIButtonComponent> {
   return { type: ComponentType.ActionRow, components: buttons };
 }
@@ -76,9 +83,14 @@ export async function jobMessage(event: JobEvent): Promise<DiscordMessage> {
     case 'succeeded': {
       const name = `imagine-${event.result.settings.seed}.${fileExtension(event.result.format)}`;
       const data = await readFile(event.result.file);
+      const count = event.result.settings.count ?? 1;
+      const buttons =
+        count > 1
+          ? [...gridRows(job.id, count), row(button('reroll', job.id, 'Reroll', '🎲'), button('parameters', job.id, 'Parameters', 'ℹ️'), button('delete', job.id, 'Delete', '🗑️'))]
+          : [row(button('reroll', job.id, 'Reroll', '🎲'), button('variations', job.id, 'Variations', '🔀'), button('parameters', job.id, 'Parameters', 'ℹ️'), button('delete', job.id, 'Delete', '🗑️'))];
       return message(
         { title: title(job), description: toDiscordMarkdown(describeResult(job, event.result).split('\n').slice(1).join('\n')), color: COLOUR.done, footer, image: { url: `attachment://${name}` } },
-        [row(button('reroll', job.id, 'Reroll', '🎲'), button('variations', job.id, 'Variations', '🔀'), button('parameters', job.id, 'Parameters', 'ℹ️'), button('delete', job.id, 'Delete', '🗑️'))],
+        buttons,
         [{ name, data }],
       );
     }

@@ -224,7 +224,7 @@ export class SlackBot {
     const context = this.#context(user, place, client, async (text) => {
       await respond({ response_type: 'ephemeral', replace_original: false, text });
     });
-    await this.#guard(context, () => runJobAction(parsed.action, parsed.jobId, context, this.#options.services));
+    await this.#guard(context, () => runJobAction(parsed.action, parsed.jobId, context, this.#options.services, parsed.picture));
   }
 
   async #run(text: string, context: CommandContext, client: webApi.WebClient): Promise<void> {

@@ -2,14 +2,14 @@ import type { CommandDefinition, CommandInput, OptionSpec, OptionValue } from '.
 import { UserError } from '../../core/errors.js';
 
 /** Short flags people know from other image bots, beside every option's own name (`--negative`, `--aspect`). */
-const FLAG_ALIASES: Readonly<Partial<Record<string, string>>> = { no: 'negative', ar: 'aspect', cfg: 'guidance', sampler: 'scheduler' };
+const FLAG_ALIASES: Readonly<Partial<Record<string, string>>> = { no: 'negative', ar: 'aspect', cfg: 'guidance', sampler: 'scheduler', n: 'count' };
 
 /** Options that read every word up to the next flag, as Midjourney's `--no text, watermark` does. */
 const GREEDY_OPTIONS: ReadonlySet<string> = new Set(['negative']);
 
 const OPENING_QUOTES: Readonly<Partial<Record<string, string>>> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»', '„': '“' };
 
-export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME --image <link to a file shared here> --strength 0.6`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine settings [--ar 16:9 --steps 4 --model ID --private | reset]`, `/imagine web`, `/imagine help`.';
+export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME --n 4 --image <link to a file shared here> --strength 0.6`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine settings [--ar 16:9 --n 4 --steps 4 --model ID --private | reset]`, `/imagine web`, `/imagine help`.';
 
 export interface ParsedCommand {
   readonly command: CommandDefinition;

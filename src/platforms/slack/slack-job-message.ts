@@ -13,8 +13,14 @@ export interface SlackMessage {
 
 const PROMPT_SHOWN = 280;
 
-function button(action: JobAction, jobId: string, label: string, style?: 'danger'): types.Button {
-  return { type: 'button', action_id: jobButtonId(action, jobId), text: { type: 'plain_text', text: label, emoji: true }, value: jobId, ...(style === undefined ? {} : { style }) };
+function button(action: JobAction, jobId: string, label: string, style?: 'danger', picture?: number): types.Button {
+  return { type: 'button', action_id: jobButtonId(action, jobId, picture), text: { type: 'plain_text', text: label, emoji: true }, value: jobId, ...(style === undefined ? {} : { style }) };
+}
+
+/** A grid's U1…UN and V1…VN, each row its own actions block. */
+function gridButtons(jobId: string, count: number): types.Button[][] {
+  const pictures = Array.from({ length: count }, (_, i) => i + 1);
+  return [pictures.map((n) => button('upscale', jobId, `U${n}`, undefined, n)), pictures.map((n) => button('vary', jobId, `V${n}`, undefined, n))];
 }
 
 function promptLine(job: Job): string {
@@ -22,12 +28,12 @@ function promptLine(job: Job): string {
   return `*${escapeMrkdwn(prompt.length <= PROMPT_SHOWN ? prompt : `${prompt.slice(0, PROMPT_SHOWN - 1)}…`)}*`;
 }
 
-function message(job: Job, status: string, buttons: types.Button[]): SlackMessage {
+function message(job: Job, status: string, buttons: types.Button[], buttonRowsAbove: types.Button[][] = []): SlackMessage {
   const blocks: types.KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `${promptLine(job)}\n${status}` } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: `job ${job.id.slice(0, 8)} · <@${job.owner.userId}>` }] },
   ];
-  if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
+  for (const row of [...buttonRowsAbove, buttons]) if (row.length > 0) blocks.push({ type: 'actions', elements: row });
   // The fallback text is mrkdwn too (notifications, screen readers, clients without blocks): escaped like the blocks.
   return { text: `${escapeMrkdwn(job.request.prompt.slice(0, 150))} — ${status.replace(/[*_~`]/g, '')}`, blocks };
 }
@@ -48,6 +54,15 @@ export function slackJobMessage(event: JobEvent): SlackMessage {
       return message(job, `🎨 ${describeProgress(event.progress)}\n\`${progressBar(event.progress)}\``, cancel);
     case 'succeeded': {
       const details = describeResult(job, event.result).split('\n').slice(1).join('\n');
+      const count = event.result.settings.count ?? 1;
+      if (count > 1) {
+        return message(
+          job,
+          `✅ ${toMrkdwn(details)}\nThe grid is in the thread: U upscales a picture, V varies it.`,
+          [button('reroll', job.id, '🎲 Reroll'), button('parameters', job.id, 'ℹ️ Parameters'), button('delete', job.id, '🗑️ Delete')],
+          gridButtons(job.id, count),
+        );
+      }
       return message(job, `✅ ${toMrkdwn(details)}\nThe picture is in the thread.`, [
         button('reroll', job.id, '🎲 Reroll'),
         button('variations', job.id, '🔀 Variations'),

@@ -14,6 +14,8 @@ export interface RecordedFile {
   readonly name: string;
   readonly bytes: number;
   readonly contentType: string;
+  /** The file itself. */
+  readonly data: Buffer;
 }
 
 export interface RecordedRequest {
@@ -283,7 +285,7 @@ async function parseBody(request: IncomingMessage, raw: Buffer): Promise<{ body:
     let body: Record<string, unknown> | undefined;
     for (const [key, value] of form.entries()) {
       if (key === 'payload_json') body = JSON.parse(value as string) as Record<string, unknown>;
-      else if (typeof value !== 'string') files.push({ name: value.name, bytes: value.size, contentType: value.type });
+      else if (typeof value !== 'string') files.push({ name: value.name, bytes: value.size, contentType: value.type, data: Buffer.from(await value.arrayBuffer()) });
     }
     return { body, files };
   }
