@@ -114,7 +114,7 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
         device: loader.device,
         memoryMode,
         ...file.settings,
-        upscaler: pipeline.upscalerName,
+        upscaler: file.upscaler,
         renderSize: { width: file.settings.width, height: file.settings.height },
         outputSize: { width: file.width, height: file.height },
         droppedTokens: file.droppedTokens,

@@ -102,6 +102,19 @@ describe('imagine render', () => {
     assert.notDeepEqual(await readFile(out), await readFile(fromText));
   });
 
+  test('--count 4 writes one grid of the four native-size renders, seeds s … s+3, never upscaled', async () => {
+    const out = join(work, 'grid.png');
+    const result = await imagine(['render', 'a red fox', '--model-dir', model, '--out', out, '--seed', '11', '--count', '4', '--json'], work);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.deepEqual([report.count, report.upscaler, report.outputSize], [4, 'none', { width: 1024, height: 1024 }]);
+    const parameters = (await sharp(out).metadata()).comments?.find((c) => c.keyword === 'parameters')?.text;
+    assert.equal(parameters, 'a red fox\nSteps: 4, Sampler: euler-ancestral, CFG scale: 0, Seed: 11, Size: 512x512, Batch size: 4, Model: sdxl-turbo, Upscaler: none');
+    const bad = await imagine(['render', 'a red fox', '--model-dir', model, '--count', '5'], work);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^error: count must be a whole number from 1 to 4\n$/);
+  });
+
   test('a bad --image or --strength: exit 2, one line, nothing written', async () => {
     const cwd = await tempDir();
     const text = join(cwd, 'notes.png');

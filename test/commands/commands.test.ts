@@ -7,12 +7,20 @@ import type { CommandInput, CommandServices } from '../../commands/command.js';
 import { helpCommand } from '../../commands/help-command.js';
 import { imagineCommand } from '../../commands/imagine-command.js';
 import { COMMANDS, runJobAction } from '../../commands/index.js';
+import { jobButtonId, parseJobButtonId } from '../../commands/job-actions.js';
+import { rm, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { createRgbImage } from '../../src/core/rgb-image.js';
+import { encodeImage } from '../../src/imaging/encode-image.js';
+import { composeGrid } from '../../src/imaging/picture-grid.js';
+import type { Job } from '../../src/jobs/job.js';
+import { StartingPictureStore } from '../../src/jobs/starting-pictures.js';
 import { parsePromptBlocklist } from '../../commands/prompt-blocklist.js';
 import { queueCommand } from '../../commands/queue-command.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { LocalJobService } from '../../src/jobs/local-job-service.js';
 import { commandServices, FakeChat } from '../helpers/fake-chat.js';
-import { ManualRunner, settle } from '../helpers/fake-runner.js';
+import { fakeResult, ManualRunner, settle } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 let manual: ManualRunner;
@@ -68,6 +76,8 @@ describe('/imagine', () => {
     ['a seed out of range', { prompt: 'ok', seed: -1 }, 'seed must be a whole number from 0 to 4294967295'],
     ['fractional steps', { prompt: 'ok', steps: 2.5 }, 'steps must be a whole number from 1 to 150'],
     ['too much guidance', { prompt: 'ok', guidance: 31 }, 'guidance must be a number from 0 to 30'],
+    ['a grid of five', { prompt: 'ok', count: 5 }, 'count must be a whole number from 1 to 4'],
+    ['a picture as text', { prompt: 'ok', image: 'https://example.com/cat.png' }, 'image must be a picture (an attachment, or a file shared here)'],
     ['an unknown scheduler', { prompt: 'ok', scheduler: 'k_dpm_2' }, "unknown scheduler 'k_dpm_2': use one of euler-ancestral, euler, heun, lms, ddim, pndm, dpmpp-2m, dpmpp-2m-karras, unipc, lcm"],
     ['a bad aspect ratio', { prompt: 'ok', aspect: 'wide' }, "the aspect ratio 'wide' is not W:H; use one of 1:1, 3:2, 2:3, 16:9, 9:16"],
     ['private where it is impossible', { prompt: 'ok', private: true }, 'private pictures are not possible here', { supportsPrivate: false }],
@@ -167,6 +177,70 @@ describe('buttons under a picture', () => {
     const owner = new FakeChat({ id: 'u1' });
     await runJobAction('delete', job.id, owner, services);
     assert.deepEqual(owner.removed.map((j) => j.id), [job.id]);
+  });
+
+  describe('a grid’s U and V buttons', () => {
+    let pictures: StartingPictureStore;
+    let gridFile: string;
+    const cells = [10, 80, 150, 220];
+
+    async function finishedGrid(): Promise<Job> {
+      pictures = new StartingPictureStore(join(await tempDir(), 'inputs'));
+      services = { ...commandServices(jobs), pictures };
+      await imagine({ prompt: 'a fox', seed: 100, count: 4 });
+      const run = await manual.started(1);
+      assert.equal(run.job.request.count, 4);
+      // Four flat 64 px pictures, 2×2, as the render pipeline posts a grid.
+      gridFile = join(await tempDir(), 'grid.png');
+      await writeFile(gridFile, await encodeImage(composeGrid(cells.map((value) => createRgbImage(64, 64, new Uint8Array(64 * 64 * 3).fill(value)))), 'png'));
+      const result = fakeResult(run.job);
+      run.finish({ file: gridFile, width: 128, height: 128, upscaler: 'none', settings: { ...result.settings, width: 64, height: 64, count: 4 } });
+      await settle();
+      return jobs.get(run.job.id)!;
+    }
+
+    test('U3 queues an upscale of picture 3 itself (seed + 2, no new diffusion), for whoever clicked', async () => {
+      const grid = await finishedGrid();
+      const chat = new FakeChat({ id: 'u2' });
+      await runJobAction('upscale', grid.id, chat, services, 3);
+      const request = jobs.active().find((job) => job.id !== grid.id)!.request;
+      assert.equal(request.upscaleOnly, true);
+      assert.equal(request.seed, 102);
+      assert.equal(request.count, undefined);
+      assert.equal(request.parentId, grid.id);
+      const cell = await sharp(await pictures.read(request.startPicture!)).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([cell.info.width, cell.info.height, cell.data[0]], [64, 64, cells[2]]);
+      assert.match(chat.lastReply!, /^Queued the upscale of picture 3 of “a fox”/);
+    });
+
+    test('V2 queues a new grid of four from picture 2, image to image at strength 0.6 with a new seed', async () => {
+      const grid = await finishedGrid();
+      await runJobAction('vary', grid.id, new FakeChat({ id: 'u1' }), services, 2);
+      const request = jobs.active().find((job) => job.id !== grid.id)!.request;
+      assert.deepEqual([request.count, request.strength, request.upscaleOnly, request.steps], [4, 0.6, undefined, 4]);
+      assert.equal((await sharp(await pictures.read(request.startPicture!)).raw().toBuffer())[0], cells[1]);
+    });
+
+    test('what is refused: no such picture, no grid, a grid no longer kept', async () => {
+      const grid = await finishedGrid();
+      const chat = new FakeChat({ id: 'u1' });
+      await assert.rejects(runJobAction('upscale', grid.id, chat, services, 5), { message: 'that grid has pictures 1 to 4' });
+      await assert.rejects(runJobAction('vary', grid.id, chat, services), { message: 'that button names no picture of the grid' });
+      await rm(gridFile);
+      await assert.rejects(runJobAction('upscale', grid.id, chat, services, 1), /that grid is no longer kept on the bot/);
+      await imagine({ prompt: 'one fox' });
+      const single = await manual.started(2);
+      single.finish();
+      await settle();
+      await assert.rejects(runJobAction('upscale', single.job.id, chat, services, 1), { message: 'that picture is not a grid' });
+      assert.equal(jobs.active().length, 0, 'nothing was queued');
+    });
+
+    test('button ids carry the picture and read back; anything else is no button of ours', () => {
+      assert.deepEqual(parseJobButtonId(jobButtonId('vary', '12345678-1234-1234-1234-123456789abc', 3)), { action: 'vary', jobId: '12345678-1234-1234-1234-123456789abc', picture: 3 });
+      assert.equal(parseJobButtonId('job:vary:12345678-1234-1234-1234-123456789abc:0'), undefined);
+      assert.equal(parseJobButtonId('job:burn:12345678-1234-1234-1234-123456789abc:1'), undefined);
+    });
   });
 
   test('a job the bot does not know', async () => {

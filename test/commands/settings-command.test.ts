@@ -68,6 +68,17 @@ describe('/imagine with defaults', () => {
     assert.deepEqual([cat.request.steps, cat.request.model, cat.request.width, cat.request.height, cat.request.private], [8, 'sdxl-turbo', 512, 512, false]);
   });
 
+  test('a default count makes every /imagine a grid until the person asks for one picture', async () => {
+    const chat = new FakeChat({ id: 'u1' });
+    await settingsCommand.run({ count: 4 }, chat, services);
+    assert.match(chat.lastReply ?? '', /^Saved\. Your defaults: grids of 4\./);
+    await imagineCommand.run({ prompt: 'a fox' }, chat, services);
+    await imagineCommand.run({ prompt: 'a cat', count: 1 }, chat, services);
+    const [fox, cat] = jobs.active();
+    assert.deepEqual([fox.request.count, cat.request.count], [4, undefined]);
+    await assert.rejects(settingsCommand.run({ count: 9 }, chat, services), /count must be a whole number from 1 to 4/);
+  });
+
   test('a default model since removed: the bot’s model draws it, and the reply says why; privacy only where possible', async () => {
     const chat = new FakeChat({ id: 'u1' }, { supportsPrivate: false });
     store.setUserDefaults({ platform: 'discord', userId: 'u1' }, { model: 'sd-2.1', private: true });

@@ -24,6 +24,8 @@ describe('reading /imagine text into the neutral commands', () => {
     assert.deepEqual(parse('a beach --no people, text, watermark --seed 1').input, { prompt: 'a beach', negative: 'people, text, watermark', seed: 1 });
     assert.deepEqual(parse('a beach --negative people').input, { prompt: 'a beach', negative: 'people' });
     assert.deepEqual(parse('a beach --aspect 2:3 --sampler ddim').input, { prompt: 'a beach', aspect: '2:3', scheduler: 'ddim' });
+    assert.deepEqual(parse('a beach --n 4').input, { prompt: 'a beach', count: 4 });
+    assert.deepEqual(parse('a beach --count 2 --image F0ABCDEF12 --strength 0.4').input, { prompt: 'a beach', count: 2, image: 'F0ABCDEF12', strength: 0.4 });
   });
 
   test('dashes autocorrected to — or – still read as flags', () => {
