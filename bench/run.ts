@@ -1,5 +1,6 @@
 import { benchDownloads } from './download-bench.js';
 import { benchEngine } from './engine-bench.js';
+import { benchGrid } from './grid-bench.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -34,6 +35,7 @@ const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 const upscale = only === undefined || only === 'upscale' ? await benchUpscalers() : { presets: [], encode: [] };
 const memory = only === undefined || only === 'memory' ? await benchMemoryModes() : [];
 const download = only === undefined || only === 'download' ? await benchDownloads() : [];
+const grid = only === undefined || only === 'grid' ? await benchGrid() : undefined;
 // Minutes and 14 GB of disk: only when asked for by name.
 const stepsFlag = process.argv.indexOf('--steps');
 const stepsArg = process.argv.find((arg) => arg.startsWith('--steps='))?.slice('--steps='.length) ?? (stepsFlag >= 0 ? process.argv[stepsFlag + 1] : undefined);
@@ -42,7 +44,7 @@ if (!Number.isInteger(realScaleSteps) || realScaleSteps < 1) throw new Error(`--
 const realScale = only === 'real-scale' ? await benchRealScale(realScaleSteps, (line) => process.stderr.write(`${line}\n`)) : undefined;
 
 if (json) {
-  process.stdout.write(`${JSON.stringify({ engine, peakRssMiB, upscale, memory, download, ...(realScale === undefined ? {} : { realScale }) })}\n`);
+  process.stdout.write(`${JSON.stringify({ engine, peakRssMiB, upscale, memory, download, ...(grid === undefined ? {} : { grid }), ...(realScale === undefined ? {} : { realScale }) })}\n`);
 } else if (realScale !== undefined) {
   const p = realScale.params;
   console.log(`${realScale.model}, 512×512, ${realScale.steps} step(s), EDSR ×4 tiled, PNG (CPU, all cores; ms)`);
@@ -100,4 +102,8 @@ if (json) {
   console.log('\nDownloads: 512 MiB over loopback (median of 3)');
   const bare = download[0]?.ms ?? 1;
   console.table(download.map((row) => ({ case: row.case, ms: fixed(row.ms), 'MiB/s': fixed(row.mibPerSecond), 'vs bare fetch': (row.ms / bare).toFixed(2) })));
+  if (grid !== undefined) {
+    console.log('\nA grid of four: one UNet batch vs four renders in turn (diffusers-tiny SD 1.5 graphs, 256×256, 4 Euler steps, all cores; ms, median of 3)');
+    console.table(grid.map((row) => ({ guidance: row.guidance, steps: row.steps, 'one picture': fixed(row.singleMs), 'four in turn': fixed(row.fourInTurnMs), 'grid of four': fixed(row.gridMs), 'grid / in turn': (row.gridMs / row.fourInTurnMs).toFixed(2) })));
+  }
 }
