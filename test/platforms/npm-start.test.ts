@@ -29,6 +29,15 @@ async function until(condition: () => boolean, what: () => string, limitMs = 60_
   assert.ok(condition(), what());
 }
 
+/** Fake Discord and Slack, the SDXL fixture as the only model, no upscaler: what npm start needs to serve both. */
+async function fixtureBotSetup(): Promise<Awaited<ReturnType<typeof startFakePlatforms>> & { env: Record<string, string> }> {
+  const platforms = await startFakePlatforms();
+  const work = await tempDir();
+  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+  const env = { ...fakePlatformsEnv(platforms.discord, platforms.slack), MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'warn' };
+  return { ...platforms, env };
+}
+
 describe('which platforms npm start serves', () => {
   test('Discord, Slack in either mode, or both; Socket Mode wins when both Slack secrets are set', () => {
     assert.deepEqual(configuredPlatforms(loadConfig({ DISCORD_TOKEN: 't', DISCORD_APPLICATION_ID: '1' })), { discord: { token: 't', applicationId: '1' } });
@@ -112,10 +121,8 @@ describe('npm start with Discord and Slack in one process', () => {
 
 describe('personal defaults through both platforms', () => {
   test('/settings (Discord) and /imagine settings (Slack) save a person’s defaults, which their next /imagine uses', async () => {
-    const { discord, slack } = await startFakePlatforms();
-    const work = await tempDir();
-    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
-    const bot = npmStart({ ...fakePlatformsEnv(discord, slack), MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'warn' });
+    const { discord, slack, env } = await fixtureBotSetup();
+    const bot = npmStart(env);
     try {
       await discord.identified();
       await slack.socketConnected();
@@ -148,10 +155,8 @@ describe('personal defaults through both platforms', () => {
 
 describe('starting pictures through both platforms', () => {
   test('a Discord attachment and a Slack workspace file are rendered from, image to image, by the real engine', async () => {
-    const { discord, slack } = await startFakePlatforms();
-    const work = await tempDir();
-    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
-    const bot = npmStart({ ...fakePlatformsEnv(discord, slack), MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'warn' });
+    const { discord, slack, env } = await fixtureBotSetup();
+    const bot = npmStart(env);
     try {
       await discord.identified();
       await slack.socketConnected();
@@ -181,10 +186,7 @@ describe('starting pictures through both platforms', () => {
 
 describe('grids and their U and V buttons through both platforms', () => {
   test('a grid of four (Discord) and of two (Slack); after a restart U2 gives picture 2 itself and V1 a new grid from it', async () => {
-    const { discord, slack } = await startFakePlatforms();
-    const work = await tempDir();
-    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
-    const env = { ...fakePlatformsEnv(discord, slack), MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'warn' };
+    const { discord, slack, env } = await fixtureBotSetup();
     const ana = { id: 'U00000ANA', name: 'ana' };
     const ben = { id: '100000000000000002', name: 'Ben' };
     let bot = npmStart(env);
