@@ -60,7 +60,9 @@ export function modelsCommand(): Command {
         signal: controller.signal,
       }).finally(() => process.removeListener('SIGINT', stop));
       if (process.stderr.isTTY) process.stderr.write('\n');
-      process.stdout.write(`installed ${report.id} (${report.files} file${report.files === 1 ? '' : 's'}, ${formatBytes(report.bytes)}) from ${report.source} in ${resolve(report.dir)}\n`);
+      const counted = `${report.files} file${report.files === 1 ? '' : 's'}, ${formatBytes(report.bytes)}`;
+      if (report.added === undefined) process.stdout.write(`installed ${report.id} (${counted}) from ${report.source} in ${resolve(report.dir)}\n`);
+      else process.stdout.write(`completed ${report.id} in ${resolve(report.dir)}: added ${report.added.join(', ')} (${counted}) from ${report.source}\n`);
     });
   models
     .command('verify')

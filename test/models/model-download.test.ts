@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import onnxProto from 'onnx-proto';
@@ -81,6 +81,20 @@ describe('downloading a model from the hub', () => {
     const verified = await verifyModel(modelsDir, 'sdxl-turbo', new SessionLoader({ device: 'cpu', threads: 1 }));
     assert.equal(verified.problem, undefined);
     await assert.rejects(downloadFromCatalog(catalog, 'sdxl-turbo', options()), /sdxl-turbo is already installed/);
+  });
+
+  test('a model installed by an older catalog is completed with the files it lacks (vae_encoder/), the rest untouched', async () => {
+    const report = await downloadFromCatalog(catalog, 'sdxl-turbo', options());
+    await rm(join(report.dir, 'vae_encoder'), { recursive: true });
+    hub.requests.length = 0;
+    const completed = await downloadFromCatalog(catalog, 'sdxl-turbo', options());
+    assert.deepEqual(completed.added, ['vae_encoder/model.onnx']);
+    assert.equal(completed.files, 1);
+    assert.deepEqual(await readFile(join(report.dir, 'vae_encoder', 'model.onnx')), await readFile(join(fixture, 'vae_encoder', 'model.onnx')));
+    assert.equal(hub.downloadsOf('unet/model.onnx_data').length, 0, 'files it had are not fetched again');
+    assert.deepEqual(await filesUnder(report.dir), [...(await filesUnder(fixture)), 'download-source.json'].sort());
+    assert.deepEqual(await listInstalledModels(modelsDir), ['sdxl-turbo']);
+    await assert.rejects(downloadFromCatalog(catalog, 'sdxl-turbo', options()), /sdxl-turbo is already installed in .* with every file the catalog names/);
   });
 
   test('a connection cut in the middle of a file is resumed with a Range request from where it stopped', async () => {

@@ -124,7 +124,7 @@ export class TextToImagePipeline {
     const scheduler = createScheduler(settings.scheduler, this.folder.scheduler, settings.steps, this.folder.schedulerFile);
     if (settings.strength === undefined) return { settings, scheduler, startIndex: 0 };
     if (this.folder.components.vaeEncoder === undefined) {
-      throw new UserError('this model has no vae_encoder, so it cannot start from a picture (downloads from before image-to-image lack it: add its vae_encoder folder, or remove and download the model again), or choose another model');
+      throw new UserError('this model has no vae_encoder, so it cannot start from a picture (downloads from before image-to-image lack it: `imagine models download` of the model again adds it), or choose another model');
     }
     return { settings, scheduler, startIndex: imageToImageStart(scheduler, settings.steps, settings.strength) };
   }

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import { pathExists } from '../../core/path-exists.js';
@@ -37,6 +37,8 @@ export interface DownloadReport {
   readonly bytes: number;
   readonly files: number;
   readonly source: string;
+  /** For a model that was installed already: the files it lacked, now added (a newer catalog names more). */
+  readonly added?: readonly string[];
 }
 
 /** Unfinished downloads live here, so that a new run resumes them and no half model is ever loadable. */
@@ -63,7 +65,7 @@ export async function downloadFromCatalog(catalog: Catalog, id: string, options:
  */
 export async function downloadModel(source: ModelSource, options: DownloadOptions): Promise<DownloadReport> {
   const target = join(options.modelsDir, source.id);
-  if (await pathExists(target)) throw new UserError(`${source.id} is already installed in ${resolve(target)}; check it with \`imagine models verify ${source.id}\`, or remove it first`);
+  if (await pathExists(target)) return completeInstalledModel(source, target, options);
   const files = await listHubFiles(options.hosts, source.repository, source.revision, source.patterns);
   const staging = stagingDir(options.modelsDir, source.id);
   await mkdir(staging, { recursive: true });
@@ -75,9 +77,47 @@ export async function downloadModel(source: ModelSource, options: DownloadOption
   }
   await readModelFolder(staging);
   const bytes = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
-  await writeFile(join(staging, SOURCE_FILE), `${JSON.stringify({ id: source.id, variant: source.variant, repository: source.repository, revision: source.revision, files: files.map((file) => ({ path: file.path, size: file.size, ...(file.check === undefined ? {} : { [file.check.kind]: file.check.hex }) })) }, null, 2)}\n`);
+  await writeSourceRecord(staging, source, files);
   await rename(staging, target);
   return { id: source.id, dir: target, bytes, files: files.length, source: `${source.repository}@${source.revision} (${source.variant})` };
+}
+
+async function writeSourceRecord(dir: string, source: ModelSource, files: readonly RemoteFile[]): Promise<void> {
+  const record = { id: source.id, variant: source.variant, repository: source.repository, revision: source.revision, files: files.map((file) => ({ path: file.path, size: file.size, ...(file.check === undefined ? {} : { [file.check.kind]: file.check.hex }) })) };
+  await writeFile(join(dir, SOURCE_FILE), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/**
+ * A model installed from the same repository and revision by an older catalog (one that did not fetch
+ * `vae_encoder/`, say): the files it lacks are fetched and checked like a fresh download, then moved in one by one;
+ * the files it has are left alone. Anything else installed there is refused as before.
+ */
+async function completeInstalledModel(source: ModelSource, target: string, options: DownloadOptions): Promise<DownloadReport> {
+  const alreadyInstalled = (why: string) => new UserError(`${source.id} is already installed in ${resolve(target)}${why}; check it with \`imagine models verify ${source.id}\`, or remove it first`);
+  const recorded = await readFile(join(target, SOURCE_FILE), 'utf8').then((text) => JSON.parse(text) as { repository?: unknown; revision?: unknown }, () => undefined);
+  if (recorded?.repository !== source.repository || recorded.revision !== source.revision) throw alreadyInstalled('');
+  const files = await listHubFiles(options.hosts, source.repository, source.revision, source.patterns);
+  const present = await Promise.all(files.map((file) => pathExists(join(target, file.path))));
+  const missing = files.filter((_, i) => !present[i]);
+  if (missing.length === 0) throw alreadyInstalled(' with every file the catalog names');
+  const staging = stagingDir(options.modelsDir, source.id);
+  await mkdir(staging, { recursive: true });
+  try {
+    await fetchAll(missing, staging, options);
+  } catch (error) {
+    await removeEmptyFolders(staging, options.modelsDir);
+    throw error;
+  }
+  for (const file of missing) {
+    await mkdir(dirname(join(target, file.path)), { recursive: true });
+    await rename(join(staging, file.path), join(target, file.path));
+  }
+  await rm(staging, { recursive: true, force: true });
+  await removeEmptyFolders(dirname(staging), options.modelsDir);
+  await readModelFolder(target);
+  await writeSourceRecord(target, source, files);
+  const bytes = missing.reduce((sum, file) => sum + (file.size ?? 0), 0);
+  return { id: source.id, dir: target, bytes, files: missing.length, source: `${source.repository}@${source.revision} (${source.variant})`, added: missing.map((file) => file.path) };
 }
 
 async function downloadUpscaler(id: string, upscaler: CatalogUpscaler, options: DownloadOptions): Promise<DownloadReport> {
