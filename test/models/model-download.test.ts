@@ -208,6 +208,10 @@ describe('imagine models …', () => {
     const downloaded = await imagine(['models', 'download', 'sdxl-turbo'], cwd, env);
     assert.equal(downloaded.code, 0, downloaded.stderr);
     assert.match(downloaded.stdout, /^installed sdxl-turbo \(18 files, [\d.]+ MiB\) from stabilityai\/sdxl-turbo@main \(fp32\) in /);
+    await rm(join(modelsDir, 'sdxl-turbo', 'vae_encoder'), { recursive: true });
+    const completed = await imagine(['models', 'download', 'sdxl-turbo'], cwd, env);
+    assert.equal(completed.code, 0, completed.stderr);
+    assert.match(completed.stdout, /^completed sdxl-turbo in .*: added vae_encoder\/model\.onnx \(1 file, \d+ bytes\) from stabilityai\/sdxl-turbo@main \(fp32\)\n$/);
 
     const listed = await imagine(['models', 'list'], cwd, env);
     assert.match(listed.stdout, /✓ sdxl-turbo +SDXL-Turbo: 512 px in 1-4 steps; fp32 from stabilityai\/sdxl-turbo, about 13\.0 GiB \(the default\)/);
