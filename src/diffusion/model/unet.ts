@@ -19,6 +19,8 @@ export class Unet {
   readonly #timestep: TensorSpec;
   readonly #output: string;
   readonly #conditioningNames: readonly string[];
+  /** The most batch rows one call may take (sequential memory mode: one guided picture's two), else any. */
+  readonly #maxRowsPerCall: number;
   /** Width of `timestep_cond`, the guidance embedding of LCM-distilled UNets; undefined for other UNets. */
   readonly guidanceEmbeddingSize: number | undefined;
   /**
@@ -27,8 +29,9 @@ export class Unet {
    */
   readonly #constantFeeds = new WeakMap<Conditioning, { embedding: Float32Array | undefined; byRows: Map<string, Record<string, Tensor>> }>();
 
-  constructor(component: OnnxComponent, conditioningNames: readonly string[]) {
+  constructor(component: OnnxComponent, conditioningNames: readonly string[], maxRowsPerCall = Number.POSITIVE_INFINITY) {
     this.#component = component;
+    this.#maxRowsPerCall = maxRowsPerCall;
     this.#sample = component.input('sample', 4);
     if (!isFloatType(this.#sample.type)) throw new UserError(`${component.label}: input 'sample' should be a float tensor, the file declares ${this.#sample.type}`);
     this.#timestep = component.input('timestep', [0, 1]);
@@ -104,11 +107,15 @@ export class Unet {
     return prediction;
   }
 
-  /** The most batch rows one call takes: all of them, or the size the export fixes (one row if it fits none). */
+  /**
+   * The batch rows of one call: the most that divide the rows evenly, that the export's batch axis takes and that the
+   * memory limit allows — all of them for a dynamic export, its fixed size otherwise, one row if nothing else fits.
+   */
   #callSize(rows: number): number {
-    if (dimensionAccepts(this.#sample.shape[0], rows)) return rows;
-    const fixed = this.#sample.shape[0];
-    return typeof fixed === 'number' && fixed > 0 && rows % fixed === 0 ? fixed : 1;
+    for (let size = Math.min(rows, this.#maxRowsPerCall); size > 1; size--) {
+      if (rows % size === 0 && dimensionAccepts(this.#sample.shape[0], size)) return size;
+    }
+    return 1;
   }
 
   async #run(

@@ -299,7 +299,9 @@ export class TextToImagePipeline {
         }
         case 'unet': {
           const names = family === 'sdxl' ? ['encoder_hidden_states', 'text_embeds', 'time_ids'] : ['encoder_hidden_states'];
-          return { value: new Unet(await open('unet', components.unet), names), components: opened };
+          // Sequential mode is for tight memory: a grid's pictures go through the UNet one (guided) picture at a time,
+          // so its activations stay those of a single render.
+          return { value: new Unet(await open('unet', components.unet), names, this.memoryMode === 'sequential' ? 2 : undefined), components: opened };
         }
         case 'image':
           if (components.vaeEncoder === undefined) throw new UserError('this model has no vae_encoder, so it cannot start from a picture');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRgbImage, type RgbImage } from '../../../src/core/rgb-image.js';
-import type { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
+import { SessionLoader } from '../../../src/diffusion/onnx/session-loader.js';
+import { TextToImagePipeline } from '../../../src/diffusion/pipelines/text-to-image-pipeline.js';
 import { composeGrid, cutFromGrid, gridLayout } from '../../../src/imaging/picture-grid.js';
 import { sdxlFixturePipeline } from '../../helpers/fixture-models.js';
 
@@ -54,6 +55,18 @@ describe('a grid: several pictures in one render', () => {
       });
     });
   }
+
+  test('sequential memory mode runs a grid through the UNet one guided picture per call, with the same pictures', async () => {
+    const resident = await sdxlFixturePipeline({ variant: 'optimum-2023' });
+    const sequential = new TextToImagePipeline(resident.folder, new SessionLoader({ device: 'cpu', threads: 1 }), 'sequential');
+    try {
+      const request = { prompt: 'a harbour', negativePrompt: 'fog', guidance: 1.5, seed: 3, count: 3, width: 128, height: 128 };
+      const [together, inTurn] = [await resident.generate(request), await sequential.generate(request)];
+      together.images.forEach((picture, i) => { assert.ok(largestDifference(picture, inTurn.images[i]) <= 1, `picture ${i + 1}`); });
+    } finally {
+      await Promise.all([resident.release(), sequential.release()]);
+    }
+  });
 
   test('a count outside 1-4 is refused before any work', async () => {
     const pipeline = await sdxlFixturePipeline({ variant: 'optimum-2023' });
