@@ -22,8 +22,8 @@ async function main(): Promise<number> {
   if (served.length === 0) throw new UserError(`no models are installed in ${config.MODELS_DIR}: run \`npx imagine models download ${config.MODEL}\` first`);
   const { worker, pipelines } = createRenderWorker(config, models, log);
   await worker.start();
-  log.info({ worker: worker.id, models: served, device: config.DEVICE, deviceId: config.DEVICE_ID }, `render worker ready, serving ${served.join(', ')}`);
-
+  // The handlers are in place before "ready" is said: a stop that follows the word at once must not find the
+  // default disposition (which ends the process without letting the worker hand its job back).
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => { resolve('SIGINT'); });
     process.once('SIGTERM', () => { resolve('SIGTERM'); });
@@ -33,6 +33,7 @@ async function main(): Promise<number> {
       forceExitAfterMs: SHUTDOWN_GRACE_MS + 15_000,
     });
   });
+  log.info({ worker: worker.id, models: served, device: config.DEVICE, deviceId: config.DEVICE_ID }, `render worker ready, serving ${served.join(', ')}`);
   log.info({ reason: await stopped }, 'shutting down: finishing the running picture');
   await worker.stop(SHUTDOWN_GRACE_MS);
   await pipelines.release();
