@@ -149,29 +149,33 @@ describe('npm start with QUEUE=redis and two npm run worker processes', { skip }
 
   test('fair order across processes, through a Redis restart (append-only): every acknowledged picture arrives, in turns', { skip: serverSkip }, async () => {
     const own = await startOwnRedis();
-    const queue = { REDIS_URL: own.url, REDIS_PREFIX: testPrefix() };
-    // A worker has served the model, then stops: requests wait for the next one.
-    const announcing = npmRunWorker({ ...workerEnv, ...queue });
-    await until(() => announcing.output().includes('render worker ready'), () => announcing.output());
-    assert.equal(await announcing.stop(), 0, announcing.output());
-    const front = npmStart({ ...frontEnv, ...queue, DATA_DIR: `${frontEnv.DATA_DIR}-3` });
-    processes.push(front);
-    await slack.socketConnected();
-    const ana = { id: 'U00000ANA', name: 'ana' };
-    const ben = { id: 'U00000BEN', name: 'ben' };
-    // Queued before any worker runs: ana's three, then ben's one.
-    for (const seed of [11, 12, 13]) await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, `fox ${seed} --seed ${seed} --steps 20`).fields);
-    const last = (await slack.sendEnvelope('slash_commands', slackCommand(slack, ben, 'fox 21 --seed 21 --steps 20').fields)) as { text?: string };
-    assert.match(last.text ?? '', /Queued “fox 21” — position 2 in the queue/, 'ben’s first picture is second in line');
-    await own.restart();
-    const worker = npmRunWorker({ ...workerEnv, ...queue });
-    processes.push(worker);
-    const delivered = () => [...slack.files.values()].filter((file) => file.shared !== undefined).map((file) => file.filename);
-    await until(() => [11, 12, 13, 21].every((seed) => delivered().includes(`imagine-${seed}.png`)), () => `${front.output()}\n${worker.output()}`);
-    assert.deepEqual(delivered().filter((name) => /imagine-(1[123]|21)\.png/.test(name)), ['imagine-11.png', 'imagine-21.png', 'imagine-12.png', 'imagine-13.png']);
-    assert.equal(await front.stop(), 0, front.output());
-    assert.equal(await worker.stop(), 0, worker.output());
-    await own.stop();
+    // A failure must not leave the test's own Redis running: its child process would keep this file from ending.
+    try {
+      const queue = { REDIS_URL: own.url, REDIS_PREFIX: testPrefix() };
+      // A worker has served the model, then stops: requests wait for the next one.
+      const announcing = npmRunWorker({ ...workerEnv, ...queue });
+      await until(() => announcing.output().includes('render worker ready'), () => announcing.output());
+      assert.equal(await announcing.stop(), 0, announcing.output());
+      const front = npmStart({ ...frontEnv, ...queue, DATA_DIR: `${frontEnv.DATA_DIR}-3` });
+      processes.push(front);
+      await slack.socketConnected();
+      const ana = { id: 'U00000ANA', name: 'ana' };
+      const ben = { id: 'U00000BEN', name: 'ben' };
+      // Queued before any worker runs: ana's three, then ben's one.
+      for (const seed of [11, 12, 13]) await slack.sendEnvelope('slash_commands', slackCommand(slack, ana, `fox ${seed} --seed ${seed} --steps 20`).fields);
+      const last = (await slack.sendEnvelope('slash_commands', slackCommand(slack, ben, 'fox 21 --seed 21 --steps 20').fields)) as { text?: string };
+      assert.match(last.text ?? '', /Queued “fox 21” — position 2 in the queue/, 'ben’s first picture is second in line');
+      await own.restart();
+      const worker = npmRunWorker({ ...workerEnv, ...queue });
+      processes.push(worker);
+      const delivered = () => [...slack.files.values()].filter((file) => file.shared !== undefined).map((file) => file.filename);
+      await until(() => [11, 12, 13, 21].every((seed) => delivered().includes(`imagine-${seed}.png`)), () => `${front.output()}\n${worker.output()}`);
+      assert.deepEqual(delivered().filter((name) => /imagine-(1[123]|21)\.png/.test(name)), ['imagine-11.png', 'imagine-21.png', 'imagine-12.png', 'imagine-13.png']);
+      assert.equal(await front.stop(), 0, front.output());
+      assert.equal(await worker.stop(), 0, worker.output());
+    } finally {
+      await own.stop();
+    }
   });
 
   test('with RENDER=true (the default) one npm start on QUEUE=redis renders by itself', async () => {
