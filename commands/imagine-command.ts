@@ -2,6 +2,7 @@ import { UserError } from '../src/core/errors.js';
 import { DEFAULT_STRENGTH, MAX_COUNT, MAX_GUIDANCE, MAX_PROMPT_LENGTH, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-settings.js';
 import { encodeImage } from '../src/imaging/encode-image.js';
 import { fitPicture, MAX_PICTURE_BYTES, readStartingPicture } from '../src/imaging/starting-picture.js';
+import { imageToImageSteps } from '../src/diffusion/schedulers/image-to-image-start.js';
 import { parseSchedulerName, SCHEDULER_NAMES } from '../src/diffusion/schedulers/scheduler-registry.js';
 import type { JobRequest } from '../src/jobs/job.js';
 import { ASPECT_RATIOS, sizeForAspectRatio } from './aspect-ratio.js';
@@ -64,9 +65,8 @@ export function buildRequest(input: CommandInput, context: CommandContext, servi
   const count = integer(input.count, 'count', 1, MAX_COUNT);
   const strength = number(input.strength, 'strength', 0, 1);
   if (strength !== undefined && input.image === undefined) throw new UserError('strength applies to a starting picture: give an image as well');
-  if (input.image !== undefined && steps !== undefined && Math.trunc(steps * (strength ?? DEFAULT_STRENGTH)) < 1) {
-    throw new UserError(`with ${steps} step${steps === 1 ? '' : 's'}, strength ${strength ?? DEFAULT_STRENGTH} changes nothing (steps × strength must be at least 1): raise the strength or the steps`);
-  }
+  // Checked now where the steps are known; the model's default steps are checked when the job runs.
+  if (input.image !== undefined && steps !== undefined) imageToImageSteps(steps, strength ?? DEFAULT_STRENGTH);
   const wantsPrivate = input.private === true;
   if (wantsPrivate && !context.supportsPrivate) throw new UserError('private pictures are not possible here');
   return {

@@ -33,6 +33,9 @@ export interface RenderedFile {
   readonly timings: StageTimings & { readonly upscaleMs: number; readonly encodeImageMs: number };
 }
 
+/** The engine's stage timings of a picture that was only upscaled. */
+const NO_DIFFUSION: StageTimings = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0 };
+
 /**
  * The whole render: diffusion engine → upscaler (when one is set) → encoded file; a grid (count > 1) is posted as
  * its native-size pictures side by side, not upscaled, as a lossless file where the limit allows, so each picture
@@ -71,8 +74,7 @@ export class RenderPipeline {
   async upscalePicture(picture: RgbImage, settings: RenderSettings, options: RenderFileOptions = {}): Promise<RenderedFile> {
     const upscaleStart = performance.now();
     const image = await this.#upscale(picture, options);
-    const timings = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0 };
-    return this.#finish(image, { image: picture, images: [picture], settings, droppedTokens: 0, timings }, this.upscalerName, performance.now() - upscaleStart, options);
+    return this.#finish(image, { settings, droppedTokens: 0, timings: NO_DIFFUSION }, this.upscalerName, performance.now() - upscaleStart, options);
   }
 
   async #upscale(image: RgbImage, { signal, onProgress }: RenderFileOptions): Promise<RgbImage> {
@@ -80,7 +82,7 @@ export class RenderPipeline {
     return this.upscaler.upscale(image, { ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) });
   }
 
-  async #finish(image: RgbImage, generated: GenerateResult, upscaler: string, upscaleMs: number, options: RenderFileOptions): Promise<RenderedFile> {
+  async #finish(image: RgbImage, generated: Pick<GenerateResult, 'settings' | 'droppedTokens' | 'timings'>, upscaler: string, upscaleMs: number, options: RenderFileOptions): Promise<RenderedFile> {
     const { signal, onProgress } = options;
     throwIfCancelled(signal);
     onProgress?.({ stage: 'saving' });

@@ -92,13 +92,23 @@ export class Unet {
     const guided = conditioning.batch === 2;
     // The conditioning row of each batch row: all pictures unconditioned, then all conditioned (diffusers' order).
     const rows = guided ? [...Array<number>(pictures).fill(0), ...Array<number>(pictures).fill(1)] : Array<number>(pictures).fill(0);
-    const input = guided ? concat(sample, sample) : sample;
     const size = sample.length / pictures;
     const perCall = this.#callSize(rows.length);
-    const output = new Float32Array(input.length);
-    for (let first = 0; first < rows.length; first += perCall) {
-      const part = input.subarray(first * size, (first + perCall) * size);
-      output.set(await this.#run(part, [perCall, ...dims.slice(1)], timestep, conditioning, rows.slice(first, first + perCall), embedding), first * size);
+    const callDims = [perCall, ...dims.slice(1)];
+    const run = (input: Float32Array, first: number) => this.#run(input, callDims, timestep, conditioning, rows.slice(first, first + perCall), embedding);
+    let output: Float32Array;
+    if (perCall === rows.length) {
+      // The usual case, a dynamic batch axis: one call, its output used as it is.
+      output = await run(guided ? concat(sample, sample) : sample, 0);
+    } else {
+      // An export with a fixed batch: each call reads its rows from `sample` (row r is picture r mod pictures),
+      // copying only when a call wraps from the last picture to the first.
+      output = new Float32Array(rows.length * size);
+      for (let first = 0; first < rows.length; first += perCall) {
+        const start = (first % pictures) * size;
+        const input = start + perCall * size <= sample.length ? sample.subarray(start, start + perCall * size) : concat(sample.subarray(start), sample.subarray(0, start + perCall * size - sample.length));
+        output.set(await run(input, first), first * size);
+      }
     }
     if (!guided) return output;
     const [uncond, cond] = [output.subarray(0, sample.length), output.subarray(sample.length)];

@@ -67,14 +67,7 @@ export async function downloadModel(source: ModelSource, options: DownloadOption
   const target = join(options.modelsDir, source.id);
   if (await pathExists(target)) return completeInstalledModel(source, target, options);
   const files = await listHubFiles(options.hosts, source.repository, source.revision, source.patterns);
-  const staging = stagingDir(options.modelsDir, source.id);
-  await mkdir(staging, { recursive: true });
-  try {
-    await fetchAll(files, staging, options);
-  } catch (error) {
-    await removeEmptyFolders(staging, options.modelsDir);
-    throw error;
-  }
+  const staging = await fetchIntoStaging(files, stagingDir(options.modelsDir, source.id), options);
   await readModelFolder(staging);
   const bytes = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
   await writeSourceRecord(staging, source, files);
@@ -100,14 +93,7 @@ async function completeInstalledModel(source: ModelSource, target: string, optio
   const present = await Promise.all(files.map((file) => pathExists(join(target, file.path))));
   const missing = files.filter((_, i) => !present[i]);
   if (missing.length === 0) throw alreadyInstalled(' with every file the catalog names');
-  const staging = stagingDir(options.modelsDir, source.id);
-  await mkdir(staging, { recursive: true });
-  try {
-    await fetchAll(missing, staging, options);
-  } catch (error) {
-    await removeEmptyFolders(staging, options.modelsDir);
-    throw error;
-  }
+  const staging = await fetchIntoStaging(missing, stagingDir(options.modelsDir, source.id), options);
   for (const file of missing) {
     await mkdir(dirname(join(target, file.path)), { recursive: true });
     await rename(join(staging, file.path), join(target, file.path));
@@ -139,18 +125,23 @@ async function downloadUpscaler(id: string, upscaler: CatalogUpscaler, options: 
     [remote] = await listHubFiles(options.hosts, source.repository, source.revision, [source.path]);
     described = `${source.repository}/${source.path}`;
   }
-  const staging = stagingDir(options.modelsDir, join('upscalers', id));
-  await mkdir(staging, { recursive: true });
-  try {
-    await fetchAll([remote], staging, options);
-  } catch (error) {
-    await removeEmptyFolders(staging, options.modelsDir);
-    throw error;
-  }
+  const staging = await fetchIntoStaging([remote], stagingDir(options.modelsDir, join('upscalers', id)), options);
   const downloaded = join(staging, remote.path);
   const report = await convertAndInstall(downloaded, id, options.modelsDir, { replace: true, source: described });
   await rm(staging, { recursive: true, force: true });
   return { id, dir: report.dir, bytes: report.bytes, files: 1, source: described };
+}
+
+/** Fetches the files into a staging folder; a download that fails before fetching anything leaves no folder behind. */
+async function fetchIntoStaging(files: readonly RemoteFile[], staging: string, options: DownloadOptions): Promise<string> {
+  await mkdir(staging, { recursive: true });
+  try {
+    await fetchAll(files, staging, options);
+  } catch (error) {
+    await removeEmptyFolders(staging, options.modelsDir);
+    throw error;
+  }
+  return staging;
 }
 
 /** Removes `dir` and its parents up to (not including) `root` while they are empty: a download that fetched nothing leaves nothing. */
