@@ -19,8 +19,6 @@ export class Unet {
   readonly #timestep: TensorSpec;
   readonly #output: string;
   readonly #conditioningNames: readonly string[];
-  /** The most batch rows one call may take (sequential memory mode: one guided picture's two), else any. */
-  readonly #maxRowsPerCall: number;
   /** Width of `timestep_cond`, the guidance embedding of LCM-distilled UNets; undefined for other UNets. */
   readonly guidanceEmbeddingSize: number | undefined;
   /**
@@ -29,9 +27,8 @@ export class Unet {
    */
   readonly #constantFeeds = new WeakMap<Conditioning, { embedding: Float32Array | undefined; byRows: Map<string, Record<string, Tensor>> }>();
 
-  constructor(component: OnnxComponent, conditioningNames: readonly string[], maxRowsPerCall = Number.POSITIVE_INFINITY) {
+  constructor(component: OnnxComponent, conditioningNames: readonly string[]) {
     this.#component = component;
-    this.#maxRowsPerCall = maxRowsPerCall;
     this.#sample = component.input('sample', 4);
     if (!isFloatType(this.#sample.type)) throw new UserError(`${component.label}: input 'sample' should be a float tensor, the file declares ${this.#sample.type}`);
     this.#timestep = component.input('timestep', [0, 1]);
@@ -78,7 +75,7 @@ export class Unet {
 
   /**
    * The guided noise prediction for `dims[0]` pictures; `embedding` is the guidance embedding for UNets that take
-   * `timestep_cond`.
+   * `timestep_cond`; `maxRowsPerCall` bounds the batch of one call (and so its activations).
    */
   async predictNoise(
     sample: Float32Array,
@@ -87,13 +84,14 @@ export class Unet {
     conditioning: Conditioning,
     guidance: number,
     embedding?: Float32Array,
+    maxRowsPerCall = Number.POSITIVE_INFINITY,
   ): Promise<Float32Array> {
     const pictures = dims[0];
     const guided = conditioning.batch === 2;
     // The conditioning row of each batch row: all pictures unconditioned, then all conditioned (diffusers' order).
     const rows = guided ? [...Array<number>(pictures).fill(0), ...Array<number>(pictures).fill(1)] : Array<number>(pictures).fill(0);
     const size = sample.length / pictures;
-    const perCall = this.#callSize(rows.length);
+    const perCall = this.#callSize(rows.length, maxRowsPerCall);
     const callDims = [perCall, ...dims.slice(1)];
     const run = (input: Float32Array, first: number) => this.#run(input, callDims, timestep, conditioning, rows.slice(first, first + perCall), embedding);
     let output: Float32Array;
@@ -121,8 +119,8 @@ export class Unet {
    * The batch rows of one call: the most that divide the rows evenly, that the export's batch axis takes and that the
    * memory limit allows — all of them for a dynamic export, its fixed size otherwise, one row if nothing else fits.
    */
-  #callSize(rows: number): number {
-    for (let size = Math.min(rows, this.#maxRowsPerCall); size > 1; size--) {
+  #callSize(rows: number, maxRows: number): number {
+    for (let size = Math.min(rows, maxRows); size > 1; size--) {
       if (rows % size === 0 && dimensionAccepts(this.#sample.shape[0], size)) return size;
     }
     return 1;

@@ -24,6 +24,8 @@ import type { NoiseSource, Scheduler } from '../schedulers/scheduler.js';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
 
 const VAE_SCALE = 8;
+/** The latent pixels one UNet call may hold when it batches several pictures (see #rowsPerCall). */
+const BATCH_LATENT_PIXELS = 2 * 64 * 64;
 
 export interface GenerateOptions {
   readonly signal?: AbortSignal;
@@ -231,12 +233,13 @@ export class TextToImagePipeline {
     start: LoopStart,
   ): Promise<Float32Array> {
     let latents = start.latents;
+    const rowsPerCall = this.#rowsPerCall(conditioning.batch, dims[2] * dims[3]);
     const calls = scheduler.timesteps.length;
     const total = calls - start.index;
     for (let index = start.index; index < calls; index++) {
       throwIfCancelled(signal);
       const input = scheduler.scaleModelInput(latents, index);
-      const prediction = await unet.predictNoise(input, dims, scheduler.timesteps[index], conditioning, settings.guidance, embedding);
+      const prediction = await unet.predictNoise(input, dims, scheduler.timesteps[index], conditioning, settings.guidance, embedding, rowsPerCall);
       const step = scheduler.step(prediction, index, latents, noise);
       latents = step.prevSample;
       if (onProgress !== undefined) {
@@ -245,6 +248,18 @@ export class TextToImagePipeline {
       }
     }
     return latents;
+  }
+
+  /**
+   * How many batch rows one UNet call may take. One picture's rows (two under guidance) always go together, as
+   * before grids; more pictures join a call only while the call holds no more latent pixels than one guided 512×512
+   * picture (2 × 64 × 64), since the UNet's attention activations grow with every row: a grid of four guided 512 px
+   * pictures in one call took over 23 GB on the CPU (killed), two rows at a time 6.6 GB. Sequential mode, for tight
+   * memory, takes one picture per call.
+   */
+  #rowsPerCall(rowsPerPicture: number, latentPixels: number): number {
+    if (this.memoryMode === 'sequential') return rowsPerPicture;
+    return Math.max(rowsPerPicture, Math.floor(BATCH_LATENT_PIXELS / latentPixels));
   }
 
   /** A latent-resolution look at every picture of the batch, laid out as the finished grid will be. */
@@ -299,9 +314,7 @@ export class TextToImagePipeline {
         }
         case 'unet': {
           const names = family === 'sdxl' ? ['encoder_hidden_states', 'text_embeds', 'time_ids'] : ['encoder_hidden_states'];
-          // Sequential mode is for tight memory: a grid's pictures go through the UNet one (guided) picture at a time,
-          // so its activations stay those of a single render.
-          return { value: new Unet(await open('unet', components.unet), names, this.memoryMode === 'sequential' ? 2 : undefined), components: opened };
+          return { value: new Unet(await open('unet', components.unet), names), components: opened };
         }
         case 'image':
           if (components.vaeEncoder === undefined) throw new UserError('this model has no vae_encoder, so it cannot start from a picture');
