@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { benchRealScale } from './real-scale/real-scale-bench.js';
+import { benchResponsiveness, responsivenessTables } from './responsiveness/responsiveness-bench.js';
 import { benchUpscalers } from './upscale-bench.js';
 
 interface MemoryRow {
@@ -42,9 +43,14 @@ const stepsArg = process.argv.find((arg) => arg.startsWith('--steps='))?.slice('
 const realScaleSteps = stepsArg === undefined ? 1 : Number(stepsArg);
 if (!Number.isInteger(realScaleSteps) || realScaleSteps < 1) throw new Error(`--steps takes a whole number of steps, got ${stepsArg}`);
 const realScale = only === 'real-scale' ? await benchRealScale(realScaleSteps, (line) => process.stderr.write(`${line}\n`)) : undefined;
+// Minutes (a picture with EDSR on the CPU, twice); with --real-size the real architectures too, about a quarter hour.
+const responsiveness = only === 'responsiveness' ? await benchResponsiveness(process.argv.includes('--real-size'), (line) => process.stderr.write(`${line}\n`)) : undefined;
 
 if (json) {
-  process.stdout.write(`${JSON.stringify({ engine, peakRssMiB, upscale, memory, download, ...(grid === undefined ? {} : { grid }), ...(realScale === undefined ? {} : { realScale }) })}\n`);
+  process.stdout.write(`${JSON.stringify({ engine, peakRssMiB, upscale, memory, download, ...(grid === undefined ? {} : { grid }), ...(realScale === undefined ? {} : { realScale }), ...(responsiveness === undefined ? {} : { responsiveness }) })}\n`);
+} else if (responsiveness !== undefined) {
+  console.log(`The chat process while one picture is drawn: a Discord interaction and a signed Slack command every 200 ms (CPU)\n`);
+  console.log(responsivenessTables(responsiveness));
 } else if (realScale !== undefined) {
   const p = realScale.params;
   console.log(`${realScale.model}, 512×512, ${realScale.steps} step(s), EDSR ×4 tiled, PNG (CPU, all cores; ms)`);

@@ -1,5 +1,5 @@
 import type { RenderProgress } from '../src/core/progress.js';
-import type { Job, JobResult } from '../src/jobs/job.js';
+import type { InterruptionCause, Job, JobResult } from '../src/jobs/job.js';
 
 /** Short, platform-neutral words for where a job is; adapters add their own formatting around them. */
 
@@ -58,6 +58,12 @@ export function describeResult(job: Job, result: JobResult): string {
   ];
   if (result.droppedTokens > 0) lines.push(`note: this model takes 75 prompt tokens; the last ${result.droppedTokens} were ignored`);
   return lines.join('\n');
+}
+
+/** A running picture that stopped without an outcome, and whether it is drawn again. */
+export function describeInterruption(cause: InterruptionCause, willRetry: boolean): string {
+  if (cause === 'crash') return willRetry ? 'the renderer stopped while drawing this picture; trying again' : 'the renderer stopped twice while drawing this picture; it was dropped';
+  return willRetry ? 'the bot restarted; trying again' : 'the bot restarted twice during this picture; it was dropped';
 }
 
 export function describeFailure(job: Job): string {

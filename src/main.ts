@@ -28,7 +28,7 @@ import { InstalledModelChoices } from './models/installed-model-choices.js';
 import { configuredPlatforms } from './platforms/configured-platforms.js';
 import { DiscordBot } from './platforms/discord/discord-bot.js';
 import { SlackBot } from './platforms/slack/slack-bot.js';
-import { createPipelines, createRenderWorker, deviceName, SHUTDOWN_GRACE_MS } from './render-setup.js';
+import { createRendererHost, createRenderWorker, deviceName, SHUTDOWN_GRACE_MS } from './render-setup.js';
 import { DashboardMetrics } from './web/dashboard-metrics.js';
 import { ChatDashboardLinks } from './web/dashboard-links.js';
 import { DashboardServer } from './web/dashboard-server.js';
@@ -155,12 +155,12 @@ function sweepStartingPictures(pictures: StartingPictureStore, jobs: JobService,
   return timer;
 }
 
-/** QUEUE=local: the SQLite store and one render lane in this process. */
+/** QUEUE=local: the SQLite store and one render lane, whose renderer is a process of its own. */
 function localQueue(config: Config, store: JobStore, retention: OutputRetention, pictures: StartingPictureStore, models: InstalledModelChoices, log: pino.Logger): QueueRuntime {
-  const pipelines = createPipelines(config, log);
+  const renderer = createRendererHost(config, models, log);
   const jobs = new LocalJobService({
     store,
-    runner: renderJobRunner(pipelines, join(config.DATA_DIR, 'outputs'), pictures),
+    runner: renderJobRunner(renderer.render, join(config.DATA_DIR, 'outputs'), pictures),
     limits: jobLimits(config),
     admins: adminKeys(config),
     onError: (error, job) => { log.error({ jobId: job.id, err: error }, 'render failed'); },
@@ -176,7 +176,8 @@ function localQueue(config: Config, store: JobStore, retention: OutputRetention,
     models,
     workers,
     lane: jobs,
-    prepare: () => Promise.resolve(),
+    // The renderer starts loading the default model while the platforms connect.
+    prepare: () => renderer.start(),
     start: () => {
       jobs.start();
       return Promise.resolve();
@@ -185,7 +186,7 @@ function localQueue(config: Config, store: JobStore, retention: OutputRetention,
       workers.stop();
       await jobs.shutdown(graceMs);
       if (jobs.unsavedCount > 0) log.error({ jobs: jobs.unsavedCount }, 'the job database would not take the last job states; those jobs may run again at the next start');
-      await pipelines.release();
+      await renderer.stop();
     },
   };
 }
@@ -213,8 +214,12 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
     models,
     workers: new RedisWorkerDirectory(redis, names, config.REDIS_LOCK_SECONDS * 1000),
     lane: jobs,
-    // The workers that already run have announced their models: offer them from the first command on.
-    prepare: () => models.refresh(),
+    // The workers that already run have announced their models: offer them from the first command on. This
+    // process's own renderer starts loading its default model meanwhile.
+    prepare: async () => {
+      await renderer?.renderer.start();
+      await models.refresh();
+    },
     start: async () => {
       await jobs.start();
       await renderer?.worker.start();
@@ -225,7 +230,7 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
     stop: async (graceMs) => {
       models.stop();
       await renderer?.worker.stop(graceMs);
-      await renderer?.pipelines.release();
+      await renderer?.renderer.stop();
       await jobs.shutdown();
       await redis.quit();
     },

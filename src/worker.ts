@@ -20,7 +20,8 @@ async function main(): Promise<number> {
   await models.refresh();
   const served = models.installed();
   if (served.length === 0) throw new UserError(`no models are installed in ${config.MODELS_DIR}: run \`npx imagine models download ${config.MODEL}\` first`);
-  const { worker, pipelines } = createRenderWorker(config, models, log);
+  const { worker, renderer } = createRenderWorker(config, models, log);
+  await renderer.start();
   await worker.start();
   // The handlers are in place before "ready" is said: a stop that follows the word at once must not find the
   // default disposition (which ends the process without letting the worker hand its job back).
@@ -36,7 +37,7 @@ async function main(): Promise<number> {
   log.info({ worker: worker.id, models: served, device: config.DEVICE, deviceId: config.DEVICE_ID }, `render worker ready, serving ${served.join(', ')}`);
   log.info({ reason: await stopped }, 'shutting down: finishing the running picture');
   await worker.stop(SHUTDOWN_GRACE_MS);
-  await pipelines.release();
+  await renderer.stop();
   return process.exitCode === 1 ? 1 : 0;
 }
 

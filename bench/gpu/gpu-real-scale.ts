@@ -4,12 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { convertAndInstall } from '../../src/upscale/convert-upscaler.js';
-import { upscalersDir } from '../../src/upscale/installed-upscalers.js';
-import { encodeGraphDef } from '../../src/upscale/tensorflow/graph-def.js';
-import { edsrGraph, REAL_EDSR } from '../../test/fixtures/edsr-graph.js';
 import { OLIVE_FP16, OPTIMUM_FP32, type ExportLayout } from '../real-scale/export-layout.js';
-import { ensureRealSdxlTurbo } from '../real-scale/real-models.js';
+import { ensureRealEdsr, ensureRealSdxlTurbo } from '../real-scale/real-models.js';
 
 /**
  * The real-scale measurement for a machine with a GPU, made to run there without network or npm: generates SDXL-Turbo
@@ -69,17 +65,6 @@ function sampleGpuMemory(): () => number | undefined {
   };
 }
 
-async function ensureEdsr(): Promise<string> {
-  const modelsDir = join(work, 'models');
-  const installed = join(upscalersDir(modelsDir), 'edsr-x4');
-  if (!existsSync(installed)) {
-    await mkdir(modelsDir, { recursive: true });
-    const pb = join(modelsDir, 'EDSR_x4_random.pb');
-    await writeFile(pb, encodeGraphDef({ nodes: edsrGraph(REAL_EDSR).nodes }));
-    await convertAndInstall(pb, 'edsr-x4', modelsDir);
-  }
-  return installed;
-}
 
 async function render(layout: ExportLayout, modelDir: string, edsr: string, device: string, steps: number): Promise<Row> {
   log(`${device} ${layout.name} ${steps} step(s)…`);
@@ -116,7 +101,7 @@ function table(rows: Row[]): string {
 }
 
 await mkdir(out, { recursive: true });
-const edsr = await ensureEdsr();
+const edsr = await ensureRealEdsr(join(work, 'models'));
 const rows: Row[] = [];
 for (const layout of layouts) {
   const model = await ensureRealSdxlTurbo(log, layout, work);

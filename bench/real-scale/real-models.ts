@@ -1,6 +1,11 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { pathExists } from '../../src/core/path-exists.js';
+import { convertAndInstall } from '../../src/upscale/convert-upscaler.js';
+import { upscalersDir } from '../../src/upscale/installed-upscalers.js';
+import { encodeGraphDef } from '../../src/upscale/tensorflow/graph-def.js';
+import { edsrGraph, REAL_EDSR } from '../../test/fixtures/edsr-graph.js';
 import { SDXL_TURBO_MODEL_INDEX, SDXL_TURBO_SCHEDULER_CONFIG } from '../../test/fixtures/sdxl-fixture.js';
 import { writeTokenizerFolder } from '../../test/fixtures/tokenizer-fixture.js';
 import { CLIP_BIG_G, CLIP_L, clipTextGraph } from './clip-text-encoder.js';
@@ -80,6 +85,21 @@ export async function ensureRealSdxlTurbo(log: (line: string) => void = () => un
   await writeJson(join(dir, 'vae_decoder', 'config.json'), { _class_name: 'AutoencoderKL', scaling_factor: 0.13025, force_upcast: layout.precision === 'float32' });
   await writeJson(marker, { generator: GENERATOR_VERSION, seed: SEED, bytes });
   return { dir, params, bytes, writeMs: performance.now() - started };
+}
+
+/**
+ * EDSR ×4 of the real shape (38.5 M parameters, generated weights), converted from its TensorFlow graph and installed
+ * as `edsr-x4` under `modelsDir` once; the installed folder.
+ */
+export async function ensureRealEdsr(modelsDir: string): Promise<string> {
+  const installed = join(upscalersDir(modelsDir), 'edsr-x4');
+  if (!(await pathExists(installed))) {
+    await mkdir(modelsDir, { recursive: true });
+    const pb = join(modelsDir, 'EDSR_x4_random.pb');
+    await writeFile(pb, encodeGraphDef({ nodes: edsrGraph(REAL_EDSR).nodes }));
+    await convertAndInstall(pb, 'edsr-x4', modelsDir);
+  }
+  return installed;
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {

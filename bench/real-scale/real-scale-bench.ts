@@ -1,15 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pathExists } from '../../src/core/path-exists.js';
 import { convertAndInstall } from '../../src/upscale/convert-upscaler.js';
 import { upscalersDir } from '../../src/upscale/installed-upscalers.js';
-import { encodeGraphDef } from '../../src/upscale/tensorflow/graph-def.js';
 import { edsrGraph, REAL_EDSR } from '../../test/fixtures/edsr-graph.js';
 import { sharedDataPath } from '../../test/fixtures/shared-data.js';
-import { ensureRealSdxlTurbo, realScaleCacheDir } from './real-models.js';
+import { ensureRealEdsr, ensureRealSdxlTurbo, realScaleCacheDir } from './real-models.js';
 
 const WORKER = fileURLToPath(new URL('./real-scale-worker.ts', import.meta.url));
 
@@ -79,16 +77,11 @@ export async function benchRealScale(steps: number, log: (line: string) => void)
 async function ensureUpscalers(): Promise<{ edsr: string; fsrcnn: string }> {
   const modelsDir = join(realScaleCacheDir(), 'upscalers-v1');
   const installed = (name: string) => join(upscalersDir(modelsDir), name);
-  if (!(await pathExists(installed('edsr-x4')))) {
-    await mkdir(modelsDir, { recursive: true });
-    const pb = join(modelsDir, 'EDSR_x4_random.pb');
-    await writeFile(pb, encodeGraphDef({ nodes: edsrGraph(REAL_EDSR).nodes }));
-    await convertAndInstall(pb, 'edsr-x4', modelsDir);
-  }
+  const edsr = await ensureRealEdsr(modelsDir);
   if (!(await pathExists(installed('fsrcnn-x4')))) {
     const pb = sharedDataPath('superres', 'FSRCNN_x4.pb');
     if (pb === undefined) throw new Error('FSRCNN_x4.pb is not in shared/data/superres');
     await convertAndInstall(pb, 'fsrcnn-x4', modelsDir);
   }
-  return { edsr: installed('edsr-x4'), fsrcnn: installed('fsrcnn-x4') };
+  return { edsr, fsrcnn: installed('fsrcnn-x4') };
 }

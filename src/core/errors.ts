@@ -23,6 +23,18 @@ export function throwIfCancelled(signal: AbortSignal | undefined): void {
   throw new CancelledError(reason instanceof Error ? reason.message : 'cancelled');
 }
 
+/**
+ * A place where long work may stop: first the event loop takes what arrived during the last synchronous model call
+ * (onnxruntime holds the thread for a whole step or tile, so a cancel message waits until it returns), then a fired
+ * signal throws. Placed before each step and tile, a cancel that arrives during a step stops the render before the
+ * next one, instead of after it.
+ */
+export async function cancellationPoint(signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  throwIfCancelled(signal);
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

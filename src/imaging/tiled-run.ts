@@ -1,4 +1,4 @@
-import { throwIfCancelled } from '../core/errors.js';
+import { cancellationPoint, throwIfCancelled } from '../core/errors.js';
 import type { ProgressListener } from '../core/progress.js';
 import type { Planes } from './planes.js';
 import { featherWeight, layoutTiles, type Span, type TileOptions } from './tile-layout.js';
@@ -27,7 +27,7 @@ export async function upscaleTiled(model: TileModel, image: Planes, options: Til
   if (tiles.length === 1 && !options.fixed && only.x.windowStart === 0 && only.x.windowEnd === image.width && only.y.windowStart === 0 && only.y.windowEnd === image.height) {
     // One tile that is the whole image: the model's output is the answer, without a copy, blend or division.
     options.onProgress?.({ stage: 'upscaling', tile: 1, tiles: 1 });
-    throwIfCancelled(options.signal);
+    await cancellationPoint(options.signal);
     const result = await model.run(image);
     throwIfCancelled(options.signal);
     return result;
@@ -38,7 +38,7 @@ export async function upscaleTiled(model: TileModel, image: Planes, options: Til
 
   for (const [index, tile] of tiles.entries()) {
     options.onProgress?.({ stage: 'upscaling', tile: index + 1, tiles: tiles.length });
-    throwIfCancelled(options.signal);
+    await cancellationPoint(options.signal);
     const window = cropWindow(image, tile.x, tile.y, options.fixed ? options.size : 0);
     const result = await model.run(window);
     channels = result.channels;

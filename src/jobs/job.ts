@@ -89,7 +89,13 @@ export type JobEvent =
   | { readonly type: 'succeeded'; readonly job: Job; readonly result: JobResult }
   | { readonly type: 'failed'; readonly job: Job; readonly error: JobError }
   | { readonly type: 'cancelled'; readonly job: Job; readonly by: string }
-  | { readonly type: 'interrupted'; readonly job: Job; readonly willRetry: boolean };
+  | { readonly type: 'interrupted'; readonly job: Job; readonly willRetry: boolean; readonly cause: InterruptionCause };
+
+/**
+ * Why a running job stopped without an outcome: the bot or its worker was stopped or restarted (`restart`), or the
+ * process that rendered it ended unexpectedly — a crash, the out-of-memory killer, a worker lost (`crash`).
+ */
+export type InterruptionCause = 'restart' | 'crash';
 
 export type JobListener = (event: JobEvent) => void;
 

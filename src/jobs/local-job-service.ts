@@ -11,6 +11,7 @@ import { deleteStoredPicture } from './picture-deletion.js';
 import type { LaneControl } from './lane-control.js';
 import type { JobStore } from './job-store.js';
 import type { OutputRetention } from './output-retention.js';
+import { RendererCrashedError } from './renderer/renderer-crashed-error.js';
 
 /** Renders one job; the signal fires on cancel, timeout or shutdown. */
 export type JobRunner = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }) => Promise<JobResult>;
@@ -32,6 +33,8 @@ export interface LocalJobServiceOptions extends JobServiceOptions {
 interface Running {
   readonly job: Job;
   readonly controller: AbortController;
+  /** Its owner's turn before this job started: theirs again if the job has to be drawn again. */
+  readonly servedBefore: number | undefined;
 }
 
 /**
@@ -94,7 +97,7 @@ export class LocalJobService implements JobService, LaneControl {
     for (const job of this.#store.inStates(['running'])) {
       const retry = job.attempts < this.#maxAttempts;
       const interrupted = this.#save({ ...job, state: retry ? 'queued' : 'interrupted', ...(retry ? {} : { finishedAt: this.#clock() }) });
-      this.#emit({ type: 'interrupted', job: interrupted, willRetry: retry });
+      this.#emit({ type: 'interrupted', job: interrupted, willRetry: retry, cause: 'restart' });
     }
     // In the store's order, so that an interrupted job is back before the ones that came after it (and with any that
     // arrived while the platforms were connecting).
@@ -269,9 +272,10 @@ export class LocalJobService implements JobService, LaneControl {
     this.#queued = this.#queued.filter((job) => job.id !== next.id);
     const started = this.#save({ ...next, state: 'running', startedAt: this.#clock(), attempts: next.attempts + 1 });
     this.#turn += 1;
+    const servedBefore = this.#lastServed.get(ownerKey(started.owner));
     this.#lastServed.set(ownerKey(started.owner), this.#turn);
     const controller = new AbortController();
-    this.#running = { job: started, controller };
+    this.#running = { job: started, controller, servedBefore };
     this.#emit({ type: 'started', job: started });
     this.#announcePositions();
     // #run handles its own failures; this only guards against a bug in that handling taking the process down.
@@ -281,6 +285,7 @@ export class LocalJobService implements JobService, LaneControl {
   async #run(controller: AbortController): Promise<void> {
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.#limits.timeoutMs)]);
     const job = () => this.#running!.job;
+    const { servedBefore } = this.#running!;
     try {
       const result = await this.#runner(job(), { signal, onProgress: (progress) => { this.#emit({ type: 'progress', job: job(), progress }); } });
       this.#estimator.record(job().request, result.durationMs);
@@ -289,7 +294,7 @@ export class LocalJobService implements JobService, LaneControl {
       this.#emit({ type: 'succeeded', job: done, result });
       void this.#retention?.prune();
     } catch (error) {
-      this.#finishWithError(job(), error, controller.signal);
+      this.#finishWithError(job(), error, controller.signal, servedBefore);
     } finally {
       this.#running = undefined;
       // The lane (concurrency 1) starts the next job only once this one has returned.
@@ -297,11 +302,15 @@ export class LocalJobService implements JobService, LaneControl {
     }
   }
 
-  #finishWithError(job: Job, error: unknown, cancelSignal: AbortSignal): void {
+  #finishWithError(job: Job, error: unknown, cancelSignal: AbortSignal, servedBefore: number | undefined): void {
     this.#running = undefined;
     const reason: unknown = cancelSignal.reason;
     if (cancelSignal.aborted && reason instanceof CancelledError && this.#phase === 'stopping') {
       // Shutting down: leave it running in the store; the next start interrupts and retries it.
+      return;
+    }
+    if (error instanceof RendererCrashedError && !cancelSignal.aborted) {
+      this.#renderLost(job, error, servedBefore);
       return;
     }
     if (cancelSignal.aborted) {
@@ -315,6 +324,24 @@ export class LocalJobService implements JobService, LaneControl {
     const message = timedOut ? `the render took longer than ${Math.round(this.#limits.timeoutMs / 60_000)} minutes and was stopped` : errorMessage(error);
     if (!userFacing) this.#onError?.(error, job);
     const failed = this.#save({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message, userFacing } });
+    this.#emit({ type: 'failed', job: failed, error: failed.error! });
+  }
+
+  /**
+   * The renderer died under the job. It is drawn again once, in its owner's old turn (they are not charged a turn
+   * for a picture they did not get), or failed with the reason the second time. While the bot stops it stays
+   * running in the store, and the next start draws it again.
+   */
+  #renderLost(job: Job, error: RendererCrashedError, servedBefore: number | undefined): void {
+    if (this.#phase === 'stopping') return;
+    if (job.attempts < this.#maxAttempts) {
+      const again = this.#save({ ...job, state: 'queued' });
+      this.#lastServed.set(ownerKey(job.owner), servedBefore);
+      this.#queued.push(again);
+      this.#emit({ type: 'interrupted', job: again, willRetry: true, cause: 'crash' });
+      return;
+    }
+    const failed = this.#save({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message: `the renderer stopped while drawing this picture, twice (the last time ${error.reason}); it was not tried again`, userFacing: true } });
     this.#emit({ type: 'failed', job: failed, error: failed.error! });
   }
 

@@ -71,15 +71,15 @@ export function outputPath(outputsDir: string, jobId: string, format: JobResult[
 }
 
 /**
- * Runs a job through the render pipeline of its model and writes the file atomically under `outputsDir`, so a crash
- * never leaves half an image behind.
+ * The local lane's runner: hands a job (with its starting picture from the store) to the renderer and writes the
+ * file atomically under `outputsDir`, so a crash never leaves half an image behind.
  */
-export function renderJobRunner(provider: PipelineProvider, outputsDir: string, pictures?: StartingPictureStore): JobRunner {
+export function renderJobRunner(render: JobRenderer, outputsDir: string, pictures?: StartingPictureStore): JobRunner {
   return async (job, options) => {
     const digest = job.request.startPicture;
     if (digest !== undefined && pictures === undefined) throw new Error('this bot keeps no starting pictures, but a job names one');
     const startPicture = digest === undefined ? undefined : await pictures?.read(digest);
-    const { file, result } = await renderJob(provider, job, { ...options, ...(startPicture === undefined ? {} : { startPicture }) });
+    const { file, result } = await render(job, { ...options, ...(startPicture === undefined ? {} : { startPicture }) });
     const path = outputPath(outputsDir, job.id, file.format);
     await writeFileAtomic(path, file.bytes);
     return { ...result, file: path };

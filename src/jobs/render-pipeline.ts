@@ -53,6 +53,11 @@ export class RenderPipeline {
     return this.upscaler?.descriptor.name ?? 'none';
   }
 
+  /** Loads the sessions that stay loaded between renders, ahead of the first one. */
+  preload(onProgress?: ProgressListener): Promise<void> {
+    return this.engine.preload(onProgress);
+  }
+
   resolve(request: RenderRequest): RenderSettings {
     return this.engine.resolve(request);
   }

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { pathExists } from '../core/path-exists.js';
-import { InferenceSession } from '../diffusion/onnx/onnx-runtime.js';
 import { errorMessage, UserError } from '../core/errors.js';
 import { installUpscaler, readInstalledUpscaler, upscalersDir } from './installed-upscalers.js';
 import { parseGraphDef } from './tensorflow/graph-def.js';
@@ -62,7 +61,10 @@ export async function convertAndInstall(file: string, name: string, modelsDir: s
 }
 
 async function checkLoads(model: Uint8Array, file: string): Promise<void> {
-  let session: InferenceSession;
+  // Imported here, not with this module: the chat process imports it (for the first start's downloads) and loads
+  // onnxruntime only if it actually converts an upscaler then; every model it renders runs in the renderer process.
+  const { InferenceSession } = await import('../diffusion/onnx/onnx-runtime.js');
+  let session: Awaited<ReturnType<typeof InferenceSession.create>>;
   try {
     session = await InferenceSession.create(model);
   } catch (error) {

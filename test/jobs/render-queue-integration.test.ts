@@ -3,28 +3,26 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { SessionLoader } from '../../src/diffusion/onnx/session-loader.js';
 import type { JobEvent } from '../../src/jobs/job.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { LocalJobService } from '../../src/jobs/local-job-service.js';
-import { ModelPipelines } from '../../src/jobs/model-pipelines.js';
 import { OutputRetention } from '../../src/jobs/output-retention.js';
 import { renderJobRunner } from '../../src/jobs/render-job-runner.js';
 import { findPreset } from '../../src/upscale/upscaler-descriptor.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
 import { installFixtureUpscaler, nearestModel } from '../fixtures/upscaler-fixtures.js';
-import { settle } from '../helpers/fake-runner.js';
+import { pipelineRendererHost } from '../helpers/renderer-hosts.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-test('queue → engine → upscaler → file: jobs render on the fixture model, progress flows, old files are pruned', async () => {
+test('queue → renderer process (engine → upscaler) → file: jobs render on the fixture model, progress with previews flows back, old files are pruned', async () => {
   const root = await tempDir();
   const models = join(root, 'models');
   await writeSdxlFixture(join(models, 'sdxl-turbo'), { variant: 'optimum-2023' });
   await installFixtureUpscaler(models, findPreset('fsrcnn-x4'), nearestModel(1));
-  const pipelines = new ModelPipelines(models, 'auto', new SessionLoader({ device: 'cpu', threads: 1 }));
+  const renderer = pipelineRendererHost({ modelsDir: models, upscaler: 'auto' });
   const store = new JobStore(join(root, 'data', 'jobs.sqlite'));
   const outputs = join(root, 'data', 'outputs');
-  const service = new LocalJobService({ store, runner: renderJobRunner(pipelines, outputs), limits: { perUser: 5, total: 10, timeoutMs: 120_000 } });
+  const service = new LocalJobService({ store, runner: renderJobRunner(renderer.render, outputs), limits: { perUser: 5, total: 10, timeoutMs: 120_000 } });
   const events: JobEvent[] = [];
   service.subscribe((event) => events.push(event));
   service.start();
@@ -33,7 +31,7 @@ test('queue → engine → upscaler → file: jobs render on the fixture model, 
   const base = { model: 'sdxl-turbo', private: false, maxBytes: 10 * 2 ** 20 };
   const first = await service.enqueue(owner, { ...base, prompt: 'a red fox', seed: 1 }, { channel: 'C1' });
   const second = await service.enqueue(owner, { ...base, prompt: 'a blue fox', seed: 2, steps: 2 }, { channel: 'C1' });
-  while (service.active().length > 0) await settle();
+  while (service.active().length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
 
   for (const { job } of [first, second]) {
     const done = service.get(job.id)!;
@@ -51,15 +49,16 @@ test('queue → engine → upscaler → file: jobs render on the fixture model, 
   await new OutputRetention(store, 1).prune();
   assert.deepEqual(await readdir(outputs), [`${second.job.id}.png`]);
   assert.equal(store.get(first.job.id)?.result?.parameters.startsWith('a red fox'), true, 'the record outlives the file');
-  await pipelines.release();
+  await renderer.stop();
 });
 
 test('a model that is not installed fails the job with a message for the user, and the queue goes on', async () => {
   const root = await tempDir();
-  const pipelines = new ModelPipelines(join(root, 'models'), 'none', new SessionLoader({ device: 'cpu', threads: 1 }));
-  const service = new LocalJobService({ store: new JobStore(join(root, 'jobs.sqlite')), runner: renderJobRunner(pipelines, join(root, 'out')), limits: { perUser: 5, total: 10, timeoutMs: 60_000 } });
+  const renderer = pipelineRendererHost({ modelsDir: join(root, 'models') });
+  const service = new LocalJobService({ store: new JobStore(join(root, 'jobs.sqlite')), runner: renderJobRunner(renderer.render, join(root, 'out')), limits: { perUser: 5, total: 10, timeoutMs: 60_000 } });
   service.start();
   const { job } = await service.enqueue({ platform: 'slack', userId: 'U1', name: 'ana' }, { prompt: 'x', model: 'sd-1.5', private: false, maxBytes: 1e7 }, null);
-  while (service.active().length > 0) await settle();
+  while (service.active().length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  await renderer.stop();
   assert.deepEqual(service.get(job.id)?.error, { message: `model 'sd-1.5' is not installed (no models are installed in ${join(root, 'models')}); download it with \`npx imagine models download sd-1.5\`, or put its ONNX model folder at ${join(root, 'models', 'sd-1.5')}`, userFacing: true });
 });

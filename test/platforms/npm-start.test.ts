@@ -115,6 +115,15 @@ describe('npm start with Discord and Slack in one process', () => {
     assert.equal(picture.shared?.channel, FAKE_CHANNEL_ID);
     assert.equal(picture.shared.threadTs, slack.messagesIn(FAKE_CHANNEL_ID)[0].ts);
 
+    if (process.platform === 'linux') {
+      // The pictures were drawn, but never by the process that talks to chat: onnxruntime is not even loaded there,
+      // only in its renderer process.
+      const pid = bot.child.pid!;
+      const renderers = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter((child) => child !== '');
+      assert.equal(renderers.length, 1, 'one renderer process');
+      assert.doesNotMatch(await readFile(`/proc/${pid}/maps`, 'utf8'), /libonnxruntime/);
+      assert.match(await readFile(`/proc/${renderers[0]}/maps`, 'utf8'), /libonnxruntime/);
+    }
     assert.equal(await bot.stop(), 0, bot.output());
   });
 });

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { throwIfCancelled, UserError } from '../../core/errors.js';
+import { cancellationPoint, throwIfCancelled, UserError } from '../../core/errors.js';
 import type { ProgressListener } from '../../core/progress.js';
 import type { RgbImage } from '../../core/rgb-image.js';
 import { LATENT_RGB_FACTORS, latentPreview } from '../../imaging/latent-preview.js';
@@ -193,6 +193,7 @@ export class TextToImagePipeline {
       // One picture at a time, so the decoder's activations are one picture's; sequential mode is for tight memory:
       // it decodes large pictures in 512-pixel tiles with 64 pixels of context.
       for (let i = 0; i < count; i++) {
+        if (i > 0) await cancellationPoint(options.signal);
         decoded.push(await vae.decode(latents.subarray(i * pictureSize, (i + 1) * pictureSize), [1, ...dims.slice(1)], this.memoryMode === 'sequential' ? { size: 64, margin: 8 } : undefined));
       }
       return decoded;
@@ -214,7 +215,7 @@ export class TextToImagePipeline {
     const workStart = performance.now();
     timing.loadMs += workStart - loadStart;
     try {
-      throwIfCancelled(signal);
+      await cancellationPoint(signal);
       return await work(opened.value);
     } finally {
       timing[key] += performance.now() - workStart;
@@ -237,7 +238,7 @@ export class TextToImagePipeline {
     const calls = scheduler.timesteps.length;
     const total = calls - start.index;
     for (let index = start.index; index < calls; index++) {
-      throwIfCancelled(signal);
+      await cancellationPoint(signal);
       const input = scheduler.scaleModelInput(latents, index);
       const prediction = await unet.predictNoise(input, dims, scheduler.timesteps[index], conditioning, settings.guidance, embedding, rowsPerCall);
       const step = scheduler.step(prediction, index, latents, noise);
@@ -326,6 +327,14 @@ export class TextToImagePipeline {
       await Promise.all(opened.map((component) => component.release()));
       throw error;
     }
+  }
+
+  /**
+   * Opens the sessions that stay loaded between renders (the text encoders and the UNet in resident mode; none in
+   * sequential mode), so that the first render does not wait for them.
+   */
+  async preload(onProgress?: ProgressListener): Promise<void> {
+    for (const stage of ['prompt', 'unet'] as const) if (this.#keepsOpen(stage)) await this.#stage(stage, onProgress);
   }
 
   /**

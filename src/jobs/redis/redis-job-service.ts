@@ -5,7 +5,7 @@ import { UserError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../imaging/write-file-atomic.js';
 import { DurationEstimator } from '../duration-estimator.js';
 import { mayManage, type Actor } from '../job-authority.js';
-import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest } from '../job.js';
+import { ownerKey, type InterruptionCause, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest } from '../job.js';
 import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.js';
 import { deleteStoredPicture } from '../picture-deletion.js';
 import type { LaneControl } from '../lane-control.js';
@@ -15,7 +15,7 @@ import { admit, release, staleAdmissions } from './redis-admission.js';
 import { reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import type { StartingPictureStore } from '../starting-pictures.js';
-import { failureFromReason, progressFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
+import { failureFromReason, progressFromWire, requeueFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
 
 /** `store` is the front's own history: its jobs, their places in chat, their results. */
 export interface RedisJobServiceOptions extends JobServiceOptions {
@@ -66,6 +66,8 @@ export class RedisJobService implements JobService, LaneControl {
   #refreshing: Promise<void> | undefined;
   #refreshAgain = false;
   #stopping = false;
+  /** Why a running job is about to go back to the queue, as its worker said (see RequeueNotice). */
+  readonly #requeueCauses = new Map<string, InterruptionCause>();
 
   constructor(options: RedisJobServiceOptions) {
     this.#options = options;
@@ -123,7 +125,7 @@ export class RedisJobService implements JobService, LaneControl {
     else if (state === 'failed') this.#failed(job.id, queued.failedReason);
     else if (state === 'active' && job.state !== 'running') this.#started(job.id, queued.processedOn ?? this.#clock(), queued.attemptsMade + 1);
     // Its worker died while this front was away and it waits for another: not "drawing" any more.
-    else if ((state === 'waiting' || state === 'prioritized') && job.state === 'running') this.#interrupted(job.id);
+    else if ((state === 'waiting' || state === 'prioritized') && job.state === 'running') this.#interrupted(job.id, 'restart');
   }
 
   #queue(model: string): Queue<RenderJobData, RenderReturn> {
@@ -168,15 +170,22 @@ export class RedisJobService implements JobService, LaneControl {
       this.#started(jobId, this.#clock());
       this.#scheduleRefresh();
     });
-    events.on('progress', ({ jobId, data }) => { this.#progress(jobId, data); });
+    events.on('progress', ({ jobId, data }) => {
+      const cause = requeueFromWire(data);
+      if (cause === undefined) this.#progress(jobId, data);
+      else this.#requeueCauses.set(jobId, cause);
+    });
     events.on('completed', ({ jobId, returnvalue }) => {
       this.#completed(jobId, returnvalue).catch((error: unknown) => { this.#options.onError?.(error, this.#own.get(jobId)); });
     });
     events.on('failed', ({ jobId, failedReason }) => { void this.#failedIfFinal(model, jobId, failedReason); });
-    events.on('stalled', ({ jobId }) => { this.#interrupted(jobId); });
+    // Its worker stopped renewing the lock: the process died or was killed mid-render.
+    events.on('stalled', ({ jobId }) => { this.#interrupted(jobId, 'crash'); });
     events.on('waiting', ({ jobId, prev }) => {
-      // Back from a worker that stopped (SIGTERM past its grace period): it renders again on the next worker.
-      if (prev === 'active') this.#interrupted(jobId);
+      // Back after a failed attempt, or from a worker that stopped (SIGTERM past its grace period): the worker said
+      // which just before.
+      if (prev === 'active') this.#interrupted(jobId, this.#requeueCauses.get(jobId) ?? 'restart');
+      this.#requeueCauses.delete(jobId);
       this.#scheduleRefresh();
     });
     events.on('removed', () => { this.#scheduleRefresh(); });
@@ -411,13 +420,13 @@ export class RedisJobService implements JobService, LaneControl {
     this.#emit({ type: 'started', job: started });
   }
 
-  #interrupted(jobId: string): void {
+  #interrupted(jobId: string, cause: InterruptionCause): void {
     const job = this.#own.get(jobId);
     if (job?.state !== 'running') return;
     const waiting: Job = { ...job, state: 'queued' };
     this.#own.set(jobId, waiting);
     this.#store.update(waiting);
-    this.#emit({ type: 'interrupted', job: waiting, willRetry: true });
+    this.#emit({ type: 'interrupted', job: waiting, willRetry: true, cause });
     this.#scheduleRefresh();
   }
 
@@ -457,7 +466,8 @@ export class RedisJobService implements JobService, LaneControl {
     try {
       const state = await this.#queue(model).getJobState(jobId);
       if (state === 'failed') this.#failed(jobId, reason);
-      else this.#interrupted(jobId);
+      // An attempt that failed without being final (its renderer crashed, or a bug): BullMQ tries it once more.
+      else this.#interrupted(jobId, 'crash');
     } catch (error) {
       this.#options.onError?.(error, this.#own.get(jobId));
     }

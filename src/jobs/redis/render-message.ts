@@ -1,6 +1,6 @@
 import type { RenderProgress } from '../../core/progress.js';
 import { createRgbImage } from '../../core/rgb-image.js';
-import type { JobOwner, JobRequest, JobResult } from '../job.js';
+import type { InterruptionCause, JobOwner, JobRequest, JobResult } from '../job.js';
 
 /** What travels in a BullMQ job: who asked and what, never the adapter's place (that stays with the front). */
 export interface RenderJobData {
@@ -43,6 +43,24 @@ export function progressFromWire(value: unknown): RenderProgress | undefined {
   } catch {
     return { stage: 'denoising', step: wire.step, total: wire.total };
   }
+}
+
+/**
+ * A worker's last word on an attempt that goes back to the queue (BullMQ reports a retried failure and a job handed
+ * back at shutdown alike, as "waiting" after "active"): sent as the job's progress, which reaches the fronts before
+ * that event, so they can tell the requester why it starts again.
+ */
+export interface RequeueNotice {
+  readonly requeued: InterruptionCause;
+}
+
+export function requeueNotice(cause: InterruptionCause): RequeueNotice {
+  return { requeued: cause };
+}
+
+export function requeueFromWire(value: unknown): InterruptionCause | undefined {
+  if (typeof value !== 'object' || value === null || !('requeued' in value)) return undefined;
+  return value.requeued === 'crash' || value.requeued === 'restart' ? value.requeued : undefined;
 }
 
 /** Why a render ended without a picture, as the worker tells the front through BullMQ's failure reason. */

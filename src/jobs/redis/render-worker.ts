@@ -6,10 +6,11 @@ import PQueue from 'p-queue';
 import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
 import type { Job } from '../job.js';
 import type { JobRenderer } from '../render-job-runner.js';
-import { failureToReason, progressToWire, type RenderJobData, type RenderReturn } from './render-message.js';
+import { failureToReason, progressToWire, requeueNotice, type RenderJobData, type RenderReturn } from './render-message.js';
 import { RenderActivity } from '../worker-status.js';
 import type { RedisNames } from './redis-names.js';
 import { reportingOutages } from './redis-outages.js';
+import { RendererCrashedError } from '../renderer/renderer-crashed-error.js';
 
 export interface RenderWorkerOptions {
   readonly redisUrl: string;
@@ -20,8 +21,9 @@ export interface RenderWorkerOptions {
   readonly nativeSizes?: ReadonlyMap<string, number>;
   readonly render: JobRenderer;
   /**
-   * How long a job stays locked to this worker without a sign of life. onnxruntime blocks the event loop during a
-   * step or a tile, so the lock must outlast the longest one; it is extended at every progress report.
+   * How long a job stays locked to this worker without a sign of life. The renderer runs in a process of its own, so
+   * this process's event loop renews the lock (BullMQ does at half its length) however long a model call takes; it is
+   * also extended at every progress report. A worker that dies is noticed this long after.
    */
   readonly lockMs: number;
   /** A job still running after this long is stopped and failed. */
@@ -140,22 +142,36 @@ export class RenderWorker {
       if (this.#handBack.signal.aborted && token !== undefined) {
         this.#activity.ended(data.id);
         // Not an attempt that failed: the picture waits for the next worker, its attempts untouched.
+        await queued.updateProgress(requeueNotice('restart')).catch(() => undefined);
         await queued.moveToWait(token);
         throw new WaitingError();
       }
-      throw this.#failure(error, controller.signal, data.id);
+      const failure = this.#failure(error, controller.signal, data.id, queued.attemptsMade + 1 >= (queued.opts.attempts ?? 1));
+      if (!(failure instanceof UnrecoverableError) && queued.attemptsMade + 1 < (queued.opts.attempts ?? 1)) {
+        await queued.updateProgress(requeueNotice('crash')).catch(() => undefined);
+      }
+      throw failure;
     } finally {
       this.#running.delete(data.id);
       void this.#beat().catch(() => undefined);
     }
   }
 
-  /** The error BullMQ records: cancellations and bad input are final, anything else may be tried again. */
-  #failure(error: unknown, cancel: AbortSignal, jobId: string): Error {
+  /**
+   * The error BullMQ records: cancellations and bad input are final, anything else may be tried again (`last`: this
+   * was the job's last attempt).
+   */
+  #failure(error: unknown, cancel: AbortSignal, jobId: string, last: boolean): Error {
     const reason: unknown = cancel.reason;
     if (cancel.aborted && reason instanceof CancelledError) {
       this.#activity.ended(jobId);
       return new UnrecoverableError(failureToReason({ kind: 'cancelled', by: reason.message.replace(/^cancelled by /, '') }));
+    }
+    if (error instanceof RendererCrashedError) {
+      // Already logged by the renderer host; told to the requester, and tried again if attempts are left.
+      this.#activity.ended(jobId, error.message);
+      const message = last ? `the renderer stopped while drawing this picture, twice (the last time ${error.reason}); it was not tried again` : error.message;
+      return new Error(failureToReason({ kind: 'error', message, userFacing: true }));
     }
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error instanceof CancelledError);
     const bug = !timedOut && !(error instanceof UserError);

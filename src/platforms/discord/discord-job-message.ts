@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIEmbed } from 'discord.js';
 import sharp from 'sharp';
-import { describeFailure, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
+import { describeFailure, describeInterruption, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
 import { jobButtonId, type JobAction } from '../../../commands/job-actions.js';
 import type { RgbImage } from '../../core/rgb-image.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
@@ -70,7 +70,7 @@ export async function jobMessage(event: JobEvent): Promise<DiscordMessage> {
     case 'started':
       return message({ title: title(job), description: '🎨 starting', color: COLOUR.working, footer }, [cancel]);
     case 'interrupted':
-      return message({ title: title(job), description: event.willRetry ? '🔁 the bot restarted; trying again' : '⚠️ the bot restarted twice during this picture; it was dropped', color: COLOUR.failed, footer }, event.willRetry ? [cancel] : []);
+      return message({ title: title(job), description: `${event.willRetry ? '🔁' : '⚠️'} ${describeInterruption(event.cause, event.willRetry)}`, color: COLOUR.failed, footer }, event.willRetry ? [cancel] : []);
     case 'progress': {
       const { progress } = event;
       const description = `🎨 ${describeProgress(progress)}\n${progressBar(progress)}`;

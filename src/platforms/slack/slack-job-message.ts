@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import { jobButtonId, type JobAction } from '../../../commands/job-actions.js';
-import { describeFailure, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
+import { describeFailure, describeInterruption, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import { escapeMrkdwn, toMrkdwn } from './slack-mrkdwn.js';
 
@@ -49,7 +49,7 @@ export function slackJobMessage(event: JobEvent): SlackMessage {
     case 'started':
       return message(job, '🎨 starting', cancel);
     case 'interrupted':
-      return message(job, event.willRetry ? '🔁 the bot restarted; trying again' : '⚠️ the bot restarted twice during this picture; it was dropped', event.willRetry ? cancel : []);
+      return message(job, `${event.willRetry ? '🔁' : '⚠️'} ${describeInterruption(event.cause, event.willRetry)}`, event.willRetry ? cancel : []);
     case 'progress':
       return message(job, `🎨 ${describeProgress(event.progress)}\n\`${progressBar(event.progress)}\``, cancel);
     case 'succeeded': {
