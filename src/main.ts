@@ -18,6 +18,7 @@ import { RedisNames } from './jobs/redis/redis-names.js';
 import { WorkerModelChoices } from './jobs/redis/worker-model-choices.js';
 import type { LaneControl } from './jobs/lane-control.js';
 import { LocalLaneDirectory } from './jobs/local-lane-directory.js';
+import { describeRendererPhase } from './jobs/renderer/renderer-phase.js';
 import { RedisWorkerDirectory } from './jobs/redis/redis-worker-directory.js';
 import { renderJobRunner } from './jobs/render-job-runner.js';
 import { StartingPictureStore } from './jobs/starting-pictures.js';
@@ -170,7 +171,7 @@ function localQueue(config: Config, store: JobStore, retention: OutputRetention,
     },
     retention,
   });
-  const workers = new LocalLaneDirectory(jobs, deviceName(config), () => models.installed());
+  const workers = new LocalLaneDirectory(jobs, deviceName(config), () => models.installed(), Date.now, () => describeRendererPhase(renderer.phase));
   return {
     jobs,
     models,

@@ -5,6 +5,7 @@ import { RedisNames } from './jobs/redis/redis-names.js';
 import { RenderWorker } from './jobs/redis/render-worker.js';
 import { PIPELINE_RENDERER, type PipelineRendererSettings } from './jobs/renderer/pipeline-renderer-module.js';
 import { RendererHost } from './jobs/renderer/renderer-host.js';
+import { describeRendererPhase } from './jobs/renderer/renderer-phase.js';
 import type { InstalledModelChoices } from './models/installed-model-choices.js';
 
 /** How long a running picture may finish after SIGTERM before it is stopped (and handed back to the queue). */
@@ -62,6 +63,7 @@ export function createRenderWorker(config: Config, installed: InstalledModelChoi
     resultTtlSeconds: RESULT_TTL_SECONDS,
     maxResultBytes: MAX_RESULT_BYTES,
     device: deviceName(config),
+    renderer: () => describeRendererPhase(renderer.phase),
     onError: (error, jobId) => { log.error({ jobId, err: error }, 'render failed'); },
   });
   return { worker, renderer };

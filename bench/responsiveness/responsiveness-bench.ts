@@ -81,14 +81,14 @@ async function tinyScenario(): Promise<Scenario> {
   const modelsDir = join(await tempDir('imagine-bench-'), 'models');
   await writeSdxlFixture(join(modelsDir, 'sdxl-turbo'), { variant: 'optimum-2023' });
   await ensureRealEdsr(modelsDir);
-  return { name: 'tiny models (SDXL-Turbo fixture) + EDSR', env: { MODELS_DIR: modelsDir, MODEL: 'sdxl-turbo', UPSCALER: 'edsr-x4' } };
+  return { name: 'tiny models (SDXL-Turbo fixture), 4 steps, EDSR ×4', env: { MODELS_DIR: modelsDir, MODEL: 'sdxl-turbo', UPSCALER: 'edsr-x4' } };
 }
 
 async function realSizeScenario(log: (line: string) => void): Promise<Scenario> {
   const model = await ensureRealSdxlTurbo(log);
   const modelsDir = join(realScaleCacheDir(), 'upscalers-v1');
   await ensureRealEdsr(modelsDir);
-  return { name: 'real size (SDXL-Turbo architectures) + EDSR', env: { MODELS_DIR: modelsDir, MODEL: model.dir, UPSCALER: 'edsr-x4', MEMORY_MODE: 'resident' } };
+  return { name: 'real size (SDXL-Turbo architectures), 512×512, 4 steps, EDSR ×4', env: { MODELS_DIR: modelsDir, MODEL: model.dir, UPSCALER: 'edsr-x4', MEMORY_MODE: 'resident' } };
 }
 
 async function measure(scenario: Scenario, mode: RenderMode): Promise<ResponsivenessRun> {
@@ -133,7 +133,7 @@ async function measure(scenario: Scenario, mode: RenderMode): Promise<Responsive
   try {
     const { slackPort } = await next('ready');
     await discord.identified();
-    const imagine = discordCommand(discord.applicationId, { id: '100000000000000001', name: 'Ana' }, 'imagine', { prompt: 'a red fox in fresh snow', seed: 7 });
+    const imagine = discordCommand(discord.applicationId, { id: '100000000000000001', name: 'Ana' }, 'imagine', { prompt: 'a red fox in fresh snow', seed: 7, steps: 4 });
     const startedAt = Date.now();
     discord.dispatchInteraction(imagine);
 
@@ -248,12 +248,14 @@ export function responsivenessTables(runs: readonly ResponsivenessRun[]): string
     row('event-loop delay p50 / p99 / max', (run) => `${run.loop.p50Ms.toFixed(1)} / ${run.loop.p99Ms.toFixed(1)} / ${Math.round(run.loop.maxMs).toLocaleString('en')} ms`);
     row('acknowledgements (Discord + Slack)', (run) => String(run.acks.count));
     row('acknowledgement p50 / p99 / max', (run) => `${Math.round(run.acks.p50Ms)} / ${Math.round(run.acks.p99Ms).toLocaleString('en')} / ${Math.round(run.acks.maxMs).toLocaleString('en')} ms`);
-    row('over 1 s / over 3 s (“did not respond”) / none', (run) => `${run.acks.overOneSecond} / ${run.acks.overPlatformLimit} / ${run.acks.unanswered}`);
+    row('over 1 s / over 3 s (“did not respond”) / never', (run) => `${run.acks.overOneSecond} / ${run.acks.overPlatformLimit} / ${run.acks.unanswered}`);
     row('chat process peak RSS', (run) => `${Math.round(run.chatPeakRssMiB).toLocaleString('en')} MiB`);
     for (const stage of [...new Set(pair.flatMap((run) => run.stages.map((s) => s.stage)))]) {
       row(`${stage}: seconds · loop max · slowest ack`, (run) => {
         const found = run.stages.find((s) => s.stage === stage);
-        return found === undefined ? '–' : `${found.seconds.toFixed(1)} s · ${Math.round(found.loopMaxMs).toLocaleString('en')} ms · ${Number.isFinite(found.slowestAckMs) ? `${Math.round(found.slowestAckMs).toLocaleString('en')} ms` : 'none'}`;
+        if (found === undefined) return '–';
+        const slowest = found.acks === 0 ? 'none sent' : Number.isFinite(found.slowestAckMs) ? `${Math.round(found.slowestAckMs).toLocaleString('en')} ms` : 'some never';
+        return `${found.seconds.toFixed(1)} s · ${Math.round(found.loopMaxMs).toLocaleString('en')} ms · ${slowest}`;
       });
     }
     if (pair.some((run) => !run.outcome.startsWith('succeeded'))) row('outcome', (run) => run.outcome);

@@ -11,13 +11,15 @@ export class LocalLaneDirectory implements WorkerDirectory {
     readonly device: string,
     readonly models: () => readonly string[],
     clock: () => number = Date.now,
+    /** What the lane's renderer process is doing, when it is not simply ready. */
+    readonly renderer: () => string | undefined = () => undefined,
   ) {
     this.#activity = new RenderActivity(clock);
     this.#unsubscribe = jobs.subscribe((event) => { this.#activity.follow(event); });
   }
 
   list(): Promise<readonly WorkerStatus[]> {
-    return Promise.resolve([this.#activity.status('this process', this.device, this.models())]);
+    return Promise.resolve([this.#activity.status('this process', this.device, this.models(), this.renderer())]);
   }
 
   stop(): void {

@@ -1,3 +1,4 @@
+import type { ProgressListener } from '../core/progress.js';
 import { chooseMemoryMode, modelWeightBytes, type MemorySetting } from '../diffusion/model/memory-mode.js';
 import { readModelFolder } from '../diffusion/model/model-folder.js';
 import type { SessionLoader } from '../diffusion/onnx/session-loader.js';
@@ -23,10 +24,11 @@ export class ModelPipelines implements PipelineProvider {
     private readonly defaultModel = '',
   ) {}
 
-  async pipeline(model: string): Promise<RenderPipeline> {
+  /** The model's pipeline; opening it opens the upscaler (reported as loading), the engine's sessions come later. */
+  async pipeline(model: string, onProgress?: ProgressListener): Promise<RenderPipeline> {
     if (this.#current?.model === model) return this.#current.pipeline;
     await this.release();
-    const pipeline = this.#open(model);
+    const pipeline = this.#open(model, onProgress);
     this.#current = { model, pipeline };
     pipeline.catch(() => {
       if (this.#current?.pipeline === pipeline) this.#current = undefined;
@@ -34,9 +36,10 @@ export class ModelPipelines implements PipelineProvider {
     return pipeline;
   }
 
-  async #open(model: string): Promise<RenderPipeline> {
+  async #open(model: string, onProgress: ProgressListener | undefined): Promise<RenderPipeline> {
     const folder = await readModelFolder(await resolveServedModel(this.modelsDir, this.defaultModel, model));
     const mode = chooseMemoryMode(this.memory.setting, await modelWeightBytes(folder), this.loader.device, this.memory.gpuMemoryBytes);
+    if (this.upscaler !== 'none') onProgress?.({ stage: 'loading', component: 'upscaler' });
     const upscaler = await openUpscaler(this.modelsDir, this.upscaler, this.loader);
     return new RenderPipeline(new TextToImagePipeline(folder, this.loader, mode), upscaler, model);
   }

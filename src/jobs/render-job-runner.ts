@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { RenderProgress } from '../core/progress.js';
+import type { ProgressListener, RenderProgress } from '../core/progress.js';
 import { parseSchedulerName } from '../diffusion/schedulers/scheduler-registry.js';
 import { fileExtension } from '../imaging/image-format.js';
 import { readStartingPicture } from '../imaging/starting-picture.js';
@@ -12,7 +12,7 @@ import type { StartingPictureStore } from './starting-pictures.js';
 
 /** Hands out the render pipeline of a model, opening it on first use. */
 export interface PipelineProvider {
-  pipeline(model: string): Promise<RenderPipeline>;
+  pipeline(model: string, onProgress?: ProgressListener): Promise<RenderPipeline>;
 }
 
 /** A finished render before it is stored anywhere: the file's bytes and everything the job records about it. */
@@ -36,7 +36,7 @@ export async function renderJob(provider: PipelineProvider, job: Job, options: R
   const started = performance.now();
   const { request } = job;
   if (request.startPicture !== undefined && options.startPicture === undefined) throw new Error(`job ${job.id} starts from a picture that was not handed to the renderer`);
-  const pipeline = await provider.pipeline(request.model);
+  const pipeline = await provider.pipeline(request.model, options.onProgress);
   const initImage = options.startPicture === undefined ? undefined : await readStartingPicture(options.startPicture);
   const scheduler = request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler);
   const fileOptions = { signal: options.signal, onProgress: options.onProgress, previews: true, maxBytes: request.maxBytes };

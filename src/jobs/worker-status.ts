@@ -7,6 +7,8 @@ export interface WorkerStatus {
   readonly device: string;
   readonly models: readonly string[];
   readonly currentJobId?: string;
+  /** What its renderer process does when that is not simply ready: loading the default model, restarting. */
+  readonly renderer?: string;
   /** Pictures finished per minute over the last ten minutes. */
   readonly picturesPerMinute: number;
   /** The last render that failed through no fault of the requester. */
@@ -61,7 +63,7 @@ export class RenderActivity {
     else if (event.type === 'cancelled' || event.type === 'interrupted') this.ended(event.job.id);
   }
 
-  status(id: string, device: string, models: readonly string[]): WorkerStatus {
+  status(id: string, device: string, models: readonly string[], renderer?: string): WorkerStatus {
     const now = this.#clock();
     this.#finishedAt = this.#finishedAt.filter((at) => at > now - RATE_WINDOW_MS);
     return {
@@ -69,6 +71,7 @@ export class RenderActivity {
       device,
       models,
       ...(this.#current === undefined ? {} : { currentJobId: this.#current }),
+      ...(renderer === undefined ? {} : { renderer }),
       picturesPerMinute: this.#finishedAt.length / (RATE_WINDOW_MS / 60_000),
       ...(this.#lastError === undefined ? {} : { lastError: this.#lastError }),
       seenAt: now,

@@ -16,12 +16,27 @@ import { fakeResult } from './fake-runner.js';
  *   attempt; `crash-always` on every attempt;
  * - anything else: three quick steps.
  * Before each step it writes `<job id>.step-<n>` (and `<job id>.blocked-<n>` when it blocks), and between steps it
- * stops at a cancellation point as the engine does. Settings: `{ controlDir, steps? }`.
+ * stops at a cancellation point as the engine does. With `slowPreload`, loading the default model reports the
+ * text encoder, then the UNet, which holds the thread (writing `preload-blocked`) until `preload-release` exists.
+ * Settings: `{ controlDir, steps?, slowPreload? }`.
  */
 export const createRenderer: CreateRenderer = (input) => {
-  const { controlDir, steps = 3 } = input as { controlDir: string; steps?: number };
+  const { controlDir, steps = 3, slowPreload = false } = input as { controlDir: string; steps?: number; slowPreload?: boolean };
   const marker = (job: Job, name: string) => join(controlDir, `${job.id}.${name}`);
   return {
+    ...(slowPreload
+      ? {
+          preload: async (onLoading) => {
+            for (const component of ['text_encoder', 'unet']) {
+              onLoading({ stage: 'loading', component, model: 'fixture' });
+              // As onnxruntime's loads do: the load starts on a later turn of the event loop, then holds the thread.
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+            writeFileSync(join(controlDir, 'preload-blocked'), '');
+            holdThreadUntil(join(controlDir, 'preload-release'));
+          },
+        }
+      : {}),
     render: async (job, { signal, onProgress }) => {
       const { prompt } = job.request;
       const blocks = prompt.startsWith('block') && (prompt !== 'block-once' || job.attempts <= 1);

@@ -14,6 +14,7 @@ export function pipelineRendererHost(settings: Partial<PipelineRendererSettings>
 }
 
 /** A renderer process whose model calls hold their thread until the test lets them go (see blocking-renderer.ts). */
-export function blockingRendererHost(controlDir: string, options: Partial<RendererHostOptions> = {}): RendererHost {
-  return new RendererHost({ module: new URL('./blocking-renderer.ts', import.meta.url), settings: { controlDir }, log: printRendererErrors, exitWaitMs: 500, ...options });
+export function blockingRendererHost(controlDir: string, options: Partial<RendererHostOptions> & { readonly slowPreload?: boolean } = {}): RendererHost {
+  const { slowPreload = false, ...hostOptions } = options;
+  return new RendererHost({ module: new URL('./blocking-renderer.ts', import.meta.url), settings: { controlDir, slowPreload }, log: printRendererErrors, exitWaitMs: 500, ...hostOptions });
 }

@@ -3,6 +3,7 @@ import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisNames } from '../../src/jobs/redis/redis-names.js';
 import { RedisWorkerDirectory } from '../../src/jobs/redis/redis-worker-directory.js';
+import { describeRendererPhase } from '../../src/jobs/renderer/renderer-phase.js';
 import { RATE_WINDOW_MS, RenderActivity, type WorkerStatus } from '../../src/jobs/worker-status.js';
 import { deleteKeys, redisSkipReason, TEST_REDIS_URL, testPrefix } from '../helpers/redis.js';
 
@@ -23,6 +24,13 @@ describe('RenderActivity', () => {
     assert.deepEqual(status, { id: 'w', device: 'cuda:1', models: ['m'], picturesPerMinute: 0.1, lastError: { message: 'the UNet returned NaN', at: 60_000 }, seenAt: 120_000 });
     now = 60_000 + RATE_WINDOW_MS;
     assert.equal(activity.status('w', 'cpu', ['m']).picturesPerMinute, 0, 'out of the window');
+  });
+
+  test('what the renderer process does when it is not simply ready, in a few words', () => {
+    const activity = new RenderActivity(() => 0);
+    assert.equal(activity.status('w', 'cpu', [], describeRendererPhase({ phase: 'loading', model: 'sdxl-turbo', component: 'unet' })).renderer, 'loading sdxl-turbo (unet)');
+    assert.equal(activity.status('w', 'cpu', [], describeRendererPhase({ phase: 'restarting', reason: 'it exited with code 1', restartInMs: 1000 })).renderer, 'its renderer stopped (it exited with code 1); restarting');
+    assert.equal('renderer' in activity.status('w', 'cpu', [], describeRendererPhase({ phase: 'ready' })), false);
   });
 
   test('a job that ends is no longer current only if it was the current one', () => {

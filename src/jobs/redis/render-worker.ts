@@ -35,6 +35,8 @@ export interface RenderWorkerOptions {
   readonly id?: string;
   /** Where it renders (`cpu`, `cuda:1`), for the dashboard. */
   readonly device?: string;
+  /** What its renderer process is doing, when it is not simply ready (for the dashboard). */
+  readonly renderer?: () => string | undefined;
   readonly onError?: (error: unknown, jobId: string) => void;
 }
 
@@ -98,7 +100,7 @@ export class RenderWorker {
       batch.zadd(this.#options.names.workers(model), now, this.id);
       batch.hset(this.#options.names.modelsSeen, model, now);
     }
-    const status = this.#activity.status(this.id, this.#options.device ?? 'cpu', this.#options.models);
+    const status = this.#activity.status(this.id, this.#options.device ?? 'cpu', this.#options.models, this.#options.renderer?.());
     batch.hset(this.#options.names.workerStatus, this.id, JSON.stringify(status));
     await batch.exec();
   }

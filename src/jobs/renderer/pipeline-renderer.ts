@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ProgressListener } from '../../core/progress.js';
 import { MEMORY_SETTINGS } from '../../diffusion/model/memory-mode.js';
 import { DEVICES } from '../../diffusion/onnx/execution-device.js';
 import { SessionLoader } from '../../diffusion/onnx/session-loader.js';
@@ -42,10 +43,9 @@ export const createRenderer: CreateRenderer = (input, log) => {
       ? {}
       : {
           preload: async (onLoading) => {
-            // Opening the pipeline opens its upscaler; the engine's sessions follow.
-            if (settings.upscaler !== 'none') onLoading({ stage: 'loading', component: 'upscaler', model });
-            const pipeline = await pipelines.pipeline(model);
-            await pipeline.preload((progress) => { if (progress.stage === 'loading') onLoading({ ...progress, model }); });
+            const onProgress: ProgressListener = (progress) => { if (progress.stage === 'loading') onLoading({ ...progress, model }); };
+            const pipeline = await pipelines.pipeline(model, onProgress);
+            await pipeline.preload(onProgress);
           },
         }),
   };

@@ -10,7 +10,8 @@ import type { RenderProgress } from '../../core/progress.js';
 import type { JobRenderer, RenderedJob } from '../render-job-runner.js';
 import type { RendererLog } from './renderer.js';
 import { describeExit, RendererCrashedError } from './renderer-crashed-error.js';
-import { errorFromWire, errorToWire, isRendererMessage, type HostMessage, type RendererMessage, type RendererPhase, type WireRendered } from './renderer-protocol.js';
+import type { RendererPhase } from './renderer-phase.js';
+import { errorFromWire, errorToWire, isRendererMessage, type HostMessage, type RendererMessage, type WireRendered } from './renderer-protocol.js';
 
 export interface RendererHostOptions {
   /** The module whose `createRenderer` renders in the process (a file URL). */
@@ -110,6 +111,8 @@ export class RendererHost {
       });
       this.#holdOpen(child);
       signal.addEventListener('abort', onAbort, { once: true });
+      // The process may be inside a load that holds its thread: the host knows what loads and says so for it.
+      if (this.#phase.phase === 'loading') onProgress({ stage: 'loading', component: this.#phase.component });
       // The process renders for nobody's chat message: where the job is shown stays here.
       this.#send(child, { type: 'render', id, job: { ...job, place: undefined }, ...(startPicture === undefined ? {} : { startPicture }) });
     });
@@ -165,12 +168,20 @@ export class RendererHost {
     this.#startedAt = Date.now();
     this.#setPhase({ phase: 'starting' });
     this.#exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
+      let ended = false;
+      const end = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (ended) return;
+        ended = true;
         this.#onExit(child, code, signal);
         resolve();
+      };
+      child.once('exit', end);
+      child.on('error', (error) => {
+        this.#options.log('error', 'the renderer process could not be started or reached', { err: error });
+        // A process that never started (no memory to fork, say) sends no exit: its end is now.
+        if (child.pid === undefined) end(null, null);
       });
     });
-    child.on('error', (error) => { this.#options.log('error', 'the renderer process could not be started or reached', { err: error }); });
     child.on('message', (message: unknown) => {
       if (isRendererMessage(message)) this.#onMessage(message);
     });
@@ -224,11 +235,13 @@ export class RendererHost {
     const ranMs = Date.now() - this.#startedAt;
     this.#quickCrashes = ranMs < this.#restart.stableMs ? this.#quickCrashes + 1 : 1;
     const restartInMs = Math.min(this.#restart.maxMs, this.#restart.firstMs * 2 ** (this.#quickCrashes - 1));
-    this.#options.log('error', `the renderer process stopped (${reason}); a new one starts in ${Math.round(restartInMs / 1000)} s`, { pid: child.pid, code, signal, jobs: pending.length });
+    this.#options.log('error', `the renderer process stopped (${reason}); a new one starts in ${(restartInMs / 1000).toFixed(restartInMs < 10_000 ? 1 : 0)} s`, { pid: child.pid, code, signal, jobs: pending.length });
     this.#setPhase({ phase: 'restarting', reason, restartInMs });
     this.#restartTimer = setTimeout(() => {
       this.#ensureProcess().catch((error: unknown) => { this.#options.log('error', 'could not start a new renderer process', { err: error }); });
     }, restartInMs);
+    // A job asking for the renderer starts it at once; the timer alone keeps no process alive.
+    this.#restartTimer.unref();
   }
 
   /**
@@ -256,6 +269,7 @@ export class RendererHost {
   #setPhase(phase: RendererPhase): void {
     this.#phase = phase;
     this.#options.onPhase?.(phase);
+    if (phase.phase === 'loading') for (const pending of this.#pending.values()) pending.onProgress({ stage: 'loading', component: phase.component });
   }
 }
 

@@ -31,8 +31,6 @@ const lane = new PQueue({ concurrency: 1 });
 const controllers = new Map<string, AbortController>();
 let renderer: Promise<Renderer> | undefined;
 let handoffDir = '';
-/** While the default model loads ahead of any job: what loads now, and the jobs that arrived meanwhile. */
-let preloading: { component?: string; readonly waiting: Set<string> } | undefined;
 
 async function load(module: string, settings: unknown): Promise<Renderer> {
   const loaded = (await import(module)) as { createRenderer?: unknown };
@@ -44,33 +42,20 @@ function init(message: Extract<HostMessage, { type: 'init' }>): void {
   handoffDir = message.handoffDir;
   renderer = load(message.module, message.settings);
   // Loading the default model takes the lane, so the first job waits for it instead of loading the same sessions
-  // a second time beside it; it tells the host (and a job that waits) which component is loading.
+  // a second time beside it; it tells the host which component is loading (before the load holds this thread).
   void lane.add(async () => {
     try {
       const loaded = await renderer!;
       if (message.preload && loaded.preload !== undefined) {
-        preloading = { waiting: new Set() };
-        await loaded.preload((progress) => {
-          if (preloading !== undefined) preloading.component = progress.component;
-          send({ type: 'phase', phase: { phase: 'loading', model: progress.model, component: progress.component } });
-          for (const id of preloading?.waiting ?? []) send({ type: 'progress', id, progress: { stage: 'loading', component: progress.component } });
-        });
+        await loaded.preload((progress) => { send({ type: 'phase', phase: { phase: 'loading', model: progress.model, component: progress.component } }); });
       }
     } catch (error) {
       // A model that does not load is not fatal here: each job that needs it fails with the same message.
       log('error', `could not load the default model ahead of the first job: ${errorMessage(error)}`, { err: error });
     } finally {
-      preloading = undefined;
       send({ type: 'phase', phase: { phase: 'ready' } });
     }
   });
-}
-
-/** A job that arrives while the default model loads is told so: "loading the model (unet)", not a silent wait. */
-function waitForPreload(id: string): void {
-  if (preloading === undefined) return;
-  preloading.waiting.add(id);
-  if (preloading.component !== undefined) send({ type: 'progress', id, progress: { stage: 'loading', component: preloading.component } });
 }
 
 async function render(message: Extract<HostMessage, { type: 'render' }>, controller: AbortController): Promise<void> {
@@ -110,7 +95,6 @@ process.on('message', (message: unknown) => {
     case 'render': {
       const controller = new AbortController();
       controllers.set(message.id, controller);
-      waitForPreload(message.id);
       void lane.add(() => render(message, controller));
       return;
     }

@@ -2,6 +2,7 @@ import { CancelledError, UserError } from '../../core/errors.js';
 import type { RenderProgress } from '../../core/progress.js';
 import type { Job } from '../job.js';
 import type { RenderedJob } from '../render-job-runner.js';
+import type { RendererPhase } from './renderer-phase.js';
 
 /**
  * The messages between a renderer host and its renderer process, over Node's IPC channel with the `advanced`
@@ -36,17 +37,6 @@ export interface WireRendered {
   readonly result: RenderedJob['result'];
   readonly path: string;
 }
-
-/** What the renderer process is doing besides jobs. */
-export type RendererPhase =
-  /** The process is starting (importing its modules). */
-  | { readonly phase: 'starting' }
-  /** Loading a model's sessions before the first job needs them. */
-  | { readonly phase: 'loading'; readonly model: string; readonly component: string }
-  | { readonly phase: 'ready' }
-  /** The process stopped unexpectedly; a new one starts after `restartInMs`. */
-  | { readonly phase: 'restarting'; readonly reason: string; readonly restartInMs: number }
-  | { readonly phase: 'stopped' };
 
 export type LogLevel = 'info' | 'warn' | 'error';
 

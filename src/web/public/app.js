@@ -261,7 +261,7 @@ async function drawWorkers() {
           element('td', { text: worker.id }),
           element('td', { text: worker.device }),
           element('td', { text: worker.models.join(', ') }),
-          element('td', { text: worker.currentJobId === undefined ? 'idle' : worker.currentJobId.slice(0, 8) }),
+          element('td', { text: worker.currentJobId === undefined ? (worker.renderer ?? 'idle') : worker.currentJobId.slice(0, 8) }),
           element('td', { text: worker.picturesPerMinute.toFixed(1) }),
           element('td', { text: worker.lastError === undefined ? '—' : `${worker.lastError.message} (${formatDate(worker.lastError.at)})` }),
         ),

@@ -8,7 +8,7 @@ import type { JobEvent, JobOwner, JobRequest } from '../../../src/jobs/job.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
 import { LocalJobService } from '../../../src/jobs/local-job-service.js';
 import { renderJobRunner } from '../../../src/jobs/render-job-runner.js';
-import type { RendererPhase } from '../../../src/jobs/renderer/renderer-protocol.js';
+import type { RendererPhase } from '../../../src/jobs/renderer/renderer-phase.js';
 import { blockingRendererHost } from '../../helpers/renderer-hosts.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 import { fileAppears, until } from '../../helpers/until.js';
@@ -17,12 +17,12 @@ const owner = (id: string): JobOwner => ({ platform: 'discord', userId: id, name
 const request = (prompt: string): JobRequest => ({ prompt, model: 'sdxl-turbo', private: false, maxBytes: 10 * 2 ** 20 });
 
 /** A local queue whose renderer is a blocking-renderer process; its events, its control folder. */
-async function blockingQueue(store?: string) {
+async function blockingQueue(store?: string, slowPreload = false) {
   const root = await tempDir();
   const control = join(root, 'control');
   await mkdir(control);
   const phases: RendererPhase[] = [];
-  const host = blockingRendererHost(control, { onPhase: (phase) => phases.push(phase), restart: { firstMs: 10, maxMs: 100, stableMs: 60_000 } });
+  const host = blockingRendererHost(control, { onPhase: (phase) => phases.push(phase), restart: { firstMs: 10, maxMs: 100, stableMs: 60_000 }, slowPreload });
   const service = new LocalJobService({ store: new JobStore(store ?? join(root, 'jobs.sqlite')), runner: renderJobRunner(host.render, join(root, 'outputs')), limits: { perUser: 5, total: 20, timeoutMs: 600_000 } });
   const events: JobEvent[] = [];
   service.subscribe((event) => events.push(event));
@@ -31,7 +31,7 @@ async function blockingQueue(store?: string) {
   const marker = (jobId: string, name: string) => join(control, `${jobId}.${name}`);
   const release = (jobId: string, step: number) => { writeFileSync(marker(jobId, `release-${step}`), ''); };
   const settled = (jobId: string) => until(() => ['succeeded', 'failed', 'cancelled'].includes(service.get(jobId)?.state ?? ''), () => `job ${jobId} to end; events: ${events.map((e) => e.type).join(' ')}`);
-  return { host, service, events, phases, marker, release, settled, storeFile: store ?? join(root, 'jobs.sqlite') };
+  return { host, service, events, phases, control, marker, release, settled, storeFile: store ?? join(root, 'jobs.sqlite') };
 }
 
 function pidAlive(pid: number | undefined): boolean {
@@ -138,7 +138,26 @@ describe('the renderer process', () => {
     await second.host.stop();
   });
 
-  test('a stopped host leaves no process and no hand-off files behind', async () => {
+  test('the default model loads as the renderer starts; a job that arrives meanwhile is told the model is loading, then renders', async () => {
+    const { host, service, events, phases, control, settled } = await blockingQueue(undefined, true);
+    await fileAppears(join(control, 'preload-blocked'));
+    assert.deepEqual(phases.filter((phase) => phase.phase === 'loading'), [
+      { phase: 'loading', model: 'fixture', component: 'text_encoder' },
+      { phase: 'loading', model: 'fixture', component: 'unet' },
+    ]);
+    const { job } = await service.enqueue(owner('a'), request('a quiet lake'), null);
+    await until(() => events.some((event) => event.type === 'progress' && event.job.id === job.id), 'the job to hear from the renderer');
+    const first = events.find((event) => event.type === 'progress' && event.job.id === job.id);
+    assert.deepEqual(first?.type === 'progress' ? first.progress : undefined, { stage: 'loading', component: 'unet' });
+    assert.equal(existsSync(join(control, `${job.id}.step-1`)), false, 'it waits for the load');
+    writeFileSync(join(control, 'preload-release'), '');
+    await settled(job.id);
+    assert.equal(service.get(job.id)?.state, 'succeeded');
+    assert.equal(phases.at(-1)?.phase, 'ready');
+    await host.stop();
+  });
+
+  test('a stopped host leaves no process behind and takes no more jobs', async () => {
     const { host, service, settled } = await blockingQueue();
     const { job } = await service.enqueue(owner('a'), request('a quiet lake'), null);
     await settled(job.id);
