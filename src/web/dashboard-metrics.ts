@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RenderProgress } from '../core/progress.js';
 import type { JobEvent } from '../jobs/job.js';
 import type { JobService } from '../jobs/job-service.js';
@@ -8,7 +8,7 @@ const STAGE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600]
 
 /**
  * The bot's numbers in Prometheus' text format: queue depth, render seconds by stage and in all (histograms), jobs by
- * outcome, failures, and uploads into chat. Stage times are measured from the progress events, so they include
+ * outcome, failures, uploads into chat, and Node's default process metrics (event-loop delay, memory, CPU). Stage times are measured from the progress events, so they include
  * what a person waits for (model loading too), on any lane the job service reports.
  */
 export class DashboardMetrics {
@@ -25,6 +25,9 @@ export class DashboardMetrics {
   constructor(jobs: JobService, clock: () => number = () => performance.now()) {
     this.#clock = clock;
     const registers = [this.registry];
+    // Node's own figures too, the event loop's delay first (nodejs_eventloop_lag_p99_seconds, since the last scrape):
+    // the chat process must answer within the platforms' 3 s however busy the renderer is, and this shows it does.
+    collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'imagine_queue_jobs',
       help: 'Jobs waiting or running now',

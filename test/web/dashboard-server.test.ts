@@ -251,6 +251,7 @@ describe('the dashboard server', () => {
     assert.match(text, /imagine_jobs_finished_total\{outcome="succeeded"\} [1-9]/);
     assert.match(text, /imagine_jobs_finished_total\{outcome="cancelled"\} [1-9]/);
     assert.match(text, /imagine_queue_jobs\{state="waiting"\} 0/);
+    assert.match(text, /^nodejs_eventloop_lag_p99_seconds \d/m, 'the event loop’s delay, for an alert on a chat process that stops answering');
     metrics.upload('slack', 'ok');
     assert.match(await (await fetch(`${base}/metrics`)).text(), /imagine_uploads_total\{platform="slack",outcome="ok"\} 1/);
   });
