@@ -99,6 +99,16 @@ export type InterruptionCause = 'restart' | 'crash';
 
 export type JobListener = (event: JobEvent) => void;
 
+/** States a job does not leave (its record may still change: a picture deleted, a place moved). */
+export function isFinalState(state: JobState | undefined): boolean {
+  return state === 'succeeded' || state === 'failed' || state === 'cancelled' || state === 'interrupted';
+}
+
+/** Events that tell a job's final state; nothing that is not one may follow one. */
+export function isFinalEvent(event: JobEvent): boolean {
+  return event.type === 'succeeded' || event.type === 'failed' || event.type === 'cancelled' || (event.type === 'interrupted' && !event.willRetry);
+}
+
 export function ownerKey(owner: JobOwner): string {
   return `${owner.platform}:${owner.userId}`;
 }

@@ -5,7 +5,7 @@ import type { RenderProgress } from '../core/progress.js';
 import { DurationEstimator } from './duration-estimator.js';
 import { fairOrder } from './fair-order.js';
 import { mayManage, type Actor } from './job-authority.js';
-import { ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest, type JobResult } from './job.js';
+import { isFinalEvent, isFinalState, ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest, type JobResult } from './job.js';
 import type { JobLimits, JobService, JobServiceOptions, QueuedPlace } from './job-service.js';
 import { deleteStoredPicture } from './picture-deletion.js';
 import type { LaneControl } from './lane-control.js';
@@ -387,7 +387,9 @@ export class LocalJobService implements JobService, LaneControl {
     if (!this.#lastServed.has(key)) this.#lastServed.set(key, this.#store.lastStart(owner.platform, owner.userId));
   }
 
+  /** Tells the listeners; a job's shown state only moves forward: once final, nothing but a final state follows. */
   #emit(event: JobEvent): void {
+    if (!isFinalEvent(event) && isFinalState(this.get(event.job.id)?.state)) return;
     for (const listener of this.#listeners) {
       try {
         listener(event);

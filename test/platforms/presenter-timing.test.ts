@@ -20,10 +20,10 @@ const INTERVAL = 1500;
 
 /** A job service that the test drives: it only hands events to the presenter and remembers places. */
 class ScriptedJobs implements Pick<JobService, 'subscribe' | 'get' | 'setPlace' | 'holdOutput'> {
-  listener: JobListener | undefined;
+  readonly #listeners: JobListener[] = [];
   readonly #jobs = new Map<string, Job>();
   subscribe(listener: JobListener): () => void {
-    this.listener = listener;
+    this.#listeners.push(listener);
     return () => undefined;
   }
   get(jobId: string): Job | undefined {
@@ -39,7 +39,7 @@ class ScriptedJobs implements Pick<JobService, 'subscribe' | 'get' | 'setPlace' 
   emit(event: JobEvent): void {
     const known = this.#jobs.get(event.job.id);
     this.#jobs.set(event.job.id, known === undefined ? event.job : { ...event.job, place: known.place });
-    this.listener?.(event);
+    for (const listener of this.#listeners) listener(event);
   }
 }
 
@@ -99,6 +99,51 @@ function checkRate(sends: readonly { at: number; text: string }[], start: number
   assert.match(sends[2].text, /seed 42/);
   for (let i = 1; i < times.length - 1; i++) assert.ok(times[i] - times[i - 1] >= INTERVAL);
 }
+
+describe('a final state stays final', { timeout: 20_000 }, () => {
+  test('Discord and Slack: an event that is not final, after the picture was posted, changes nothing', async () => {
+    const discordSends: string[] = [];
+    const rest = {
+      patch: (_route: string, options: { body: unknown }) => {
+        discordSends.push(JSON.stringify(options.body));
+        return Promise.resolve({ id: '1' });
+      },
+      post: () => Promise.resolve({ id: '1' }),
+    } as unknown as REST;
+    const slackSends: string[] = [];
+    const client = {
+      chat: {
+        postMessage: (args: { text: string }) => {
+          slackSends.push(args.text);
+          return Promise.resolve({ ok: true, ts: '1.1' });
+        },
+        update: (args: { text: string }) => {
+          slackSends.push(args.text);
+          return Promise.resolve({ ok: true });
+        },
+      },
+      filesUploadV2: () => Promise.resolve({ files: [{ files: [{ id: 'F1' }] }] }),
+    } as unknown as webApi.WebClient;
+    const jobs = new ScriptedJobs();
+    new DiscordJobPresenter({ rest, jobs: jobs as unknown as JobService, minIntervalMs: INTERVAL, clock: () => Date.now() });
+    new SlackJobPresenter({ client, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, clock: () => Date.now() });
+    for (const running of [job({ kind: 'interaction', applicationId: '1', token: 't', createdAt: Date.now(), channelId: '2', ephemeral: false }), job({ kind: 'slack', channelId: 'C1' })]) {
+      jobs.emit({ type: 'succeeded', job: { ...running, state: 'succeeded' }, result: { ...fakeResult(running), file: picture } });
+      // The stale copy of the job, as a queue that read it before the picture arrived would send it.
+      jobs.emit({ type: 'queued', job: { ...running, state: 'queued' }, position: 1, etaMs: 0 });
+      jobs.emit({ type: 'progress', job: running, progress: { stage: 'denoising', step: 1, total: 4 } });
+    }
+    for (let i = 0; i < 50 && (discordSends.length < 1 || slackSends.length < 1); i++) {
+      mock.timers.tick(0);
+      await flushPromises();
+    }
+    await advance(INTERVAL * 3);
+    assert.equal(discordSends.length, 1, 'Discord: the picture, then nothing');
+    assert.match(discordSends[0], /seed 42/);
+    assert.ok(slackSends.every((text) => !/next in line|step 1\/4/.test(text)), `Slack sent only the final state: ${slackSends.join(' | ')}`);
+    assert.ok(slackSends.length >= 1);
+  });
+});
 
 describe('edit rate on a mocked clock', { timeout: 20_000 }, () => {
   test('Discord: the first state at once, then at most one edit per interval with the newest state, the final one at once', async () => {

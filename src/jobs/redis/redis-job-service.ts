@@ -5,7 +5,7 @@ import { UserError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../imaging/write-file-atomic.js';
 import { DurationEstimator } from '../duration-estimator.js';
 import { mayManage, type Actor } from '../job-authority.js';
-import { ownerKey, type InterruptionCause, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest } from '../job.js';
+import { isFinalEvent, isFinalState, ownerKey, type InterruptionCause, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest } from '../job.js';
 import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.js';
 import { deleteStoredPicture } from '../picture-deletion.js';
 import type { LaneControl } from '../lane-control.js';
@@ -66,6 +66,8 @@ export class RedisJobService implements JobService, LaneControl {
   #refreshing: Promise<void> | undefined;
   #refreshAgain = false;
   #stopping = false;
+  /** Jobs whose picture is being collected now (claimed once, see #completed). */
+  readonly #collecting = new Set<string>();
   /** Why a running job is about to go back to the queue, as its worker said (see RequeueNotice). */
   readonly #requeueCauses = new Map<string, InterruptionCause>();
 
@@ -222,13 +224,18 @@ export class RedisJobService implements JobService, LaneControl {
     } catch (error) {
       // Redis went away between the cap check and the queueing: nothing is acknowledged, nothing runs later.
       await Promise.all(jobs.map((job) => this.#queue(job.request.model).remove(job.id).catch(() => 0)));
-      for (const job of jobs) this.#finish({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message: 'the queue could not be reached', userFacing: true } });
+      for (const job of jobs) this.#finish(job.id, { state: 'failed', finishedAt: this.#clock(), error: { message: 'the queue could not be reached', userFacing: true } });
       this.#options.onError?.(error, jobs[0]);
       throw new UserError('the queue (Redis) cannot be reached right now; nothing was queued, try again in a minute');
     }
     await this.#refresh();
-    const placed = jobs.map((job) => ({ job: this.#own.get(job.id) ?? job, ...this.#placeOf(job) }));
-    for (const queued of placed) if (queued.job.state === 'queued') this.#emit({ type: 'queued', ...queued });
+    // A job may have started, or even finished, while the queue was read: it is told as it is now, and only a job
+    // still waiting is announced as queued.
+    const placed = jobs.map((job) => {
+      const latest = this.get(job.id) ?? job;
+      return latest.state === 'queued' ? { job: latest, ...this.#placeOf(latest) } : { job: latest, position: 0, etaMs: 0 };
+    });
+    for (const queued of placed) if (queued.job.state === 'queued' && this.#own.has(queued.job.id)) this.#emit({ type: 'queued', ...queued });
     return placed;
   }
 
@@ -263,7 +270,7 @@ export class RedisJobService implements JobService, LaneControl {
       // Removal fails for a job a worker has just locked: then it is running, and the worker is asked to stop it.
       const removed = await this.#queue(job.request.model).remove(jobId);
       if (removed === 1) {
-        this.#finish({ ...job, state: 'cancelled', finishedAt: this.#clock(), cancelledBy: by.owner.name });
+        this.#finish(jobId, { state: 'cancelled', finishedAt: this.#clock(), cancelledBy: by.owner.name });
         this.#emit({ type: 'cancelled', job: this.get(jobId)!, by: by.owner.name });
         await this.#refresh();
         return this.get(jobId)!;
@@ -438,26 +445,34 @@ export class RedisJobService implements JobService, LaneControl {
     this.#emit({ type: 'progress', job: this.#own.get(jobId)!, progress });
   }
 
-  /** Saves the picture a worker sent back under DATA_DIR/outputs and tells the adapters. */
+  /**
+   * Saves the picture a worker sent back under DATA_DIR/outputs and tells the adapters. Claimed once per job before
+   * anything is awaited: the start-up check and the completed event may both come for one job.
+   */
   async #completed(jobId: string, returnvalue: unknown): Promise<void> {
     const job = this.#own.get(jobId);
-    if (job === undefined) return;
-    const value = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as RenderReturn;
-    const bytes = await this.#connection.getBuffer(value.resultKey);
-    if (bytes === null) {
-      this.#finish({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message: 'the finished picture expired in Redis before this bot could collect it', userFacing: true } });
-      this.#emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
-      return;
+    if (job === undefined || this.#collecting.has(jobId)) return;
+    this.#collecting.add(jobId);
+    try {
+      const value = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as RenderReturn;
+      const bytes = await this.#connection.getBuffer(value.resultKey);
+      if (bytes === null) {
+        this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: 'the finished picture expired in Redis before this bot could collect it', userFacing: true } });
+        this.#emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
+        return;
+      }
+      const file = outputPath(this.#options.outputsDir, jobId, value.result.format);
+      await writeFileAtomic(file, bytes);
+      const result = { ...value.result, file };
+      this.#estimator.record(job.request, result.durationMs);
+      this.#finish(jobId, { state: 'succeeded', finishedAt: this.#clock(), result });
+      this.#emit({ type: 'succeeded', job: this.get(jobId)!, result });
+      await this.#connection.del(value.resultKey);
+      void this.#options.retention?.prune();
+      this.#scheduleRefresh();
+    } finally {
+      this.#collecting.delete(jobId);
     }
-    const file = outputPath(this.#options.outputsDir, jobId, value.result.format);
-    await writeFileAtomic(file, bytes);
-    const result = { ...value.result, file };
-    this.#estimator.record(job.request, result.durationMs);
-    this.#finish({ ...job, state: 'succeeded', finishedAt: this.#clock(), result });
-    this.#emit({ type: 'succeeded', job: this.get(jobId)!, result });
-    await this.#connection.del(value.resultKey);
-    void this.#options.retention?.prune();
-    this.#scheduleRefresh();
   }
 
   /** BullMQ reports every failed attempt; only the last one (the job in the failed set) ends the job. */
@@ -478,24 +493,32 @@ export class RedisJobService implements JobService, LaneControl {
     if (job === undefined) return;
     const failure = failureFromReason(reason);
     if (failure.kind === 'cancelled') {
-      this.#finish({ ...job, state: 'cancelled', finishedAt: this.#clock(), cancelledBy: failure.by });
+      this.#finish(jobId, { state: 'cancelled', finishedAt: this.#clock(), cancelledBy: failure.by });
       this.#emit({ type: 'cancelled', job: this.get(jobId)!, by: failure.by });
     } else {
       if (!failure.userFacing) this.#options.onError?.(new Error(failure.message), job);
-      this.#finish({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message: failure.message, userFacing: failure.userFacing } });
+      this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: failure.message, userFacing: failure.userFacing } });
       this.#emit({ type: 'failed', job: this.get(jobId)!, error: { message: failure.message, userFacing: failure.userFacing } });
     }
     this.#scheduleRefresh();
   }
 
-  /** A job's final state: written to the front's history, and its place under the caps freed. */
-  #finish(job: Job): void {
-    this.#own.delete(job.id);
+  /**
+   * A job's final state: its fields written onto the newest copy of the job (never a copy read before an await, which
+   * would undo a place stored meanwhile), and its place under the caps freed.
+   */
+  #finish(jobId: string, outcome: Pick<Job, 'state' | 'finishedAt'> & Partial<Pick<Job, 'result' | 'error' | 'cancelledBy'>>): void {
+    const latest = this.#own.get(jobId) ?? this.#store.get(jobId);
+    if (latest === undefined) return;
+    const job: Job = { ...latest, ...outcome };
+    this.#own.delete(jobId);
     this.#store.update(job);
     void release(this.#connection, this.#options.names, ownerKey(job.owner), [job.id]).catch((error: unknown) => { this.#options.onError?.(error, job); });
   }
 
+  /** Tells the listeners; a job's shown state only moves forward: once final, nothing but a final state follows. */
   #emit(event: JobEvent): void {
+    if (!isFinalEvent(event) && isFinalState(this.get(event.job.id)?.state)) return;
     for (const listener of this.#listeners) {
       try {
         listener(event);

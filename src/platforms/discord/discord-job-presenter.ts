@@ -3,6 +3,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
 import type { UploadListener } from '../chat-bot-options.js';
+import { FinalStates } from '../final-states.js';
 import { jobMessage, type DiscordMessage } from './discord-job-message.js';
 import { NO_MENTIONS } from './discord-markdown.js';
 import { INTERACTION_TOKEN_LIFETIME_MS, isDiscordPlace, messageLink, MOVE_BEFORE_EXPIRY_MS, type DiscordPlace } from './discord-place.js';
@@ -54,6 +55,7 @@ export class DiscordJobPresenter {
   readonly #onUpload: UploadListener;
   readonly #tracked = new Map<string, Tracked>();
   readonly #unsubscribe: () => void;
+  readonly #finalStates = new FinalStates();
 
   constructor(options: PresenterOptions) {
     this.#rest = options.rest;
@@ -82,7 +84,7 @@ export class DiscordJobPresenter {
   }
 
   #onEvent(event: JobEvent): void {
-    if (event.job.owner.platform !== 'discord' || !isDiscordPlace(event.job.place)) return;
+    if (event.job.owner.platform !== 'discord' || !isDiscordPlace(event.job.place) || !this.#finalStates.admits(event)) return;
     let tracked = this.#tracked.get(event.job.id);
     if (tracked === undefined) {
       tracked = { latest: undefined, shown: undefined, lastSentAt: 0, timer: undefined, expiryTimer: undefined, chain: Promise.resolve(), dead: false, releaseOutput: undefined };

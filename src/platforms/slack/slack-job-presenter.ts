@@ -5,6 +5,7 @@ import { fileExtension } from '../../imaging/image-format.js';
 import type { Job, JobEvent, JobResult } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
 import type { UploadListener } from '../chat-bot-options.js';
+import { FinalStates } from '../final-states.js';
 import { slackJobMessage } from './slack-job-message.js';
 import { escapeMrkdwn } from './slack-mrkdwn.js';
 import { isSlackPlace, type SlackPlace } from './slack-place.js';
@@ -55,6 +56,7 @@ export class SlackJobPresenter {
   readonly #onUpload: UploadListener;
   readonly #tracked = new Map<string, Tracked>();
   readonly #unsubscribe: () => void;
+  readonly #finalStates = new FinalStates();
   #pausedUntil = 0;
 
   constructor(options: SlackPresenterOptions) {
@@ -85,7 +87,7 @@ export class SlackJobPresenter {
   }
 
   #onEvent(event: JobEvent): void {
-    if (event.job.owner.platform !== 'slack' || !isSlackPlace(event.job.place)) return;
+    if (event.job.owner.platform !== 'slack' || !isSlackPlace(event.job.place) || !this.#finalStates.admits(event)) return;
     let tracked = this.#tracked.get(event.job.id);
     if (tracked === undefined) {
       tracked = { latest: undefined, lastSentAt: 0, timer: undefined, chain: Promise.resolve(), dead: false, toldAboutRateLimit: false, releaseOutput: undefined };

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { JobEvent, JobOwner, JobRequest } from '../../../src/jobs/job.js';
+import { JobStore } from '../../../src/jobs/job-store.js';
+import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
+import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
+import { RenderWorker } from '../../../src/jobs/redis/render-worker.js';
+import { deleteKeys, redisSkipReason, TEST_REDIS_URL, testPrefix } from '../../helpers/redis.js';
+import { RedisProxy } from '../../helpers/redis-proxy.js';
+import { Gate, ScriptedRenderer } from '../../helpers/scripted-renderer.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+import { until } from '../../helpers/until.js';
+
+/*
+ * The order of events on Redis, forced: a proxy between the front and Redis holds one connection's commands while
+ * the rest of the system (a worker on its own connection, the front's event stream) goes on.
+ */
+
+const skip = await redisSkipReason();
+const base: Omit<JobRequest, 'prompt'> = { model: 'sdxl-turbo', private: false, maxBytes: 10 * 2 ** 20 };
+const ana: JobOwner = { platform: 'slack', userId: 'U1', name: 'ana' };
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+async function setup() {
+  const prefix = testPrefix();
+  cleanups.push(() => deleteKeys(prefix));
+  const names = new RedisNames(prefix);
+  const proxy = new RedisProxy(TEST_REDIS_URL);
+  await proxy.start();
+  cleanups.push(() => proxy.stop());
+  const store = new JobStore(join(await tempDir(), 'jobs.sqlite'));
+  const outputsDir = join(await tempDir(), 'outputs');
+  const front = (events: JobEvent[] = []) => {
+    const service = new RedisJobService({ redisUrl: proxy.url, names, store, outputsDir, lockMs: 5000, limits: { perUser: 5, total: 20, timeoutMs: 60_000 } });
+    service.subscribe((event) => events.push(event));
+    cleanups.push(() => service.shutdown());
+    return { service, events };
+  };
+  const worker = async (renderer: ScriptedRenderer) => {
+    // The worker talks to Redis directly: only the front's connections pass the proxy.
+    const started = new RenderWorker({ redisUrl: TEST_REDIS_URL, names, models: ['sdxl-turbo'], render: renderer.render, lockMs: 5000, timeoutMs: 60_000, resultTtlSeconds: 600, maxResultBytes: 2 ** 20 });
+    await started.start();
+    cleanups.push(() => started.stop(0));
+  };
+  const isResultRead = (jobId?: string) => (args: readonly string[]) => args[0].toLowerCase() === 'get' && (jobId === undefined ? args[1].startsWith(`${prefix}:result:`) : args[1] === names.result(jobId));
+  return { names, proxy, store, front, worker, isResultRead, prefix };
+}
+
+const typesOf = (events: readonly JobEvent[], jobId: string) => events.filter((event) => event.job.id === jobId && event.type !== 'progress').map((event) => event.type);
+
+describe('the queue on Redis: the order of events, forced', { skip }, () => {
+  test('a job that finishes while its enqueue still reads the queue is never shown as queued again', async () => {
+    const { proxy, front, worker } = await setup();
+    const { service, events } = front();
+    await service.start();
+    await worker(new ScriptedRenderer());
+    const marker = `finishes during its enqueue ${randomUUID()}`;
+    // The connection that queues the job (BullMQ's queue client) is the one whose next command the enqueue then awaits.
+    let queueConnection: number | undefined;
+    const hold = proxy.hold((args, connection) => {
+      if (args.some((arg) => arg.includes(marker))) {
+        queueConnection = connection;
+        return false;
+      }
+      return connection === queueConnection;
+    });
+    const enqueued = service.enqueue(ana, { ...base, prompt: marker }, { channel: 'C1' });
+    await hold.arrived;
+    await until(() => events.some((event) => event.type === 'succeeded'), () => `the job to finish; events: ${events.map((e) => e.type).join(' ')}`);
+    hold.release();
+    const { job } = await enqueued;
+    assert.deepEqual(typesOf(events, job.id).slice(typesOf(events, job.id).indexOf('succeeded')), ['succeeded'], 'nothing after the final state');
+    assert.equal(service.get(job.id)?.state, 'succeeded');
+  });
+
+  test('a job completed both by the start-up check and by its event is saved and posted once', async () => {
+    const { names, proxy, front, worker, isResultRead, prefix } = await setup();
+    const first = front();
+    await first.service.start();
+    const { job } = await first.service.enqueue(ana, { ...base, prompt: 'finishes as the front starts' }, { channel: 'C1' });
+    await first.service.shutdown();
+    const gate = new Gate();
+    await worker(new ScriptedRenderer(gate.wait, 1));
+    await gate.arrival();
+
+    const second = front();
+    // The start-up check of this job waits at its first read of the job; its picture's read waits too.
+    const checking = proxy.hold((args) => args[0].toLowerCase() === 'hgetall' && args[1] === `${prefix}:${names.queue('sdxl-turbo')}:${job.id}`);
+    const reading = proxy.hold(isResultRead(job.id));
+    const starting = second.service.start();
+    await checking.arrived;
+    gate.open();
+    // The completed event reached the front, which now waits for the picture's bytes.
+    await reading.arrived;
+    checking.release();
+    // Either the start-up check asks for the picture a second time, or it has moved on to the next step of start().
+    await Promise.race([proxy.seen(isResultRead(job.id), 2), proxy.seen((args) => args[0].toLowerCase() === 'hgetall' && args[1] === names.admitted)]);
+    reading.release();
+    await starting;
+    await until(() => second.service.get(job.id)?.state === 'succeeded', 'the job succeeds');
+    assert.equal(second.events.filter((event) => event.type === 'succeeded' && event.job.id === job.id).length, 1, 'posted once');
+  });
+
+  test('a place stored while the picture is being collected is kept (no stale record is written back)', async () => {
+    const { proxy, store, front, worker, isResultRead } = await setup();
+    const { service, events } = front();
+    await service.start();
+    await worker(new ScriptedRenderer());
+    let resultKey = '';
+    const reading = proxy.hold((args) => {
+      if (!isResultRead()(args)) return false;
+      resultKey = args[1];
+      return true;
+    });
+    const enqueued = service.enqueue(ana, { ...base, prompt: 'its message moves' }, { channel: 'C1' });
+    await reading.arrived;
+    const jobId = resultKey.split(':').at(-1)!;
+    // What the Slack presenter does once it has posted the status message: the message's ts joins the place.
+    service.setPlace(jobId, { channel: 'C1', ts: '1700000000.000100' });
+    reading.release();
+    const { job } = await enqueued;
+    assert.equal(job.id, jobId);
+    await until(() => service.get(job.id)?.state === 'succeeded', 'the job succeeds');
+    assert.deepEqual(store.get(job.id)?.place, { channel: 'C1', ts: '1700000000.000100' });
+    assert.deepEqual(events.find((event) => event.type === 'succeeded')?.job.place, { channel: 'C1', ts: '1700000000.000100' });
+  });
+});
