@@ -28,6 +28,7 @@ import { ensureDefaultModels } from './models/ensure-models.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';
 import { configuredPlatforms } from './platforms/configured-platforms.js';
 import { DiscordBot } from './platforms/discord/discord-bot.js';
+import { PendingReplies } from './platforms/pending-replies.js';
 import { SlackBot } from './platforms/slack/slack-bot.js';
 import { createRendererHost, createRenderWorker, deviceName, SHUTDOWN_GRACE_MS } from './render-setup.js';
 import { DashboardMetrics } from './web/dashboard-metrics.js';
@@ -105,7 +106,8 @@ async function main(): Promise<number> {
   const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
 
   const chats: { stop(): Promise<void> }[] = [];
-  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, dashboard?.countUpload, log));
+  const pendingReplies = new PendingReplies(join(config.DATA_DIR, 'pending-replies.sqlite'), (error) => { log.warn({ err: error }, 'could not note or clear an answer owed in chat'); });
+  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, pendingReplies, dashboard?.countUpload, log));
   if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, services, dashboard?.countUpload, log));
   // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
   await queue.start();
@@ -122,6 +124,7 @@ async function main(): Promise<number> {
   clearInterval(pictureSweep);
   await queue.stop(SHUTDOWN_GRACE_MS);
   for (const chat of chats) await chat.stop();
+  pendingReplies.shut();
   models.stop();
   store.close();
   lock.release();
@@ -296,9 +299,10 @@ function logTo(log: pino.Logger) {
   };
 }
 
-async function startDiscord(token: string, config: Config, services: Services, countUpload: UploadCounter | undefined, log: pino.Logger): Promise<DiscordBot> {
+async function startDiscord(token: string, config: Config, services: Services, pendingReplies: PendingReplies, countUpload: UploadCounter | undefined, log: pino.Logger): Promise<DiscordBot> {
   const bot = new DiscordBot({
     token,
+    pendingReplies,
     commands: COMMANDS,
     services,
     ...(countUpload === undefined ? {} : { onUpload: (outcome: 'ok' | 'failed') => { countUpload('discord', outcome); } }),

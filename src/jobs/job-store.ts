@@ -130,6 +130,14 @@ export class JobStore {
     })();
   }
 
+  /** Takes back jobs that were recorded but never admitted to the queue (their request was refused). */
+  removeUnqueued(ids: readonly string[]): void {
+    const remove = this.#db.prepare("DELETE FROM jobs WHERE id = ? AND state = 'queued' AND started_at IS NULL");
+    this.#db.transaction(() => {
+      for (const id of ids) remove.run(id);
+    })();
+  }
+
   /** Writes the fields of a job that change as it moves. */
   update(job: Job): void {
     this.#db

@@ -11,7 +11,7 @@ import { deleteStoredPicture } from '../picture-deletion.js';
 import type { LaneControl } from '../lane-control.js';
 import type { JobStore } from '../job-store.js';
 import { outputPath } from '../render-job-runner.js';
-import { admit, release, staleAdmissions } from './redis-admission.js';
+import { admit, release, staleAdmissions, type Admission } from './redis-admission.js';
 import { reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import type { StartingPictureStore } from '../starting-pictures.js';
@@ -29,6 +29,8 @@ export interface RedisJobServiceOptions extends JobServiceOptions {
   readonly keepFinishedSeconds?: number;
   /** Where the front keeps image-to-image jobs' starting pictures; they travel to the worker inside the BullMQ job. */
   readonly pictures?: StartingPictureStore;
+  /** How often places under the caps that no job holds any more are looked for (a front died holding them). */
+  readonly staleSweepMs?: number;
 }
 
 /** An admission younger than this may belong to a job another front is queueing right now. */
@@ -66,6 +68,7 @@ export class RedisJobService implements JobService, LaneControl {
   #refreshing: Promise<void> | undefined;
   #refreshAgain = false;
   #stopping = false;
+  #sweep: NodeJS.Timeout | undefined;
   /** Jobs whose picture is being collected now (claimed once, see #completed). */
   readonly #collecting = new Set<string>();
   /** Why a running job is about to go back to the queue, as its worker said (see RequeueNotice). */
@@ -103,6 +106,11 @@ export class RedisJobService implements JobService, LaneControl {
       }
     }
     await this.#freeStaleAdmissions();
+    // Not only at a start: a front that died holding places may never start again.
+    this.#sweep = setInterval(() => {
+      this.#freeStaleAdmissions().catch((error: unknown) => { this.#options.onError?.(error, undefined); });
+    }, this.#options.staleSweepMs ?? 60_000);
+    this.#sweep.unref();
     await this.#refresh();
   }
 
@@ -119,7 +127,7 @@ export class RedisJobService implements JobService, LaneControl {
     const queue = this.#queue(job.request.model);
     const queued = await queue.getJob(job.id);
     if (queued === undefined) {
-      await this.#add([job], 0);
+      await this.#queueRecorded(job);
       return;
     }
     const state = await queued.getState();
@@ -128,6 +136,26 @@ export class RedisJobService implements JobService, LaneControl {
     else if (state === 'active' && job.state !== 'running') this.#started(job.id, queued.processedOn ?? this.#clock(), queued.attemptsMade + 1);
     // Its worker died while this front was away and it waits for another: not "drawing" any more.
     else if ((state === 'waiting' || state === 'prioritized') && job.state === 'running') this.#interrupted(job.id, 'restart');
+  }
+
+  /**
+   * A request this front recorded but never queued (it stopped in between): queued now under the caps it may already
+   * hold, or, refused by them now, failed with the reason where it was asked for.
+   */
+  async #queueRecorded(job: Job): Promise<void> {
+    const { names } = this.#options;
+    const key = ownerKey(job.owner);
+    if ((await this.#connection.hexists(names.admitted, job.id)) === 1) {
+      await this.#add([job], Math.max(0, (await this.#connection.scard(names.activeOf(key))) - 1));
+      return;
+    }
+    const admission = await admit(this.#connection, names, key, [{ id: job.id, model: job.request.model }], this.#options.limits, this.#clock());
+    if (admission.admitted) {
+      await this.#add([job], admission.before);
+      return;
+    }
+    this.#finish(job.id, { state: 'failed', finishedAt: this.#clock(), error: { message: `the bot restarted before it could queue this picture, and now ${this.#refusal(admission).message}`, userFacing: true } });
+    this.#emit({ type: 'failed', job: this.get(job.id)!, error: this.get(job.id)!.error! });
   }
 
   #queue(model: string): Queue<RenderJobData, RenderReturn> {
@@ -201,21 +229,26 @@ export class RedisJobService implements JobService, LaneControl {
 
   async enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]> {
     if (this.#stopping) throw new UserError('the bot is restarting; try again in a minute');
-    const { limits, names } = this.#options;
+    const { names } = this.#options;
     const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0 }));
-    const admission = await admit(this.#connection, names, ownerKey(owner), jobs.map((job) => ({ id: job.id, model: job.request.model })), limits, this.#clock());
-    if (!admission.admitted) {
-      if (admission.cap === 'user') {
-        const have = admission.mine === 0 ? '' : `you already have ${admission.mine} image${admission.mine === 1 ? '' : 's'} in the queue and `;
-        throw new UserError(`${have}the limit is ${limits.perUser} per person; wait for one to finish or cancel one`);
-      }
-      throw new UserError(`the queue is full (${limits.total} images); try again in a few minutes`);
-    }
+    // On disk first, with where chat shows it: a front killed from here on finds the request at its next start and
+    // queues it (or tells why not) instead of leaving a reply thinking and a place under the caps held.
     try {
       this.#store.insertAll(jobs);
     } catch {
-      await release(this.#connection, names, ownerKey(owner), jobs.map((job) => job.id));
       throw new UserError('the bot cannot save new requests right now (its job database is busy or its disk is full); nothing was queued, try again in a minute');
+    }
+    let admission: Admission;
+    try {
+      admission = await admit(this.#connection, names, ownerKey(owner), jobs.map((job) => ({ id: job.id, model: job.request.model })), this.#options.limits, this.#clock());
+    } catch (error) {
+      this.#store.removeUnqueued(jobs.map((job) => job.id));
+      this.#options.onError?.(error, jobs[0]);
+      throw new UserError('the queue (Redis) cannot be reached right now; nothing was queued, try again in a minute');
+    }
+    if (!admission.admitted) {
+      this.#store.removeUnqueued(jobs.map((job) => job.id));
+      throw this.#refusal(admission);
     }
     for (const job of jobs) this.#own.set(job.id, job);
     try {
@@ -237,6 +270,15 @@ export class RedisJobService implements JobService, LaneControl {
     });
     for (const queued of placed) if (queued.job.state === 'queued' && this.#own.has(queued.job.id)) this.#emit({ type: 'queued', ...queued });
     return placed;
+  }
+
+  #refusal(admission: Extract<Admission, { admitted: false }>): UserError {
+    const { limits } = this.#options;
+    if (admission.cap === 'user') {
+      const have = admission.mine === 0 ? '' : `you already have ${admission.mine} image${admission.mine === 1 ? '' : 's'} in the queue and `;
+      return new UserError(`${have}the limit is ${limits.perUser} per person; wait for one to finish or cancel one`);
+    }
+    return new UserError(`the queue is full (${limits.total} images); try again in a few minutes`);
   }
 
   /** Queues the jobs in Redis; `before` is how many pictures their owner already had, so their priorities follow. */
@@ -339,6 +381,7 @@ export class RedisJobService implements JobService, LaneControl {
   /** Stops listening; jobs stay in Redis, where workers go on rendering them and the next start collects the results. */
   async shutdown(): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#sweep);
     await this.#refreshing;
     await Promise.all([...this.#events.values()].map((events) => events.close()));
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()));

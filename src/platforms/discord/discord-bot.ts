@@ -19,14 +19,20 @@ import { unreachablePlatform } from '../../core/network-error.js';
 import { formatBytes } from '../../imaging/encode-within-limit.js';
 import type { ChatBotOptions } from '../chat-bot-options.js';
 import { downloadPlatformFile } from '../platform-file-download.js';
+import type { PendingReplies } from '../pending-replies.js';
 import type { Job } from '../../jobs/job.js';
 import { DiscordJobPresenter } from './discord-job-presenter.js';
 import { NO_MENTIONS, toDiscordContent } from './discord-markdown.js';
-import { isDiscordPlace, type DiscordPlace } from './discord-place.js';
+import { INTERACTION_TOKEN_LIFETIME_MS, isDiscordPlace, type DiscordPlace } from './discord-place.js';
 
 export interface DiscordBotOptions extends ChatBotOptions {
   readonly token: string;
+  /** Where deferred interactions are kept until answered, so that a restart can answer what a crash left thinking. */
+  readonly pendingReplies?: PendingReplies;
 }
+
+/** What a restart says in an interaction it had deferred and never answered (its command was cut off). */
+export const CUT_OFF_REPLY = '⚠️ The bot restarted before it finished answering this. If no picture or answer follows, please ask again.';
 
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 const DISCORD_API = 'https://discord.com/api';
@@ -72,6 +78,19 @@ export class DiscordBot {
       throw unreachable === undefined ? error : new Error(unreachable, { cause: error });
     }
     await ready;
+    await this.#answerCutOff();
+  }
+
+  /** Interactions an earlier run deferred and never answered (it was killed meanwhile): each is told so, once. */
+  async #answerCutOff(): Promise<void> {
+    for (const { reply } of this.#options.pendingReplies?.takeLeftovers('discord') ?? []) {
+      if (!isDeferredReply(reply) || Date.now() > reply.createdAt + INTERACTION_TOKEN_LIFETIME_MS) continue;
+      try {
+        await this.client.rest.patch(Routes.webhookMessage(reply.applicationId, reply.token, '@original'), { auth: false, body: { content: CUT_OFF_REPLY, embeds: [], components: [], allowed_mentions: NO_MENTIONS } });
+      } catch (error) {
+        this.#options.log?.('warn', `could not answer an interaction the last run left unanswered: ${errorMessage(error)}`);
+      }
+    }
   }
 
   async idle(): Promise<void> {
@@ -100,6 +119,7 @@ export class DiscordBot {
     const wantsPrivate = interaction.options.getBoolean('private') === true;
     // The status of an /imagine job lives in this reply, visible to the channel unless the job is private.
     await interaction.deferReply(isImagine && !wantsPrivate ? {} : { flags: MessageFlags.Ephemeral });
+    const promise = this.#promise(interaction);
     const place: DiscordPlace = {
       kind: 'interaction',
       applicationId: interaction.applicationId,
@@ -110,7 +130,13 @@ export class DiscordBot {
       ephemeral: !isImagine || wantsPrivate,
     };
     const conversation = this.#conversation(interaction, place, isImagine);
-    await this.#guard(conversation, interaction.id, () => command.run(commandInput(interaction, command, attachmentOrigins(this.#options.apiUrl)), conversation.context, this.#options.services));
+    await this.#guard(conversation, interaction.id, promise, () => command.run(commandInput(interaction, command, attachmentOrigins(this.#options.apiUrl)), conversation.context, this.#options.services));
+  }
+
+  /** Records that this deferred interaction is owed an answer, until its command has run. */
+  #promise(interaction: ChatInputCommandInteraction | ButtonInteraction): number | undefined {
+    const reply: DeferredReply = { applicationId: interaction.applicationId, token: interaction.token, createdAt: interaction.createdTimestamp };
+    return this.#options.pendingReplies?.open('discord', reply, Date.now());
   }
 
   async #button(interaction: ButtonInteraction): Promise<void> {
@@ -121,6 +147,7 @@ export class DiscordBot {
       return;
     }
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const promise = this.#promise(interaction);
     // New jobs from a button get their own channel message; a private source keeps to this private reply.
     const source = this.#options.services.jobs.get(parsed.jobId);
     const place: DiscordPlace =
@@ -128,7 +155,7 @@ export class DiscordBot {
         ? { kind: 'interaction', applicationId: interaction.applicationId, token: interaction.token, createdAt: interaction.createdTimestamp, channelId: interaction.channelId, ...(interaction.guildId === null ? {} : { guildId: interaction.guildId }), ephemeral: true }
         : { kind: 'channel', channelId: interaction.channelId };
     const conversation = this.#conversation(interaction, place, false);
-    await this.#guard(conversation, interaction.id, () => runJobAction(parsed.action, parsed.jobId, conversation.context, this.#options.services, parsed.picture));
+    await this.#guard(conversation, interaction.id, promise, () => runJobAction(parsed.action, parsed.jobId, conversation.context, this.#options.services, parsed.picture));
   }
 
   async #autocomplete(interaction: AutocompleteInteraction): Promise<void> {
@@ -137,8 +164,11 @@ export class DiscordBot {
     await interaction.respond(models.slice(0, 25).map((model) => ({ name: model, value: model })));
   }
 
-  /** Runs a command; a UserError becomes its message, anything else an apology with an id for the logs. */
-  async #guard(conversation: Conversation, interactionId: string, run: () => Promise<void>): Promise<void> {
+  /**
+   * Runs a command; a UserError becomes its message, anything else an apology with an id for the logs. Once it has
+   * run, the interaction is no longer owed an answer (`promise`).
+   */
+  async #guard(conversation: Conversation, interactionId: string, promise: number | undefined, run: () => Promise<void>): Promise<void> {
     try {
       await run();
     } catch (error) {
@@ -148,6 +178,8 @@ export class DiscordBot {
       }
       this.#options.log?.('error', `command failed: ${errorMessage(error)}`, { interactionId });
       await conversation.fail(`Sorry, something went wrong (reference ${interactionId}).`);
+    } finally {
+      this.#options.pendingReplies?.settle(promise);
     }
   }
 
@@ -196,6 +228,19 @@ export class DiscordBot {
     };
     return { context, fail };
   }
+}
+
+/** Where a deferred interaction is answered: its webhook, while its token lives. */
+interface DeferredReply {
+  readonly applicationId: string;
+  readonly token: string;
+  readonly createdAt: number;
+}
+
+function isDeferredReply(value: unknown): value is DeferredReply {
+  if (typeof value !== 'object' || value === null) return false;
+  const reply = value as Partial<DeferredReply>;
+  return typeof reply.applicationId === 'string' && typeof reply.token === 'string' && typeof reply.createdAt === 'number';
 }
 
 interface Conversation {

@@ -70,6 +70,8 @@ export class FakeDiscord {
   readonly messages = new Map<string, StoredMessage>();
   /** Attachment bytes served on the fake's own origin, as Discord's CDN serves them. */
   readonly #attachments = new Map<string, Uint8Array>();
+  /** Attachment ids whose download never answers. */
+  readonly stalledAttachments = new Set<string>();
   /** How many times each attachment was downloaded. */
   readonly attachmentDownloads = new Map<string, number>();
   #server: Server | undefined;
@@ -173,6 +175,8 @@ export class FakeDiscord {
     if (attachment !== null) {
       const bytes = this.#attachments.get(attachment[1]);
       this.attachmentDownloads.set(attachment[1], (this.attachmentDownloads.get(attachment[1]) ?? 0) + 1);
+      // A stalled attachment never answers: the download hangs until the client gives up.
+      if (this.stalledAttachments.has(attachment[1])) return;
       response.writeHead(bytes === undefined ? 404 : 200, { 'content-type': 'application/octet-stream' });
       response.end(bytes);
       return;

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import type { JobEvent, JobOwner, JobRequest } from '../../../src/jobs/job.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
+import { admit } from '../../../src/jobs/redis/redis-admission.js';
 import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
 import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
 import { RenderWorker } from '../../../src/jobs/redis/render-worker.js';
@@ -36,8 +38,8 @@ async function setup() {
   cleanups.push(() => proxy.stop());
   const store = new JobStore(join(await tempDir(), 'jobs.sqlite'));
   const outputsDir = join(await tempDir(), 'outputs');
-  const front = (events: JobEvent[] = []) => {
-    const service = new RedisJobService({ redisUrl: proxy.url, names, store, outputsDir, lockMs: 5000, limits: { perUser: 5, total: 20, timeoutMs: 60_000 } });
+  const front = (events: JobEvent[] = [], options: { direct?: boolean; clock?: () => number; staleSweepMs?: number } = {}) => {
+    const service = new RedisJobService({ redisUrl: options.direct === true ? TEST_REDIS_URL : proxy.url, names, store, outputsDir, lockMs: 5000, limits: { perUser: 5, total: 20, timeoutMs: 60_000 }, ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.staleSweepMs === undefined ? {} : { staleSweepMs: options.staleSweepMs }) });
     service.subscribe((event) => events.push(event));
     cleanups.push(() => service.shutdown());
     return { service, events };
@@ -49,7 +51,8 @@ async function setup() {
     cleanups.push(() => started.stop(0));
   };
   const isResultRead = (jobId?: string) => (args: readonly string[]) => args[0].toLowerCase() === 'get' && (jobId === undefined ? args[1].startsWith(`${prefix}:result:`) : args[1] === names.result(jobId));
-  return { names, proxy, store, front, worker, isResultRead, prefix };
+  const isAdmission = (args: readonly string[]) => ['eval', 'evalsha'].includes(args[0].toLowerCase()) && args.includes(names.admitted) && args.includes(names.active);
+  return { names, proxy, store, front, worker, isResultRead, isAdmission, prefix };
 }
 
 const typesOf = (events: readonly JobEvent[], jobId: string) => events.filter((event) => event.job.id === jobId && event.type !== 'progress').map((event) => event.type);
@@ -129,5 +132,49 @@ describe('the queue on Redis: the order of events, forced', { skip }, () => {
     await until(() => service.get(job.id)?.state === 'succeeded', 'the job succeeds');
     assert.deepEqual(store.get(job.id)?.place, { channel: 'C1', ts: '1700000000.000100' });
     assert.deepEqual(events.find((event) => event.type === 'succeeded')?.job.place, { channel: 'C1', ts: '1700000000.000100' });
+  });
+
+  test('a front killed while it admits a request: the next start finds it on disk and queues it, and no place under the caps stays held', async () => {
+    const { names, proxy, store, front, worker, isAdmission } = await setup();
+    const first = front();
+    await first.service.start();
+    const admitting = proxy.hold(isAdmission);
+    void first.service.enqueue(ana, { ...base, prompt: 'cut off while admitted' }, { kind: 'interaction', token: 't1' }).catch(() => undefined);
+    await admitting.arrived;
+    // The front dies here (its connections simply go quiet): the request is already on disk, with its place.
+    const [recorded] = store.inStates(['queued']);
+    assert.equal(recorded.request.prompt, 'cut off while admitted');
+
+    const second = front([], { direct: true });
+    await worker(new ScriptedRenderer());
+    await second.service.start();
+    await until(() => second.service.get(recorded.id)?.state === 'succeeded', 'the next start queues it and it renders');
+    assert.deepEqual(second.service.get(recorded.id)?.place, { kind: 'interaction', token: 't1' });
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      assert.equal(await redis.hexists(names.admitted, recorded.id), 0, 'its place under the caps is free again');
+    } finally {
+      await redis.quit();
+      // The dead front's connection may go on now, so that it can be shut down with the others.
+      admitting.release();
+    }
+  });
+
+  test('a place under the caps that a front which never came back held is freed while the others run, not only at a start', async () => {
+    const { names, front } = await setup();
+    let now = Date.now();
+    const service = front([], { direct: true, clock: () => now, staleSweepMs: 20 }).service;
+    await service.start();
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      await admit(redis, names, 'slack:U9', [{ id: randomUUID(), model: 'sdxl-turbo' }], { perUser: 5, total: 20 }, now);
+      assert.equal(await redis.hlen(names.admitted), 1);
+      now += 61_000;
+      for (let i = 0; i < 500 && (await redis.hlen(names.admitted)) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(await redis.hlen(names.admitted), 0, 'freed by the running front');
+      assert.equal(await redis.scard(names.activeOf('slack:U9')), 0);
+    } finally {
+      await redis.quit();
+    }
   });
 });
