@@ -35,9 +35,9 @@ export const imagineCommand: CommandDefinition = {
   async run(input, context, services) {
     const filled = withUserDefaults(input, context, services);
     const request = await withStartingPicture(buildRequest(filled.input, context, services), filled.input.image, services);
-    const { job, position, etaMs } = await services.jobs.enqueue(ownerOf(context.user), request, context.place);
+    const queued = await services.jobs.enqueue(ownerOf(context.user), request, context.place);
     const note = filled.note === undefined ? '' : ` Note: ${filled.note}.`;
-    await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(position, etaMs)}. (job ${job.id.slice(0, 8)})${note}${describeHold(services.jobs.paused)}`, { private: true });
+    await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(queued)}. (job ${queued.job.id.slice(0, 8)})${note}${describeHold(services.jobs.paused)}`, { private: true });
   },
 };
 
@@ -55,7 +55,7 @@ export function buildRequest(input: CommandInput, context: CommandContext, servi
   const installed = services.models.installed();
   const model = input.model === undefined ? services.models.defaultModel : text(input.model, 'model');
   if (!installed.includes(model)) {
-    throw new UserError(installed.length === 0 ? 'no model is installed yet; ask the bot’s admin' : `unknown model '${model}': choose one of ${installed.join(', ')}`);
+    throw new UserError(installed.length === 0 ? (services.models.noneReason ?? 'no model is installed yet; ask the bot’s admin') : `unknown model '${model}': choose one of ${installed.join(', ')}`);
   }
   const seed = integer(input.seed, 'seed', 0, MAX_SEED);
   const steps = integer(input.steps, 'steps', 1, MAX_STEPS);

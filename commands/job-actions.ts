@@ -78,14 +78,14 @@ async function fromGridPicture(action: 'upscale' | 'vary', job: Job, number: num
   if (action === 'upscale') {
     const request: JobRequest = { ...base, count: undefined, seed: (settings.seed + number - 1) % (MAX_SEED + 1), startPicture, upscaleOnly: true };
     const [queued] = await services.jobs.enqueueMany(ownerOf(context.user), [request], context.place);
-    await context.reply(`Queued the upscale of picture ${number} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(queued.position, queued.etaMs)}.${describeHold(services.jobs.paused)}`, { private: true });
+    await context.reply(`Queued the upscale of picture ${number} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(queued)}.${describeHold(services.jobs.paused)}`, { private: true });
     return;
   }
   // A render of fewer steps than 1/strength would denoise nothing: then the picture is redrawn wholly at its noise.
   const strength = Math.max(VARY_STRENGTH, 1 / settings.steps);
   const request: JobRequest = { ...base, seed: randomSeed(), startPicture, strength, count: settings.count ?? VARIATION_COUNT };
   const [queued] = await services.jobs.enqueueMany(ownerOf(context.user), [request], context.place);
-  await context.reply(`Queued variations of picture ${number} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(queued.position, queued.etaMs)}.${describeHold(services.jobs.paused)}`, { private: true });
+  await context.reply(`Queued variations of picture ${number} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(queued)}.${describeHold(services.jobs.paused)}`, { private: true });
 }
 
 function randomSeed(): number {
@@ -114,5 +114,5 @@ async function enqueueLike(job: Job, seeds: readonly number[], context: CommandC
   const base = renderedRequest(job, context);
   const places = await services.jobs.enqueueMany(ownerOf(context.user), seeds.map((seed) => ({ ...base, seed })), context.place);
   const first = places[0];
-  await context.reply(`Queued ${seeds.length === 1 ? 'a reroll' : `${seeds.length} variations`} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(first.position, first.etaMs)}.${describeHold(services.jobs.paused)}`, { private: true });
+  await context.reply(`Queued ${seeds.length === 1 ? 'a reroll' : `${seeds.length} variations`} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(first)}.${describeHold(services.jobs.paused)}`, { private: true });
 }

@@ -25,7 +25,7 @@ export const queueCommand: CommandDefinition = {
     const isNeighbours = (job: Entry) => !isMine(job) && sameCommunity(job.owner, me);
     const what = (job: Entry) => (job.request.private && !isMine(job) ? 'a private picture' : `“${job.request.prompt.slice(0, 60)}”`);
     const line = (job: Entry) =>
-      `• ${isMine(job) ? 'you' : job.owner.name}: ${what(job)} — ${job.position === 0 ? 'drawing now' : describeWait(job.position, job.etaMs)}${mayManage(job, actor) ? ` (job ${job.id.slice(0, 8)})` : ''}`;
+      `• ${isMine(job) ? 'you' : job.owner.name}: ${what(job)} — ${job.position === 0 ? 'drawing now' : describeWait(job)}${mayManage(job, actor) ? ` (job ${job.id.slice(0, 8)})` : ''}`;
     const mine = active.filter(isMine);
     const neighbours = active.filter(isNeighbours);
     const elsewhere = active.length - mine.length - neighbours.length;

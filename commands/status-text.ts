@@ -1,11 +1,12 @@
 import type { RenderProgress } from '../src/core/progress.js';
 import type { InterruptionCause, Job, JobResult } from '../src/jobs/job.js';
+import type { QueuedPlace } from '../src/jobs/job-service.js';
 
 /** Short, platform-neutral words for where a job is; adapters add their own formatting around them. */
 
-export function describeWait(position: number, etaMs: number): string {
+export function describeWait({ position, etaMs, awaitingWorker }: QueuedPlace): string {
   if (position <= 0) return 'starting now';
-  const eta = etaMs < 5_000 ? 'any moment now' : `about ${formatDuration(etaMs)}`;
+  const eta = awaitingWorker === true ? 'waiting for a render worker to start' : etaMs < 5_000 ? 'any moment now' : `about ${formatDuration(etaMs)}`;
   return position === 1 ? `next in line, ${eta}` : `position ${position} in the queue, ${eta}`;
 }
 

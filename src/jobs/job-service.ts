@@ -8,6 +8,8 @@ export type { Actor } from './job-authority.js';
 export interface QueuedPlace {
   readonly position: number;
   readonly etaMs: number;
+  /** No render worker serves the job's model yet (QUEUE=redis): it waits for one to start. */
+  readonly awaitingWorker?: boolean;
 }
 
 export interface JobLimits {
@@ -47,7 +49,7 @@ export interface JobService {
   /** Whether an admin holds the queue (the dashboard's pause): waiting jobs wait until they resume it. */
   readonly paused: boolean;
   /** Waiting and running jobs, in the order they will run (the running one first). */
-  active(): readonly (Job & { readonly position: number; readonly etaMs: number })[];
+  active(): readonly (Job & QueuedPlace)[];
   /** Lets an adapter record where it shows a job (its status message), for restarts. */
   setPlace(jobId: string, place: unknown): void;
   subscribe(listener: JobListener): () => void;

@@ -75,7 +75,7 @@ export class LiveQueue {
     const jobs = this.#jobs.active().map((job): QueueEntry => {
       const shown = this.#shown.get(job.id);
       const running = job.state === 'running';
-      const wait = running ? 'drawing now' : paused ? `position ${job.position}, held while the queue is paused` : describeWait(job.position, job.etaMs);
+      const wait = running ? 'drawing now' : paused ? `position ${job.position}, held while the queue is paused` : describeWait(job);
       const base = { id: job.id, state: running ? ('running' as const) : ('queued' as const), position: job.position, wait, mayCancel: viewerMayCancel(job, viewer) };
       if (!viewerMaySee(job, viewer)) return base;
       return {

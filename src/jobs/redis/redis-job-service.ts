@@ -36,7 +36,7 @@ export interface RedisJobServiceOptions extends JobServiceOptions {
 /** An admission younger than this may belong to a job another front is queueing right now. */
 const ADMISSION_GRACE_MS = 60_000;
 
-type PlacedJob = Job & { readonly position: number; readonly etaMs: number };
+type PlacedJob = Job & QueuedPlace;
 
 interface QueueView {
   readonly waiting: readonly RenderJobData[];
@@ -400,7 +400,7 @@ export class RedisJobService implements JobService, LaneControl {
     if (index === -1) return { position: 0, etaMs: 0 };
     let work = view.running.reduce((sum, data) => sum + this.#remainingMs(data), 0);
     for (const ahead of view.waiting.slice(0, index)) work += this.#estimator.estimate(ahead.request);
-    return { position: index + 1, etaMs: Math.round(work / Math.max(1, view.workers)) };
+    return { position: index + 1, etaMs: Math.round(work / Math.max(1, view.workers)), ...(view.workers === 0 ? { awaitingWorker: true } : {}) };
   }
 
   /** What is left of a running job by the estimate; its start is a worker's clock, so never counted as ahead of ours. */

@@ -66,7 +66,7 @@ export async function jobMessage(event: JobEvent): Promise<DiscordMessage> {
   switch (event.type) {
     case 'queued':
     case 'position':
-      return message({ title: title(job), description: `⏳ ${describeWait(event.position, event.etaMs)}`, color: COLOUR.waiting, footer }, [cancel]);
+      return message({ title: title(job), description: `⏳ ${describeWait(event)}`, color: COLOUR.waiting, footer }, [cancel]);
     case 'started':
       return message({ title: title(job), description: '🎨 starting', color: COLOUR.working, footer }, [cancel]);
     case 'interrupted':

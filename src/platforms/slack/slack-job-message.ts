@@ -45,7 +45,7 @@ export function slackJobMessage(event: JobEvent): SlackMessage {
   switch (event.type) {
     case 'queued':
     case 'position':
-      return message(job, `⏳ ${describeWait(event.position, event.etaMs)}`, cancel);
+      return message(job, `⏳ ${describeWait(event)}`, cancel);
     case 'started':
       return message(job, '🎨 starting', cancel);
     case 'interrupted':

@@ -11,6 +11,7 @@ import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
 import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
 import { RenderWorker } from '../../../src/jobs/redis/render-worker.js';
 import { WorkerModelChoices } from '../../../src/jobs/redis/worker-model-choices.js';
+import { describeWait } from '../../../commands/status-text.js';
 import { StartingPictureStore } from '../../../src/jobs/starting-pictures.js';
 import { deleteKeys, redisSkipReason, TEST_REDIS_URL, testPrefix } from '../../helpers/redis.js';
 import { Gate, pictureBytes, ScriptedRenderer } from '../../helpers/scripted-renderer.js';
@@ -176,13 +177,34 @@ describe('the queue on Redis (BullMQ)', { skip }, () => {
       assert.deepEqual(choices.installed(), ['sd-1.5', 'sd-2.1', 'sdxl-turbo'], 'still offered while workers restart: requests wait for them');
       now += 24 * 3600_000;
       await choices.refresh();
-      assert.deepEqual(choices.installed(), [], 'a model no worker served for a day is gone');
+      assert.deepEqual(choices.installed(), ['sdxl-turbo'], 'a model no worker served for a day is gone, but for the front’s own MODEL');
       await withOwn.refresh();
-      assert.deepEqual(withOwn.installed(), ['my-model']);
+      assert.deepEqual(withOwn.installed(), ['my-model', 'sdxl-turbo']);
       assert.equal(withOwn.nativeSize('my-model'), 1024);
     } finally {
       await redis.quit();
     }
+  });
+
+  test('before any worker is up, the front’s MODEL is offered and a request for it waits, saying it waits for a render worker', async () => {
+    const { names, front, worker } = setup();
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const choices = new WorkerModelChoices(redis, names, 'sdxl-turbo');
+      await choices.refresh();
+      assert.deepEqual(choices.installed(), ['sdxl-turbo'], 'offered with no worker at all');
+      assert.equal(new WorkerModelChoices(redis, names, '').noneReason, 'no render worker has started yet; ask the bot’s admin to start one (npm run worker)');
+    } finally {
+      await redis.quit();
+    }
+    const { service, events } = await front();
+    const queued = await service.enqueue(ana, { ...base, prompt: 'early' }, null);
+    assert.equal(queued.awaitingWorker, true);
+    assert.equal(describeWait(queued), 'next in line, waiting for a render worker to start');
+    assert.equal(service.active()[0].awaitingWorker, true, '/queue says so too');
+    const renderer = new ScriptedRenderer();
+    await worker(renderer);
+    await until(() => service.get(queued.job.id)?.state === 'succeeded', 'it renders once a worker is up', events);
   });
 
   test('a render that keeps failing is failed with its reason after its attempts; bad input at once; the requester is told', async () => {
