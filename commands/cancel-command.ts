@@ -1,6 +1,7 @@
 import { UserError } from '../src/core/errors.js';
 import { mayManage } from '../src/jobs/job-authority.js';
 import { actorOf, isOwnedBy } from './chat-user.js';
+import { cancelAndSee, describeCancelOutcome } from './cancel-outcome.js';
 import type { CommandDefinition } from './command.js';
 
 /** The shortest job id prefix `/cancel` takes: shorter ones match too easily, the empty one everything. */
@@ -26,7 +27,8 @@ export const cancelCommand: CommandDefinition = {
       if (matches.length > 1) throw new UserError(`${matches.length} jobs you may cancel start like that; give more characters of the id`);
       target = matches[0];
     }
-    await services.jobs.cancel(target.id, actor);
-    await context.reply(`Cancelled “${target.request.private && !isOwnedBy(target, context.user) ? 'a private picture' : target.request.prompt.slice(0, 80)}”.`, { private: true });
+    const outcome = await cancelAndSee(services.jobs, target.id, actor);
+    const what = target.request.private && !isOwnedBy(target, context.user) ? 'a private picture' : `“${target.request.prompt.slice(0, 80)}”`;
+    await context.reply(describeCancelOutcome(outcome, what), { private: true });
   },
 };

@@ -3,6 +3,7 @@ import { DEFAULT_STRENGTH, MAX_SEED } from '../src/diffusion/render-settings.js'
 import { gridPicturePng } from '../src/jobs/grid-picture.js';
 import { mayManage } from '../src/jobs/job-authority.js';
 import type { Job, JobRequest } from '../src/jobs/job.js';
+import { cancelAndSee, describeCancelOutcome } from './cancel-outcome.js';
 import { actorOf, ownerOf } from './chat-user.js';
 import type { CommandContext, CommandServices } from './command.js';
 import { describeHold, describeWait } from './status-text.js';
@@ -48,8 +49,7 @@ export async function runJobAction(action: JobAction, jobId: string, context: Co
       await context.reply(job.result?.parameters ?? `${job.request.prompt}\n(not rendered yet)`, { private: true });
       return;
     case 'cancel':
-      await services.jobs.cancel(job.id, actor);
-      await context.reply('Cancelled.', { private: true });
+      await context.reply(describeCancelOutcome(await cancelAndSee(services.jobs, job.id, actor), 'the picture'), { private: true });
       return;
     case 'delete':
       if (!mayManage(job, actor)) throw new UserError('only the person who asked for this picture (or an admin) can delete it');

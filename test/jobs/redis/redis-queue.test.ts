@@ -12,6 +12,9 @@ import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
 import { RenderWorker } from '../../../src/jobs/redis/render-worker.js';
 import { WorkerModelChoices } from '../../../src/jobs/redis/worker-model-choices.js';
 import { describeWait } from '../../../commands/status-text.js';
+import { cancelCommand } from '../../../commands/cancel-command.js';
+import type { JobRenderer } from '../../../src/jobs/render-job-runner.js';
+import { commandServices, FakeChat } from '../../helpers/fake-chat.js';
 import { StartingPictureStore } from '../../../src/jobs/starting-pictures.js';
 import { deleteKeys, redisSkipReason, TEST_REDIS_URL, testPrefix } from '../../helpers/redis.js';
 import { Gate, pictureBytes, ScriptedRenderer } from '../../helpers/scripted-renderer.js';
@@ -31,7 +34,7 @@ const admin = (owner: JobOwner) => ({ owner, admin: 'none' as const });
 interface Setup {
   readonly names: RedisNames;
   readonly front: (options?: { perUser?: number; total?: number; store?: JobStore; outputs?: string; clock?: () => number; pictures?: StartingPictureStore }) => Promise<{ service: RedisJobService; events: JobEvent[]; store: JobStore; outputs: string }>;
-  readonly worker: (renderer: ScriptedRenderer, options?: { lockMs?: number; models?: string[]; nativeSizes?: Map<string, number> }) => Promise<RenderWorker>;
+  readonly worker: (renderer: Pick<ScriptedRenderer, 'render'>, options?: { lockMs?: number; models?: string[]; nativeSizes?: Map<string, number> }) => Promise<RenderWorker>;
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -157,6 +160,26 @@ describe('the queue on Redis (BullMQ)', { skip }, () => {
     assert.equal(service.get(running.job.id)?.cancelledBy, 'ana');
     assert.equal(renderer.finished.length, 0);
     assert.ok(renderer.runs.length === 1, 'the waiting job never started');
+  });
+
+  test('/cancel of a running picture says what became of it: cancelled, or too late when it finished first', async () => {
+    const { front, worker } = setup();
+    const { service } = await front();
+    const gate = new Gate();
+    // A render past its last cancellation point: it finishes whatever the cancel says.
+    const finishing: JobRenderer = async (job, options) => {
+      await gate.wait(job, 1, new AbortController().signal);
+      return new ScriptedRenderer(() => Promise.resolve(), 1).render(job, { ...options, signal: new AbortController().signal });
+    };
+    await worker({ render: finishing });
+    const late = await service.enqueue(ana, { ...base, prompt: 'already drawn' }, null);
+    await gate.arrival();
+    const chat = new FakeChat({ id: 'U1', platform: 'slack', name: 'ana' });
+    const answered = cancelCommand.run({ job: late.job.id.slice(0, 8) }, chat, commandServices(service));
+    gate.open();
+    await answered;
+    assert.equal(chat.lastReply, 'Too late: “already drawn” had already finished.');
+    assert.equal(service.get(late.job.id)?.state, 'succeeded');
   });
 
   test('a front offers the models workers served within a day, with their native sizes, and its own', async () => {

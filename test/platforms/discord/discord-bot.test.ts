@@ -149,7 +149,7 @@ describe('buttons', () => {
     const run = await manual.started(1);
     const click = buttonClick(discord.applicationId, ANA, jobButtonId('cancel', run.job.id));
     discord.dispatchInteraction(click);
-    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(click.token) && r.body?.content === 'Cancelled.');
+    await discord.waitFor((r) => r.method === 'PATCH' && r.path.includes(click.token) && r.body?.content === 'Cancelled the picture.');
     assert.ok(run.signal.aborted);
     await settle();
     assert.equal(jobs.get(run.job.id)?.state, 'cancelled');

@@ -77,7 +77,7 @@ describe('authority stays inside its own server', () => {
     assert.equal(run.signal.aborted, false);
     assert.equal(jobs.get(run.job.id)?.state, 'running');
 
-    assert.equal(await answerTo(click(BOB_MODERATOR, 'cancel', run.job.id)), 'Cancelled.');
+    assert.equal(await answerTo(click(BOB_MODERATOR, 'cancel', run.job.id)), 'Cancelled the picture.');
     await settle();
     assert.equal(jobs.get(run.job.id)?.state, 'cancelled');
   });
