@@ -15,6 +15,7 @@ import { LocalJobService } from './jobs/local-job-service.js';
 import { OutputRetention } from './jobs/output-retention.js';
 import { RedisJobService } from './jobs/redis/redis-job-service.js';
 import { RedisNames } from './jobs/redis/redis-names.js';
+import { redisErrorForLog, reportingOutages } from './jobs/redis/redis-outages.js';
 import { WorkerModelChoices } from './jobs/redis/worker-model-choices.js';
 import type { LaneControl } from './jobs/lane-control.js';
 import { LocalLaneDirectory } from './jobs/local-lane-directory.js';
@@ -208,10 +209,11 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
     admins: adminKeys(config),
     retention,
     pictures,
-    onError: (error, job) => { log.error({ jobId: job?.id, err: error }, 'queue error'); },
+    onError: (error, job) => { log.error({ jobId: job?.id, err: redisErrorForLog(error) }, 'queue error'); },
+    onOutage: (error) => { log.warn({ err: error }, 'Redis cannot be reached; the bot keeps trying'); },
   });
   const renderer = config.RENDER && installed.installed().length > 0 ? createRenderWorker(config, installed, log) : undefined;
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = reportingOutages(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }), (error) => { log.warn({ err: error }, 'Redis cannot be reached; the bot keeps trying'); });
   const models = new WorkerModelChoices(redis, names, installed.defaultModel, renderer === undefined ? undefined : installed);
   return {
     jobs,

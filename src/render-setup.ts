@@ -65,6 +65,7 @@ export function createRenderWorker(config: Config, installed: InstalledModelChoi
     device: deviceName(config),
     renderer: () => describeRendererPhase(renderer.phase),
     onError: (error, jobId) => { log.error({ jobId, err: error }, 'render failed'); },
+    onOutage: (error) => { log.warn({ err: error }, 'Redis cannot be reached; the worker keeps trying'); },
   });
   return { worker, renderer };
 }

@@ -76,12 +76,12 @@ export interface OwnRedis {
  * A redis-server of the test's own, on a free port in a temporary folder, with the append-only file synced at every
  * write: what a deployment that must not lose an acknowledged request runs.
  */
-export async function startOwnRedis(): Promise<OwnRedis> {
+export async function startOwnRedis(options: { readonly password?: string } = {}): Promise<OwnRedis> {
   const dir = await tempDir('imagine-redis-');
   const port = await freePort();
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', ...(options.password === undefined ? [] : ['--requirepass', options.password])], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     await new Promise<void>((resolve, reject) => {
       started.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -12,7 +12,7 @@ import type { LaneControl } from '../lane-control.js';
 import type { JobStore } from '../job-store.js';
 import { outputPath } from '../render-job-runner.js';
 import { admit, release, staleAdmissions, type Admission } from './redis-admission.js';
-import { reportingOutages } from './redis-outages.js';
+import { redisErrorForLog, reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import type { StartingPictureStore } from '../starting-pictures.js';
 import { failureFromReason, progressFromWire, requeueFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
@@ -25,6 +25,8 @@ export interface RedisJobServiceOptions extends JobServiceOptions {
   /** How long a worker holds a job's lock; a worker not heard from for this long is no longer counted. */
   readonly lockMs: number;
   readonly onError?: (error: unknown, job: Job | undefined) => void;
+  /** Redis cannot be reached (told once per outage of a connection; they retry on their own). */
+  readonly onOutage?: (error: Error) => void;
   /** How long finished BullMQ jobs are kept, so a front that was down finds its results when it comes back. */
   readonly keepFinishedSeconds?: number;
   /** Where the front keeps image-to-image jobs' starting pictures; they travel to the worker inside the BullMQ job. */
@@ -83,7 +85,7 @@ export class RedisJobService implements JobService, LaneControl {
   }
 
   get #connection(): Redis {
-    this.#redis ??= reportingOutages(new Redis(this.#options.redisUrl, { maxRetriesPerRequest: null }), (error) => { this.#options.onError?.(error, undefined); });
+    this.#redis ??= reportingOutages(new Redis(this.#options.redisUrl, { maxRetriesPerRequest: null }), (error) => { this.#outage(error); });
     return this.#redis;
   }
 
@@ -162,7 +164,7 @@ export class RedisJobService implements JobService, LaneControl {
     let queue = this.#queues.get(model);
     if (queue === undefined) {
       queue = new Queue<RenderJobData, RenderReturn>(this.#options.names.queue(model), { connection: this.#bullConnection, prefix: this.#options.names.prefix });
-      queue.on('error', (error) => { this.#options.onError?.(error, undefined); });
+      queue.on('error', (error) => { this.#outage(error); });
       this.#queues.set(model, queue);
       // A model first served while the queue is held is held too.
       if (this.#paused) void queue.pause().catch((error: unknown) => { this.#options.onError?.(error, undefined); });
@@ -195,7 +197,7 @@ export class RedisJobService implements JobService, LaneControl {
     const lastEventId = latest.length > 0 ? latest[0][0] : '0-0';
     const events = new QueueEvents(name, { connection: this.#bullConnection, prefix: names.prefix, lastEventId });
     this.#events.set(model, events);
-    events.on('error', (error) => { this.#options.onError?.(error, undefined); });
+    events.on('error', (error) => { this.#outage(error); });
     events.on('active', ({ jobId }) => {
       this.#started(jobId, this.#clock());
       this.#scheduleRefresh();
@@ -406,6 +408,11 @@ export class RedisJobService implements JobService, LaneControl {
   /** What is left of a running job by the estimate; its start is a worker's clock, so never counted as ahead of ours. */
   #remainingMs(running: { readonly request: JobRequest; readonly startedAt: number }): number {
     return Math.max(0, this.#estimator.estimate(running.request) - Math.max(0, this.#clock() - running.startedAt));
+  }
+
+  /** A connection's trouble: an outage to log as one (never a job's failure), without the commands it carried. */
+  #outage(error: unknown): void {
+    this.#options.onOutage?.(redisErrorForLog(error));
   }
 
   #scheduleRefresh(): void {

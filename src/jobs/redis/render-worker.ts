@@ -9,7 +9,7 @@ import type { JobRenderer } from '../render-job-runner.js';
 import { failureToReason, progressToWire, requeueNotice, type RenderJobData, type RenderReturn } from './render-message.js';
 import { RenderActivity } from '../worker-status.js';
 import type { RedisNames } from './redis-names.js';
-import { reportingOutages } from './redis-outages.js';
+import { redisErrorForLog, reportingOutages } from './redis-outages.js';
 import { RendererCrashedError } from '../renderer/renderer-crashed-error.js';
 
 export interface RenderWorkerOptions {
@@ -38,6 +38,8 @@ export interface RenderWorkerOptions {
   /** What its renderer process is doing, when it is not simply ready (for the dashboard). */
   readonly renderer?: () => string | undefined;
   readonly onError?: (error: unknown, jobId: string) => void;
+  /** Redis cannot be reached (told once per outage; the worker retries on its own), or is back. */
+  readonly onOutage?: (error: Error) => void;
 }
 
 /** Heartbeats are this many times more frequent than the lock's length, so one missed beat is not a lost worker. */
@@ -68,7 +70,7 @@ export class RenderWorker {
 
   async start(): Promise<void> {
     const { names, redisUrl } = this.#options;
-    const report = (error: unknown) => { this.#options.onError?.(error, ''); };
+    const report = (error: Error) => { this.#options.onOutage?.(error); };
     this.#redis = reportingOutages(new Redis(redisUrl, { maxRetriesPerRequest: null }), report);
     this.#subscriber = reportingOutages(new Redis(redisUrl, { maxRetriesPerRequest: null }), report);
     this.#subscriber.on('message', (_channel: string, message: string) => { this.#onCancel(message); });
@@ -89,7 +91,8 @@ export class RenderWorker {
           maxStalledCount: 1,
         }),
     );
-    for (const worker of this.#workers) worker.on('error', (error) => { this.#options.onError?.(error, ''); });
+    // BullMQ's own errors are its connections' (its jobs' failures come through #process): outages, never renders.
+    for (const worker of this.#workers) worker.on('error', (error) => { this.#options.onOutage?.(redisErrorForLog(error)); });
   }
 
   async #beat(): Promise<void> {
