@@ -15,7 +15,7 @@ import { admit, release, staleAdmissions, type Admission } from './redis-admissi
 import { redisErrorForLog, reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import type { StartingPictureStore } from '../starting-pictures.js';
-import { failureFromReason, progressFromWire, requeueFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
+import { failureFromReason, progressFromWire, requeueFromWire, returnFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
 
 /** `store` is the front's own history: its jobs, their places in chat, their results. */
 export interface RedisJobServiceOptions extends JobServiceOptions {
@@ -504,7 +504,14 @@ export class RedisJobService implements JobService, LaneControl {
     if (job === undefined || this.#collecting.has(jobId)) return;
     this.#collecting.add(jobId);
     try {
-      const value = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as RenderReturn;
+      // Read from Redis, so checked: its format becomes a file name, its key what this front reads.
+      const value = returnFromWire(typeof returnvalue === 'string' ? parseJson(returnvalue) : returnvalue);
+      if (value?.resultKey !== this.#options.names.result(jobId)) {
+        this.#options.onError?.(new Error(`job ${jobId}: the worker's result is not in the form this front reads; not saved`), job);
+        this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: 'the render worker sent back a result this bot does not accept', userFacing: false } });
+        this.#emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
+        return;
+      }
       const bytes = await this.#connection.getBuffer(value.resultKey);
       if (bytes === null) {
         this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: 'the finished picture expired in Redis before this bot could collect it', userFacing: true } });
@@ -579,3 +586,11 @@ export class RedisJobService implements JobService, LaneControl {
   }
 }
 
+/** JSON text as a value, or undefined where it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,93 @@
+import { z } from 'zod';
 import type { RenderProgress } from '../../core/progress.js';
 import { createRgbImage } from '../../core/rgb-image.js';
+import { MAX_COUNT, MAX_GUIDANCE, MAX_PROMPT_LENGTH, MAX_SEED, MAX_SIZE, MAX_STEPS, MIN_SIZE } from '../../diffusion/render-settings.js';
+import { SCHEDULER_NAMES } from '../../diffusion/schedulers/scheduler-registry.js';
+import { IMAGE_FORMATS } from '../../imaging/image-format.js';
 import type { InterruptionCause, JobOwner, JobRequest, JobResult } from '../job.js';
+
+/*
+ * Everything here crosses Redis, which any process holding its password can write: what a worker reads of a job and
+ * what a front reads of a result are checked against these shapes before anything is done with them (a model name
+ * becomes a folder path, a format a file name).
+ */
+
+const count = (min: number, max: number) => z.number().int().min(min).max(max);
+const SETTINGS = z.object({
+  prompt: z.string().max(MAX_PROMPT_LENGTH),
+  negativePrompt: z.string().max(MAX_PROMPT_LENGTH),
+  seed: count(0, MAX_SEED),
+  steps: count(1, MAX_STEPS),
+  guidance: z.number().min(0).max(MAX_GUIDANCE),
+  width: count(MIN_SIZE, MAX_SIZE),
+  height: count(MIN_SIZE, MAX_SIZE),
+  scheduler: z.enum(SCHEDULER_NAMES as [string, ...string[]]).transform((name) => name as (typeof SCHEDULER_NAMES)[number]),
+  strength: z.number().min(0).max(1).optional(),
+  count: count(1, MAX_COUNT).optional(),
+});
+const REQUEST = z.object({
+  prompt: z.string().max(MAX_PROMPT_LENGTH),
+  negativePrompt: z.string().max(MAX_PROMPT_LENGTH).optional(),
+  seed: count(0, MAX_SEED).optional(),
+  steps: count(1, MAX_STEPS).optional(),
+  guidance: z.number().min(0).max(MAX_GUIDANCE).optional(),
+  width: count(MIN_SIZE, MAX_SIZE).optional(),
+  height: count(MIN_SIZE, MAX_SIZE).optional(),
+  scheduler: z.string().max(64).optional(),
+  model: z.string().min(1).max(200),
+  private: z.boolean(),
+  maxBytes: z.number().int().positive(),
+  parentId: z.string().max(64).optional(),
+  count: count(1, MAX_COUNT).optional(),
+  startPicture: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  upscaleOnly: z.boolean().optional(),
+  strength: z.number().min(0).max(1).optional(),
+});
+const JOB_DATA = z.object({
+  id: z.string().regex(/^[0-9a-f-]{36}$/),
+  owner: z.object({ platform: z.string().max(32), userId: z.string().max(128), name: z.string().max(256), community: z.string().max(128).optional() }),
+  request: REQUEST,
+  createdAt: z.number(),
+  // A PNG at the render size, base64: at most 2048² × 4 bytes, with room.
+  startPicture: z.string().max(24 * 2 ** 20).optional(),
+});
+const RETURN = z.object({
+  result: z.object({
+    format: z.enum(IMAGE_FORMATS),
+    bytes: z.number().int().min(0),
+    width: count(1, 4 * MAX_SIZE),
+    height: count(1, 4 * MAX_SIZE),
+    settings: SETTINGS,
+    upscaler: z.string().max(100),
+    parameters: z.string().max(20_000),
+    droppedTokens: z.number().int().min(0),
+    durationMs: z.number().min(0),
+  }),
+  resultKey: z.string().max(300),
+});
+const PREVIEW_SIDE = 4096;
+const PROGRESS = z.discriminatedUnion('stage', [
+  z.object({ stage: z.literal('loading'), component: z.string().max(100) }),
+  z.object({ stage: z.literal('encoding-prompt') }),
+  z.object({ stage: z.literal('encoding-image') }),
+  z.object({ stage: z.literal('denoising'), step: count(0, 10_000), total: count(1, 10_000), preview: z.object({ width: count(1, PREVIEW_SIDE), height: count(1, PREVIEW_SIDE), rgb: z.string().max(PREVIEW_SIDE * PREVIEW_SIDE * 4) }).optional() }),
+  z.object({ stage: z.literal('decoding') }),
+  z.object({ stage: z.literal('upscaling'), tile: count(0, 100_000), tiles: count(1, 100_000) }),
+  z.object({ stage: z.literal('saving') }),
+  z.object({ stage: z.literal('done') }),
+]);
+
+/** A job as a worker read it from Redis, if it has the shape of one. */
+export function jobDataFromWire(value: unknown): RenderJobData | undefined {
+  const parsed = JOB_DATA.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** A worker's result as a front read it from Redis, if it has the shape of one. */
+export function returnFromWire(value: unknown): RenderReturn | undefined {
+  const parsed = RETURN.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}
 
 /** What travels in a BullMQ job: who asked and what, never the adapter's place (that stays with the front). */
 export interface RenderJobData {
@@ -33,8 +120,9 @@ export function progressToWire(progress: RenderProgress): WireProgress {
 
 /** Back from JSON; anything that is not a progress report a worker sends is undefined. */
 export function progressFromWire(value: unknown): RenderProgress | undefined {
-  if (typeof value !== 'object' || value === null || !('stage' in value)) return undefined;
-  const wire = value as WireProgress;
+  const parsed = PROGRESS.safeParse(value);
+  if (!parsed.success) return undefined;
+  const wire = parsed.data;
   if (wire.stage !== 'denoising') return wire;
   if (wire.preview === undefined) return { stage: 'denoising', step: wire.step, total: wire.total };
   const bytes = Buffer.from(wire.preview.rgb, 'base64');

@@ -6,7 +6,7 @@ import PQueue from 'p-queue';
 import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
 import type { Job } from '../job.js';
 import type { JobRenderer } from '../render-job-runner.js';
-import { failureToReason, progressToWire, requeueNotice, type RenderJobData, type RenderReturn } from './render-message.js';
+import { failureToReason, jobDataFromWire, progressToWire, requeueNotice, type RenderJobData, type RenderReturn } from './render-message.js';
 import { RenderActivity } from '../worker-status.js';
 import type { RedisNames } from './redis-names.js';
 import { redisErrorForLog, reportingOutages } from './redis-outages.js';
@@ -82,7 +82,7 @@ export class RenderWorker {
     this.#heartbeat = setInterval(() => { void this.#beat().catch(() => undefined); }, Math.max(100, this.#options.lockMs / BEATS_PER_LOCK));
     this.#workers = this.#options.models.map(
       (model) =>
-        new Worker<RenderJobData, RenderReturn>(names.queue(model), (job, token) => this.#lane.add<RenderReturn>(() => this.#process(job, token)), {
+        new Worker<RenderJobData, RenderReturn>(names.queue(model), (job, token) => this.#lane.add<RenderReturn>(() => this.#process(model, job, token)), {
           connection: { url: redisUrl, maxRetriesPerRequest: null },
           prefix: names.prefix,
           concurrency: 1,
@@ -118,8 +118,13 @@ export class RenderWorker {
     }
   }
 
-  async #process(queued: QueueJob<RenderJobData, RenderReturn>, token: string | undefined): Promise<RenderReturn> {
-    const data = queued.data;
+  async #process(model: string, queued: QueueJob<RenderJobData, RenderReturn>, token: string | undefined): Promise<RenderReturn> {
+    // A job from Redis is checked before anything is done with it: its model names a folder this worker opens.
+    const data = jobDataFromWire(queued.data);
+    if (data?.request.model !== model || !this.#options.models.includes(model)) {
+      this.#options.onError?.(new Error(`job ${queued.id ?? '?'} in the queue of ${model} is not a render job this worker reads; refused`), queued.id ?? '');
+      throw new UnrecoverableError(failureToReason({ kind: 'error', message: 'the job in the queue was not in the form a render worker reads', userFacing: false }));
+    }
     const controller = new AbortController();
     this.#running.set(data.id, controller);
     this.#activity.started(data.id);
