@@ -1,5 +1,6 @@
 import type { CommandDefinition, CommandInput, OptionSpec, OptionValue } from '../../../commands/command.js';
 import { UserError } from '../../core/errors.js';
+import { MAX_PROMPT_LENGTH } from '../../diffusion/render-settings.js';
 
 /** Short flags people know from other image bots, beside every option's own name (`--negative`, `--aspect`). */
 const FLAG_ALIASES: Readonly<Partial<Record<string, string>>> = { no: 'negative', ar: 'aspect', cfg: 'guidance', sampler: 'scheduler', n: 'count' };
@@ -8,6 +9,9 @@ const FLAG_ALIASES: Readonly<Partial<Record<string, string>>> = { no: 'negative'
 const GREEDY_OPTIONS: ReadonlySet<string> = new Set(['negative']);
 
 const OPENING_QUOTES: Readonly<Partial<Record<string, string>>> = { '"': '"', "'": "'", '“': '”', '‘': '’', '«': '»', '„': '“' };
+
+/** The longest command text read: a prompt and a negative prompt at their limit, with room for every flag. */
+export const MAX_COMMAND_TEXT = 2 * MAX_PROMPT_LENGTH + 500;
 
 export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME --n 4 --image <link to a file shared here> --strength 0.6`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine settings [--ar 16:9 --n 4 --steps 4 --model ID --private | reset]`, `/imagine web`, `/imagine help`.';
 
@@ -31,6 +35,8 @@ interface Word {
  * usage.
  */
 export function parseSlackCommandText(text: string, commands: readonly CommandDefinition[]): ParsedCommand {
+  // Refused before it is read at all: no prompt, negative prompt and flags together come near this.
+  if (text.length > MAX_COMMAND_TEXT) fail(`that is ${text.length} characters; /imagine takes at most ${MAX_COMMAND_TEXT} (a prompt and a negative prompt of ${MAX_PROMPT_LENGTH} each, and flags)`);
   const words = splitWords(text);
   const first = words[0]?.value.toLowerCase();
   const named = (name: string) => commands.find((command) => command.name === name);
@@ -126,9 +132,13 @@ function readFlag(word: Word): { name: string; value?: string } | undefined {
   return value === undefined ? { name } : { name, value: unquoted(value) };
 }
 
-/** Splits at white space; a word that starts with a quote runs to its closing quote, spaces and all. */
+/**
+ * Splits at white space; a word that starts with a quote runs to its closing quote, spaces and all. One pass over the
+ * text: where each closing quote may end a word is found once, not searched again for every quote that opens.
+ */
 function splitWords(text: string): Word[] {
   const words: Word[] = [];
+  const closings = new ClosingQuotes(text);
   let i = 0;
   while (i < text.length) {
     if (/\s/.test(text[i])) {
@@ -137,7 +147,7 @@ function splitWords(text: string): Word[] {
     }
     const closing = OPENING_QUOTES[text[i]];
     if (closing !== undefined) {
-      const end = closingQuote(text, i + 1, closing);
+      const end = closings.after(closing, i + 1);
       if (end !== -1) {
         words.push({ value: text.slice(i + 1, end), raw: text.slice(i, end + 1) });
         i = end + 1;
@@ -153,12 +163,32 @@ function splitWords(text: string): Word[] {
   return words;
 }
 
-/** The closing quote that ends a word (followed by white space or the end), or -1 when the quote never closes. */
-function closingQuote(text: string, from: number, closing: string): number {
-  for (let j = from; j < text.length; j++) {
-    if (text[j] === closing && (j + 1 === text.length || /\s/.test(text[j + 1]))) return j;
+/**
+ * Where a closing quote can end a word (it is followed by white space or the end), for each kind of quote, found in
+ * one pass; `after` is asked with ever later positions, so each kind's list is walked once in all.
+ */
+class ClosingQuotes {
+  readonly #positions = new Map<string, number[]>();
+  readonly #cursors = new Map<string, number>();
+
+  constructor(text: string) {
+    const closings = new Set(Object.values(OPENING_QUOTES));
+    for (let j = 0; j < text.length; j++) {
+      if (!closings.has(text[j]) || (j + 1 < text.length && !/\s/.test(text[j + 1]))) continue;
+      const list = this.#positions.get(text[j]) ?? [];
+      list.push(j);
+      this.#positions.set(text[j], list);
+    }
   }
-  return -1;
+
+  /** The first position at or after `from` where `closing` ends a word, or -1. */
+  after(closing: string, from: number): number {
+    const list = this.#positions.get(closing) ?? [];
+    let cursor = this.#cursors.get(closing) ?? 0;
+    while (cursor < list.length && list[cursor] < from) cursor += 1;
+    this.#cursors.set(closing, cursor);
+    return cursor < list.length ? list[cursor] : -1;
+  }
 }
 
 function unquoted(raw: string): string {

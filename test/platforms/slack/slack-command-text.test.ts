@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { COMMANDS } from '../../../commands/index.js';
 import { UserError } from '../../../src/core/errors.js';
-import { parseSlackCommandText } from '../../../src/platforms/slack/slack-command-text.js';
+import { MAX_COMMAND_TEXT, parseSlackCommandText } from '../../../src/platforms/slack/slack-command-text.js';
 
 const parse = (text: string) => {
   const { command, input } = parseSlackCommandText(text, COMMANDS);
@@ -93,5 +93,19 @@ describe('/imagine settings', () => {
   test('a stray word or an option /imagine settings does not take is a mistake that says so', () => {
     assert.throws(() => parse('settings --steps 4 please'), { name: 'UserError', message: /^\/imagine settings takes flags \(--ar 16:9 --steps 4 --model ID --private\) or reset, not “please”/ });
     assert.throws(() => parse('settings --seed 4'), { name: 'UserError', message: /^unknown option --seed/ });
+  });
+});
+
+describe('text that costs', () => {
+  test('a text longer than any command could be is refused before it is read, with the limit', () => {
+    const attack = `'"x `.repeat(13_500);
+    assert.throws(() => parse(attack), { name: 'UserError', message: new RegExp(`^that is ${attack.length} characters; /imagine takes at most ${MAX_COMMAND_TEXT}`) });
+  });
+
+  test('quotes that never close are words of their own, however many, and quotes that close still group', () => {
+    const unclosed = `'"x `.repeat(Math.floor(MAX_COMMAND_TEXT / 4));
+    assert.deepEqual(parse(unclosed), { name: 'imagine', input: { prompt: unclosed.trim() } });
+    assert.deepEqual(parse(`'"x 'a fox' "in snow" --seed 3`), { name: 'imagine', input: { prompt: `'"x 'a fox' "in snow"`, seed: 3 } });
+    assert.deepEqual(parse(`“a fox in snow” --no “people, cars” --seed 3`), { name: 'imagine', input: { prompt: 'a fox in snow', negative: 'people, cars', seed: 3 } });
   });
 });
