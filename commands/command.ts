@@ -71,8 +71,8 @@ export interface CommandServices {
 }
 
 export interface StartingPictures {
-  /** Keeps a PNG and returns the digest a job names it by. */
-  save(png: Uint8Array): Promise<string>;
+  /** Keeps a PNG for a job about to be queued: the digest the job names it by, and a way to take it back. */
+  keep(png: Uint8Array): Promise<{ readonly digest: string; discard(): Promise<void> }>;
 }
 
 export interface UserDefaultsStore {

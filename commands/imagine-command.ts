@@ -11,6 +11,7 @@ import { readPromptText } from './prompt-text.js';
 import { withUserDefaults } from './settings-command.js';
 import type { CommandContext, CommandDefinition, CommandInput, CommandServices, OptionValue } from './command.js';
 import { describeHold, describeWait } from './status-text.js';
+import { enqueueKeeping, type KeptPicture } from './kept-picture.js';
 
 /** One limit for chat and the command line; CLIP reads 75 tokens (a few hundred characters) of it anyway. */
 export const MAX_PROMPT_CHARACTERS = MAX_PROMPT_LENGTH;
@@ -34,8 +35,12 @@ export const imagineCommand: CommandDefinition = {
   ],
   async run(input, context, services) {
     const filled = withUserDefaults(input, context, services);
-    const request = await withStartingPicture(buildRequest(filled.input, context, services), filled.input.image, services);
-    const queued = await services.jobs.enqueue(ownerOf(context.user), request, context.place);
+    const owner = ownerOf(context.user);
+    const built = buildRequest(filled.input, context, services);
+    // A picture costs a download, a decode and a file: only for a request the caps would take now.
+    if (filled.input.image !== undefined) await services.jobs.admissible(owner, 1);
+    const { request, picture } = await withStartingPicture(built, filled.input.image, services);
+    const queued = await enqueueKeeping(picture, () => services.jobs.enqueue(owner, request, context.place));
     const note = filled.note === undefined ? '' : ` Note: ${filled.note}.`;
     await context.reply(`Queued “${truncate(request.prompt, 80)}” — ${describeWait(queued)}. (job ${queued.job.id.slice(0, 8)})${note}${describeHold(services.jobs.paused)}`, { private: true });
   },
@@ -89,15 +94,17 @@ export function buildRequest(input: CommandInput, context: CommandContext, servi
  * Image to image: fetches the picture from the platform, checks it (type by content, size, decodable), fits it to
  * the render size and keeps it as a PNG the job names by digest. All before queuing: a bad picture queues nothing.
  */
-async function withStartingPicture(request: JobRequest, image: OptionValue | undefined, services: CommandServices): Promise<JobRequest> {
-  if (image === undefined) return request;
+async function withStartingPicture(request: JobRequest, image: OptionValue | undefined, services: CommandServices): Promise<{ request: JobRequest; picture?: KeptPicture }> {
+  if (image === undefined) return { request };
   if (typeof image !== 'object') throw new UserError('image must be a picture (an attachment, or a file shared here)');
   if (services.pictures === undefined) throw new UserError('this bot does not take starting pictures');
   const picture = await readStartingPicture(await image.fetch(MAX_PICTURE_BYTES));
   const native = services.models.nativeSize(request.model);
   const fitted = await fitPicture(picture, request.width ?? native, request.height ?? native);
-  return { ...request, startPicture: await services.pictures.save(await encodeImage(fitted, 'png')) };
+  const kept = await services.pictures.keep(await encodeImage(fitted, 'png'));
+  return { request: { ...request, startPicture: kept.digest }, picture: kept };
 }
+
 
 function text(value: unknown, name: string): string {
   if (typeof value !== 'string') throw new UserError(`${name} must be text`);

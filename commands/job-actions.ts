@@ -4,6 +4,7 @@ import { gridPicturePng } from '../src/jobs/grid-picture.js';
 import { mayManage } from '../src/jobs/job-authority.js';
 import type { Job, JobRequest } from '../src/jobs/job.js';
 import { cancelAndSee, describeCancelOutcome } from './cancel-outcome.js';
+import { enqueueKeeping } from './kept-picture.js';
 import { actorOf, ownerOf } from './chat-user.js';
 import type { CommandContext, CommandServices } from './command.js';
 import { describeHold, describeWait } from './status-text.js';
@@ -72,19 +73,23 @@ export async function runJobAction(action: JobAction, jobId: string, context: Co
 async function fromGridPicture(action: 'upscale' | 'vary', job: Job, number: number | undefined, context: CommandContext, services: CommandServices): Promise<void> {
   if (number === undefined) throw new UserError('that button names no picture of the grid');
   if (services.pictures === undefined) throw new UserError('this bot does not keep pictures to start from');
-  const startPicture = await services.pictures.save(await gridPicturePng(job, number));
+  const owner = ownerOf(context.user);
+  // Cutting the picture out of the grid costs a decode and a file: only for a request the caps would take now.
+  await services.jobs.admissible(owner, 1);
+  const picture = await services.pictures.keep(await gridPicturePng(job, number));
+  const startPicture = picture.digest;
   const settings = job.result!.settings;
   const base = renderedRequest(job, context);
   if (action === 'upscale') {
     const request: JobRequest = { ...base, count: undefined, seed: (settings.seed + number - 1) % (MAX_SEED + 1), startPicture, upscaleOnly: true };
-    const [queued] = await services.jobs.enqueueMany(ownerOf(context.user), [request], context.place);
+    const [queued] = await enqueueKeeping(picture, () => services.jobs.enqueueMany(owner, [request], context.place));
     await context.reply(`Queued the upscale of picture ${number} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(queued)}.${describeHold(services.jobs.paused)}`, { private: true });
     return;
   }
   // A render of fewer steps than 1/strength would denoise nothing: then the picture is redrawn wholly at its noise.
   const strength = Math.max(VARY_STRENGTH, 1 / settings.steps);
   const request: JobRequest = { ...base, seed: randomSeed(), startPicture, strength, count: settings.count ?? VARIATION_COUNT };
-  const [queued] = await services.jobs.enqueueMany(ownerOf(context.user), [request], context.place);
+  const [queued] = await enqueueKeeping(picture, () => services.jobs.enqueueMany(owner, [request], context.place));
   await context.reply(`Queued variations of picture ${number} of “${job.request.prompt.slice(0, 60)}” — ${describeWait(queued)}.${describeHold(services.jobs.paused)}`, { private: true });
 }
 

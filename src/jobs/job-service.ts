@@ -43,6 +43,12 @@ export interface JobService {
   enqueue(owner: JobOwner, request: JobRequest, place: unknown): Promise<{ job: Job } & QueuedPlace>;
   /** Several jobs at once (variations): all of them fit under the caps, or none is queued. */
   enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]>;
+  /**
+   * Refuses (a UserError, in the words `enqueue` would use) when `count` more pictures of this person would go over
+   * a cap now: a cheap check before costly work on a request (fetching and decoding a picture). Not a claim:
+   * `enqueue` checks again.
+   */
+  admissible(owner: JobOwner, count: number): Promise<void>;
   /** Cancels a queued job at once, a running one within a step or a tile. Only those `mayManage` allows may. */
   cancel(jobId: string, by: Actor): Promise<Job>;
   get(jobId: string): Job | undefined;

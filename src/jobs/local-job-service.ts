@@ -12,6 +12,7 @@ import type { LaneControl } from './lane-control.js';
 import type { JobStore } from './job-store.js';
 import type { OutputRetention } from './output-retention.js';
 import { RendererCrashedError } from './renderer/renderer-crashed-error.js';
+import { capRefusal, type CapCounts } from './queue-caps.js';
 
 /** Renders one job; the signal fires on cancel, timeout or shutdown. */
 export type JobRunner = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }) => Promise<JobResult>;
@@ -117,13 +118,8 @@ export class LocalJobService implements JobService, LaneControl {
 
   #enqueueNow(owner: JobOwner, requests: readonly JobRequest[], place: unknown): ({ job: Job } & QueuedPlace)[] {
     if (this.#phase === 'stopping') throw new UserError('the bot is restarting; try again in a minute');
-    const active = this.#activeJobs();
-    const mine = active.filter((job) => ownerKey(job.owner) === ownerKey(owner)).length;
-    if (mine + requests.length > this.#limits.perUser) {
-      const have = mine === 0 ? '' : `you already have ${mine} image${mine === 1 ? '' : 's'} in the queue and `;
-      throw new UserError(`${have}the limit is ${this.#limits.perUser} per person; wait for one to finish or cancel one`);
-    }
-    if (active.length + requests.length > this.#limits.total) throw new UserError(`the queue is full (${this.#limits.total} images); try again in a few minutes`);
+    const refusal = capRefusal(this.#limits, this.#capCounts(owner), requests.length);
+    if (refusal !== undefined) throw refusal;
     const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0 }));
     try {
       this.#store.insertAll(jobs);
@@ -140,6 +136,16 @@ export class LocalJobService implements JobService, LaneControl {
     for (const queued of places) this.#emit({ type: 'queued', ...queued });
     this.#pump();
     return places.map((queued) => (this.#running?.job.id === queued.job.id ? { job: this.#running.job, position: 0, etaMs: 0 } : queued));
+  }
+
+  admissible(owner: JobOwner, count: number): Promise<void> {
+    const refusal = this.#phase === 'stopping' ? new UserError('the bot is restarting; try again in a minute') : capRefusal(this.#limits, this.#capCounts(owner), count);
+    return refusal === undefined ? Promise.resolve() : Promise.reject(refusal);
+  }
+
+  #capCounts(owner: JobOwner): CapCounts {
+    const active = this.#activeJobs();
+    return { mine: active.filter((job) => ownerKey(job.owner) === ownerKey(owner)).length, all: active.length };
   }
 
   cancel(jobId: string, by: Actor): Promise<Job> {

@@ -7,6 +7,12 @@ import { writeFileAtomic } from '../imaging/write-file-atomic.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** A starting picture kept for a job: its digest, and how to take it back if the job never gets queued. */
+export interface KeptPicture {
+  readonly digest: string;
+  discard(): Promise<void>;
+}
+
 /**
  * The pictures image-to-image jobs start from, as PNG files named by their SHA-256 under one folder (DATA_DIR/inputs):
  * a job stores only the digest, so a queued job survives restarts, two jobs from one picture share one file, and no
@@ -21,10 +27,19 @@ export class StartingPictureStore {
 
   /** Keeps the PNG (written atomically, once) and returns its digest. */
   async save(png: Uint8Array): Promise<string> {
+    return (await this.keep(png)).digest;
+  }
+
+  /**
+   * Keeps the PNG for a job about to be queued; `discard` takes it back if the job is not queued after all (refused by
+   * the caps meanwhile, or failing to queue) — unless the file was there before, kept for another job.
+   */
+  async keep(png: Uint8Array): Promise<KeptPicture> {
     const digest = createHash('sha256').update(png).digest('hex');
     const file = this.#file(digest);
-    if (!(await pathExists(file))) await writeFileAtomic(file, png);
-    return digest;
+    const created = !(await pathExists(file));
+    if (created) await writeFileAtomic(file, png);
+    return { digest, discard: () => (created ? rm(file, { force: true }) : Promise.resolve()) };
   }
 
   async read(digest: string): Promise<Buffer> {

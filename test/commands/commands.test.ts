@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { beforeEach, describe, test } from 'node:test';
 import { sizeForAspectRatio } from '../../commands/aspect-ratio.js';
 import { cancelCommand } from '../../commands/cancel-command.js';
-import type { CommandInput, CommandServices } from '../../commands/command.js';
+import type { CommandInput, CommandServices, PictureSource } from '../../commands/command.js';
+import { UserError } from '../../src/core/errors.js';
+import type { JobService } from '../../src/jobs/job-service.js';
 import { helpCommand } from '../../commands/help-command.js';
 import { imagineCommand } from '../../commands/imagine-command.js';
 import { COMMANDS, runJobAction } from '../../commands/index.js';
 import { jobButtonId, parseJobButtonId } from '../../commands/job-actions.js';
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { createRgbImage } from '../../src/core/rgb-image.js';
 import { encodeImage } from '../../src/imaging/encode-image.js';
@@ -145,6 +147,31 @@ describe('/queue, /cancel, /help', () => {
   });
 });
 
+describe('a starting picture costs work only for a request the queue takes', () => {
+  const picture = async () => encodeImage(createRgbImage(64, 64, new Uint8Array(64 * 64 * 3).fill(90)), 'png');
+
+  test('over the caps, /imagine with a picture is refused before the picture is fetched', async () => {
+    const inputs = join(await tempDir(), 'inputs');
+    services = { ...commandServices(jobs), pictures: new StartingPictureStore(inputs) };
+    for (let i = 0; i < 5; i++) await imagine({ prompt: `mine ${i}` });
+    let fetched = 0;
+    const image: PictureSource = { kind: 'picture', fetch: async () => { fetched += 1; return picture(); } };
+    await assert.rejects(imagine({ prompt: 'one more', image }), { message: 'you already have 5 images in the queue and the limit is 5 per person; wait for one to finish or cancel one' });
+    assert.equal(fetched, 0);
+    assert.deepEqual(await readdir(inputs).catch(() => []), []);
+  });
+
+  test('a picture kept for a request that the queue refuses after all is taken back', async () => {
+    const inputs = join(await tempDir(), 'inputs');
+    // The caps looked fine a moment ago; by the time the job is queued, they are not (another request came first).
+    const refusing = { paused: false, admissible: () => Promise.resolve(), enqueue: () => Promise.reject(new UserError('the queue is full (20 images); try again in a few minutes')) } as unknown as JobService;
+    services = { ...commandServices(refusing), pictures: new StartingPictureStore(inputs) };
+    const image: PictureSource = { kind: 'picture', fetch: picture };
+    await assert.rejects(imagine({ prompt: 'too late', image }), { message: 'the queue is full (20 images); try again in a few minutes' });
+    assert.deepEqual(await readdir(inputs), [], 'nothing left behind');
+  });
+});
+
 describe('buttons under a picture', () => {
   async function finishedJob() {
     await imagine({ prompt: 'a fox', steps: 2 });
@@ -184,8 +211,11 @@ describe('buttons under a picture', () => {
     let gridFile: string;
     const cells = [10, 80, 150, 220];
 
+    let inputs: string;
+
     async function finishedGrid(): Promise<Job> {
-      pictures = new StartingPictureStore(join(await tempDir(), 'inputs'));
+      inputs = join(await tempDir(), 'inputs');
+      pictures = new StartingPictureStore(inputs);
       services = { ...commandServices(jobs), pictures };
       await imagine({ prompt: 'a fox', seed: 100, count: 4 });
       const run = await manual.started(1);
@@ -234,6 +264,16 @@ describe('buttons under a picture', () => {
       await settle();
       await assert.rejects(runJobAction('upscale', single.job.id, chat, services, 1), { message: 'that picture is not a grid' });
       assert.equal(jobs.active().length, 0, 'nothing was queued');
+    });
+
+    test('U and V over the caps: refused before the grid is read or a picture is kept', async () => {
+      const grid = await finishedGrid();
+      const clicker = { platform: 'discord', userId: 'u9', name: 'user-u9', community: 'server-1' };
+      await jobs.enqueueMany(clicker, Array.from({ length: 5 }, () => ({ prompt: 'mine', model: 'sdxl-turbo', private: false, maxBytes: 1e7 })), null);
+      // Were the grid read, its absence would be the answer.
+      await rm(gridFile);
+      await assert.rejects(runJobAction('vary', grid.id, new FakeChat({ id: 'u9' }), services, 2), { message: 'you already have 5 images in the queue and the limit is 5 per person; wait for one to finish or cancel one' });
+      assert.deepEqual(await readdir(inputs).catch(() => []), [], 'no picture kept');
     });
 
     test('button ids carry the picture and read back; anything else is no button of ours', () => {

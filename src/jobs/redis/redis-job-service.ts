@@ -12,6 +12,7 @@ import type { LaneControl } from '../lane-control.js';
 import type { JobStore } from '../job-store.js';
 import { outputPath } from '../render-job-runner.js';
 import { admit, release, staleAdmissions, type Admission } from './redis-admission.js';
+import { capRefusal } from '../queue-caps.js';
 import { redisErrorForLog, reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import type { StartingPictureStore } from '../starting-pictures.js';
@@ -156,7 +157,7 @@ export class RedisJobService implements JobService, LaneControl {
       await this.#add([job], admission.before);
       return;
     }
-    this.#finish(job.id, { state: 'failed', finishedAt: this.#clock(), error: { message: `the bot restarted before it could queue this picture, and now ${this.#refusal(admission).message}`, userFacing: true } });
+    this.#finish(job.id, { state: 'failed', finishedAt: this.#clock(), error: { message: `the bot restarted before it could queue this picture, and now ${this.#refusal(admission, 1).message}`, userFacing: true } });
     this.#emit({ type: 'failed', job: this.get(job.id)!, error: this.get(job.id)!.error! });
   }
 
@@ -250,7 +251,7 @@ export class RedisJobService implements JobService, LaneControl {
     }
     if (!admission.admitted) {
       this.#store.removeUnqueued(jobs.map((job) => job.id));
-      throw this.#refusal(admission);
+      throw this.#refusal(admission, jobs.length);
     }
     for (const job of jobs) this.#own.set(job.id, job);
     try {
@@ -274,13 +275,17 @@ export class RedisJobService implements JobService, LaneControl {
     return placed;
   }
 
-  #refusal(admission: Extract<Admission, { admitted: false }>): UserError {
-    const { limits } = this.#options;
-    if (admission.cap === 'user') {
-      const have = admission.mine === 0 ? '' : `you already have ${admission.mine} image${admission.mine === 1 ? '' : 's'} in the queue and `;
-      return new UserError(`${have}the limit is ${limits.perUser} per person; wait for one to finish or cancel one`);
-    }
-    return new UserError(`the queue is full (${limits.total} images); try again in a few minutes`);
+  /** Why Redis refused to admit `adding` pictures, in the words the local queue uses. */
+  #refusal(admission: Extract<Admission, { admitted: false }>, adding: number): UserError {
+    return capRefusal(this.#options.limits, admission, adding) ?? new UserError('the queue is full; try again in a few minutes');
+  }
+
+  async admissible(owner: JobOwner, count: number): Promise<void> {
+    if (this.#stopping) throw new UserError('the bot is restarting; try again in a minute');
+    const { names, limits } = this.#options;
+    const [mine, all] = await Promise.all([this.#connection.scard(names.activeOf(ownerKey(owner))), this.#connection.scard(names.active)]);
+    const refusal = capRefusal(limits, { mine, all }, count);
+    if (refusal !== undefined) throw refusal;
   }
 
   /** Queues the jobs in Redis; `before` is how many pictures their owner already had, so their priorities follow. */
