@@ -1,4 +1,6 @@
 import { UserError } from '../src/core/errors.js';
+import { checkBreaks } from '../src/diffusion/conditioning/prompt-chunks.js';
+import { parseEmphasis } from '../src/diffusion/conditioning/prompt-emphasis.js';
 import { DEFAULT_STRENGTH, MAX_COUNT, MAX_GUIDANCE, MAX_PROMPT_LENGTH, MAX_SEED, MAX_STEPS } from '../src/diffusion/render-settings.js';
 import { encodeImage } from '../src/imaging/encode-image.js';
 import { fitPicture, MAX_PICTURE_BYTES, readStartingPicture } from '../src/imaging/starting-picture.js';
@@ -56,6 +58,11 @@ export function buildRequest(input: CommandInput, context: CommandContext, servi
   for (const part of [prompt, negative ?? '']) {
     const blocked = services.blocklist.match(part);
     if (blocked !== undefined) throw new UserError(`that prompt is not allowed here (it matches “${blocked}”)`);
+  }
+  // What the text encoders would refuse, refused before queuing: weights out of bounds, too many BREAKs.
+  for (const [part, what] of [[prompt, 'prompt'], [negative ?? '', 'negative prompt']] as const) {
+    parseEmphasis(part);
+    checkBreaks(part, what);
   }
   const installed = services.models.installed();
   const model = input.model === undefined ? services.models.defaultModel : text(input.model, 'model');

@@ -83,6 +83,8 @@ describe('/imagine', () => {
     ['an unknown scheduler', { prompt: 'ok', scheduler: 'k_dpm_2' }, "unknown scheduler 'k_dpm_2': use one of euler-ancestral, euler, heun, lms, ddim, pndm, dpmpp-2m, dpmpp-2m-karras, unipc, lcm"],
     ['a bad aspect ratio', { prompt: 'ok', aspect: 'wide' }, "the aspect ratio 'wide' is not W:H; use one of 1:1, 3:2, 2:3, 16:9, 9:16"],
     ['private where it is impossible', { prompt: 'ok', private: true }, 'private pictures are not possible here', { supportsPrivate: false }],
+    ['an emphasis of zero', { prompt: 'a (fox:0) in snow' }, 'the emphasis on “fox” comes to 0; weights from 0.01 to 10 are allowed, all brackets around a word multiplied'],
+    ['a negative prompt of nine BREAK chunks', { prompt: 'ok', negative: 'x BREAK '.repeat(9) }, 'the negative prompt makes 9 chunks of 75 tokens (BREAK starts one, and so does every 75th token); at most 8 are read, since each costs another pass through the text encoders'],
   ];
   for (const [what, input, message, options] of refusals) {
     test(`refuses ${what} with a clear message and queues nothing`, async () => {

@@ -1,4 +1,5 @@
 import { CLIP_CHUNK_TOKENS, CLIP_CONTEXT_LENGTH, type ClipTokenizer } from '../tokenizer/clip-tokenizer.js';
+import { UserError } from '../../core/errors.js';
 import { parseEmphasis } from './prompt-emphasis.js';
 
 /** One text-encoder input: 77 ids and the weight of each position's embedding (1 for start, end and padding). */
@@ -15,6 +16,23 @@ export interface ChunkedPrompt {
 
 /** AUTOMATIC1111's `BREAK`: the next tokens start a chunk of their own. */
 const BREAK = /\s*\bBREAK\b\s*/;
+
+/**
+ * The most chunks a prompt is read in: 600 tokens, more than a 1000-character prompt of words makes. Each chunk is
+ * one more pass through every text encoder (twice with guidance) and lengthens every UNet step's cross-attention:
+ * 125 BREAKs made 500 text-encoder runs.
+ */
+export const MAX_PROMPT_CHUNKS = 8;
+
+/** Refuses a prompt that BREAK alone splits into more chunks than are read (cheap: no tokenizer needed). */
+export function checkBreaks(prompt: string, what = 'prompt'): void {
+  const parts = Math.max(1, prompt.split(BREAK).filter((part) => part.trim() !== '').length);
+  if (parts > MAX_PROMPT_CHUNKS) throw tooManyChunks(parts, what);
+}
+
+function tooManyChunks(count: number, what: string): UserError {
+  return new UserError(`the ${what} makes ${count} chunks of 75 tokens (BREAK starts one, and so does every 75th token); at most ${MAX_PROMPT_CHUNKS} are read, since each costs another pass through the text encoders`);
+}
 
 /**
  * A prompt of any length as AUTOMATIC1111 and compel feed CLIP: its emphasis read, each run tokenized with its
@@ -44,6 +62,7 @@ export function chunkPrompt(tokenizer: ClipTokenizer, prompt: string): ChunkedPr
     });
   }
   if (ids.length > 0 || chunks.length === 0) close();
+  if (chunks.length > MAX_PROMPT_CHUNKS) throw tooManyChunks(chunks.length, 'prompt');
   return { chunks, tokens };
 }
 

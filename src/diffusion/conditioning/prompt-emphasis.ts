@@ -1,3 +1,5 @@
+import { UserError } from '../../core/errors.js';
+
 /** A run of prompt text and the weight its tokens' embeddings get. */
 export interface WeightedText {
   readonly text: string;
@@ -6,6 +8,13 @@ export interface WeightedText {
 
 /** `(text)` multiplies by this, `[text]` divides by it: AUTOMATIC1111's factors. */
 export const ROUND_BRACKET_FACTOR = 1.1;
+
+/**
+ * The weights a run of text may end up with, all brackets around it multiplied: people use 0.5–2; beyond this range
+ * the mean-restoring rescale drowns the rest of the prompt, and nested weights reach Infinity (then NaN latents).
+ */
+export const MIN_WEIGHT = 0.01;
+export const MAX_WEIGHT = 10;
 
 /**
  * The tokens of AUTOMATIC1111's attention syntax: escapes, brackets, an explicit weight closing a round bracket
@@ -22,8 +31,9 @@ interface Piece {
 /**
  * Reads AUTOMATIC1111's emphasis: `(word)` ×1.1, `((word))` ×1.21, `(word:1.5)` ×1.5, `[word]` ÷1.1, and `\(`, `\)`,
  * `\[`, `\]`, `\\` for the characters themselves. Unlike AUTOMATIC1111, which weights everything after an unclosed
- * bracket, a bracket without its partner is plain text, and so is a weight that is not a number: a prompt is never
- * an error. Neighbouring runs of one weight are merged; an empty prompt is one empty run.
+ * bracket, a bracket without its partner is plain text, and so is a weight that is not a number. A weight that ends
+ * outside MIN_WEIGHT…MAX_WEIGHT (zero, negative, or nested to absurdity) is a UserError that names the text.
+ * Neighbouring runs of one weight are merged; an empty prompt is one empty run.
  */
 export function parseEmphasis(prompt: string): WeightedText[] {
   const pieces: Piece[] = [];
@@ -56,9 +66,19 @@ export function parseEmphasis(prompt: string): WeightedText[] {
   const merged: WeightedText[] = [];
   for (const piece of pieces) {
     if (piece.text === '') continue;
+    if (!(piece.weight >= MIN_WEIGHT && piece.weight <= MAX_WEIGHT)) {
+      const shown = piece.text.trim().slice(0, 40) || piece.text.slice(0, 40);
+      throw new UserError(`the emphasis on “${shown}” comes to ${shownWeight(piece.weight)}; weights from ${MIN_WEIGHT} to ${MAX_WEIGHT} are allowed, all brackets around a word multiplied`);
+    }
     const last = merged.at(-1);
     if (last !== undefined && last.weight === piece.weight) merged[merged.length - 1] = { text: last.text + piece.text, weight: last.weight };
     else merged.push({ text: piece.text, weight: piece.weight });
   }
   return merged.length === 0 ? [{ text: '', weight: 1 }] : merged;
+}
+
+/** A weight as a person reads it: three figures, in exponent form when it is huge. */
+function shownWeight(weight: number): string {
+  if (!Number.isFinite(weight)) return String(weight);
+  return Math.abs(weight) >= 1e6 ? weight.toExponential(2) : String(Number(weight.toPrecision(3)));
 }

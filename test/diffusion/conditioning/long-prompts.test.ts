@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SdPromptEncoder } from '../../../src/diffusion/conditioning/sd-prompt-encoder.js';
 import { SdxlPromptEncoder } from '../../../src/diffusion/conditioning/sdxl-prompt-encoder.js';
-import { applyEmphasis, chunkPrompt, padChunks } from '../../../src/diffusion/conditioning/prompt-chunks.js';
-import { parseEmphasis } from '../../../src/diffusion/conditioning/prompt-emphasis.js';
+import { applyEmphasis, checkBreaks, chunkPrompt, MAX_PROMPT_CHUNKS, padChunks } from '../../../src/diffusion/conditioning/prompt-chunks.js';
+import { MAX_WEIGHT, MIN_WEIGHT, parseEmphasis } from '../../../src/diffusion/conditioning/prompt-emphasis.js';
 import { readModelFolder } from '../../../src/diffusion/model/model-folder.js';
 import { TextEncoder } from '../../../src/diffusion/model/text-encoder.js';
 import { SessionLoader } from '../../../src/diffusion/onnx/session-loader.js';
@@ -36,7 +36,6 @@ describe('emphasis, as AUTOMATIC1111 writes it', () => {
     ['(unbalanced', [['(unbalanced', 1]]],
     ['x ) y ] z', [['x ) y ] z', 1]]],
     ['a (b:1.2.3) c', [['a (b:1.2.3) c', 1]]],
-    ['(gone:0)', [['gone', 0]]],
     ['', [['', 1]]],
   ];
   for (const [prompt, expected] of cases) {
@@ -46,6 +45,36 @@ describe('emphasis, as AUTOMATIC1111 writes it', () => {
       parsed.forEach((run, i) => { assert.ok(Math.abs(run.weight - expected[i][1]) < 1e-12, `${run.text}: ${run.weight} ≠ ${expected[i][1]}`); });
     });
   }
+});
+
+describe('emphasis within bounds', () => {
+  for (const [prompt, shown, value] of [
+    ['(gone:0)', 'gone', '0'],
+    ['a (fox:-1)', 'fox', '-1'],
+    [`(((fox:1${'0'.repeat(20)})))`, 'fox', '1.21e+20'],
+    [`((fox:1${'0'.repeat(200)}):1${'0'.repeat(200)})`, 'fox', 'Infinity'],
+    [`${'['.repeat(50)}fox${']'.repeat(50)}`, 'fox', '0.00852'],
+  ] as const) {
+    test(`${prompt.slice(0, 30)}: refused, naming the text and its weight`, () => {
+      assert.throws(() => parseEmphasis(prompt), { name: 'UserError', message: `the emphasis on “${shown}” comes to ${value}; weights from ${MIN_WEIGHT} to ${MAX_WEIGHT} are allowed, all brackets around a word multiplied` });
+    });
+  }
+
+  test('the bounds themselves are allowed', () => {
+    assert.deepEqual(parseEmphasis('(a:10) (b:0.01)').map((run) => run.weight), [10, 1, 0.01]);
+  });
+});
+
+describe('how many chunks a prompt may make', () => {
+  test('BREAK alone: eight chunks are read, a ninth is refused before any tokenizer runs', () => {
+    checkBreaks(Array.from({ length: MAX_PROMPT_CHUNKS }, (_, i) => `part ${i}`).join(' BREAK '));
+    checkBreaks('BREAK BREAK BREAK a BREAK BREAK');
+    assert.throws(() => { checkBreaks(Array.from({ length: MAX_PROMPT_CHUNKS + 1 }, (_, i) => `part ${i}`).join(' BREAK '), 'negative prompt'); }, {
+      name: 'UserError',
+      message: `the negative prompt makes 9 chunks of 75 tokens (BREAK starts one, and so does every 75th token); at most ${MAX_PROMPT_CHUNKS} are read, since each costs another pass through the text encoders`,
+    });
+    assert.throws(() => { checkBreaks('x BREAK '.repeat(125)); }, /makes 125 chunks/);
+  });
 });
 
 describe('applyEmphasis', () => {
@@ -67,6 +96,11 @@ describe('long prompts in chunks of 75 tokens', { skip }, () => {
     const dir = join(await tempDir(), 'tokenizer');
     await writeTokenizerFolder(dir, '<|endoftext|>');
     tokenizer = await ClipTokenizer.load(dir);
+  });
+
+  test('a prompt of more than eight chunks of tokens is refused by name', () => {
+    assert.equal(chunkPrompt(tokenizer, 'a cat '.repeat(300)).chunks.length, 8);
+    assert.throws(() => chunkPrompt(tokenizer, 'a cat '.repeat(301)), /the prompt makes 9 chunks of 75 tokens/);
   });
 
   test('100 tokens: two inputs of 77, each framed by start and end and padded; weights on the right positions', () => {
