@@ -34,6 +34,7 @@ import { SlackBot } from './platforms/slack/slack-bot.js';
 import { createRendererHost, createRenderWorker, deviceName, SHUTDOWN_GRACE_MS } from './render-setup.js';
 import { DashboardMetrics } from './web/dashboard-metrics.js';
 import { ChatDashboardLinks } from './web/dashboard-links.js';
+import { CommunityAdminChecks, ViewerRights } from './web/viewer-rights.js';
 import { DashboardServer } from './web/dashboard-server.js';
 import { LiveQueue } from './web/live-queue.js';
 import { SignInStore } from './web/sign-in-store.js';
@@ -103,12 +104,17 @@ async function main(): Promise<number> {
   });
 
   await queue.prepare();
-  const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, log);
+  const communityAdmins = new CommunityAdminChecks();
+  const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, communityAdmins, log);
   const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
 
   const chats: { stop(): Promise<void> }[] = [];
   const pendingReplies = new PendingReplies(join(config.DATA_DIR, 'pending-replies.sqlite'), (error) => { log.warn({ err: error }, 'could not note or clear an answer owed in chat'); });
-  if (platforms.discord !== undefined) chats.push(await startDiscord(platforms.discord.token, config, services, pendingReplies, dashboard?.countUpload, log));
+  if (platforms.discord !== undefined) {
+    const discord = await startDiscord(platforms.discord.token, config, services, pendingReplies, dashboard?.countUpload, log);
+    communityAdmins.register('discord', (userId, guildId) => discord.isServerAdmin(userId, guildId));
+    chats.push(discord);
+  }
   if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, services, dashboard?.countUpload, log));
   // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
   await queue.start();
@@ -255,12 +261,18 @@ type UploadCounter = (platform: string, outcome: 'ok' | 'failed') => void;
 const THUMBNAIL_SWEEP_MS = 3600_000;
 
 /** WEB_PORT: the dashboard beside the chat adapters, reading the same queue and store. */
-async function startDashboard(config: Config, port: number, store: JobStore, queue: QueueRuntime, log: pino.Logger) {
+async function startDashboard(config: Config, port: number, store: JobStore, queue: QueueRuntime, communityAdmins: CommunityAdminChecks, log: pino.Logger) {
   const webLog = log.child({ part: 'web' });
   const signIns = new SignInStore(join(config.DATA_DIR, 'web.sqlite'));
   const thumbnails = new ThumbnailCache(join(config.DATA_DIR, 'thumbnails'));
   const live = new LiveQueue(queue.jobs, queue.lane);
   const metrics = new DashboardMetrics(queue.jobs);
+  const rights = new ViewerRights({
+    globalAdmins: adminKeys(config),
+    audience: config.WEB_GALLERY,
+    communityAdmin: (owner) => communityAdmins.check(owner),
+    onError: (error) => { webLog.warn({ err: error }, 'could not ask the chat platform whether a dashboard user is still a server admin; they are not, until it answers'); },
+  });
   const server = new DashboardServer({
     host: config.WEB_HOST,
     port,
@@ -274,6 +286,8 @@ async function startDashboard(config: Config, port: number, store: JobStore, que
     workers: queue.workers,
     ...(queue.lane === undefined ? {} : { lane: queue.lane }),
     models: () => queue.models.installed(),
+    rights,
+    hostNames: [config.WEB_HOST, ...(config.WEB_PUBLIC_URL === undefined ? [] : [new URL(config.WEB_PUBLIC_URL).hostname])],
     log: logTo(webLog),
   });
   const sweep = () => { thumbnails.sweep(store.pictureIds()).catch((error: unknown) => { webLog.warn({ err: error }, 'could not remove old thumbnails'); }); };

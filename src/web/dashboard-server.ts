@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errorMessage, UserError } from '../core/errors.js';
@@ -9,7 +9,7 @@ import type { JobService } from '../jobs/job-service.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { Job, JobResult } from '../jobs/job.js';
 import type { LaneControl } from '../jobs/lane-control.js';
-import type { WorkerDirectory } from '../jobs/worker-status.js';
+import type { WorkerDirectory, WorkerStatus } from '../jobs/worker-status.js';
 import type { DashboardMetrics } from './dashboard-metrics.js';
 import { EventStream } from './event-stream.js';
 import { parseGalleryQuery, type GalleryQuery } from './gallery-query.js';
@@ -17,6 +17,7 @@ import type { LiveQueue } from './live-queue.js';
 import { pictureCard } from './picture-card.js';
 import { sameToken, SESSION_LIFETIME_MS, type SignInStore, type WebSession } from './sign-in-store.js';
 import type { ThumbnailCache } from './thumbnail-cache.js';
+import { sameRights, type ViewerRights } from './viewer-rights.js';
 import { viewerMayCancel, viewerMayPause, viewerMaySee, type Viewer } from './web-viewer.js';
 
 export const SESSION_COOKIE = 'imagine_session';
@@ -46,6 +47,8 @@ type Page = keyof typeof PAGES;
 const ASSETS: Readonly<Record<string, string>> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8' };
 const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Open event streams one session may hold (a tab each); a newer one closes the oldest. */
+export const STREAMS_PER_SESSION = 8;
 
 export interface DashboardOptions {
   readonly host: string;
@@ -64,6 +67,16 @@ export interface DashboardOptions {
   readonly lane?: LaneControl;
   /** The models offered, for the gallery's filter. */
   readonly models: () => readonly string[];
+  /** What a session may do now (ADMINS, WEB_GALLERY and community standing as they are today); absent: as at sign-in. */
+  readonly rights?: Pick<ViewerRights, 'current'>;
+  /**
+   * The host names people's browsers use (WEB_PUBLIC_URL's, WEB_HOST's). Requests naming any other host are refused,
+   * but for `localhost` and IP addresses: a page on another site that re-points its own name at this address (DNS
+   * rebinding) always names its own host.
+   */
+  readonly hostNames?: readonly string[];
+  /** How often open event streams are checked against their sessions' current rights. */
+  readonly streamCheckMs?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
 }
 
@@ -85,6 +98,7 @@ export class DashboardServer {
   readonly #assets: ReadonlyMap<string, Buffer>;
   readonly #streams = new Set<{ viewer: Viewer; session: string; stream: EventStream }>();
   #unsubscribe: (() => void) | undefined;
+  #streamCheck: NodeJS.Timeout | undefined;
 
   constructor(options: DashboardOptions) {
     this.#options = options;
@@ -104,11 +118,23 @@ export class DashboardServer {
         if (card !== undefined && viewerMaySee(finished!, viewer)) stream.send('picture', card);
       }
     });
+    // A stream lives as long as its session keeps the rights it was opened with: it ends at sign-out, at expiry, or
+    // when the person's rights change (they reconnect with the new ones, or are told to sign in).
+    this.#streamCheck = setInterval(() => { this.#checkStreams(); }, this.#options.streamCheckMs ?? 30_000);
+    this.#streamCheck.unref();
     await this.#app.listen({ host: this.#options.host, port: this.#options.port });
     return (this.#app.server.address() as AddressInfo).port;
   }
 
+  #checkStreams(): void {
+    for (const entry of this.#streams) {
+      const session = this.#currentSession(entry.session);
+      if (session === undefined || !sameRights(session.viewer, entry.viewer)) entry.stream.close();
+    }
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.#streamCheck);
     this.#unsubscribe?.();
     for (const { stream } of this.#streams) stream.close();
     await this.#app.close();
@@ -119,6 +145,13 @@ export class DashboardServer {
     void app.register(fastifyCookie);
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+    app.addHook('onRequest', (request, reply, done) => {
+      if (this.#knownHost(request.headers.host)) {
+        done();
+        return;
+      }
+      void reply.code(421).send({ error: 'this dashboard answers to its own address only (set WEB_PUBLIC_URL to the name people use)' });
     });
     app.addHook('onSend', (_request, reply, payload, done) => {
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
@@ -233,12 +266,15 @@ export class DashboardServer {
     }
 
     app.get('/api/queue', (request) => this.#options.live.snapshot(viewerOf(request)));
-    app.get('/api/workers', async () => ({ workers: await this.#options.workers.list() }));
+    app.get('/api/workers', async (request) => ({ workers: (await this.#options.workers.list()).map((worker) => this.#workerAsSeenBy(worker, viewerOf(request))) }));
     app.get('/api/events', (request, reply) => {
       const viewer = viewerOf(request);
+      const session = request.webSession!.token;
+      const open = [...this.#streams].filter((entry) => entry.session === session);
+      for (const old of open.slice(0, Math.max(0, open.length - STREAMS_PER_SESSION + 1))) old.stream.close();
       reply.hijack();
       const stream: EventStream = new EventStream(reply.raw, () => this.#options.live.snapshot(viewer), () => this.#streams.delete(entry));
-      const entry = { viewer, session: request.webSession!.token, stream };
+      const entry = { viewer, session, stream };
       this.#streams.add(entry);
     });
     app.post<{ Params: { id: string } }>('/api/jobs/:id/cancel', async (request, reply) => {
@@ -265,9 +301,43 @@ export class DashboardServer {
   }
 
   #sessionOf(request: FastifyRequest): ({ readonly token: string } & WebSession) | undefined {
-    const token = request.cookies[SESSION_COOKIE];
+    return this.#currentSession(request.cookies[SESSION_COOKIE]);
+  }
+
+  /** A session as it stands now: unknown, expired, or of someone who may no longer use the dashboard, is none. */
+  #currentSession(token: string | undefined): ({ readonly token: string } & WebSession) | undefined {
     const session = this.#options.signIns.session(token);
-    return session === undefined || token === undefined ? undefined : { token, ...session };
+    if (session === undefined || token === undefined) return undefined;
+    const viewer = this.#options.rights === undefined ? session.viewer : this.#options.rights.current(session.viewer);
+    return viewer === undefined ? undefined : { token, ...session, viewer };
+  }
+
+  /**
+   * A render lane as this viewer may see it: the job it draws only if they may see the job (else only that it is
+   * busy), its last error (which may name files and others' jobs) only for the bot's own admins.
+   */
+  #workerAsSeenBy(worker: WorkerStatus, viewer: Viewer): WorkerStatus & { readonly busy?: true } {
+    const { currentJobId, lastError, ...rest } = worker;
+    const job = currentJobId === undefined ? undefined : this.#options.jobs.get(currentJobId);
+    const visible = job !== undefined && viewerMaySee(job, viewer);
+    return {
+      ...rest,
+      ...(currentJobId === undefined ? {} : visible ? { currentJobId } : { busy: true }),
+      ...(lastError !== undefined && viewer.actor.admin === 'global' ? { lastError } : {}),
+    };
+  }
+
+  /** Whether a request's Host is one of this dashboard's names (see `hostNames`). */
+  #knownHost(header: string | undefined): boolean {
+    if (header === undefined) return false;
+    let hostname: string;
+    try {
+      hostname = new URL(`http://${header}`).hostname.toLowerCase();
+    } catch {
+      return false;
+    }
+    if (hostname === 'localhost' || isIP(hostname.replace(/^\[|\]$/g, '')) !== 0) return true;
+    return (this.#options.hostNames ?? []).some((name) => name.toLowerCase() === hostname);
   }
 
   /** A picture the viewer may see whose file is still there; undefined otherwise (the same answer for all three). */

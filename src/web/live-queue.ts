@@ -7,13 +7,12 @@ import type { JobService } from '../jobs/job-service.js';
 import type { LaneControl } from '../jobs/lane-control.js';
 import { viewerMayCancel, viewerMayPause, viewerMaySee, type Viewer } from './web-viewer.js';
 
-/** One waiting or running job as the queue page draws it; what the viewer may not see is left out. */
+/** One waiting or running job the viewer may see, as the queue page draws it. */
 export interface QueueEntry {
   readonly id: string;
-  /** Absent for a job the viewer may not see (private, or from another server or workspace). */
-  readonly prompt?: string;
-  readonly requester?: string;
-  readonly model?: string;
+  readonly prompt: string;
+  readonly requester: string;
+  readonly model: string;
   readonly state: 'queued' | 'running';
   readonly position: number;
   readonly wait: string;
@@ -26,7 +25,10 @@ export interface QueueEntry {
 }
 
 export interface QueueSnapshot {
+  /** The jobs the viewer may see, in queue order. */
   readonly jobs: readonly QueueEntry[];
+  /** How many others wait or run (private ones, or from other servers and workspaces): counted, never shown. */
+  readonly others: number;
   /** Whether the lane is paused; absent where it cannot be (the Redis mode). */
   readonly paused?: boolean;
   readonly mayPause: boolean;
@@ -72,14 +74,18 @@ export class LiveQueue {
 
   snapshot(viewer: Viewer): QueueSnapshot {
     const paused = this.#lane?.paused === true;
-    const jobs = this.#jobs.active().map((job): QueueEntry => {
+    const active = this.#jobs.active();
+    const visible = active.filter((job) => viewerMaySee(job, viewer));
+    const jobs = visible.map((job): QueueEntry => {
       const shown = this.#shown.get(job.id);
       const running = job.state === 'running';
       const wait = running ? 'drawing now' : paused ? `position ${job.position}, held while the queue is paused` : describeWait(job);
-      const base = { id: job.id, state: running ? ('running' as const) : ('queued' as const), position: job.position, wait, mayCancel: viewerMayCancel(job, viewer) };
-      if (!viewerMaySee(job, viewer)) return base;
       return {
-        ...base,
+        id: job.id,
+        state: running ? 'running' : 'queued',
+        position: job.position,
+        wait,
+        mayCancel: viewerMayCancel(job, viewer),
         prompt: job.request.prompt,
         requester: job.owner.name,
         model: job.request.model,
@@ -87,7 +93,7 @@ export class LiveQueue {
         ...(running && shown?.preview !== undefined ? { preview: shown.preview } : {}),
       };
     });
-    return { jobs, ...(this.#lane === undefined ? {} : { paused }), mayPause: this.#lane !== undefined && viewerMayPause(viewer) };
+    return { jobs, others: active.length - visible.length, ...(this.#lane === undefined ? {} : { paused }), mayPause: this.#lane !== undefined && viewerMayPause(viewer) };
   }
 
   stop(): void {

@@ -85,8 +85,11 @@ export class SignInStore {
   }
 }
 
-/** Compares a CSRF token without leaking, through timing, how much of it was right. */
+/** Compares a CSRF token without leaking, through timing, how much of it was right; any text is an answer, never a throw. */
 export function sameToken(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string' || given.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(expected), Buffer.from(given));
+  if (typeof given !== 'string') return false;
+  // Bytes, not UTF-16 units: a token of other characters has as many units but more bytes.
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -8,11 +9,12 @@ import type { JobOwner, JobRequest } from '../../src/jobs/job.js';
 import { LocalJobService } from '../../src/jobs/local-job-service.js';
 import { LocalLaneDirectory } from '../../src/jobs/local-lane-directory.js';
 import { DashboardMetrics } from '../../src/web/dashboard-metrics.js';
-import { DashboardServer } from '../../src/web/dashboard-server.js';
+import { DashboardServer, STREAMS_PER_SESSION } from '../../src/web/dashboard-server.js';
 import { LiveQueue } from '../../src/web/live-queue.js';
 import { SignInStore } from '../../src/web/sign-in-store.js';
 import { ThumbnailCache } from '../../src/web/thumbnail-cache.js';
 import { HOST_ADMIN, type Viewer } from '../../src/web/web-viewer.js';
+import { ViewerRights, type CommunityAdminCheck } from '../../src/web/viewer-rights.js';
 import { ManualRunner, settle } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -64,6 +66,7 @@ describe('the dashboard server', () => {
       workers: new LocalLaneDirectory(jobs, 'cpu', () => ['sdxl-turbo']),
       lane: jobs,
       models: () => ['sdxl-turbo'],
+      hostNames: ['127.0.0.1', 'bot.example.org'],
     });
     base = `http://127.0.0.1:${await server.start()}`;
   });
@@ -222,16 +225,19 @@ describe('the dashboard server', () => {
     assert.deepEqual(await (await post(admin, 'resume')).json(), { paused: false });
   });
 
-  test('the queue as a member sees it: others’ private jobs without their prompt, nothing to cancel', async () => {
+  test('the queue as a member sees it: others’ private jobs only counted (no id, no place), nothing to cancel', async () => {
     await jobs.pause();
     const { job: secret } = await jobs.enqueue(ana, request('a secret queued fox', true), null);
     const { job: open } = await jobs.enqueue(ana, request('an open queued fox'), null);
     const member = await signIn(memberBen);
-    const snapshot = (await (await fetch(`${base}/api/queue`, { headers: { cookie: member.cookie } })).json()) as { jobs: { id: string; prompt?: string; mayCancel: boolean }[]; mayPause: boolean };
+    const answer = await (await fetch(`${base}/api/queue`, { headers: { cookie: member.cookie } })).text();
+    const snapshot = JSON.parse(answer) as { jobs: { id: string; prompt?: string; mayCancel: boolean }[]; others: number; mayPause: boolean };
     assert.deepEqual(
       snapshot.jobs.map((entry) => [entry.id, entry.prompt, entry.mayCancel]),
-      [[secret.id, undefined, false], [open.id, 'an open queued fox', false]],
+      [[open.id, 'an open queued fox', false]],
     );
+    assert.equal(snapshot.others, 1);
+    assert.ok(!answer.includes(secret.id), 'not even its id');
     assert.equal(snapshot.mayPause, false);
     await jobs.cancel(secret.id, HOST_ADMIN.actor);
     await jobs.cancel(open.id, HOST_ADMIN.actor);
@@ -255,4 +261,141 @@ describe('the dashboard server', () => {
     metrics.upload('slack', 'ok');
     assert.match(await (await fetch(`${base}/metrics`)).text(), /imagine_uploads_total\{platform="slack",outcome="ok"\} 1/);
   });
+
+  test('a CSRF token of other characters is refused like any wrong one, never a 500', async () => {
+    const admin = await signIn(HOST_ADMIN);
+    // 64 characters like the real token, 128 bytes once read back as UTF-8.
+    const raw = await rawRequest(base, '/api/queue/pause', { method: 'POST', headers: { cookie: admin.cookie, 'x-csrf-token': 'é'.repeat(64), origin: base } });
+    assert.equal(raw.status, 403);
+  });
+
+  test('only this dashboard’s own host names are answered (DNS rebinding): others get 421, even for /healthz', async () => {
+    assert.equal((await rawRequest(base, '/healthz', { headers: { host: 'evil.example' } })).status, 421);
+    assert.equal((await rawRequest(base, '/metrics', { headers: { host: 'evil.example:80' } })).status, 421);
+    assert.equal((await rawRequest(base, '/healthz', { headers: { host: `localhost:${new URL(base).port}` } })).status, 200);
+    assert.equal((await rawRequest(base, '/healthz', { headers: { host: `[::1]:${new URL(base).port}` } })).status, 200);
+    assert.equal((await rawRequest(base, '/healthz', { headers: { host: 'bot.example.org' } })).status, 200, 'the public name');
+  });
+
+  test('workers: the job a lane draws only for who may see it, its last error only for the bot’s admins', async () => {
+    await jobs.pause();
+    const { job: secret } = await jobs.enqueue(ana, request('a secret drawn fox', true), null);
+    const before = runner.runs.length;
+    await jobs.resume();
+    const run = await runner.started(before + 1);
+    const workers = async (who: { cookie: string }) => ((await (await fetch(`${base}/api/workers`, { headers: { cookie: who.cookie } })).json()) as { workers: { currentJobId?: string; busy?: boolean; lastError?: unknown }[] }).workers[0];
+    assert.equal((await workers(await signIn(HOST_ADMIN))).currentJobId, secret.id);
+    const member = await workers(await signIn(memberBen));
+    assert.deepEqual([member.currentJobId, member.busy], [undefined, true]);
+    run.fail(new Error('cannot open /srv/models/unet/model.onnx'));
+    await settle();
+    assert.match(JSON.stringify((await workers(await signIn(HOST_ADMIN))).lastError), /model\.onnx/);
+    assert.equal((await workers(await signIn(communityAdmin))).lastError, undefined);
+    assert.equal((await workers(await signIn(memberBen))).lastError, undefined);
+  });
 });
+
+describe('dashboard sessions keep only the rights their person has now', () => {
+  const globalAdmins = new Set(['slack:UANA']);
+  const standing = new Map<string, boolean>([['slack:UMOD', true]]);
+  let store: JobStore;
+  let signIns: SignInStore;
+  let jobs: LocalJobService;
+  let server: DashboardServer;
+  let live: LiveQueue;
+  let metrics: DashboardMetrics;
+  let base: string;
+  const rightsOptions: { globalAdmins: Set<string>; audience: 'admins' | 'members'; communityAdmin: CommunityAdminCheck; recheckMs: number } = {
+    globalAdmins,
+    audience: 'members',
+    communityAdmin: (owner) => Promise.resolve(standing.get(`${owner.platform}:${owner.userId}`) === true),
+    recheckMs: 0,
+  };
+
+  before(async () => {
+    const work = await tempDir();
+    store = new JobStore(join(work, 'jobs.sqlite'));
+    signIns = new SignInStore(join(work, 'web.sqlite'));
+    jobs = new LocalJobService({ store, runner: new ManualRunner().runner, limits: { perUser: 10, total: 50, timeoutMs: 60_000 } });
+    jobs.start();
+    live = new LiveQueue(jobs, jobs);
+    metrics = new DashboardMetrics(jobs);
+    // The test changes ADMINS, WEB_GALLERY and the platform's answer under a running dashboard.
+    const rights = new ViewerRights(rightsOptions);
+    server = new DashboardServer({ host: '127.0.0.1', port: 0, secure: false, jobs, store, signIns, thumbnails: new ThumbnailCache(join(work, 'thumbnails')), live, metrics, workers: new LocalLaneDirectory(jobs, 'cpu', () => []), lane: jobs, models: () => [], rights, streamCheckMs: 20 });
+    base = `http://127.0.0.1:${await server.start()}`;
+  });
+
+  after(async () => {
+    await server.stop();
+    live.stop();
+    metrics.stop();
+    await jobs.shutdown(1000);
+    signIns.close();
+    store.close();
+  });
+
+  async function signIn(viewer: Viewer): Promise<{ cookie: string; csrf: string }> {
+    const answer = await fetch(`${base}/signin`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base }, body: `token=${signIns.issueLink(viewer)}` });
+    const cookie = (answer.headers.get('set-cookie') ?? '').split(';')[0];
+    const me = (await (await fetch(`${base}/api/me`, { headers: { cookie } })).json()) as { csrf: string };
+    return { cookie, csrf: me.csrf };
+  }
+
+  const role = async (who: { cookie: string }) => {
+    const answer = await fetch(`${base}/api/me`, { headers: { cookie: who.cookie } });
+    return answer.status === 200 ? ((await answer.json()) as { role: string }).role : answer.status;
+  };
+
+  test('removed from ADMINS: the next request is a member’s, or refused where only admins may look', async () => {
+    const ana = await signIn({ actor: { owner: { platform: 'slack', userId: 'UANA', name: 'ana', community: 'T1' }, admin: 'global' }, role: 'admin' });
+    assert.equal(await role(ana), 'admin');
+    globalAdmins.delete('slack:UANA');
+    assert.equal(await role(ana), 'member');
+    const pause = await fetch(`${base}/api/queue/pause`, { method: 'POST', headers: { cookie: ana.cookie, 'x-csrf-token': ana.csrf, origin: base } });
+    assert.equal(pause.status, 403);
+    rightsOptions.audience = 'admins';
+    assert.equal(await role(ana), 401);
+    rightsOptions.audience = 'members';
+    globalAdmins.add('slack:UANA');
+  });
+
+  test('a server admin who is one no more loses the rights as soon as the platform says so', async () => {
+    const mod = await signIn(communityAdmin);
+    assert.equal(await role(mod), 'admin');
+    standing.set('slack:UMOD', false);
+    // The platform is asked in the background; the answer holds from the request after it came.
+    await role(mod);
+    await settle();
+    assert.equal(await role(mod), 'member');
+  });
+
+  test('an event stream ends when its person loses rights; a session opens at most eight, the oldest goes first', async () => {
+    const ana = await signIn({ actor: { owner: { platform: 'slack', userId: 'UANA', name: 'ana', community: 'T1' }, admin: 'global' }, role: 'admin' });
+    const open = async () => {
+      const controller = new AbortController();
+      const response = await fetch(`${base}/api/events`, { headers: { cookie: ana.cookie }, signal: controller.signal });
+      const ended = response.body!.pipeTo(new WritableStream()).then(() => true, () => true);
+      return { ended, abort: () => { controller.abort(); } };
+    };
+    const streams = [];
+    for (let i = 0; i < STREAMS_PER_SESSION + 1; i++) streams.push(await open());
+    assert.equal(await streams[0].ended, true, 'the oldest was closed by the ninth');
+    globalAdmins.delete('slack:UANA');
+    for (const stream of streams.slice(1)) assert.equal(await stream.ended, true, 'closed when the rights changed');
+    globalAdmins.add('slack:UANA');
+  });
+});
+
+/** A request with headers fetch will not send as given (Host, raw bytes). */
+function rawRequest(base: string, path: string, options: { method?: string; headers?: Record<string, string> }): Promise<{ status: number }> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: options.method ?? 'GET', headers: options.headers }, (response) => {
+      response.resume();
+      resolve({ status: response.statusCode ?? 0 });
+    });
+    sent.on('error', reject);
+    sent.end();
+  });
+}

@@ -31,6 +31,10 @@ export interface DiscordBotOptions extends ChatBotOptions {
   readonly pendingReplies?: PendingReplies;
 }
 
+/** Discord's error codes for a server or member it does not know (anymore). */
+const UNKNOWN_GUILD = 10004;
+const UNKNOWN_MEMBER = 10007;
+
 /** What a restart says in an interaction it had deferred and never answered (its command was cut off). */
 export const CUT_OFF_REPLY = '⚠️ The bot restarted before it finished answering this. If no picture or answer follows, please ask again.';
 
@@ -91,6 +95,27 @@ export class DiscordBot {
         this.#options.log?.('warn', `could not answer an interaction the last run left unanswered: ${errorMessage(error)}`);
       }
     }
+  }
+
+  /**
+   * Whether someone is, now, an admin of a server (its owner, or a role with Administrator or Manage Server): asked of
+   * Discord each time, for the dashboard's rights. Someone no longer in the server is not.
+   */
+  async isServerAdmin(userId: string, guildId: string): Promise<boolean> {
+    const rest = this.client.rest;
+    let member: { roles: string[] };
+    try {
+      member = (await rest.get(Routes.guildMember(guildId, userId))) as { roles: string[] };
+    } catch (error) {
+      if (error instanceof DiscordAPIError && (error.code === UNKNOWN_MEMBER || error.code === UNKNOWN_GUILD)) return false;
+      throw error;
+    }
+    const [guild, roles] = (await Promise.all([rest.get(Routes.guild(guildId)), rest.get(Routes.guildRoles(guildId))])) as [{ owner_id: string }, { id: string; permissions: string }[]];
+    if (guild.owner_id === userId) return true;
+    // The @everyone role's id is the server's own.
+    const held = new Set([guildId, ...member.roles]);
+    const wanted = PermissionFlagsBits.Administrator | PermissionFlagsBits.ManageGuild;
+    return roles.some((role) => held.has(role.id) && (BigInt(role.permissions) & wanted) !== 0n);
   }
 
   async idle(): Promise<void> {

@@ -212,8 +212,8 @@ function queueEntry(job) {
   item.append(preview, element('div', { className: 'what' }, title, who, element('div', { className: 'progress' }, bar, stage)), cancel);
   item.update = (latest) => {
     item.className = `job ${latest.state}`;
-    title.textContent = latest.prompt ?? 'a private picture, or one from elsewhere';
-    who.textContent = latest.requester === undefined ? '' : `${latest.requester} · ${latest.model}`;
+    title.textContent = latest.prompt;
+    who.textContent = `${latest.requester} · ${latest.model}`;
     stage.textContent = latest.state === 'running' ? (latest.stage ?? 'starting') : latest.wait;
     bar.hidden = latest.state !== 'running';
     if (latest.fraction !== undefined) bar.value = latest.fraction;
@@ -242,7 +242,10 @@ function drawQueue(snapshot) {
     return item;
   });
   list.replaceChildren(...items);
-  document.getElementById('queue-empty').hidden = snapshot.jobs.length > 0;
+  document.getElementById('queue-empty').hidden = snapshot.jobs.length + snapshot.others > 0;
+  const others = document.getElementById('queue-others');
+  others.hidden = snapshot.others === 0;
+  others.textContent = `${snapshot.jobs.length === 0 ? '' : 'And '}${snapshot.others} ${snapshot.others === 1 ? 'picture' : 'pictures'} you may not see (private, or from another server or workspace).`;
   const lane = document.getElementById('lane-state');
   lane.hidden = snapshot.paused !== true;
   lane.textContent = 'paused: nothing new starts';
@@ -261,7 +264,7 @@ async function drawWorkers() {
           element('td', { text: worker.id }),
           element('td', { text: worker.device }),
           element('td', { text: worker.models.join(', ') }),
-          element('td', { text: worker.currentJobId === undefined ? (worker.renderer ?? 'idle') : worker.currentJobId.slice(0, 8) }),
+          element('td', { text: worker.currentJobId !== undefined ? worker.currentJobId.slice(0, 8) : worker.busy === true ? 'a picture you may not see' : (worker.renderer ?? 'idle') }),
           element('td', { text: worker.picturesPerMinute.toFixed(1) }),
           element('td', { text: worker.lastError === undefined ? '—' : `${worker.lastError.message} (${formatDate(worker.lastError.at)})` }),
         ),

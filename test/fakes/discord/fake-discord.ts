@@ -70,6 +70,15 @@ export class FakeDiscord {
   readonly messages = new Map<string, StoredMessage>();
   /** Attachment bytes served on the fake's own origin, as Discord's CDN serves them. */
   readonly #attachments = new Map<string, Uint8Array>();
+  /**
+   * The fake server's owner, roles (the @everyone role's id is the server's) and members with their role ids, as the
+   * permission checks read them; a test changes them to promote or demote someone.
+   */
+  readonly guild: { ownerId: string; roles: { id: string; name: string; permissions: string }[]; members: Map<string, string[]> } = {
+    ownerId: '100000000000000999',
+    roles: [{ id: FAKE_GUILD_ID, name: '@everyone', permissions: '0' }, { id: '950000000000000001', name: 'moderator', permissions: String(1n << 5n) }],
+    members: new Map(),
+  };
   /** Attachment ids whose download never answers. */
   readonly stalledAttachments = new Set<string>();
   /** How many times each attachment was downloaded. */
@@ -220,6 +229,14 @@ export class FakeDiscord {
     } else if (method === 'GET' && (path === '/gateway/bot' || path === '/gateway')) {
       const url = this.apiUrl.replace(/^http/, 'ws').replace(/\/api$/, '');
       reply(200, { url, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
+    } else if (method === 'GET' && path === `/guilds/${FAKE_GUILD_ID}`) {
+      reply(200, { id: FAKE_GUILD_ID, name: 'fake server', owner_id: this.guild.ownerId, roles: this.guild.roles });
+    } else if (method === 'GET' && path === `/guilds/${FAKE_GUILD_ID}/roles`) {
+      reply(200, this.guild.roles);
+    } else if (method === 'GET' && (match = new RegExp(`^/guilds/${FAKE_GUILD_ID}/members/(\\d+)$`).exec(path)) !== null) {
+      const roles = this.guild.members.get(match[1]);
+      if (roles === undefined) reply(404, { message: 'Unknown Member', code: 10007 });
+      else reply(200, { user: { id: match[1], username: `user-${match[1]}` }, roles, joined_at: new Date(0).toISOString() });
     } else if (method === 'PUT' && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) {
       const commands = (body as unknown as Record<string, unknown>[] | undefined) ?? [];
       reply(200, commands.map((command, i) => ({ ...command, id: String(700000000000000000n + BigInt(i)), application_id: this.applicationId, version: '1' })));

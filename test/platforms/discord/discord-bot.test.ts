@@ -259,3 +259,17 @@ describe('starting the Discord bot', () => {
     await refused.stop();
   });
 });
+
+describe('server admins, as Discord says now', () => {
+  test('the owner and a role with Manage Server are; a plain member is not, nor someone no longer in the server', async () => {
+    discord.guild.members.set(ANA.id, ['950000000000000001']);
+    discord.guild.members.set(BEN.id, []);
+    discord.guild.members.set(discord.guild.ownerId, []);
+    assert.equal(await bot.isServerAdmin(ANA.id, FAKE_GUILD_ID), true);
+    assert.equal(await bot.isServerAdmin(BEN.id, FAKE_GUILD_ID), false);
+    assert.equal(await bot.isServerAdmin(discord.guild.ownerId, FAKE_GUILD_ID), true);
+    assert.equal(await bot.isServerAdmin('100000000000000777', FAKE_GUILD_ID), false);
+    discord.guild.members.set(ANA.id, []);
+    assert.equal(await bot.isServerAdmin(ANA.id, FAKE_GUILD_ID), false, 'demoted');
+  });
+});
