@@ -1,7 +1,7 @@
 import { UserError } from '../src/core/errors.js';
 import { DEFAULT_STRENGTH, MAX_SEED } from '../src/diffusion/render-settings.js';
 import { gridPicturePng } from '../src/jobs/grid-picture.js';
-import { mayManage } from '../src/jobs/job-authority.js';
+import { mayManage, mayView } from '../src/jobs/job-authority.js';
 import type { Job, JobRequest } from '../src/jobs/job.js';
 import { cancelAndSee, describeCancelOutcome } from './cancel-outcome.js';
 import { enqueueKeeping } from './kept-picture.js';
@@ -37,6 +37,9 @@ export async function runJobAction(action: JobAction, jobId: string, context: Co
   const job = services.jobs.get(jobId);
   if (job === undefined) throw new UserError('that picture is no longer known to the bot');
   const actor = actorOf(context.user);
+  // A button's id is only a job id: whoever clicks (or forges a click) must be someone who may see that picture,
+  // whatever the platform showed them.
+  if (!mayView(job, actor)) throw new UserError('that picture is not one you may use (it is private, or from another server or workspace)');
   switch (action) {
     case 'reroll':
       await enqueueLike(job, [randomSeed()], context, services);

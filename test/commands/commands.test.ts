@@ -208,6 +208,23 @@ describe('buttons under a picture', () => {
     assert.deepEqual(owner.removed.map((j) => j.id), [job.id]);
   });
 
+  test('every button checks that whoever clicks may see the picture: another server’s, or someone’s private one, is refused', async () => {
+    const job = await finishedJob();
+    const elsewhere = new FakeChat({ id: 'u3', community: 'server-2' });
+    for (const action of ['parameters', 'reroll', 'variations', 'upscale', 'vary'] as const) {
+      await assert.rejects(runJobAction(action, job.id, elsewhere, services, 1), { message: 'that picture is not one you may use (it is private, or from another server or workspace)' }, action);
+    }
+    await imagine({ prompt: 'a secret fox', private: true });
+    const run = await manual.started(2);
+    run.finish();
+    await settle();
+    const neighbour = new FakeChat({ id: 'u4' });
+    await assert.rejects(runJobAction('reroll', run.job.id, neighbour, services), /not one you may use/);
+    assert.deepEqual(elsewhere.replies, []);
+    assert.equal(jobs.active().length, 0, 'nothing was queued');
+    await runJobAction('parameters', run.job.id, new FakeChat({ id: 'u1' }), services);
+  });
+
   describe('a grid’s U and V buttons', () => {
     let pictures: StartingPictureStore;
     let gridFile: string;

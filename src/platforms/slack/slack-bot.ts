@@ -229,10 +229,12 @@ export class SlackBot {
 
   async #run(text: string, context: CommandContext, client: webApi.WebClient): Promise<void> {
     const { command, input } = parseSlackCommandText(text, this.#options.commands);
+    // A file is taken only from the conversation the command came from, or from the person's own uploads.
+    const requester = { userId: context.user.id, channelId: (context.place as SlackPlace).channelId };
     const pictures = Object.fromEntries(
       command.options.flatMap((option) => {
         const reference = input[option.name];
-        return option.kind === 'picture' && typeof reference === 'string' ? [[option.name, slackFilePicture(reference, client, this.#options.botToken, this.#fileOrigins())]] : [];
+        return option.kind === 'picture' && typeof reference === 'string' ? [[option.name, slackFilePicture(reference, client, this.#options.botToken, this.#fileOrigins(), requester)]] : [];
       }),
     );
     await command.run({ ...input, ...pictures } satisfies CommandInput, context, this.#options.services);

@@ -27,22 +27,42 @@ export function slackFileId(reference: string): string {
   return id;
 }
 
+/** Whether the file is the person's own, or shared in the conversation they type in. */
+function visibleTo(file: DescribedFile, requester: { readonly userId: string; readonly channelId: string }): boolean {
+  if (file.user !== undefined && file.user === requester.userId) return true;
+  const places = [...(file.channels ?? []), ...(file.groups ?? []), ...(file.ims ?? []), ...Object.keys(file.shares?.public ?? {}), ...Object.keys(file.shares?.private ?? {})];
+  return places.includes(requester.channelId);
+}
+
 function notAWorkspaceFile(): UserError {
   return new UserError('--image takes a file shared in this Slack workspace: upload the picture here, then give its link (⋮ → Copy link to file)');
 }
 
+/** What files.info says of a file that matters here: where it is, who shared it, how large it is. */
+interface DescribedFile {
+  size?: number;
+  url_private_download?: string;
+  url_private?: string;
+  user?: string;
+  channels?: string[];
+  groups?: string[];
+  ims?: string[];
+  shares?: { public?: Record<string, unknown>; private?: Record<string, unknown> };
+}
+
 /**
- * A workspace file as a picture for the commands: files.info with the bot token says where Slack keeps it and how
- * large it is, and it is downloaded only from Slack's file host, with the same token.
+ * A workspace file as a picture for the commands: files.info with the bot token says where Slack keeps it, how large
+ * it is and where it is shared, and it is downloaded only from Slack's file host, with the same token. The bot sees
+ * files across the workspace; a person may use only one shared in the conversation they type in, or one of their own.
  */
-export function slackFilePicture(reference: string, client: webApi.WebClient, botToken: string, fileOrigins: readonly string[]): PictureSource {
+export function slackFilePicture(reference: string, client: webApi.WebClient, botToken: string, fileOrigins: readonly string[], requester: { readonly userId: string; readonly channelId: string }): PictureSource {
   const id = slackFileId(reference);
   return {
     kind: 'picture',
     fetch: async (maxBytes) => {
-      let file: { size?: number; url_private_download?: string; url_private?: string } | undefined;
+      let file: DescribedFile | undefined;
       try {
-        file = (await client.files.info({ file: id })).file;
+        file = (await client.files.info({ file: id })).file as DescribedFile | undefined;
       } catch (error) {
         const code = slackErrorCode(error);
         if (code === 'file_not_found' || code === 'file_deleted') throw new UserError('that file is not shared anywhere the bot can see in this workspace: share it in this channel first');
@@ -51,6 +71,7 @@ export function slackFilePicture(reference: string, client: webApi.WebClient, bo
       }
       const url = file?.url_private_download ?? file?.url_private;
       if (file === undefined || url === undefined) throw new UserError('Slack gave no download for that file');
+      if (!visibleTo(file, requester)) throw new UserError('that file is not shared in this conversation: share it here first (or use a picture you uploaded yourself)');
       if (file.size !== undefined && file.size > maxBytes) throw new UserError(`the picture is ${formatBytes(file.size)}; the limit is ${formatBytes(maxBytes)}`);
       return downloadPlatformFile(url, { allowedOrigins: fileOrigins, maxBytes, headers: { authorization: `Bearer ${botToken}` } });
     },

@@ -63,7 +63,7 @@ export class FakeSlack {
   /** Users whose direct message the bot may not open. */
   readonly dmRefused = new Set<string>();
   /** Files people shared in the workspace (not the bot's uploads), served to the bot token only. */
-  readonly #sharedFiles = new Map<string, { readonly name: string; readonly bytes: Uint8Array; readonly size: number }>();
+  readonly #sharedFiles = new Map<string, { readonly name: string; readonly bytes: Uint8Array; readonly size: number; readonly owner: string; readonly channels: readonly string[] }>();
   /** How many times each shared file was downloaded. */
   readonly fileDownloads = new Map<string, number>();
   #server: Server | undefined;
@@ -112,10 +112,13 @@ export class FakeSlack {
     return { id, url: `${this.baseUrl}/respond/${id}` };
   }
 
-  /** A file someone shared in the workspace, with its link as "Copy link to file" gives it; `size` as files.info reports it. */
-  shareFile(name: string, bytes: Uint8Array, size = bytes.length): { id: string; permalink: string } {
+  /**
+   * A file someone shared in the workspace, with its link as "Copy link to file" gives it; `size` as files.info reports
+   * it; by `owner` (ana by default), shared in `channels` (the general channel by default).
+   */
+  shareFile(name: string, bytes: Uint8Array, size = bytes.length, where: { readonly owner?: string; readonly channels?: readonly string[] } = {}): { id: string; permalink: string } {
     const id = `F${String(++this.#sequence).padStart(8, '0')}`;
-    this.#sharedFiles.set(id, { name, bytes, size });
+    this.#sharedFiles.set(id, { name, bytes, size, owner: where.owner ?? 'U00000ANA', channels: where.channels ?? [FAKE_CHANNEL_ID] });
     return { id, permalink: `https://fake-team.slack.com/files/U00000ANA/${id}/${encodeURIComponent(name)}` };
   }
 
@@ -270,7 +273,7 @@ export class FakeSlack {
         const id = text(args.file);
         const file = this.#sharedFiles.get(id);
         if (file === undefined) return { ok: false, error: 'file_not_found' };
-        return { ok: true, file: { id, name: file.name, size: file.size, url_private: `${this.baseUrl}/files-pri/T0FAKE-${id}/${encodeURIComponent(file.name)}`, url_private_download: `${this.baseUrl}/files-pri/T0FAKE-${id}/download/${encodeURIComponent(file.name)}` } };
+        return { ok: true, file: { id, name: file.name, size: file.size, user: file.owner, channels: file.channels, shares: { public: Object.fromEntries(file.channels.map((channel) => [channel, [{ ts: '1.1' }]])) }, url_private: `${this.baseUrl}/files-pri/T0FAKE-${id}/${encodeURIComponent(file.name)}`, url_private_download: `${this.baseUrl}/files-pri/T0FAKE-${id}/download/${encodeURIComponent(file.name)}` } };
       }
       case 'files.delete': {
         if (!this.files.delete(text(args.file))) return { ok: false, error: 'file_not_found' };

@@ -79,6 +79,11 @@ describe('/imagine --image (a file shared in the Slack workspace)', () => {
     run.finish();
   });
 
+  test('a file of one’s own works wherever it was shared', async () => {
+    const { permalink } = slack.shareFile('mine.png', await png(64, 64), undefined, { owner: ANA.id, channels: ['C0000ELSEWHERE'] });
+    assert.match(await command(`a fox --image ${permalink}`), /Queued “a fox”/);
+  });
+
   test('the bare file ID works too', async () => {
     const { id } = slack.shareFile('photo.jpg', await sharp(await png(300, 300)).jpeg().toBuffer());
     assert.match(await command(`a fox --image ${id}`), /Queued “a fox”/);
@@ -90,6 +95,7 @@ describe('/imagine --image (a file shared in the Slack workspace)', () => {
     ['a file Slack does not know', () => Promise.resolve('F0NOTSHARED'), /that file is not shared anywhere the bot can see/],
     ['a file over 10 MiB by Slack’s own count: never downloaded', async () => slack.shareFile('huge.png', await png(8, 8), 20 * 1024 * 1024).permalink, /the picture is 20\.0 MiB; the limit is 10\.0 MiB/],
     ['a text file called .png', () => Promise.resolve(slack.shareFile('notes.png', Buffer.from('meeting notes')).permalink), /not a picture this bot can read/],
+    ['someone else’s file shared only in a channel the command is not in: never downloaded', async () => slack.shareFile('their.png', await png(64, 64), undefined, { owner: 'U00000BEN', channels: ['C0000PRIVATE'] }).permalink, /that file is not shared in this conversation: share it here first/],
   ];
   for (const [what, reference, message] of refusals) {
     test(`${what}: a clear answer, nothing queued, nothing kept`, async () => {
