@@ -38,8 +38,8 @@ export async function runJobAction(action: JobAction, jobId: string, context: Co
   if (job === undefined) throw new UserError('that picture is no longer known to the bot');
   const actor = actorOf(context.user);
   // A button's id is only a job id: whoever clicks (or forges a click) must be someone who may see that picture,
-  // whatever the platform showed them.
-  if (!mayView(job, actor)) throw new UserError('that picture is not one you may use (it is private, or from another server or workspace)');
+  // whatever the platform showed them. Cancel and delete ask more (may they manage it) and say so themselves.
+  if (action !== 'cancel' && action !== 'delete' && !mayView(job, actor)) throw new UserError('that picture is not one you may use (it is private, or from another server or workspace)');
   switch (action) {
     case 'reroll':
       await enqueueLike(job, [randomSeed()], context, services);

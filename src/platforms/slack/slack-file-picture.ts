@@ -62,7 +62,7 @@ export function slackFilePicture(reference: string, client: webApi.WebClient, bo
     fetch: async (maxBytes) => {
       let file: DescribedFile | undefined;
       try {
-        file = (await client.files.info({ file: id })).file as DescribedFile | undefined;
+        file = (await client.files.info({ file: id })).file;
       } catch (error) {
         const code = slackErrorCode(error);
         if (code === 'file_not_found' || code === 'file_deleted') throw new UserError('that file is not shared anywhere the bot can see in this workspace: share it in this channel first');
