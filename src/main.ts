@@ -11,6 +11,7 @@ import { stopOnFatalErrors } from './core/fatal-errors.js';
 import { DataDirLock } from './jobs/data-dir-lock.js';
 import type { JobService } from './jobs/job-service.js';
 import { JobStore } from './jobs/job-store.js';
+import type { StoreTrouble } from './jobs/deferred-job-writes.js';
 import { LocalJobService } from './jobs/local-job-service.js';
 import { OutputRetention } from './jobs/output-retention.js';
 import { RedisJobService } from './jobs/redis/redis-job-service.js';
@@ -167,6 +168,13 @@ function sweepStartingPictures(pictures: StartingPictureStore, jobs: JobService,
 }
 
 /** QUEUE=local: the SQLite store and one render lane, whose renderer is a process of its own. */
+function logStoreTrouble(log: pino.Logger): (trouble: StoreTrouble) => void {
+  return (trouble) => {
+    if (trouble.recovered) log.info('the job database takes writes again; every job state is saved');
+    else log.error({ err: trouble.error }, 'the job database refused a write; the queue goes on and keeps trying to save');
+  };
+}
+
 function localQueue(config: Config, store: JobStore, retention: OutputRetention, pictures: StartingPictureStore, models: InstalledModelChoices, log: pino.Logger): QueueRuntime {
   const renderer = createRendererHost(config, models, log);
   const jobs = new LocalJobService({
@@ -175,10 +183,7 @@ function localQueue(config: Config, store: JobStore, retention: OutputRetention,
     limits: jobLimits(config),
     admins: adminKeys(config),
     onError: (error, job) => { log.error({ jobId: job.id, err: error }, 'render failed'); },
-    onStoreTrouble: (trouble) => {
-      if (trouble.recovered) log.info('the job database takes writes again; every job state is saved');
-      else log.error({ err: trouble.error }, 'the job database refused a write; the queue goes on and keeps trying to save');
-    },
+    onStoreTrouble: logStoreTrouble(log),
     retention,
   });
   const workers = new LocalLaneDirectory(jobs, deviceName(config), () => models.installed(), Date.now, () => describeRendererPhase(renderer.phase));
@@ -217,6 +222,7 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
     pictures,
     onError: (error, job) => { log.error({ jobId: job?.id, err: redisErrorForLog(error) }, 'queue error'); },
     onOutage: (error) => { log.warn({ err: error }, 'Redis cannot be reached; the bot keeps trying'); },
+    onStoreTrouble: logStoreTrouble(log),
   });
   const renderer = config.RENDER && installed.installed().length > 0 ? createRenderWorker(config, installed, log) : undefined;
   const redis = reportingOutages(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }), (error) => { log.warn({ err: error }, 'Redis cannot be reached; the bot keeps trying'); });
@@ -244,6 +250,7 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
       await renderer?.worker.stop(graceMs);
       await renderer?.renderer.stop();
       await jobs.shutdown();
+      if (jobs.unsavedCount > 0) log.error({ jobs: jobs.unsavedCount }, 'the job database would not take the last job states; the next start settles those jobs from Redis');
       await redis.quit();
     },
   };

@@ -6,6 +6,9 @@ import { signInUrl } from '../web/dashboard-links.js';
 import { SignInStore } from '../web/sign-in-store.js';
 import { HOST_ADMIN } from '../web/web-viewer.js';
 
+/** The CLI answers nobody else while it waits, so it may wait for the running bot's lock as long as it takes a person to notice. */
+const CLI_BUSY_TIMEOUT_MS = 5000;
+
 /** `imagine web link`: a one-time admin sign-in link for whoever can run commands on the bot's machine. */
 export function webCommand(): Command {
   const web = new Command('web').description('the web dashboard (WEB_PORT)');
@@ -21,7 +24,7 @@ export function webCommand(): Command {
             : 'WEB_PORT=0 picks a different port at every start: set a fixed WEB_PORT or WEB_PUBLIC_URL',
         );
       }
-      const store = new SignInStore(join(config.DATA_DIR, 'web.sqlite'));
+      const store = new SignInStore(join(config.DATA_DIR, 'web.sqlite'), Date.now, CLI_BUSY_TIMEOUT_MS);
       try {
         const link = signInUrl(dashboardUrl(config, config.WEB_PORT ?? 0), store.issueLink(HOST_ADMIN));
         process.stdout.write(`${link}\n`);

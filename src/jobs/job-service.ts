@@ -1,5 +1,6 @@
 import type { Actor } from './job-authority.js';
 import type { Job, JobListener, JobOwner, JobRequest } from './job.js';
+import type { StoreTrouble } from './deferred-job-writes.js';
 import type { JobStore } from './job-store.js';
 import type { OutputRetention } from './output-retention.js';
 
@@ -32,6 +33,13 @@ export interface JobServiceOptions {
   readonly maxAttempts?: number;
   /** Deletes old pictures after each success, never one an adapter holds. */
   readonly retention?: OutputRetention;
+  /**
+   * A write to the store failed (another process holds its lock, the disk is full, the file became read-only), or
+   * writes work again. Told once per episode, not at every retry.
+   */
+  readonly onStoreTrouble?: (trouble: StoreTrouble) => void;
+  /** How long to wait before writing again the job states that could not be written. */
+  readonly storeRetryMs?: number;
 }
 
 /**

@@ -5,6 +5,7 @@ import { errorMessage, UserError } from '../core/errors.js';
 import { pictureSearchFilter, type PictureSearch } from './picture-search.js';
 import { readUserDefaults, type UserDefaults } from './user-defaults.js';
 import type { Actor } from './job-authority.js';
+import { STORE_BUSY_TIMEOUT_MS } from './store-busy.js';
 import type { Job, JobError, JobOwner, JobRequest, JobResult, JobState } from './job.js';
 
 interface JobRow {
@@ -33,7 +34,10 @@ export interface StoredOutput {
 }
 
 export interface JobStoreOptions {
-  /** How long a write waits for another process's lock before it fails with SQLITE_BUSY. */
+  /**
+   * How long a call waits for another process's lock before it fails with SQLITE_BUSY, holding its thread meanwhile:
+   * short by default (the callers try again on timers); the CLI, which answers nobody else, may wait longer.
+   */
   readonly busyTimeoutMs?: number;
 }
 
@@ -56,7 +60,7 @@ export class JobStore {
   constructor(file: string, options: JobStoreOptions = {}) {
     try {
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      this.#db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
+      this.#db = new Database(file, { timeout: options.busyTimeoutMs ?? STORE_BUSY_TIMEOUT_MS });
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = FULL');
       this.#migrate();

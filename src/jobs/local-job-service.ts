@@ -13,6 +13,8 @@ import type { JobStore } from './job-store.js';
 import type { OutputRetention } from './output-retention.js';
 import { RendererCrashedError } from './renderer/renderer-crashed-error.js';
 import { capRefusal, type CapCounts } from './queue-caps.js';
+import { DeferredJobWrites } from './deferred-job-writes.js';
+import { isStoreBusy, REQUEST_NOT_SAVED, retryWhileBusy } from './store-busy.js';
 
 /** Renders one job; the signal fires on cancel, timeout or shutdown. */
 export type JobRunner = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }) => Promise<JobResult>;
@@ -22,13 +24,6 @@ export type { JobLimits } from './job-service.js';
 export interface LocalJobServiceOptions extends JobServiceOptions {
   readonly runner: JobRunner;
   readonly onError?: (error: unknown, job: Job) => void;
-  /**
-   * A write to the store failed (another process holds its lock, the disk is full, the file became read-only), or
-   * writes work again. Told once per episode, not at every retry.
-   */
-  readonly onStoreTrouble?: (trouble: { readonly recovered: false; readonly error: unknown } | { readonly recovered: true }) => void;
-  /** How long to wait before writing again the job states that could not be written. */
-  readonly storeRetryMs?: number;
 }
 
 interface Running {
@@ -50,14 +45,9 @@ export class LocalJobService implements JobService, LaneControl {
   readonly #clock: () => number;
   readonly #maxAttempts: number;
   readonly #onError: ((error: unknown, job: Job) => void) | undefined;
-  readonly #onStoreTrouble: LocalJobServiceOptions['onStoreTrouble'];
-  readonly #storeRetryMs: number;
   readonly #retention: OutputRetention | undefined;
   /** Job states the store refused, newest per job, written again until it takes them. */
-  readonly #unsaved = new Map<string, Job>();
-  #retryTimer: NodeJS.Timeout | undefined;
-  /** A write has failed and none has worked since. */
-  #storeTrouble = false;
+  readonly #writes: DeferredJobWrites;
   readonly #lane = new PQueue({ concurrency: 1 });
   readonly #listeners = new Set<JobListener>();
   readonly #estimator = new DurationEstimator();
@@ -81,8 +71,7 @@ export class LocalJobService implements JobService, LaneControl {
     this.#clock = options.clock ?? Date.now;
     this.#maxAttempts = options.maxAttempts ?? 2;
     this.#onError = options.onError;
-    this.#onStoreTrouble = options.onStoreTrouble;
-    this.#storeRetryMs = options.storeRetryMs ?? 1000;
+    this.#writes = new DeferredJobWrites(options.store, { retryMs: options.storeRetryMs, onTrouble: options.onStoreTrouble });
     this.#retention = options.retention;
     // Until `start` settles them, the jobs the last run left running count as waiting (for positions and caps).
     this.#queued = this.#store.inStates(['running', 'queued']);
@@ -112,8 +101,14 @@ export class LocalJobService implements JobService, LaneControl {
     return queued;
   }
 
-  enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]> {
-    return settled(() => this.#enqueueNow(owner, requests, place));
+  async enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]> {
+    // Each attempt checks the caps again: other requests may have been taken while the store was locked.
+    try {
+      return await retryWhileBusy(() => this.#enqueueNow(owner, requests, place), { onBusy: (error) => { this.#writes.failed(error); } });
+    } catch (error) {
+      if (!isStoreBusy(error)) throw error;
+      throw new UserError(REQUEST_NOT_SAVED);
+    }
   }
 
   #enqueueNow(owner: JobOwner, requests: readonly JobRequest[], place: unknown): ({ job: Job } & QueuedPlace)[] {
@@ -125,10 +120,11 @@ export class LocalJobService implements JobService, LaneControl {
       this.#store.insertAll(jobs);
     } catch (error) {
       // Nothing is acknowledged that is not on disk: the request is refused, and the person can simply ask again.
-      this.#storeFailed(error);
-      throw new UserError('the bot cannot save new requests right now (its job database is busy or its disk is full); nothing was queued, try again in a minute');
+      this.#writes.failed(error);
+      if (isStoreBusy(error)) throw error;
+      throw new UserError(REQUEST_NOT_SAVED);
     }
-    this.#writeUnsaved();
+    this.#writes.flush();
     this.#rememberLastServed(owner);
     this.#queued.push(...jobs);
     const ids = new Set(jobs.map((job) => job.id));
@@ -174,7 +170,7 @@ export class LocalJobService implements JobService, LaneControl {
 
   get(jobId: string): Job | undefined {
     if (this.#running?.job.id === jobId) return this.#running.job;
-    return this.#queued.find((job) => job.id === jobId) ?? this.#unsaved.get(jobId) ?? this.#store.get(jobId);
+    return this.#queued.find((job) => job.id === jobId) ?? this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
   }
 
   active(): (Job & { position: number; etaMs: number })[] {
@@ -186,7 +182,7 @@ export class LocalJobService implements JobService, LaneControl {
     const update = (job: Job) => (job.id === jobId ? { ...job, place } : job);
     this.#queued = this.#queued.map(update);
     if (this.#running?.job.id === jobId) this.#running = { ...this.#running, job: update(this.#running.job) };
-    const latest = this.#unsaved.get(jobId) ?? this.#store.get(jobId);
+    const latest = this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
     if (latest !== undefined) this.#save({ ...latest, place });
   }
 
@@ -216,13 +212,12 @@ export class LocalJobService implements JobService, LaneControl {
       clearTimeout(timer);
     }
     await this.#lane.onIdle();
-    clearTimeout(this.#retryTimer);
-    this.#writeUnsaved();
+    this.#writes.stop();
   }
 
   /** Job states the store has not taken yet (0 when every change is on disk). */
   get unsavedCount(): number {
-    return this.#unsaved.size;
+    return this.#writes.count;
   }
 
   #activeJobs(): Job[] {
@@ -356,36 +351,7 @@ export class LocalJobService implements JobService, LaneControl {
    * it), the trouble is reported once, and the write is tried again until the store takes it.
    */
   #save(job: Job): Job {
-    this.#unsaved.set(job.id, job);
-    this.#writeUnsaved();
-    return job;
-  }
-
-  #writeUnsaved(): void {
-    for (const [id, job] of this.#unsaved) {
-      try {
-        this.#store.update(job);
-      } catch (error) {
-        this.#storeFailed(error);
-        this.#retryTimer ??= setTimeout(() => {
-          this.#retryTimer = undefined;
-          this.#writeUnsaved();
-        }, this.#storeRetryMs);
-        this.#retryTimer.unref();
-        return;
-      }
-      this.#unsaved.delete(id);
-    }
-    if (this.#storeTrouble) {
-      this.#storeTrouble = false;
-      this.#onStoreTrouble?.({ recovered: true });
-    }
-  }
-
-  #storeFailed(error: unknown): void {
-    if (this.#storeTrouble) return;
-    this.#storeTrouble = true;
-    this.#onStoreTrouble?.({ recovered: false, error });
+    return this.#writes.save(job);
   }
 
   #rememberLastServed(owner: JobOwner): void {

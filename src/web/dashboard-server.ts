@@ -9,6 +9,7 @@ import type { JobService } from '../jobs/job-service.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { Job, JobResult } from '../jobs/job.js';
 import type { LaneControl } from '../jobs/lane-control.js';
+import { isStoreBusy } from '../jobs/store-busy.js';
 import type { WorkerDirectory, WorkerStatus } from '../jobs/worker-status.js';
 import type { DashboardMetrics } from './dashboard-metrics.js';
 import { EventStream } from './event-stream.js';
@@ -169,6 +170,8 @@ export class DashboardServer {
       if (error instanceof UserError) return reply.code(400).send({ error: error.message });
       const status = (error as { statusCode?: unknown }).statusCode;
       if (typeof status === 'number' && status >= 400 && status < 500) return reply.code(status).send({ error: errorMessage(error) });
+      // Another process (the CLI issuing a link) holds the sign-in file for a moment: the browser may simply ask again.
+      if (isStoreBusy(error)) return reply.code(503).header('retry-after', '1').send({ error: 'the dashboard is busy for a moment; try again' });
       this.#options.log?.('error', 'dashboard request failed', { err: error, url: request.url });
       return reply.code(500).send({ error: 'something went wrong; the bot’s logs say more' });
     });

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { STORE_BUSY_TIMEOUT_MS } from '../jobs/store-busy.js';
 import type { Viewer } from './web-viewer.js';
 
 /** How long a sign-in link works, and that it works once. */
@@ -30,9 +31,13 @@ export class SignInStore {
   readonly #db: Database.Database;
   readonly #clock: () => number;
 
-  constructor(file: string, clock: () => number = Date.now) {
+  /**
+   * `busyTimeoutMs` is how long a call may hold its thread waiting for another process's lock (the CLI issuing a link):
+   * short for the bot, whose dashboard answers "busy, try again" instead of stalling chat; the CLI may wait longer.
+   */
+  constructor(file: string, clock: () => number = Date.now, busyTimeoutMs = STORE_BUSY_TIMEOUT_MS) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.#db = new Database(file, { timeout: 5000 });
+    this.#db = new Database(file, { timeout: busyTimeoutMs });
     this.#db.pragma('journal_mode = WAL');
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS sign_in_links (hash TEXT PRIMARY KEY, viewer TEXT NOT NULL, expires_at INTEGER NOT NULL);

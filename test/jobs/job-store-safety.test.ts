@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { UserError } from '../../src/core/errors.js';
 import type { Job, JobOwner, JobRequest } from '../../src/jobs/job.js';
+import { DeferredJobWrites } from '../../src/jobs/deferred-job-writes.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { LocalJobService } from '../../src/jobs/local-job-service.js';
 import { OutputRetention } from '../../src/jobs/output-retention.js';
@@ -184,5 +185,54 @@ describe('fairness across restarts and history', () => {
     assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.png')).sort(), kept);
     assert.deepEqual(store.outputsBeyond(2), [], 'the pruned rows are marked: the next pass has nothing to look at');
     assert.equal(store.get(manual.runs[0].job.id)?.result?.parameters.startsWith('p1'), true, 'the record stays');
+  });
+});
+
+describe('another process holding the store’s lock costs the event loop one short wait, not seconds', () => {
+  test('a request that meets the lock waits for it on timers and is queued once the lock goes', async () => {
+    const file = join(await tempDir(), 'jobs.sqlite');
+    // The store as the bot opens it: its own busy timeout, not a test's.
+    const store = new JobStore(file);
+    const manual = new ManualRunner();
+    const trouble: string[] = [];
+    const intruder = new Database(file);
+    const service = new LocalJobService({
+      store,
+      runner: manual.runner,
+      limits: LIMITS,
+      onStoreTrouble: (event) => {
+        trouble.push(event.recovered ? 'recovered' : (event.error as { code?: string }).code ?? 'error');
+        // Runs only if the bot's thread is free while the request waits: a busy wait of seconds would hold it.
+        if (!event.recovered) setImmediate(() => { intruder.exec('COMMIT'); });
+      },
+    });
+    service.start();
+    intruder.exec('BEGIN IMMEDIATE');
+    const { job } = await service.enqueue(user('a'), request('waited for the lock'), null);
+    intruder.close();
+    assert.equal(trouble[0], 'SQLITE_BUSY');
+    assert.ok(new JobStore(file).get(job.id) !== undefined, 'on disk before it was acknowledged');
+    assert.equal((await manual.started(1)).job.id, job.id);
+  });
+
+  test('a job state the locked store refuses is kept, read back as the newest, and written when the lock goes', async () => {
+    const file = join(await tempDir(), 'jobs.sqlite');
+    const store = new JobStore(file);
+    const job: Job = { id: 'j1', owner: user('a'), request: request('kept'), state: 'queued', place: null, createdAt: 1, attempts: 0 };
+    store.insert(job);
+    const trouble: string[] = [];
+    const writes = new DeferredJobWrites(store, { retryMs: 5, onTrouble: (event) => trouble.push(event.recovered ? 'recovered' : 'busy') });
+    const intruder = new Database(file);
+    intruder.exec('BEGIN IMMEDIATE');
+    const running = writes.save({ ...job, state: 'running', startedAt: 2, attempts: 1 });
+    writes.save({ ...running, state: 'succeeded', finishedAt: 3 });
+    assert.equal(writes.count, 1, 'the newest state per job, not every one');
+    assert.equal(writes.unsaved('j1')?.state, 'succeeded');
+    assert.equal(store.get('j1')?.state, 'queued');
+    intruder.exec('COMMIT');
+    intruder.close();
+    await until(() => writes.count === 0);
+    assert.equal(store.get('j1')?.state, 'succeeded');
+    assert.deepEqual(trouble, ['busy', 'recovered']);
   });
 });

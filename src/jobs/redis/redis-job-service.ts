@@ -10,6 +10,8 @@ import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.
 import { deleteStoredPicture } from '../picture-deletion.js';
 import type { LaneControl } from '../lane-control.js';
 import type { JobStore } from '../job-store.js';
+import { DeferredJobWrites } from '../deferred-job-writes.js';
+import { REQUEST_NOT_SAVED, retryWhileBusy } from '../store-busy.js';
 import { outputPath } from '../render-job-runner.js';
 import { admit, release, staleAdmissions, type Admission } from './redis-admission.js';
 import { capRefusal } from '../queue-caps.js';
@@ -56,6 +58,8 @@ interface QueueView {
 export class RedisJobService implements JobService, LaneControl {
   readonly #options: RedisJobServiceOptions;
   readonly #store: JobStore;
+  /** State changes the store refused for now (locked by another process, full): kept and written again. */
+  readonly #writes: DeferredJobWrites;
   readonly #clock: () => number;
   readonly #admins: ReadonlySet<string>;
   readonly #listeners = new Set<JobListener>();
@@ -80,6 +84,7 @@ export class RedisJobService implements JobService, LaneControl {
   constructor(options: RedisJobServiceOptions) {
     this.#options = options;
     this.#store = options.store;
+    this.#writes = new DeferredJobWrites(options.store, { retryMs: options.storeRetryMs, onTrouble: options.onStoreTrouble });
     this.#clock = options.clock ?? Date.now;
     this.#admins = options.admins ?? new Set();
     for (const job of this.#store.inStates(['queued', 'running'])) this.#own.set(job.id, job);
@@ -237,20 +242,22 @@ export class RedisJobService implements JobService, LaneControl {
     // On disk first, with where chat shows it: a front killed from here on finds the request at its next start and
     // queues it (or tells why not) instead of leaving a reply thinking and a place under the caps held.
     try {
-      this.#store.insertAll(jobs);
-    } catch {
-      throw new UserError('the bot cannot save new requests right now (its job database is busy or its disk is full); nothing was queued, try again in a minute');
+      await retryWhileBusy(() => { this.#store.insertAll(jobs); }, { onBusy: (error) => { this.#writes.failed(error); } });
+    } catch (error) {
+      this.#writes.failed(error);
+      throw new UserError(REQUEST_NOT_SAVED);
     }
+    this.#writes.flush();
     let admission: Admission;
     try {
       admission = await admit(this.#connection, names, ownerKey(owner), jobs.map((job) => ({ id: job.id, model: job.request.model })), this.#options.limits, this.#clock());
     } catch (error) {
-      this.#store.removeUnqueued(jobs.map((job) => job.id));
+      this.#writes.takeBack(jobs.map((job) => job.id));
       this.#options.onError?.(error, jobs[0]);
       throw new UserError('the queue (Redis) cannot be reached right now; nothing was queued, try again in a minute');
     }
     if (!admission.admitted) {
-      this.#store.removeUnqueued(jobs.map((job) => job.id));
+      this.#writes.takeBack(jobs.map((job) => job.id));
       throw this.#refusal(admission, jobs.length);
     }
     for (const job of jobs) this.#own.set(job.id, job);
@@ -352,7 +359,7 @@ export class RedisJobService implements JobService, LaneControl {
   }
 
   get(jobId: string): Job | undefined {
-    return this.#own.get(jobId) ?? this.#store.get(jobId);
+    return this.#own.get(jobId) ?? this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
   }
 
   active(): PlacedJob[] {
@@ -368,8 +375,8 @@ export class RedisJobService implements JobService, LaneControl {
   setPlace(jobId: string, place: unknown): void {
     const own = this.#own.get(jobId);
     if (own !== undefined) this.#own.set(jobId, { ...own, place });
-    const latest = own ?? this.#store.get(jobId);
-    if (latest !== undefined) this.#store.update({ ...latest, place });
+    const latest = own ?? this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
+    if (latest !== undefined) this.#writes.save({ ...latest, place });
   }
 
   subscribe(listener: JobListener): () => void {
@@ -393,6 +400,12 @@ export class RedisJobService implements JobService, LaneControl {
     await Promise.all([...this.#events.values()].map((events) => events.close()));
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
     await this.#redis?.quit();
+    this.#writes.stop();
+  }
+
+  /** Job states the store has not taken yet (0 when every change is on disk). */
+  get unsavedCount(): number {
+    return this.#writes.count;
   }
 
   #asJob(data: RenderJobData, state: 'queued' | 'running'): Job {
@@ -478,7 +491,7 @@ export class RedisJobService implements JobService, LaneControl {
     if (job === undefined || job.state === 'running') return;
     const started: Job = { ...job, state: 'running', startedAt, attempts: attempts ?? job.attempts + 1 };
     this.#own.set(jobId, started);
-    this.#store.update(started);
+    this.#writes.save(started);
     this.#emit({ type: 'started', job: started });
   }
 
@@ -487,7 +500,7 @@ export class RedisJobService implements JobService, LaneControl {
     if (job?.state !== 'running') return;
     const waiting: Job = { ...job, state: 'queued' };
     this.#own.set(jobId, waiting);
-    this.#store.update(waiting);
+    this.#writes.save(waiting);
     this.#emit({ type: 'interrupted', job: waiting, willRetry: true, cause });
     this.#scheduleRefresh();
   }
@@ -570,11 +583,11 @@ export class RedisJobService implements JobService, LaneControl {
    * would undo a place stored meanwhile), and its place under the caps freed.
    */
   #finish(jobId: string, outcome: Pick<Job, 'state' | 'finishedAt'> & Partial<Pick<Job, 'result' | 'error' | 'cancelledBy'>>): void {
-    const latest = this.#own.get(jobId) ?? this.#store.get(jobId);
+    const latest = this.#own.get(jobId) ?? this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
     if (latest === undefined) return;
     const job: Job = { ...latest, ...outcome };
     this.#own.delete(jobId);
-    this.#store.update(job);
+    this.#writes.save(job);
     void release(this.#connection, this.#options.names, ownerKey(job.owner), [job.id]).catch((error: unknown) => { this.#options.onError?.(error, job); });
   }
 
