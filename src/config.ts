@@ -41,6 +41,8 @@ const configSchema = z.object({
   QUEUE_PER_USER: z.coerce.number().int().min(1).max(1000).default(3),
   QUEUE_TOTAL: z.coerce.number().int().min(1).max(100_000).default(50),
   JOB_TIMEOUT_MINUTES: z.coerce.number().positive().max(24 * 60).default(20),
+  /** After SIGTERM, how long the running picture may finish before it is handed back (the whole stop takes 15 s more at most). */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   /** Words or /patterns/ that refuse a prompt, comma-separated. */
   PROMPT_BLOCKLIST: z.string().default(''),
   /** How many finished pictures to keep on disk. */

@@ -8,6 +8,7 @@ import { parsePromptBlocklist } from '../commands/prompt-blocklist.js';
 import { adminKeys, dashboardUrl, loadConfig, type Config } from './config.js';
 import { errorMessage, UserError } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
+import { describeAbandoned, SHUTDOWN_TAIL_MS, ShutdownDeadline } from './core/shutdown-deadline.js';
 import { DataDirLock } from './jobs/data-dir-lock.js';
 import type { JobService } from './jobs/job-service.js';
 import { JobStore } from './jobs/job-store.js';
@@ -32,7 +33,7 @@ import { configuredPlatforms } from './platforms/configured-platforms.js';
 import { DiscordBot } from './platforms/discord/discord-bot.js';
 import { PendingReplies } from './platforms/pending-replies.js';
 import { SlackBot } from './platforms/slack/slack-bot.js';
-import { createRendererHost, createRenderWorker, deviceName, SHUTDOWN_GRACE_MS } from './render-setup.js';
+import { createRendererHost, createRenderWorker, deviceName } from './render-setup.js';
 import { DashboardMetrics } from './web/dashboard-metrics.js';
 import { ChatDashboardLinks } from './web/dashboard-links.js';
 import { CommunityAdminChecks, ViewerRights } from './web/viewer-rights.js';
@@ -41,8 +42,8 @@ import { LiveQueue } from './web/live-queue.js';
 import { SignInStore } from './web/sign-in-store.js';
 import { ThumbnailCache } from './web/thumbnail-cache.js';
 
-/** A new bot waits this long for one that is shutting down on the same data folder (a rolling restart). */
-const WAIT_FOR_PREVIOUS_MS = SHUTDOWN_GRACE_MS + 30_000;
+/** A new bot waits this long beyond its grace for one that is shutting down on the same data folder (a rolling restart). */
+const WAIT_FOR_PREVIOUS_EXTRA_MS = SHUTDOWN_TAIL_MS + 15_000;
 
 /**
  * The composition root: configuration → job store → model pipelines → the one render lane → every configured chat
@@ -52,11 +53,12 @@ async function main(): Promise<number> {
   loadDotEnv({ quiet: true });
   const config = loadConfig();
   const log = pino({ level: config.LOG_LEVEL });
+  const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
   const platforms = configuredPlatforms(config);
 
   // The data folder first: a second bot on it stops here, before it downloads, connects or renders anything.
   const lock = await DataDirLock.acquire(config.DATA_DIR, {
-    waitForStoppingMs: WAIT_FOR_PREVIOUS_MS,
+    waitForStoppingMs: graceMs + WAIT_FOR_PREVIOUS_EXTRA_MS,
     onWait: (holder) => { log.info({ pid: holder.pid, host: holder.host }, 'waiting for the bot that is shutting down on this data folder to finish its picture'); },
   });
   const store = new JobStore(join(config.DATA_DIR, 'jobs.sqlite'));
@@ -71,7 +73,7 @@ async function main(): Promise<number> {
   stopOnFatalErrors({
     report: (error, origin) => { log.fatal({ err: error, origin }, 'an error escaped every handler; shutting down'); },
     stop: () => { requestStop('fatal error'); },
-    forceExitAfterMs: SHUTDOWN_GRACE_MS + 15_000,
+    forceExitAfterMs: graceMs + SHUTDOWN_TAIL_MS,
   });
 
   // A chat front that leaves rendering to workers (QUEUE=redis, RENDER=false) needs no model of its own.
@@ -109,14 +111,17 @@ async function main(): Promise<number> {
   const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, communityAdmins, log);
   const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
 
-  const chats: { stop(): Promise<void> }[] = [];
+  const chats: { readonly name: string; stop(): Promise<void> }[] = [];
   const pendingReplies = new PendingReplies(join(config.DATA_DIR, 'pending-replies.sqlite'), (error) => { log.warn({ err: error }, 'could not note or clear an answer owed in chat'); });
   if (platforms.discord !== undefined) {
     const discord = await startDiscord(platforms.discord.token, config, services, pendingReplies, dashboard?.countUpload, log);
     communityAdmins.register('discord', (userId, guildId) => discord.isServerAdmin(userId, guildId));
-    chats.push(discord);
+    chats.push({ name: 'Discord', stop: () => discord.stop() });
   }
-  if (platforms.slack !== undefined) chats.push(await startSlack(platforms.slack, config, services, dashboard?.countUpload, log));
+  if (platforms.slack !== undefined) {
+    const slack = await startSlack(platforms.slack, config, services, dashboard?.countUpload, log);
+    chats.push({ name: 'Slack', stop: () => slack.stop() });
+  }
   // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
   await queue.start();
   log.info({ models: queue.models.installed(), device: config.DEVICE }, 'ready');
@@ -128,15 +133,39 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => { requestStop('SIGTERM'); });
   const reason = await stopRequested;
   log.info({ reason }, 'shutting down: finishing the running picture, keeping the queue');
-  await dashboard?.stop();
+  const deadline = shutdownDeadline(graceMs, log);
+  const steps = ['stopping the dashboard', 'finishing the running picture', ...chats.map((chat) => `disconnecting from ${chat.name}`), 'closing the job store'];
+  deadline.begin(steps);
+  const interrupt = () => { deadline.interrupt(); };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  await deadline.step('stopping the dashboard', () => dashboard?.stop());
   clearInterval(pictureSweep);
-  await queue.stop(SHUTDOWN_GRACE_MS);
-  for (const chat of chats) await chat.stop();
-  pendingReplies.shut();
-  models.stop();
-  store.close();
-  lock.release();
-  return process.exitCode === 1 ? 1 : 0;
+  await deadline.step('finishing the running picture', () => queue.stop(graceMs));
+  for (const chat of chats) await deadline.step(`disconnecting from ${chat.name}`, () => chat.stop());
+  await deadline.step('closing the job store', () => {
+    pendingReplies.shut();
+    models.stop();
+    store.close();
+    lock.release();
+  });
+  const code = process.exitCode === 1 ? 1 : 0;
+  deadline.finished(code);
+  return code;
+}
+
+/** Ends the process within the grace and the tail whatever hangs, logging what it abandoned. */
+function shutdownDeadline(graceMs: number, log: pino.Logger): ShutdownDeadline {
+  return new ShutdownDeadline({
+    limitMs: graceMs + SHUTDOWN_TAIL_MS,
+    report: (abandoned) => {
+      const fields = { abandoned: abandoned.steps, open: abandoned.open };
+      if (abandoned.why === 'lingering') log.warn(fields, describeAbandoned(abandoned));
+      else log.error(fields, describeAbandoned(abandoned));
+    },
+    // pino writes synchronously to stdout, so the line above is out before the exit.
+    exit: (code) => process.exit(code),
+  });
 }
 
 /** The queue of this process, the models it offers, and how it starts and stops. */

@@ -8,8 +8,6 @@ import { RendererHost } from './jobs/renderer/renderer-host.js';
 import { describeRendererPhase } from './jobs/renderer/renderer-phase.js';
 import type { InstalledModelChoices } from './models/installed-model-choices.js';
 
-/** How long a running picture may finish after SIGTERM before it is stopped (and handed back to the queue). */
-export const SHUTDOWN_GRACE_MS = 30_000;
 /** The largest picture a worker sends back through Redis (a 2048² PNG is 5–12 MB). */
 const MAX_RESULT_BYTES = 64 * 2 ** 20;
 /** How long a finished picture waits in Redis for a front that is down. */

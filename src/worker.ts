@@ -1,9 +1,10 @@
 import { config as loadDotEnv } from 'dotenv';
 import pino from 'pino';
 import { loadConfig } from './config.js';
-import { createRenderWorker, SHUTDOWN_GRACE_MS } from './render-setup.js';
+import { createRenderWorker } from './render-setup.js';
 import { errorMessage, UserError } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
+import { describeAbandoned, SHUTDOWN_TAIL_MS, ShutdownDeadline } from './core/shutdown-deadline.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';
 
 
@@ -16,6 +17,7 @@ async function main(): Promise<number> {
   const config = loadConfig();
   if (config.QUEUE !== 'redis') throw new UserError('npm run worker renders for QUEUE=redis; set QUEUE=redis (and REDIS_URL) in its environment');
   const log = pino({ level: config.LOG_LEVEL });
+  const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
   const models = new InstalledModelChoices(config.MODELS_DIR, config.MODEL);
   await models.refresh();
   const served = models.installed();
@@ -31,14 +33,25 @@ async function main(): Promise<number> {
     stopOnFatalErrors({
       report: (error, origin) => { log.fatal({ err: error, origin }, 'an error escaped every handler; shutting down'); },
       stop: () => { resolve('fatal error'); },
-      forceExitAfterMs: SHUTDOWN_GRACE_MS + 15_000,
+      forceExitAfterMs: graceMs + SHUTDOWN_TAIL_MS,
     });
   });
   log.info({ worker: worker.id, models: served, device: config.DEVICE, deviceId: config.DEVICE_ID }, `render worker ready, serving ${served.join(', ')}`);
   log.info({ reason: await stopped }, 'shutting down: finishing the running picture');
-  await worker.stop(SHUTDOWN_GRACE_MS);
-  await renderer.stop();
-  return process.exitCode === 1 ? 1 : 0;
+  const deadline = new ShutdownDeadline({
+    limitMs: graceMs + SHUTDOWN_TAIL_MS,
+    report: (abandoned) => { log[abandoned.why === 'lingering' ? 'warn' : 'error']({ abandoned: abandoned.steps, open: abandoned.open }, describeAbandoned(abandoned)); },
+    exit: (code) => process.exit(code),
+  });
+  deadline.begin(['finishing the running picture', 'stopping the renderer']);
+  const interrupt = () => { deadline.interrupt(); };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  await deadline.step('finishing the running picture', () => worker.stop(graceMs));
+  await deadline.step('stopping the renderer', () => renderer.stop());
+  const code = process.exitCode === 1 ? 1 : 0;
+  deadline.finished(code);
+  return code;
 }
 
 main().then(

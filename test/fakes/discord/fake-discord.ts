@@ -81,6 +81,10 @@ export class FakeDiscord {
   };
   /** Attachment ids whose download never answers. */
   readonly stalledAttachments = new Set<string>();
+  /** While true, every API request is taken and never answered (Discord unreachable behind a proxy that holds). */
+  unreachable = false;
+  /** How many requests were taken and never answered while `unreachable`. */
+  held = 0;
   /** How many times each attachment was downloaded. */
   readonly attachmentDownloads = new Map<string, number>();
   #server: Server | undefined;
@@ -180,6 +184,10 @@ export class FakeDiscord {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (this.unreachable) {
+      this.held += 1;
+      return;
+    }
     const attachment = /^\/attachments\/\d+\/(\d+)\//.exec(request.url ?? '');
     if (attachment !== null) {
       const bytes = this.#attachments.get(attachment[1]);
