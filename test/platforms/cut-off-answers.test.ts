@@ -15,7 +15,7 @@ test('a bot killed while it handles /imagine answers the interaction it left thi
   await discord.start();
   const work = await tempDir();
   await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
-  const env = { DISCORD_TOKEN: 'fake-token', DISCORD_APPLICATION_ID: discord.applicationId, DISCORD_API_URL: discord.apiUrl, MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'warn' };
+  const env = { LOG_LEVEL: 'info', DISCORD_TOKEN: 'fake-token', DISCORD_APPLICATION_ID: discord.applicationId, DISCORD_API_URL: discord.apiUrl, MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none' };
   // Never downloaded: the fake holds the request open.
   const attachment = discord.hostAttachment('start.png', Buffer.from('never sent'));
   discord.stalledAttachments.add(attachment.id);
@@ -37,6 +37,8 @@ test('a bot killed while it handles /imagine answers the interaction it left thi
       const answer = await discord.waitFor((request) => request.method === 'PATCH' && request.path === `/webhooks/${discord.applicationId}/${imagine.token}/messages/@original`, 60_000);
       assert.equal(answer.body?.content, CUT_OFF_REPLY, second.output());
       assert.equal(answer.status, 200);
+      // The answer goes out while the bot connects; a SIGTERM before it is ready ends it as any process (no code).
+      await until(() => second.output().includes('"msg":"ready"'), () => second.output());
       assert.equal(await second.stop(), 0, second.output());
     } finally {
       if (second.child.exitCode === null) second.child.kill('SIGKILL');

@@ -22,9 +22,11 @@ test('SIGTERM while Discord stops answering: the bot still ends by itself, sayin
     MODELS_AUTO_DOWNLOAD: 'false',
     UPSCALER: 'none',
     SHUTDOWN_GRACE_SECONDS: '1',
+    LOG_LEVEL: 'info',
   });
   try {
     await discord.identified();
+    await until(() => bot.output().includes('"msg":"ready"'), () => bot.output());
     for (let i = 0; i < 3; i++) discord.dispatchInteraction(slashCommand(discord.applicationId, { id: `10000000000000000${i}`, name: `Ana${i}` }, 'imagine', { prompt: `a street, take ${i}` }));
     await discord.waitFor((request) => request.method === 'PATCH');
     // From here every request to Discord is taken and never answered: each message edit the pictures cause hangs.
