@@ -3,14 +3,22 @@ import { errorMessage } from '../core/errors.js';
 import { DEVICES, type Device } from '../diffusion/onnx/execution-device.js';
 import { OnnxGraphBuilder } from '../onnx-writer/onnx-graph-builder.js';
 import type { CheckResult } from './check-result.js';
+import { CUDA_PLATFORM, missingCudaProviderFiles } from './cuda-provider-files.js';
 
 const PROBE_TIMEOUT_MS = 20_000;
 
-const HOW_TO_ENABLE: Readonly<Record<Device, string>> = {
-  cpu: 'reinstall with `npm ci`',
-  cuda: 'for an NVIDIA GPU: install CUDA 12 and cuDNN 9, then `npm run install:cuda`',
-  webgpu: 'needs a GPU with Vulkan drivers (libvulkan) on Linux',
+const HOW_TO_ENABLE: Readonly<Record<Device, () => string>> = {
+  cpu: () => 'reinstall with `npm ci`',
+  cuda: howToEnableCuda,
+  webgpu: () => 'needs a GPU with Vulkan drivers (libvulkan) on Linux',
 };
+
+/** The provider's libraries missing, or present and refused: two different fixes. */
+function howToEnableCuda(): string {
+  if (`${process.platform}/${process.arch}` !== CUDA_PLATFORM) return `onnxruntime-node has a CUDA provider for ${CUDA_PLATFORM} only`;
+  if (missingCudaProviderFiles().length > 0) return 'its provider is not installed: run `npm run install:cuda` (with CUDA 12 and cuDNN 9 on the machine)';
+  return 'its provider is installed but did not load: install CUDA 12 and cuDNN 9 where the loader finds them (LD_LIBRARY_PATH), and an NVIDIA driver';
+}
 
 /** A session of one Add node on each execution provider alone, run once: proof that the provider works here. */
 export async function backendChecks(configured: Device): Promise<CheckResult[]> {
@@ -29,7 +37,7 @@ export async function backendChecks(configured: Device): Promise<CheckResult[]> 
       results.push({ status: 'ok', subject, detail: `a one-op session ran in ${Math.round(performance.now() - started)} ms` });
     } catch (error) {
       const reason = shortReason(errorMessage(error));
-      results.push({ status: device === configured ? 'fail' : 'off', subject, detail: `not available (${reason}); ${HOW_TO_ENABLE[device]}${device === configured ? ', or set DEVICE to one that works' : ''}` });
+      results.push({ status: device === configured ? 'fail' : 'off', subject, detail: `not available (${reason}); ${HOW_TO_ENABLE[device]()}${device === configured ? ', or set DEVICE to one that works' : ''}` });
     }
   }
   return results;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { CUDA_PLATFORM, missingCudaProviderFiles } from '../../src/diagnostics/cuda-provider-files.js';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -51,6 +52,9 @@ test('imagine doctor on a machine where everything is in place: one line per che
   assert.match(lines[2], /^ok {4}backend cpu \(DEVICE\): a one-op session ran in \d+ ms$/);
   assert.match(result.stdout, /\n(ok {4}|-- {4})backend cuda: /);
   assert.match(result.stdout, /\n(ok {4}|-- {4})backend webgpu: /);
+  if (`${process.platform}/${process.arch}` === CUDA_PLATFORM && missingCudaProviderFiles().length > 0) {
+    assert.match(result.stdout, /\n-- {4}backend cuda: not available \(.*\); its provider is not installed: run `npm run install:cuda`/);
+  }
   assert.match(result.stdout, /\nok {4}model sdxl-turbo \(MODEL\): SDXL, 512 px; 3 files as downloaded from stabilityai\/sdxl-turbo@main\n/);
   assert.match(result.stdout, /\n-- {4}upscaler \(UPSCALER=none\): pictures are delivered at the render size\n/);
   assert.match(result.stdout, /\nok {4}Discord: token accepted: application imagine, bot imagine\n/);
