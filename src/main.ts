@@ -12,6 +12,7 @@ import { describeAbandoned, SHUTDOWN_TAIL_MS, ShutdownDeadline } from './core/sh
 import { DataDirLock } from './jobs/data-dir-lock.js';
 import type { JobService } from './jobs/job-service.js';
 import { JobStore } from './jobs/job-store.js';
+import { ensureRedisReachable } from './jobs/redis/redis-reachable.js';
 import type { StoreTrouble } from './jobs/deferred-job-writes.js';
 import { LocalJobService } from './jobs/local-job-service.js';
 import { OutputRetention } from './jobs/output-retention.js';
@@ -61,6 +62,8 @@ async function main(): Promise<number> {
     waitForStoppingMs: graceMs + WAIT_FOR_PREVIOUS_EXTRA_MS,
     onWait: (holder) => { log.info({ pid: holder.pid, host: holder.host }, 'waiting for the bot that is shutting down on this data folder to finish its picture'); },
   });
+  // Before anything waits on it: a Redis that never answers is one line and exit 1, not a silent wait.
+  if (config.QUEUE === 'redis') await ensureRedisReachable(config.REDIS_URL);
   const store = new JobStore(join(config.DATA_DIR, 'jobs.sqlite'));
   let requestStop: (reason: string) => void = () => undefined;
   const stopRequested = new Promise<string>((resolveStop) => {

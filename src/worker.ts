@@ -6,6 +6,7 @@ import { errorMessage, UserError } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
 import { describeAbandoned, SHUTDOWN_TAIL_MS, ShutdownDeadline } from './core/shutdown-deadline.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';
+import { ensureRedisReachable } from './jobs/redis/redis-reachable.js';
 
 
 /**
@@ -22,6 +23,7 @@ async function main(): Promise<number> {
   await models.refresh();
   const served = models.installed();
   if (served.length === 0) throw new UserError(`no models are installed in ${config.MODELS_DIR}: run \`npx imagine models download ${config.MODEL}\` first`);
+  await ensureRedisReachable(config.REDIS_URL);
   const { worker, renderer } = createRenderWorker(config, models, log);
   await renderer.start();
   await worker.start();

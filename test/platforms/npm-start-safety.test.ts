@@ -5,7 +5,10 @@ import { after, before, describe, test } from 'node:test';
 import { unreachablePlatform } from '../../src/core/network-error.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { FakeSlack } from '../fakes/slack/fake-slack.js';
-import { npmStart } from '../helpers/npm-start.js';
+import { npmRunWorker, npmStart } from '../helpers/npm-start.js';
+import { startOwnRedis } from '../helpers/redis.js';
+import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { ensureRedisReachable } from '../../src/jobs/redis/redis-reachable.js';
 import { closedPort } from '../helpers/closed-port.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -105,6 +108,40 @@ describe('npm start when a platform cannot be reached', () => {
       assert.deepEqual(others, [`error: cannot reach ${platform} (127.0.0.1:${port}): connection refused — check the network or a proxy`]);
     });
   }
+
+  for (const [command, start] of [['npm start', npmStart], ['npm run worker', npmRunWorker]] as const) {
+    test(`Redis that never answers: ${command} waits a bounded while, then one line that names REDIS_URL and the cause, exit 1`, async () => {
+      const work = await tempDir();
+      await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+      const port = await closedPort();
+      const discordPort = await closedPort();
+      const bot = start({ DISCORD_TOKEN: 'fake-token', DISCORD_APPLICATION_ID: '800000000000000001', DISCORD_API_URL: `http://127.0.0.1:${discordPort}/api`, QUEUE: 'redis', REDIS_URL: `redis://imagine:s3cret@127.0.0.1:${port}/0`, RENDER: 'false', MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'info' });
+      assert.equal(await bot.exits(), 1, bot.output());
+      const others = bot.output().trimEnd().split('\n').filter((line) => !line.startsWith('{'));
+      assert.deepEqual(others, [`error: cannot reach Redis at redis://imagine:***@127.0.0.1:${port}/0 (REDIS_URL) within 15 s: connection refused — start Redis, or fix REDIS_URL`]);
+      assert.doesNotMatch(bot.output(), /s3cret/);
+    });
+  }
+
+  test('a Redis that answers late is waited for; one that refuses the password is named at once', async () => {
+    let now = 0;
+    const clock = () => now;
+    const port = await closedPort();
+    const slept: number[] = [];
+    await assert.rejects(
+      ensureRedisReachable(`redis://127.0.0.1:${port}`, { limitMs: 2000, clock, sleep: (ms) => { slept.push(ms); now += ms; return Promise.resolve(); } }),
+      (error: Error) => error.message === `cannot reach Redis at redis://127.0.0.1:${port} (REDIS_URL) within 2 s: connection refused — start Redis, or fix REDIS_URL`,
+    );
+    assert.deepEqual(slept, [500, 500, 500, 500], 'tried again until the limit, on timers');
+    const own = await startOwnRedis({ password: 'right' });
+    try {
+      await ensureRedisReachable(own.url.replace('redis://', 'redis://:right@'), { limitMs: 2000 });
+      const wrong = own.url.replace('redis://', 'redis://:wrong@');
+      await assert.rejects(ensureRedisReachable(wrong, { limitMs: 60_000 }), (error: Error) => /^Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ \(REDIS_URL\) refused the credentials: WRONGPASS/.test(error.message) && !error.message.includes('wrong'));
+    } finally {
+      await own.stop();
+    }
+  });
 
   test('a DNS failure is named as one', () => {
     const dns = new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND slack.com'), { code: 'ENOTFOUND' }) });
