@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { UserError } from '../core/errors.js';
@@ -8,7 +8,7 @@ import { chooseMemoryMode, modelWeightBytes, parseMemorySetting, type MemorySett
 import { readModelFolder } from '../diffusion/model/model-folder.js';
 import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
 import { parseSchedulerName, SCHEDULER_NAMES } from '../diffusion/schedulers/scheduler-registry.js';
-import { fileExtension, fileNameExtension, formatFromFileName, IMAGE_FORMATS, parseImageFormat, type ImageFormat } from '../imaging/image-format.js';
+import { fileExtension, IMAGE_FORMATS, parseImageFormat, type ImageFormat } from '../imaging/image-format.js';
 import { MAX_PICTURE_BYTES, readStartingPicture } from '../imaging/starting-picture.js';
 import { formatBytes } from '../imaging/encode-within-limit.js';
 import { writeFileAtomic } from '../imaging/write-file-atomic.js';
@@ -19,6 +19,7 @@ import { cliSessionLoader } from './cli-session-loader.js';
 import { modelDisplayName, resolveModelDir } from '../models/installed-models.js';
 import { optionParser, parseDecimal, parseWholeNumber } from './cli-options.js';
 import { terminalProgress } from './progress-printer.js';
+import { checkOutputFile, createOutputFolders } from './output-file.js';
 
 interface RenderOptions {
   readonly memory?: MemorySetting;
@@ -75,7 +76,7 @@ export function renderCommand(): Command {
 async function render(prompt: string, options: RenderOptions): Promise<void> {
   const started = performance.now();
   const config = loadConfig();
-  const format = await checkOutput(options.out, options.format);
+  const format = await checkOutputFile(options.out, options.format);
   const modelDir = options.modelDir === undefined ? await resolveModelDir(config.MODELS_DIR, options.model ?? config.MODEL) : resolve(options.modelDir);
   // The picture's parameters name the model, never a path of this machine.
   const modelName = options.modelDir === undefined ? modelDisplayName(options.model ?? config.MODEL) : basename(modelDir);
@@ -103,6 +104,7 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
       },
     );
     const out = resolve(options.out ?? `imagine-${file.settings.seed}.${fileExtension(file.format)}`);
+    await createOutputFolders(out);
     await writeFileAtomic(out, file.bytes);
     onProgress?.({ stage: 'done' });
     if (options.json === true) {
@@ -141,20 +143,6 @@ async function readPictureFile(file: string): Promise<RgbImage> {
     if (error instanceof UserError) throw new UserError(`--image ${file}: ${error.message}`);
     throw error;
   }
-}
-
-/**
- * Checks `--out` before any work: it must not be a folder, and its extension must name the format (`.png`, `.jpg` or
- * `.jpeg`, `.webp`), agreeing with `--format` when both are given. Returns the format asked for, if any.
- */
-async function checkOutput(out: string | undefined, format: ImageFormat | undefined): Promise<ImageFormat | undefined> {
-  if (out === undefined) return format;
-  if ((await stat(out).catch(() => undefined))?.isDirectory() === true) throw new UserError(`--out ${out} is a folder; give a file name such as ${join(out, 'picture.png')}`);
-  const extension = fileNameExtension(out);
-  const fromName = formatFromFileName(out);
-  if (extension !== undefined && fromName === undefined) throw new UserError(`--out ${out}: .${extension} is not an image format the bot writes; use .png, .jpg or .webp`);
-  if (format !== undefined && fromName !== undefined && fromName !== format) throw new UserError(`--format ${format} does not match the extension of ${out}`);
-  return format ?? fromName;
 }
 
 function roundTimings(timings: object): Record<string, number> {

@@ -7,7 +7,7 @@ import { errorMessage, UserError } from '../core/errors.js';
 import { createRgbImage, type RgbImage } from '../core/rgb-image.js';
 import { encodeImage } from '../imaging/encode-image.js';
 import { encodeWithinLimit } from '../imaging/encode-within-limit.js';
-import { formatFromFileName, IMAGE_FORMATS, parseImageFormat, type ImageFormat } from '../imaging/image-format.js';
+import { IMAGE_FORMATS, parseImageFormat, type ImageFormat } from '../imaging/image-format.js';
 import { writeFileAtomic } from '../imaging/write-file-atomic.js';
 import { readInstalledUpscaler } from '../upscale/installed-upscalers.js';
 import { findPreset } from '../upscale/upscaler-descriptor.js';
@@ -15,6 +15,7 @@ import { Upscaler } from '../upscale/upscaler.js';
 import { optionParser, parseWholeNumber } from './cli-options.js';
 import { cliSessionLoader } from './cli-session-loader.js';
 import { terminalProgress } from './progress-printer.js';
+import { checkOutputFile, createOutputFolders } from './output-file.js';
 
 interface UpscaleOptions {
   readonly upscaler: string;
@@ -48,7 +49,7 @@ async function upscale(input: string, options: UpscaleOptions): Promise<void> {
   const started = performance.now();
   const config = loadConfig();
   findPreset(options.upscaler);
-  const format = options.format ?? formatFromFileName(options.out);
+  const format = await checkOutputFile(options.out, options.format);
   if (options.tile !== undefined && options.tile < 16) throw new UserError('--tile must be at least 16 pixels');
   const image = await readImage(input);
   const installed = await readInstalledUpscaler(config.MODELS_DIR, options.upscaler);
@@ -66,6 +67,7 @@ async function upscale(input: string, options: UpscaleOptions): Promise<void> {
     const encoded = format === undefined ? await encodeWithinLimit(result, limit) : { format, bytes: await encodeImage(result, format) };
     if (encoded.bytes.length > limit) throw new UserError(`the ${encoded.format} file is ${encoded.bytes.length} bytes, over --max-bytes ${limit}`);
     const out = resolve(options.out);
+    await createOutputFolders(out);
     await writeFileAtomic(out, encoded.bytes);
     onProgress?.({ stage: 'done' });
     if (options.json === true) {

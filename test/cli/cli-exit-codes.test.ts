@@ -65,6 +65,32 @@ describe('imagine render checks its output and its model before any work', () =>
     assert.match(result.stderr, /--out .*pictures is a folder; give a file name such as .*pictures\/picture\.png/);
   });
 
+  test('--out where no file can be written: one line, exit 2, nothing written, never an endless loop', async () => {
+    const blocker = join(work, 'a-file');
+    await writeFile(blocker, 'not a folder');
+    const unwritable: [string, RegExp][] = process.platform === 'linux' ? [['/proc/nope/e.png', /--out \/proc\/nope\/e\.png: (this user may not write in \/proc|cannot create the folder \/proc\/nope)/]] : [];
+    const cases: [string, RegExp][] = [
+      [join(blocker, 'e.png'), /--out .*a-file\/e\.png: .*a-file is a file, not a folder/],
+      [join(blocker, 'deeper', 'e.png'), /--out .*a-file\/deeper\/e\.png: .*a-file is a file, not a folder/],
+      ...unwritable,
+    ];
+    for (const [out, message] of cases) {
+      for (const args of [['render', 'a fox', '--model-dir', model, '--upscale', 'none', '--steps', '1'], ['upscale', blocker, '--upscaler', 'edsr-x4']]) {
+        const result = await imagine([...args, '--out', out], work);
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(result.stderr, message);
+        assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
+      }
+    }
+  });
+
+  test('upscale and render refuse the same extensions: .gif is no format the bot writes', async () => {
+    const result = await imagine(['upscale', join(work, 'whatever.png'), '--upscaler', 'edsr-x4', '--out', join(work, 'up.gif')], work);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--out .*up\.gif: \.gif is not an image format the bot writes; use \.png, \.jpg or \.webp/);
+    assert.deepEqual((await readdir(work)).filter((name) => name.startsWith('up.')), []);
+  });
+
   test('with no model installed it says how to download one', async () => {
     const empty = await tempDir();
     const result = await imagine(['render', 'a fox'], empty, { MODELS_DIR: join(empty, 'models') });
