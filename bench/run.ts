@@ -31,6 +31,12 @@ const json = process.argv.includes('--json');
 const fixed = (value: number) => value.toFixed(1);
 
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+/** What `--only=` may name: the default set's parts, and the long ones that run only when named. */
+const BENCHES = ['engine', 'upscale', 'memory', 'download', 'grid', 'real-scale', 'responsiveness'];
+if (only !== undefined && !BENCHES.includes(only)) {
+  process.stderr.write(`error: --only=${only} names no benchmark; choose one of ${BENCHES.join(', ')}\n`);
+  process.exit(2);
+}
 const engine = only === undefined || only === 'engine' ? await benchEngine() : [];
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 const upscale = only === undefined || only === 'upscale' ? await benchUpscalers() : { presets: [], encode: [] };

@@ -9,7 +9,7 @@ import { parseSchedulerName, SCHEDULER_NAMES } from '../src/diffusion/schedulers
 import type { JobRequest } from '../src/jobs/job.js';
 import { ASPECT_RATIOS, sizeForAspectRatio } from './aspect-ratio.js';
 import { ownerOf } from './chat-user.js';
-import { readPromptText } from './prompt-text.js';
+import { readPromptText } from '../src/core/prompt-text.js';
 import { withUserDefaults } from './settings-command.js';
 import type { CommandContext, CommandDefinition, CommandInput, CommandServices, OptionValue } from './command.js';
 import { describeHold, describeWait } from './status-text.js';

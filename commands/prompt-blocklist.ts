@@ -1,5 +1,5 @@
 import type { PromptBlocklist } from './command.js';
-import { foldForMatching } from './prompt-text.js';
+import { foldForMatching } from '../src/core/prompt-text.js';
 
 /** What may stand between the letters of a blocked word and still spell it: up to three spaces, dots, dashes… */
 const SEPARATOR = '[\\p{P}\\p{S}\\p{Z}_]{0,3}';

@@ -6,7 +6,7 @@ import type { ModelChoices } from '../commands/command.js';
 import { COMMANDS } from '../commands/index.js';
 import { parsePromptBlocklist } from '../commands/prompt-blocklist.js';
 import { adminKeys, dashboardUrl, loadConfig, type Config } from './config.js';
-import { errorMessage, UserError } from './core/errors.js';
+import { errorMessage, exitCodeOf } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
 import { describeAbandoned, SHUTDOWN_TAIL_MS, ShutdownDeadline } from './core/shutdown-deadline.js';
 import { DataDirLock } from './jobs/data-dir-lock.js';
@@ -389,6 +389,6 @@ main().then(
   (code) => (process.exitCode = code),
   (error: unknown) => {
     process.stderr.write(`error: ${errorMessage(error)}\n`);
-    process.exitCode = error instanceof UserError ? 2 : 1;
+    process.exitCode = exitCodeOf(error);
   },
 );

@@ -2,7 +2,7 @@ import { config as loadDotEnv } from 'dotenv';
 import pino from 'pino';
 import { loadConfig } from './config.js';
 import { createRenderWorker } from './render-setup.js';
-import { errorMessage, UserError } from './core/errors.js';
+import { errorMessage, exitCodeOf, UserError } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
 import { describeAbandoned, SHUTDOWN_TAIL_MS, ShutdownDeadline } from './core/shutdown-deadline.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';
@@ -60,6 +60,6 @@ main().then(
   (code) => (process.exitCode = code),
   (error: unknown) => {
     process.stderr.write(`error: ${errorMessage(error)}\n`);
-    process.exitCode = error instanceof UserError ? 2 : 1;
+    process.exitCode = exitCodeOf(error);
   },
 );

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { config as loadDotEnv } from 'dotenv';
-import { CancelledError, errorMessage, UserError } from '../core/errors.js';
+import { CancelledError, errorMessage, exitCodeOf, UserError } from '../core/errors.js';
 import { doctorCommand } from './doctor-command.js';
 import { modelsCommand } from './models-command.js';
 import { renderCommand } from './render-command.js';
@@ -54,7 +54,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     if (error instanceof UserError) {
       process.stderr.write(`error: ${error.message}\n`);
-      return EXIT_BAD_INPUT;
+      return exitCodeOf(error) === 2 ? EXIT_BAD_INPUT : EXIT_FAILURE;
     }
     if (error instanceof CancelledError) {
       process.stderr.write('cancelled\n');

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { UserError } from '../core/errors.js';
 import { pathExists } from '../core/path-exists.js';
+import { readDownloadSource } from '../models/download/download-source.js';
 import { formatBytes } from '../imaging/encode-within-limit.js';
 import { downloadFromCatalog, type DownloadProgress } from '../models/download/model-download.js';
 import { downloadHosts } from '../models/download/remote-files.js';
@@ -27,9 +28,16 @@ export function modelsCommand(): Command {
       const upscalers = new Set(await listInstalledUpscalers(config.MODELS_DIR));
       const lines = ['models:'];
       for (const [id, model] of Object.entries(catalog.models)) {
+        const isDefault = id === config.MODEL ? ' (the default)' : '';
+        if (installed.delete(id)) {
+          // What is in the folder, not what the catalog would download: a folder put there by hand says so.
+          const record = await readDownloadSource(join(config.MODELS_DIR, id));
+          const origin = record?.repository === undefined ? 'installed by hand, not by `imagine models download`' : `${record.variant ?? 'variant unknown'} from ${record.repository}`;
+          lines.push(`  ✓ ${id.padEnd(14)} ${model.description}; ${origin}${isDefault}`);
+          continue;
+        }
         const source = modelSource(catalog, id, config.DEVICE);
-        lines.push(`  ${installed.has(id) ? '✓' : ' '} ${id.padEnd(14)} ${model.description}; ${source.variant} from ${source.repository}, about ${formatBytes(source.approximateBytes)}${id === config.MODEL ? ' (the default)' : ''}`);
-        installed.delete(id);
+        lines.push(`    ${id.padEnd(14)} ${model.description}; ${source.variant} from ${source.repository}, about ${formatBytes(source.approximateBytes)}${isDefault}`);
       }
       for (const id of installed) lines.push(`  ✓ ${id.padEnd(14)} (installed by hand)${id === config.MODEL ? ' (the default)' : ''}`);
       if (isModelPath(config.MODEL)) {

@@ -19,6 +19,7 @@ import { cliSessionLoader } from './cli-session-loader.js';
 import { modelDisplayName, resolveModelDir } from '../models/installed-models.js';
 import { optionParser, parseDecimal, parseWholeNumber } from './cli-options.js';
 import { terminalProgress } from './progress-printer.js';
+import { readPromptText } from '../core/prompt-text.js';
 import { checkOutputFile, createOutputFolders } from './output-file.js';
 
 interface RenderOptions {
@@ -73,8 +74,11 @@ export function renderCommand(): Command {
     });
 }
 
-async function render(prompt: string, options: RenderOptions): Promise<void> {
+async function render(typed: string, options: RenderOptions): Promise<void> {
   const started = performance.now();
+  // The rules chat applies: no control or bidirectional characters reach the picture's parameters or the JSON.
+  const prompt = readPromptText(typed, 'prompt');
+  const negativePrompt = options.negative === undefined ? undefined : readPromptText(options.negative, 'negative prompt');
   const config = loadConfig();
   const format = await checkOutputFile(options.out, options.format);
   const modelDir = options.modelDir === undefined ? await resolveModelDir(config.MODELS_DIR, options.model ?? config.MODEL) : resolve(options.modelDir);
@@ -85,7 +89,7 @@ async function render(prompt: string, options: RenderOptions): Promise<void> {
   const memoryMode = chooseMemoryMode(options.memory ?? config.MEMORY_MODE, await modelWeightBytes(folder), loader.device, config.GPU_MEMORY_GB * 2 ** 30);
   const engine = new TextToImagePipeline(folder, loader, memoryMode);
   // Every option is checked before a session is opened, so bad input costs nothing and writes nothing.
-  const { negative: negativePrompt, seed, steps, guidance, width, height } = options;
+  const { seed, steps, guidance, width, height } = options;
   const scheduler = options.scheduler === undefined ? undefined : parseSchedulerName(options.scheduler);
   const initImage = options.image === undefined ? undefined : await readPictureFile(options.image);
   const request = { prompt, negativePrompt, seed, steps, guidance, width, height, scheduler, strength: options.strength, count: options.count, ...(initImage === undefined ? {} : { initImage }) };

@@ -6,6 +6,18 @@ export class UserError extends Error {
   override readonly name = 'UserError';
 }
 
+/**
+ * A UserError that the person's input did not cause: a host the work needs cannot be reached. Said the same way
+ * (one sentence), but a command ends with exit code 1, as `npm start` does when a platform cannot be reached, not the
+ * 2 of a mistyped command.
+ */
+export class UnreachableError extends UserError {}
+
+/** The exit code of a command that ends with this error: 2 for bad input, 1 for anything else. */
+export function exitCodeOf(error: unknown): 1 | 2 {
+  return error instanceof UserError && !(error instanceof UnreachableError) ? 2 : 1;
+}
+
 /** Thrown when work stops because its AbortSignal fired. */
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';

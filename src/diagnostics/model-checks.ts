@@ -1,24 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
 import { errorMessage } from '../core/errors.js';
 import { readModelFolder } from '../diffusion/model/model-folder.js';
 import type { Device } from '../diffusion/onnx/execution-device.js';
 import { formatBytes } from '../imaging/encode-within-limit.js';
-import { readJsonFile } from '../diffusion/model/json-file.js';
-import { SOURCE_FILE } from '../models/download/model-download.js';
+import { readDownloadSource } from '../models/download/download-source.js';
 import { isModelPath, listServedModels, modelDisplayName } from '../models/installed-models.js';
 import { loadCatalog, type Catalog } from '../models/model-catalog.js';
 import { listInstalledUpscalers, preferredUpscaler, resolveUpscalerSetting } from '../upscale/installed-upscalers.js';
 import type { CheckResult } from './check-result.js';
-
-const sourceRecordSchema = z.looseObject({
-  id: z.string().optional(),
-  variant: z.string().optional(),
-  repository: z.string().optional(),
-  revision: z.string().optional(),
-  files: z.array(z.looseObject({ path: z.string(), size: z.number().optional() })).optional(),
-});
 
 /**
  * Every installed model read as the engine reads it, and its files' sizes compared with what was downloaded (a cheap
@@ -40,7 +30,7 @@ export async function modelChecks(modelsDir: string, model: string, device: Devi
     const subject = `model ${id}${id === defaultModel ? ' (MODEL)' : ''}`;
     try {
       const folder = await readModelFolder(dir);
-      const record = sourceRecordSchema.optional().parse(await readJsonFile(join(dir, SOURCE_FILE)));
+      const record = await readDownloadSource(dir);
       const family = folder.family === 'sdxl' ? 'SDXL' : 'Stable Diffusion';
       if (record?.files === undefined) {
         results.push({ status: 'ok', subject, detail: `${family}, ${folder.nativeSize} px; installed by hand (\`imagine models verify ${id}\` opens every session)` });

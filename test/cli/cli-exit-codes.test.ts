@@ -91,6 +91,15 @@ describe('imagine render checks its output and its model before any work', () =>
     assert.deepEqual((await readdir(work)).filter((name) => name.startsWith('up.')), []);
   });
 
+  test('a prompt with a control or bidirectional character is refused as in chat: exit 2, nothing written', async () => {
+    for (const [args, what] of [[['a fox\u202Ereversed'], 'prompt'], [['a fox', '--negative', 'blur\u0007'], 'negative prompt']] as const) {
+      const result = await imagine(['render', ...args, '--model-dir', model, '--upscale', 'none', '--steps', '1', '--out', join(work, 'control.png')], work);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, new RegExp(`^error: the ${what} contains an invisible control character \\(U\\+(202E|0007)\\)`));
+    }
+    assert.deepEqual((await readdir(work)).filter((name) => name.startsWith('control')), []);
+  });
+
   test('with no model installed it says how to download one', async () => {
     const empty = await tempDir();
     const result = await imagine(['render', 'a fox'], empty, { MODELS_DIR: join(empty, 'models') });
@@ -126,11 +135,11 @@ describe('imagine models convert and download', () => {
     assert.match((JSON.parse(await readFile(installed, 'utf8')) as { source: string }).source, /second\.pb \(imagine models convert\)$/);
   });
 
-  test('an upscaler download that reached nothing: one clear line, no resume promised, no folder left under .downloads', async () => {
+  test('an upscaler download that reached nothing: one clear line, exit 1 as npm start’s (the network, not the input), no resume promised, no folder left under .downloads', async () => {
     const work = await tempDir();
     const port = await closedPort();
     const result = await imagine(['models', 'download', 'fsrcnn-x4'], work, { MODELS_DIR: join(work, 'models'), GITHUB_RAW_URL: `http://127.0.0.1:${port}` });
-    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.code, 1, result.stderr);
     assert.equal(result.stderr, `error: cannot reach http://127.0.0.1:${port} (connection refused) for FSRCNN_x4.pb; check the network, a proxy, or the mirror's address\n`);
     assert.deepEqual(await readdir(join(work, 'models')).catch(() => []), []);
   });

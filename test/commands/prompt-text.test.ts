@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parsePromptBlocklist } from '../../commands/prompt-blocklist.js';
-import { readPromptText } from '../../commands/prompt-text.js';
+import { readPromptText } from '../../src/core/prompt-text.js';
 import { UserError } from '../../src/core/errors.js';
 
 describe('prompt text', () => {

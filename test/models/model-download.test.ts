@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import onnxProto from 'onnx-proto';
@@ -214,9 +214,15 @@ describe('imagine models …', () => {
     assert.match(completed.stdout, /^completed sdxl-turbo in .*: added vae_encoder\/model\.onnx \(1 file, \d+ bytes\) from stabilityai\/sdxl-turbo@main \(fp32\)\n$/);
 
     const listed = await imagine(['models', 'list'], cwd, env);
-    assert.match(listed.stdout, /✓ sdxl-turbo +SDXL-Turbo: 512 px in 1-4 steps; fp32 from stabilityai\/sdxl-turbo, about 13\.0 GiB \(the default\)/);
+    assert.match(listed.stdout, /✓ sdxl-turbo +SDXL-Turbo: 512 px in 1-4 steps; fp32 from stabilityai\/sdxl-turbo \(the default\)/);
     assert.equal(listed.stdout.match(/the default/g)?.length, 1, "the default is named once");
-    assert.match(listed.stdout, /  {2}sd-1\.5 +Stable Diffusion 1\.5/);
+    assert.match(listed.stdout, /  {2}sd-1\.5 +Stable Diffusion 1\.5.*, about \d/);
+    // A folder put there by hand under a catalog id is listed as what it is, not as what the catalog would fetch.
+    await cp(join(modelsDir, 'sdxl-turbo'), join(modelsDir, 'sd-1.5'), { recursive: true });
+    await rm(join(modelsDir, 'sd-1.5', 'download-source.json'));
+    const byHand = await imagine(['models', 'list'], cwd, env);
+    assert.match(byHand.stdout, /✓ sd-1\.5 +Stable Diffusion 1\.5[^\n]*; installed by hand, not by `imagine models download`\n/);
+    await rm(join(modelsDir, 'sd-1.5'), { recursive: true });
 
     const ok = await imagine(['models', 'verify'], cwd, env);
     assert.equal(ok.code, 0, ok.stderr);

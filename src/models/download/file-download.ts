@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
+import { CancelledError, errorMessage, UnreachableError, UserError } from '../../core/errors.js';
 import { networkFailure, unreachedReason } from '../../core/network-error.js';
 import type { FileCheck, RemoteFile } from './remote-files.js';
 
@@ -63,7 +63,8 @@ async function failedDownload(remote: RemoteFile, part: string, error: unknown):
       ? `downloading ${remote.path} failed (${networkFailure(error) ?? errorMessage(error)})`
       : `cannot reach ${new URL(remote.url).origin} (${unreached}) for ${remote.path}; check the network, a proxy, or the mirror's address`;
   const fetched = await sizeOf(part);
-  return new UserError(fetched > 0 ? `${what}; ${fetched} bytes are kept, and running the same command again resumes from there` : what);
+  const message = fetched > 0 ? `${what}; ${fetched} bytes are kept, and running the same command again resumes from there` : what;
+  return unreached === undefined ? new UserError(message) : new UnreachableError(message);
 }
 
 /**

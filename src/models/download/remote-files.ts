@@ -1,7 +1,7 @@
 import { HubApiError, listFiles } from '@huggingface/hub';
 import picomatch from 'picomatch';
 import type { Config } from '../../config.js';
-import { errorMessage, UserError } from '../../core/errors.js';
+import { errorMessage, UnreachableError, UserError } from '../../core/errors.js';
 import { networkFailure } from '../../core/network-error.js';
 
 /** Where downloads come from: the Hugging Face hub (or a mirror) and GitHub's raw file host. */
@@ -76,5 +76,5 @@ function hubError(error: unknown, hosts: DownloadHosts, repository: string, revi
     if (error.statusCode === 404) return new UserError(`${repository} or its revision '${revision}' was not found on ${hosts.hubUrl}`);
     return new UserError(`the hub answered ${error.statusCode} for ${repository}: ${error.message}`);
   }
-  return new UserError(`cannot reach ${hosts.hubUrl} (${networkFailure(error) ?? errorMessage(error)}); check the network, a proxy, or HF_ENDPOINT`);
+  return new UnreachableError(`cannot reach ${hosts.hubUrl} (${networkFailure(error) ?? errorMessage(error)}); check the network, a proxy, or HF_ENDPOINT`);
 }

@@ -143,8 +143,7 @@ export class DiscordBot {
     const isImagine = command.name === 'imagine';
     const wantsPrivate = interaction.options.getBoolean('private') === true;
     // The status of an /imagine job lives in this reply, visible to the channel unless the job is private.
-    await interaction.deferReply(isImagine && !wantsPrivate ? {} : { flags: MessageFlags.Ephemeral });
-    const promise = this.#promise(interaction);
+    const promise = await this.#defer(interaction, isImagine && !wantsPrivate ? {} : { flags: MessageFlags.Ephemeral });
     const place: DiscordPlace = {
       kind: 'interaction',
       applicationId: interaction.applicationId,
@@ -158,7 +157,22 @@ export class DiscordBot {
     await this.#guard(conversation, interaction.id, promise, () => command.run(commandInput(interaction, command, attachmentOrigins(this.#options.apiUrl)), conversation.context, this.#options.services));
   }
 
-  /** Records that this deferred interaction is owed an answer, until its command has run. */
+  /**
+   * Defers the reply ("thinking…"), having first written down that the interaction is owed an answer: a bot killed
+   * at any moment after the deferral finds it at its next start. Settled when the command has run.
+   */
+  async #defer(interaction: ChatInputCommandInteraction | ButtonInteraction, options: { flags?: MessageFlags.Ephemeral }): Promise<number | undefined> {
+    const promise = this.#promise(interaction);
+    try {
+      await interaction.deferReply(options);
+    } catch (error) {
+      this.#options.pendingReplies?.settle(promise);
+      throw error;
+    }
+    return promise;
+  }
+
+  /** Records that this interaction is owed an answer, until its command has run. */
   #promise(interaction: ChatInputCommandInteraction | ButtonInteraction): number | undefined {
     const reply: DeferredReply = { applicationId: interaction.applicationId, token: interaction.token, createdAt: interaction.createdTimestamp };
     return this.#options.pendingReplies?.open('discord', reply, Date.now());
@@ -171,8 +185,7 @@ export class DiscordBot {
       await interaction.reply({ content: '⚠️ This button is no longer known to the bot; use /imagine again.', flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
       return;
     }
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    const promise = this.#promise(interaction);
+    const promise = await this.#defer(interaction, { flags: MessageFlags.Ephemeral });
     // New jobs from a button get their own channel message; a private source keeps to this private reply.
     const source = this.#options.services.jobs.get(parsed.jobId);
     const place: DiscordPlace =

@@ -1,4 +1,4 @@
-import { UserError } from '../src/core/errors.js';
+import { UserError } from './errors.js';
 
 /**
  * Control characters a prompt may not carry: C0 and C1 controls (tab and line breaks aside, which become spaces), and
