@@ -142,7 +142,7 @@ export class FakeDiscord {
   }
 
   /** Waits until a request matching the predicate has been recorded. */
-  async waitFor(predicate: (request: RecordedRequest) => boolean, timeoutMs = 10_000): Promise<RecordedRequest> {
+  async waitFor(predicate: (request: RecordedRequest) => boolean, timeoutMs = 120_000): Promise<RecordedRequest> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.requests.find(predicate);

@@ -14,6 +14,7 @@ import { buttonClick, slashCommand, type FakeUser } from '../../fakes/discord/in
 import { commandServices } from '../../helpers/fake-chat.js';
 import { ManualRunner, settle } from '../../helpers/fake-runner.js';
 import { tempDir } from '../../helpers/temp-dir.js';
+import { until } from '../../helpers/until.js';
 
 const OTHER_GUILD = '900000000000000077';
 const ANA: FakeUser = { id: '100000000000000001', name: 'Ana' };
@@ -49,6 +50,8 @@ async function imagine(user: FakeUser, options: Record<string, string | number |
   const interaction = slashCommand(discord.applicationId, user, 'imagine', options);
   discord.dispatchInteraction(interaction);
   await discord.waitFor((r) => r.path === `/interactions/${interaction.id}/${interaction.token}/callback`);
+  // The deferral comes first; the job is stored a moment later (after the command's own checks): wait for that event.
+  await until(() => jobs.active().some((job) => job.request.prompt === options.prompt), `the job “${String(options.prompt)}” to be queued`);
   return interaction;
 }
 
