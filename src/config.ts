@@ -83,7 +83,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue.path[0] ?? 'configuration');
-    throw new UserError(`${key} is invalid: ${issue.message}`);
+    // zod reads a number out of the text first: "received NaN" would tell a person nothing about what they typed.
+    const notANumber = issue.code === 'invalid_type' && issue.expected === 'number';
+    throw new UserError(`${key} is invalid: ${notANumber ? `'${present[key] ?? ''}' is not a number` : issue.message}`);
   }
   return Object.freeze(parsed.data);
 }

@@ -13,6 +13,7 @@ export function optionParser<T>(parse: (value: string) => T): (value: string) =>
 }
 
 export function parseWholeNumber(value: string): number {
+  if (/^\s*-\d+\s*$/.test(value)) throw new Error(`'${value}' is negative; give 0 or more`);
   if (!/^\d+$/.test(value.trim())) throw new Error(`'${value}' is not a whole number`);
   return Number(value);
 }

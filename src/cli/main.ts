@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { Command, CommanderError } from 'commander';
 import { config as loadDotEnv } from 'dotenv';
 import { CancelledError, errorMessage, exitCodeOf, UserError } from '../core/errors.js';
@@ -12,9 +14,16 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;
 
+/** The version in package.json, the one `npm` and the chat bot's logs know. */
+function packageVersion(): string {
+  const found = z.object({ version: z.string() }).safeParse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')));
+  return found.success ? found.data.version : 'unknown';
+}
+
 export function buildProgram(): Command {
   const program = new Command('imagine')
     .description('text to image with SDXL-Turbo and Stable Diffusion on onnxruntime')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .addCommand(renderCommand())
     .addCommand(upscaleCommand())
     .addCommand(modelsCommand())

@@ -18,6 +18,7 @@ describe('the command line’s exit codes: 2 and the usage line for every usage 
     [['models', 'remove', 'x', '--all'], /unknown option '--all'/, 'usage: imagine models remove [options] <id>'],
     [['models', 'download', 'sd-1.5', '--variant'], /option '--variant <name>' argument missing/, 'usage: imagine models download [options] <id>'],
     [['render'], /missing required argument 'prompt'/, 'usage: imagine render [options] <prompt>'],
+    [['render', 'a fox', '--steps', '-1'], /'-1' is negative; give 0 or more/, 'usage: imagine render [options] <prompt>'],
   ] as const) {
     test(args.join(' '), async () => {
       const result = await imagine(args, await tempDir());
@@ -27,6 +28,15 @@ describe('the command line’s exit codes: 2 and the usage line for every usage 
       assert.equal(result.stderr.split('\n').length, 2, 'one line');
     });
   }
+});
+
+test('--version prints the package version; a setting that is not a number says what was typed', async () => {
+  const version = await imagine(['--version'], await tempDir());
+  assert.equal(version.code, 0, version.stderr);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  const port = await imagine(['web', 'link'], await tempDir(), { WEB_PORT: 'abc' });
+  assert.equal(port.code, 2);
+  assert.equal(port.stderr, "error: WEB_PORT is invalid: 'abc' is not a number\n");
 });
 
 describe('imagine render checks its output and its model before any work', () => {
