@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { env, InferenceSession, Tensor } from '../diffusion/onnx/onnx-runtime.js';
 import { errorMessage } from '../core/errors.js';
 import { DEVICES, type Device } from '../diffusion/onnx/execution-device.js';
@@ -31,6 +33,11 @@ export async function backendChecks(configured: Device): Promise<CheckResult[]> 
   const results: CheckResult[] = [];
   for (const device of DEVICES) {
     const subject = `backend ${device}${device === configured ? ' (DEVICE)' : ''}`;
+    // Without the loader, onnxruntime's WebGPU (Dawn) prints its own native warning into the checks: say it here instead.
+    if (device === 'webgpu' && vulkanLoaderMissing()) {
+      results.push({ status: device === configured ? 'fail' : 'off', subject, detail: `no Vulkan loader (libvulkan.so.1) on this machine: \`apt-get install libvulkan1\` and the GPU driver's Vulkan support${device === configured ? ', or set DEVICE to one that works' : ''}` });
+      continue;
+    }
     const started = performance.now();
     try {
       await withTimeout(probe(model, device), PROBE_TIMEOUT_MS);
@@ -41,6 +48,13 @@ export async function backendChecks(configured: Device): Promise<CheckResult[]> 
     }
   }
   return results;
+}
+
+/** The folders Linux's loader searches for libvulkan.so.1, LD_LIBRARY_PATH's first. */
+function vulkanLoaderMissing(): boolean {
+  if (process.platform !== 'linux') return false;
+  const folders = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter((dir) => dir !== ''), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/lib', '/usr/local/lib'];
+  return !folders.some((dir) => existsSync(join(dir, 'libvulkan.so.1')));
 }
 
 async function probe(model: Uint8Array, device: Device): Promise<void> {

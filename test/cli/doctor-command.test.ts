@@ -52,6 +52,7 @@ test('imagine doctor on a machine where everything is in place: one line per che
   assert.match(lines[2], /^ok {4}backend cpu \(DEVICE\): a one-op session ran in \d+ ms$/);
   assert.match(result.stdout, /\n(ok {4}|-- {4})backend cuda: /);
   assert.match(result.stdout, /\n(ok {4}|-- {4})backend webgpu: /);
+  assert.doesNotMatch(`${result.stdout}${result.stderr}`, /Couldn't load Vulkan|BackendVk\.cpp/, 'no native warning among the checks');
   if (`${process.platform}/${process.arch}` === CUDA_PLATFORM && missingCudaProviderFiles().length > 0) {
     assert.match(result.stdout, /\n-- {4}backend cuda: not available \(.*\); its provider is not installed: run `npm run install:cuda`/);
   }
