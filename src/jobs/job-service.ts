@@ -66,6 +66,8 @@ export interface JobService {
   active(): readonly (Job & QueuedPlace)[];
   /** Lets an adapter record where it shows a job (its status message), for restarts. */
   setPlace(jobId: string, place: unknown): void;
+  /** Finished jobs of a platform whose final state its surface noted as still to show (a restart shows them). */
+  finalsToShow(platform: string): readonly Job[];
   subscribe(listener: JobListener): () => void;
   /**
    * Keeps a finished job's picture on disk (output retention skips it) until the returned function is called: an

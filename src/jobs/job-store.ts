@@ -41,6 +41,9 @@ export interface JobStoreOptions {
   readonly busyTimeoutMs?: number;
 }
 
+/** The mark a surface puts into a job's place while its final state waits to be shown (see finalsToShow). */
+export const FINAL_TO_SHOW = 'finalToShow';
+
 /** Columns added after the first release, added to an older file when it is opened. */
 const ADDED_COLUMNS: readonly { name: string; definition: string }[] = [
   { name: 'community', definition: 'community TEXT' },
@@ -104,6 +107,7 @@ export class JobStore {
       CREATE INDEX IF NOT EXISTS jobs_user_started ON jobs (platform, user_id, started_at);
       CREATE INDEX IF NOT EXISTS jobs_started ON jobs (started_at);
       CREATE INDEX IF NOT EXISTS jobs_unpruned_outputs ON jobs (seq) WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS jobs_final_to_show ON jobs (seq) WHERE json_extract(place, '$.${FINAL_TO_SHOW}') = 1;
     `);
   }
 
@@ -171,6 +175,14 @@ export class JobStore {
   inStates(states: readonly JobState[]): Job[] {
     const marks = states.map(() => '?').join(', ');
     return (this.#db.prepare(`SELECT * FROM jobs WHERE state IN (${marks}) ORDER BY seq`).all(...states) as JobRow[]).map(fromRow);
+  }
+
+  /**
+   * Finished jobs of a platform whose final state its chat message had not shown when the last process stopped (the
+   * place carries FINAL_TO_SHOW until it has): a partial index, so a long history costs nothing.
+   */
+  finalsToShow(platform: string): Job[] {
+    return (this.#db.prepare(`SELECT * FROM jobs WHERE json_extract(place, '$.${FINAL_TO_SHOW}') = 1 AND platform = ? ORDER BY seq`).all(platform) as JobRow[]).map(fromRow);
   }
 
   /**

@@ -186,6 +186,10 @@ export class LocalJobService implements JobService, LaneControl {
     if (latest !== undefined) this.#save({ ...latest, place });
   }
 
+  finalsToShow(platform: string): readonly Job[] {
+    return this.#store.finalsToShow(platform);
+  }
+
   subscribe(listener: JobListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -6,6 +6,7 @@ import type { webApi } from '@slack/bolt';
 import sharp from 'sharp';
 import type { Job, JobEvent, JobListener } from '../../src/jobs/job.js';
 import type { JobService } from '../../src/jobs/job-service.js';
+import { FINAL_TO_SHOW } from '../../src/jobs/job-store.js';
 import { DiscordJobPresenter } from '../../src/platforms/discord/discord-job-presenter.js';
 import { SlackJobPresenter } from '../../src/platforms/slack/slack-job-presenter.js';
 import { fakeResult } from '../helpers/fake-runner.js';
@@ -19,7 +20,7 @@ import { tempDir } from '../helpers/temp-dir.js';
 const INTERVAL = 1500;
 
 /** A job service that the test drives: it only hands events to the presenter and remembers places. */
-class ScriptedJobs implements Pick<JobService, 'subscribe' | 'get' | 'setPlace' | 'holdOutput'> {
+class ScriptedJobs implements Pick<JobService, 'subscribe' | 'get' | 'setPlace' | 'holdOutput' | 'finalsToShow'> {
   readonly #listeners: JobListener[] = [];
   readonly #jobs = new Map<string, Job>();
   subscribe(listener: JobListener): () => void {
@@ -35,6 +36,9 @@ class ScriptedJobs implements Pick<JobService, 'subscribe' | 'get' | 'setPlace' 
   }
   holdOutput(): () => void {
     return () => undefined;
+  }
+  finalsToShow(platform: string): Job[] {
+    return [...this.#jobs.values()].filter((job) => job.owner.platform === platform && (job.place as Record<string, unknown> | null)?.[FINAL_TO_SHOW] === true);
   }
   emit(event: JobEvent): void {
     const known = this.#jobs.get(event.job.id);
@@ -142,6 +146,49 @@ describe('a final state stays final', { timeout: 20_000 }, () => {
     assert.match(discordSends[0], /seed 42/);
     assert.ok(slackSends.every((text) => !/next in line|step 1\/4/.test(text)), `Slack sent only the final state: ${slackSends.join(' | ')}`);
     assert.ok(slackSends.length >= 1);
+  });
+});
+
+describe('a final state heard but not yet shown survives the process', { timeout: 20_000 }, () => {
+  test('Discord and Slack: a presenter stopped while the final edit hung leaves it marked, and the next one shows it and clears the mark', async () => {
+    const hung = () => new Promise<never>(() => undefined);
+    const jobs = new ScriptedJobs();
+    const slackJob = job({ kind: 'slack', channelId: 'C1', messageTs: '1.1' });
+    const discordJob = { ...job({ kind: 'channel', channelId: '2', messageId: '9' }), id: '00000000-0000-4000-8000-000000000002' };
+    const first = [
+      new DiscordJobPresenter({ rest: { patch: hung, post: hung } as unknown as REST, jobs: jobs as unknown as JobService, minIntervalMs: INTERVAL, clock: () => Date.now() }),
+      new SlackJobPresenter({ client: { chat: { postMessage: hung, update: hung } } as unknown as webApi.WebClient, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, clock: () => Date.now() }),
+    ];
+    for (const running of [discordJob, slackJob]) jobs.emit({ type: 'failed', job: { ...running, state: 'failed', error: { message: 'out of memory', userFacing: true } }, error: { message: 'out of memory', userFacing: true } });
+    await advance(INTERVAL);
+    for (const presenter of first) presenter.stop();
+    assert.deepEqual(jobs.finalsToShow('slack').map((left) => left.id), [slackJob.id], 'the kill left Slack’s final state marked');
+    assert.equal(jobs.finalsToShow('discord').length, 1);
+
+    const shown: string[] = [];
+    const rest = {
+      patch: (route: string, options: { body: { embeds?: { description?: string }[] } }) => {
+        shown.push(`discord ${route}: ${options.body.embeds?.[0]?.description ?? ''}`);
+        return Promise.resolve({ id: '9' });
+      },
+      post: () => Promise.resolve({ id: '9' }),
+    } as unknown as REST;
+    const client = {
+      chat: {
+        postMessage: () => Promise.resolve({ ok: true, ts: '1.1' }),
+        update: (args: { ts: string; text: string }) => {
+          shown.push(`slack ${args.ts}: ${args.text}`);
+          return Promise.resolve({ ok: true });
+        },
+      },
+    } as unknown as webApi.WebClient;
+    new DiscordJobPresenter({ rest, jobs: jobs as unknown as JobService, minIntervalMs: INTERVAL, clock: () => Date.now() });
+    new SlackJobPresenter({ client, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, clock: () => Date.now() });
+    await advance(INTERVAL);
+    assert.equal(shown.length, 2, shown.join(' | '));
+    assert.match(shown.find((line) => line.startsWith('discord')) ?? '', /\/channels\/2\/messages\/9: .*out of memory/);
+    assert.match(shown.find((line) => line.startsWith('slack')) ?? '', /^slack 1\.1: a fox — ⚠️ .*out of memory/);
+    assert.deepEqual([...jobs.finalsToShow('slack'), ...jobs.finalsToShow('discord')], [], 'shown: nothing left to show at the next start');
   });
 });
 

@@ -379,6 +379,10 @@ export class RedisJobService implements JobService, LaneControl {
     if (latest !== undefined) this.#writes.save({ ...latest, place });
   }
 
+  finalsToShow(platform: string): readonly Job[] {
+    return this.#store.finalsToShow(platform);
+  }
+
   subscribe(listener: JobListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

@@ -3,6 +3,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
 import type { UploadListener } from '../chat-bot-options.js';
+import { FinalShowing } from '../final-showing.js';
 import { FinalStates } from '../final-states.js';
 import { jobMessage, type DiscordMessage } from './discord-job-message.js';
 import { NO_MENTIONS } from './discord-markdown.js';
@@ -56,6 +57,7 @@ export class DiscordJobPresenter {
   readonly #tracked = new Map<string, Tracked>();
   readonly #unsubscribe: () => void;
   readonly #finalStates = new FinalStates();
+  readonly #finals: FinalShowing;
 
   constructor(options: PresenterOptions) {
     this.#rest = options.rest;
@@ -64,9 +66,12 @@ export class DiscordJobPresenter {
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log ?? (() => undefined);
     this.#onUpload = options.onUpload ?? (() => undefined);
+    this.#finals = new FinalShowing(options.jobs);
     this.#unsubscribe = options.jobs.subscribe((event) => {
       this.#onEvent(event);
     });
+    // What the last run heard as final but had not shown yet (it was stopped or killed meanwhile).
+    for (const event of this.#finals.leftovers('discord')) this.#onEvent(event);
   }
 
   /** Resolves when every message in flight has been sent. */
@@ -95,6 +100,7 @@ export class DiscordJobPresenter {
     tracked.latest = event;
     if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(event.job.id);
     if (FINAL.has(event.type)) {
+      this.#finals.noteToShow(event.job);
       clearTimeout(tracked.timer);
       clearTimeout(tracked.expiryTimer);
       tracked.timer = undefined;
@@ -136,6 +142,7 @@ export class DiscordJobPresenter {
         this.#log(`could not update the Discord message: ${errorMessage(error)}`, event.job);
       } finally {
         if (final) {
+          this.#finals.shown(jobId);
           tracked.releaseOutput?.();
           this.#tracked.delete(jobId);
         }

@@ -5,6 +5,7 @@ import { fileExtension } from '../../imaging/image-format.js';
 import type { Job, JobEvent, JobResult } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
 import type { UploadListener } from '../chat-bot-options.js';
+import { FinalShowing } from '../final-showing.js';
 import { FinalStates } from '../final-states.js';
 import { slackJobMessage } from './slack-job-message.js';
 import { escapeMrkdwn } from './slack-mrkdwn.js';
@@ -57,6 +58,7 @@ export class SlackJobPresenter {
   readonly #tracked = new Map<string, Tracked>();
   readonly #unsubscribe: () => void;
   readonly #finalStates = new FinalStates();
+  readonly #finals: FinalShowing;
   #pausedUntil = 0;
 
   constructor(options: SlackPresenterOptions) {
@@ -67,9 +69,12 @@ export class SlackJobPresenter {
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log ?? (() => undefined);
     this.#onUpload = options.onUpload ?? (() => undefined);
+    this.#finals = new FinalShowing(options.jobs);
     this.#unsubscribe = options.jobs.subscribe((event) => {
       this.#onEvent(event);
     });
+    // What the last run heard as final but had not shown yet (it was stopped or killed meanwhile).
+    for (const event of this.#finals.leftovers('slack')) this.#onEvent(event);
   }
 
   /** Resolves when every message in flight has been sent. */
@@ -95,6 +100,7 @@ export class SlackJobPresenter {
     }
     if (tracked.dead) return;
     tracked.latest = event;
+    if (FINAL.has(event.type)) this.#finals.noteToShow(event.job);
     if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(event.job.id);
     if (FINAL.has(event.type) && tracked.timer !== undefined) {
       // The last state does not wait out the interval of a progress update that is still pending: it replaces it.
@@ -154,6 +160,7 @@ export class SlackJobPresenter {
 
   /** The job's last state has been shown (or given up on): nothing more to send, its picture may go. */
   #finish(jobId: string, tracked: Tracked): void {
+    this.#finals.shown(jobId);
     tracked.releaseOutput?.();
     tracked.releaseOutput = undefined;
     this.#tracked.delete(jobId);
