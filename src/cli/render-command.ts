@@ -139,6 +139,7 @@ async function render(typed: string, options: RenderOptions): Promise<void> {
 /** `--image`: the file checked like a picture sent in chat (type by content, size, decodable), before any session. */
 async function readPictureFile(file: string): Promise<RgbImage> {
   const info = await stat(file).catch(() => undefined);
+  if (info?.isDirectory() === true) throw new UserError(`--image ${file} is a folder; give a picture file (PNG, JPEG or WebP)`);
   if (info === undefined || !info.isFile()) throw new UserError(`--image ${file}: no such file`);
   if (info.size > MAX_PICTURE_BYTES) throw new UserError(`--image ${file} is ${formatBytes(info.size)}; the limit is ${formatBytes(MAX_PICTURE_BYTES)}`);
   try {

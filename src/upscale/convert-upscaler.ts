@@ -30,15 +30,17 @@ export interface ConvertReport {
 export async function convertAndInstall(file: string, name: string, modelsDir: string, options: ConvertOptions = {}): Promise<ConvertReport> {
   const preset = { ...findPreset(name), source: options.source ?? `${resolve(file)} (imagine models convert)` };
   const installed = join(upscalersDir(modelsDir), name);
-  if (options.replace !== true && (await pathExists(installed))) {
-    const previous = await readInstalledUpscaler(modelsDir, name).then((upscaler) => upscaler.descriptor.source, () => undefined);
-    throw new UserError(`${name} is already installed${previous === undefined ? '' : ` (from ${previous})`}; add --force to replace it with ${file}`);
-  }
+  // The file first: "add --force" for a file that is not there would send the person round twice.
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
   } catch (error) {
-    throw new UserError(`cannot read ${file}: ${errorMessage(error)}`);
+    const code = (error as { code?: unknown }).code;
+    throw new UserError(code === 'ENOENT' ? `${file}: no such file` : code === 'EISDIR' ? `${file} is a folder; give the model's .pb or .onnx file` : `cannot read ${file}: ${errorMessage(error)}`);
+  }
+  if (options.replace !== true && (await pathExists(installed))) {
+    const previous = await readInstalledUpscaler(modelsDir, name).then((upscaler) => upscaler.descriptor.source, () => undefined);
+    throw new UserError(`${name} is already installed${previous === undefined ? '' : ` (from ${previous})`}; add --force to replace it with ${file}`);
   }
   let model: Uint8Array;
   let descriptor: UpscalerDescriptor = preset;

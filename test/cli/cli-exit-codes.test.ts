@@ -110,6 +110,12 @@ describe('imagine render checks its output and its model before any work', () =>
     assert.deepEqual((await readdir(work)).filter((name) => name.startsWith('control')), []);
   });
 
+  test('--image naming a folder says it is a folder', async () => {
+    const result = await imagine(['render', 'a fox', '--model-dir', model, '--image', work], work);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /^error: --image .* is a folder; give a picture file \(PNG, JPEG or WebP\)\n$/);
+  });
+
   test('with no model installed it says how to download one', async () => {
     const empty = await tempDir();
     const result = await imagine(['render', 'a fox'], empty, { MODELS_DIR: join(empty, 'models') });
@@ -138,6 +144,9 @@ describe('imagine models convert and download', () => {
     const again = await imagine(['models', 'convert', 'second.pb', '--as', 'edsr-x4'], work, env);
     assert.equal(again.code, 2, again.stderr);
     assert.match(again.stderr, /edsr-x4 is already installed \(from .*first\.pb \(imagine models convert\)\); add --force to replace it with second\.pb/);
+    const missing = await imagine(['models', 'convert', 'missing.pb', '--as', 'edsr-x4'], work, env);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.stderr, 'error: missing.pb: no such file\n', 'the file is named before --force is asked for');
     const installed = join(work, 'models', 'upscalers', 'edsr-x4', 'upscaler.json');
     assert.match((JSON.parse(await readFile(installed, 'utf8')) as { source: string }).source, /first\.pb/);
     const forced = await imagine(['models', 'convert', 'second.pb', '--as', 'edsr-x4', '--force'], work, env);

@@ -3,6 +3,7 @@ import { config as loadDotEnv } from 'dotenv';
 import { COMMANDS } from '../../../commands/index.js';
 import { loadConfig } from '../../config.js';
 import { errorMessage } from '../../core/errors.js';
+import { unreachablePlatform } from '../../core/network-error.js';
 import { discordCommandData } from './discord-command-data.js';
 
 /**
@@ -22,7 +23,15 @@ async function deploy(): Promise<number> {
       ? Routes.applicationCommands(config.DISCORD_APPLICATION_ID)
       : Routes.applicationGuildCommands(config.DISCORD_APPLICATION_ID, config.DISCORD_GUILD_ID);
   const commands = discordCommandData(COMMANDS);
-  await rest.put(route, { body: commands });
+  try {
+    await rest.put(route, { body: commands });
+  } catch (error) {
+    // The words `npm start` uses when Discord cannot be reached, not a resolver's error code.
+    const unreachable = unreachablePlatform('Discord', config.DISCORD_API_URL ?? 'https://discord.com/api', error);
+    if (unreachable === undefined) throw error;
+    process.stderr.write(`error: ${unreachable}\n`);
+    return 1;
+  }
   process.stdout.write(`registered ${commands.map((c) => `/${c.name}`).join(', ')} ${config.DISCORD_GUILD_ID === undefined ? 'globally (may take up to an hour to appear)' : `in server ${config.DISCORD_GUILD_ID}`}\n`);
   return 0;
 }

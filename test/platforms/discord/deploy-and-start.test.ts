@@ -8,6 +8,7 @@ import { writeSdxlFixture } from '../../fixtures/sdxl-fixture.js';
 import { FakeDiscord } from '../../fakes/discord/fake-discord.js';
 import { slashCommand } from '../../fakes/discord/interactions.js';
 import { npmStart } from '../../helpers/npm-start.js';
+import { closedPort } from '../../helpers/closed-port.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -35,6 +36,16 @@ before(async () => {
 });
 
 after(() => discord.stop());
+
+test('npm run deploy:discord with Discord unreachable: the words npm start uses, exit 1', async () => {
+  const port = await closedPort();
+  const failed = await run(process.execPath, ['--import', 'tsx', 'src/platforms/discord/deploy-commands.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', DISCORD_TOKEN: 'fake-token', DISCORD_APPLICATION_ID: '800000000000000001', DISCORD_API_URL: `http://127.0.0.1:${port}/api` } }).then(
+    () => assert.fail('deploy should fail'),
+    (error: unknown) => error as { code: number; stderr: string },
+  );
+  assert.equal(failed.code, 1);
+  assert.equal(failed.stderr, `error: cannot reach Discord (127.0.0.1:${port}): connection refused — check the network or a proxy\n`);
+});
 
 test('npm run deploy:discord registers the commands in the test server with one bulk overwrite', async () => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/platforms/discord/deploy-commands.ts'], { cwd: ROOT, env });
