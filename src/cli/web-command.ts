@@ -15,7 +15,7 @@ export function webCommand(): Command {
   web
     .command('link')
     .description('print a one-time admin sign-in link to the dashboard (reads DATA_DIR, WEB_PORT and WEB_PUBLIC_URL like npm start)')
-    .action(() => {
+    .action(async () => {
       const config = loadConfig();
       if (config.WEB_PUBLIC_URL === undefined && (config.WEB_PORT === undefined || config.WEB_PORT === 0)) {
         throw new UserError(
@@ -29,9 +29,20 @@ export function webCommand(): Command {
         const link = signInUrl(dashboardUrl(config, config.WEB_PORT ?? 0), store.issueLink(HOST_ADMIN));
         process.stdout.write(`${link}\n`);
         process.stderr.write('It signs one browser in as the bot’s admin, once, within 15 minutes.\n');
+        if (!(await answers(new URL('/healthz', link)))) process.stderr.write(`Nothing answers at ${new URL(link).origin} right now: the link works once the bot runs (npm start, with WEB_PORT or WEB_PUBLIC_URL as here).\n`);
       } finally {
         store.close();
       }
     });
   return web;
+}
+
+/** Whether the dashboard answers at all (any HTTP status counts: only a connection matters here). */
+async function answers(url: URL): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(2000), redirect: 'manual' });
+    return true;
+  } catch {
+    return false;
+  }
 }
