@@ -73,7 +73,7 @@ const frontEnv = {
   DATA_DIR: join(work, 'front', 'data'),
   MODELS_AUTO_DOWNLOAD: 'false',
   QUEUE_PER_USER: '4',
-  QUEUE_TOTAL: '120',
+  QUEUE_TOTAL: '60',
 };
 // A short lock, so that a killed worker's job goes to the other within seconds.
 const workerEnv = { ...queue, MODELS_DIR: join(work, 'gpu', 'models'), UPSCALER: 'none', THREADS: '1', REDIS_LOCK_SECONDS: '2' };
@@ -167,10 +167,15 @@ function look(): Verdict[] {
 }
 const watcher = setInterval(look, 500);
 
+/** The callback, the edits of the reply and the follow-ups (`/webhooks/{app}/{token}`, no slash after the token). */
+function forInteraction(path: string, token: string): boolean {
+  return path.includes(`/${token}/`) || path.endsWith(`/${token}`);
+}
+
 function verdicts(): Verdict[] {
   return sent.map((request) =>
     request.platform === 'discord'
-      ? classifyDiscord(request, discord.requests.filter((r) => r.path.includes(`/${request.token!}/`)))
+      ? classifyDiscord(request, discord.requests.filter((r) => forInteraction(r.path, request.token!)))
       : classifySlack(request, request.ack, slack.responses.get(request.responseId!) ?? [], slack.messagesIn(FAKE_CHANNEL_ID), [...slack.files.values()]),
   );
 }
@@ -189,11 +194,13 @@ if (broken.length > 0) {
   const lines: string[] = [];
   for (const verdict of broken.slice(0, 10)) {
     const request = sent[verdict.n];
-    const seen = request.platform === 'discord' ? discord.requests.filter((r) => r.path.includes(`/${request.token!}/`)).map((r) => `${r.method} ${r.path.replace(request.token!, 'TOKEN')} ${r.status} ${JSON.stringify(r.body ?? {}).slice(0, 160)}`) : [`ack ${JSON.stringify(request.ack)}`];
+    const seen = request.platform === 'discord' ? discord.requests.filter((r) => forInteraction(r.path, request.token!)).map((r) => `${r.method} ${r.path.replace(request.token!, 'TOKEN')} ${r.status} ${JSON.stringify(r.body ?? {}).slice(0, 160)}`) : [`ack ${JSON.stringify(request.ack)}`];
     lines.push(`request ${verdict.n} (${request.platform}, sent at ${((request.sentAt - started) / 1000).toFixed(1)} s):`, ...seen.map((line) => `  ${line}`));
   }
-  await writeFile(join(work, 'broken.txt'), `${lines.join('\n')}\n\n--- front ---\n${front.output()}`);
-  note(`details of the broken requests and the front's log: ${join(work, 'broken.txt')}`);
+  const frontTrouble = front.output().split('\n').filter((line) => !line.includes('"level":30')).slice(-20);
+  // In the working folder, which outlives the run (the temporary one does not).
+  await writeFile('soak-broken.txt', `${lines.join('\n')}\n\n--- the front's warnings and errors ---\n${frontTrouble.join('\n')}\n`);
+  note('details of the broken requests and the front’s warnings: soak-broken.txt');
 }
 
 for (const bot of [front, ...workers]) await bot.stop();

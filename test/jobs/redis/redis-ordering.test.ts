@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import type { JobEvent, JobOwner, JobRequest } from '../../../src/jobs/job.js';
+import type { JobEvent } from '../../../src/jobs/job.js';
+import { ANA, BASE_REQUEST, cleanupsAfterAll } from '../../helpers/redis-job-fixtures.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
 import { admit } from '../../../src/jobs/redis/redis-admission.js';
 import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
@@ -21,13 +22,10 @@ import { until } from '../../helpers/until.js';
  */
 
 const skip = await redisSkipReason();
-const base: Omit<JobRequest, 'prompt'> = { model: 'sdxl-turbo', private: false, maxBytes: 10 * 2 ** 20 };
-const ana: JobOwner = { platform: 'slack', userId: 'U1', name: 'ana' };
+const base = BASE_REQUEST;
+const ana = ANA;
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 async function setup() {
   const prefix = testPrefix();

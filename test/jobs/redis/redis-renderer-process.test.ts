@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import type { JobEvent, JobOwner, JobRequest } from '../../../src/jobs/job.js';
+import { describe, test } from 'node:test';
+import type { JobEvent } from '../../../src/jobs/job.js';
+import { ANA, BASE_REQUEST, cleanupsAfterAll } from '../../helpers/redis-job-fixtures.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
 import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
 import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
@@ -20,13 +21,10 @@ import { fileAppears, until } from '../../helpers/until.js';
  */
 
 const skip = await redisSkipReason();
-const base: Omit<JobRequest, 'prompt'> = { model: 'sdxl-turbo', private: false, maxBytes: 10 * 2 ** 20 };
-const ana: JobOwner = { platform: 'slack', userId: 'U1', name: 'ana' };
+const base = BASE_REQUEST;
+const ana = ANA;
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 async function setup(lockMs: number) {
   const prefix = testPrefix();

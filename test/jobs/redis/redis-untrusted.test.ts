@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { JobEvent, JobOwner, JobRequest } from '../../../src/jobs/job.js';
+import type { JobEvent } from '../../../src/jobs/job.js';
+import { ANA, BASE_REQUEST, cleanupsAfterAll } from '../../helpers/redis-job-fixtures.js';
 import { JobStore } from '../../../src/jobs/job-store.js';
 import { RedisJobService } from '../../../src/jobs/redis/redis-job-service.js';
 import { RedisNames } from '../../../src/jobs/redis/redis-names.js';
@@ -22,12 +23,9 @@ import { until } from '../../helpers/until.js';
  */
 
 const skip = await redisSkipReason();
-const base: Omit<JobRequest, 'prompt'> = { model: 'sdxl-turbo', private: false, maxBytes: 10 * 2 ** 20 };
-const ana: JobOwner = { platform: 'slack', userId: 'U1', name: 'ana' };
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const base = BASE_REQUEST;
+const ana = ANA;
+const cleanups = cleanupsAfterAll();
 
 describe('progress from a worker', () => {
   test('only progress reports of the known shapes are taken', () => {
