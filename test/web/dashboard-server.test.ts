@@ -32,6 +32,25 @@ function request(prompt: string, isPrivate = false): JobRequest {
   return { prompt, model: 'sdxl-turbo', private: isPrivate, maxBytes: 8e6 };
 }
 
+/** Everything a dashboard test started, stopped in the order the bot stops it. */
+async function stopDashboard(parts: { server: DashboardServer; live: LiveQueue; metrics: DashboardMetrics; jobs: LocalJobService; signIns: SignInStore; store: JobStore }): Promise<void> {
+  await parts.server.stop();
+  parts.live.stop();
+  parts.metrics.stop();
+  await parts.jobs.shutdown(1000);
+  parts.signIns.close();
+  parts.store.close();
+}
+
+/** Signs a viewer in through a link, as a browser does: the answer's status and cookie, and the session's CSRF token. */
+async function openSession(base: string, signIns: SignInStore, viewer: Viewer): Promise<{ status: number; setCookie: string; cookie: string; csrf: string }> {
+  const answer = await fetch(`${base}/signin`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base }, body: `token=${signIns.issueLink(viewer)}` });
+  const setCookie = answer.headers.get('set-cookie') ?? '';
+  const cookie = setCookie.split(';')[0];
+  const me = (await (await fetch(`${base}/api/me`, { headers: { cookie } })).json()) as { csrf: string };
+  return { status: answer.status, setCookie, cookie, csrf: me.csrf };
+}
+
 describe('the dashboard server', () => {
   let work: string;
   let store: JobStore;
@@ -71,28 +90,17 @@ describe('the dashboard server', () => {
     base = `http://127.0.0.1:${await server.start()}`;
   });
 
-  after(async () => {
-    await server.stop();
-    live.stop();
-    metrics.stop();
-    await jobs.shutdown(1000);
-    signIns.close();
-    store.close();
-  });
+  after(() => stopDashboard({ server, live, metrics, jobs, signIns, store }));
 
   /** Signs a viewer in through a link, as a browser does; returns the cookie header and the CSRF token. */
   async function signIn(viewer: Viewer): Promise<{ cookie: string; csrf: string }> {
-    const token = signIns.issueLink(viewer);
-    const answer = await fetch(`${base}/signin`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base }, body: `token=${token}` });
-    assert.equal(answer.status, 303);
-    const setCookie = answer.headers.get('set-cookie') ?? '';
+    const { status, setCookie, cookie, csrf } = await openSession(base, signIns, viewer);
+    assert.equal(status, 303);
     assert.match(setCookie, /HttpOnly/);
     assert.match(setCookie, /SameSite=Strict/);
     assert.match(setCookie, /Path=\//);
     assert.doesNotMatch(setCookie, /Secure/, 'plain http here: a Secure cookie would never come back');
-    const cookie = setCookie.split(';')[0];
-    const me = (await (await fetch(`${base}/api/me`, { headers: { cookie } })).json()) as { csrf: string };
-    return { cookie, csrf: me.csrf };
+    return { cookie, csrf };
   }
 
   /** A finished picture: the runner finishes the job with a real PNG file. */
@@ -326,21 +334,9 @@ describe('dashboard sessions keep only the rights their person has now', () => {
     base = `http://127.0.0.1:${await server.start()}`;
   });
 
-  after(async () => {
-    await server.stop();
-    live.stop();
-    metrics.stop();
-    await jobs.shutdown(1000);
-    signIns.close();
-    store.close();
-  });
+  after(() => stopDashboard({ server, live, metrics, jobs, signIns, store }));
 
-  async function signIn(viewer: Viewer): Promise<{ cookie: string; csrf: string }> {
-    const answer = await fetch(`${base}/signin`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base }, body: `token=${signIns.issueLink(viewer)}` });
-    const cookie = (answer.headers.get('set-cookie') ?? '').split(';')[0];
-    const me = (await (await fetch(`${base}/api/me`, { headers: { cookie } })).json()) as { csrf: string };
-    return { cookie, csrf: me.csrf };
-  }
+  const signIn = (viewer: Viewer) => openSession(base, signIns, viewer);
 
   const role = async (who: { cookie: string }) => {
     const answer = await fetch(`${base}/api/me`, { headers: { cookie: who.cookie } });
