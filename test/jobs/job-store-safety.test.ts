@@ -236,3 +236,25 @@ describe('another process holding the store’s lock costs the event loop one sh
     assert.deepEqual(trouble, ['busy', 'recovered']);
   });
 });
+
+describe('finals still to show', () => {
+  test('a finished job whose place is marked is found for its platform only, through the partial index, until the mark goes', async () => {
+    const file = join(await tempDir(), 'jobs.sqlite');
+    const store = new JobStore(file);
+    const finished = (id: string, platform: 'slack' | 'discord', place: unknown): Job => ({ id, owner: { platform, userId: 'u', name: 'u' }, request: request(id), state: 'succeeded', place, createdAt: 1, finishedAt: 2, attempts: 1 });
+    store.insertAll([
+      finished('marked', 'slack', { kind: 'slack', channelId: 'C1', finalToShow: true }),
+      finished('shown', 'slack', { kind: 'slack', channelId: 'C1' }),
+      finished('other-platform', 'discord', { kind: 'channel', channelId: '2', finalToShow: true }),
+    ]);
+    assert.deepEqual(store.finalsToShow('slack').map((job) => job.id), ['marked']);
+    assert.deepEqual(store.finalsToShow('discord').map((job) => job.id), ['other-platform']);
+    const marked = store.get('marked')!;
+    store.update({ ...marked, place: { kind: 'slack', channelId: 'C1', messageTs: '1.1' } });
+    assert.deepEqual(store.finalsToShow('slack'), []);
+    const plan = new Database(file, { readonly: true })
+      .prepare("EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE json_extract(place, '$.finalToShow') = 1 AND +platform = ? ORDER BY seq")
+      .all('slack') as { detail: string }[];
+    assert.ok(plan.some((row) => row.detail.includes('jobs_final_to_show')), `the store's query reads only marked jobs: ${JSON.stringify(plan)}`);
+  });
+});
