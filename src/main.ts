@@ -8,7 +8,7 @@ import { parsePromptBlocklist } from '../commands/prompt-blocklist.js';
 import { adminKeys, dashboardUrl, loadConfig, type Config } from './config.js';
 import { errorMessage, exitCodeOf } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
-import { describeAbandoned, SHUTDOWN_TAIL_MS, ShutdownDeadline } from './core/shutdown-deadline.js';
+import { beginShutdown, SHUTDOWN_TAIL_MS } from './core/shutdown-deadline.js';
 import { DataDirLock } from './jobs/data-dir-lock.js';
 import type { JobService } from './jobs/job-service.js';
 import { JobStore } from './jobs/job-store.js';
@@ -136,12 +136,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => { requestStop('SIGTERM'); });
   const reason = await stopRequested;
   log.info({ reason }, 'shutting down: finishing the running picture, keeping the queue');
-  const deadline = shutdownDeadline(graceMs, log);
-  const steps = ['stopping the dashboard', 'finishing the running picture', ...chats.map((chat) => `disconnecting from ${chat.name}`), 'closing the job store'];
-  deadline.begin(steps);
-  const interrupt = () => { deadline.interrupt(); };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
+  const deadline = beginShutdown(graceMs, ['stopping the dashboard', 'finishing the running picture', ...chats.map((chat) => `disconnecting from ${chat.name}`), 'closing the job store'], log);
   await deadline.step('stopping the dashboard', () => dashboard?.stop());
   clearInterval(pictureSweep);
   await deadline.step('finishing the running picture', () => queue.stop(graceMs));
@@ -155,20 +150,6 @@ async function main(): Promise<number> {
   const code = process.exitCode === 1 ? 1 : 0;
   deadline.finished(code);
   return code;
-}
-
-/** Ends the process within the grace and the tail whatever hangs, logging what it abandoned. */
-function shutdownDeadline(graceMs: number, log: pino.Logger): ShutdownDeadline {
-  return new ShutdownDeadline({
-    limitMs: graceMs + SHUTDOWN_TAIL_MS,
-    report: (abandoned) => {
-      const fields = { abandoned: abandoned.steps, open: abandoned.open };
-      if (abandoned.why === 'lingering') log.warn(fields, describeAbandoned(abandoned));
-      else log.error(fields, describeAbandoned(abandoned));
-    },
-    // pino writes synchronously to stdout, so the line above is out before the exit.
-    exit: (code) => process.exit(code),
-  });
 }
 
 /** The queue of this process, the models it offers, and how it starts and stops. */
@@ -199,7 +180,7 @@ function sweepStartingPictures(pictures: StartingPictureStore, jobs: JobService,
   return timer;
 }
 
-/** QUEUE=local: the SQLite store and one render lane, whose renderer is a process of its own. */
+/** The job database refusing writes, and taking them again, as the log says it (both queue kinds). */
 function logStoreTrouble(log: pino.Logger): (trouble: StoreTrouble) => void {
   return (trouble) => {
     if (trouble.recovered) log.info('the job database takes writes again; every job state is saved');
@@ -207,6 +188,7 @@ function logStoreTrouble(log: pino.Logger): (trouble: StoreTrouble) => void {
   };
 }
 
+/** QUEUE=local: the SQLite store and one render lane, whose renderer is a process of its own. */
 function localQueue(config: Config, store: JobStore, retention: OutputRetention, pictures: StartingPictureStore, models: InstalledModelChoices, log: pino.Logger): QueueRuntime {
   const renderer = createRendererHost(config, models, log);
   const jobs = new LocalJobService({

@@ -4,7 +4,7 @@ import { loadConfig } from './config.js';
 import { createRenderWorker } from './render-setup.js';
 import { errorMessage, exitCodeOf, UserError } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
-import { describeAbandoned, SHUTDOWN_TAIL_MS, ShutdownDeadline } from './core/shutdown-deadline.js';
+import { beginShutdown, SHUTDOWN_TAIL_MS } from './core/shutdown-deadline.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';
 import { ensureRedisReachable } from './jobs/redis/redis-reachable.js';
 
@@ -40,15 +40,7 @@ async function main(): Promise<number> {
   });
   log.info({ worker: worker.id, models: served, device: config.DEVICE, deviceId: config.DEVICE_ID }, `render worker ready, serving ${served.join(', ')}`);
   log.info({ reason: await stopped }, 'shutting down: finishing the running picture');
-  const deadline = new ShutdownDeadline({
-    limitMs: graceMs + SHUTDOWN_TAIL_MS,
-    report: (abandoned) => { log[abandoned.why === 'lingering' ? 'warn' : 'error']({ abandoned: abandoned.steps, open: abandoned.open }, describeAbandoned(abandoned)); },
-    exit: (code) => process.exit(code),
-  });
-  deadline.begin(['finishing the running picture', 'stopping the renderer']);
-  const interrupt = () => { deadline.interrupt(); };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
+  const deadline = beginShutdown(graceMs, ['finishing the running picture', 'stopping the renderer'], log);
   await deadline.step('finishing the running picture', () => worker.stop(graceMs));
   await deadline.step('stopping the renderer', () => renderer.stop());
   const code = process.exitCode === 1 ? 1 : 0;

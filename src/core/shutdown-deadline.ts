@@ -97,6 +97,34 @@ export class ShutdownDeadline {
   }
 }
 
+/** The log a shutdown reports to (pino's logger is one). */
+export interface ShutdownLog {
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/**
+ * The shutdown of `npm start` and `npm run worker` alike, from the first signal on: the deadline at the grace plus
+ * the tail, its report in the log, and a second SIGTERM or SIGINT that exits at once.
+ */
+export function beginShutdown(graceMs: number, steps: readonly string[], log: ShutdownLog): ShutdownDeadline {
+  const deadline = new ShutdownDeadline({
+    limitMs: graceMs + SHUTDOWN_TAIL_MS,
+    report: (abandoned) => {
+      const fields = { abandoned: abandoned.steps, open: abandoned.open };
+      if (abandoned.why === 'lingering') log.warn(fields, describeAbandoned(abandoned));
+      else log.error(fields, describeAbandoned(abandoned));
+    },
+    // pino writes synchronously to stdout, so the report is out before the exit.
+    exit: (code) => process.exit(code),
+  });
+  deadline.begin(steps);
+  const interrupt = () => { deadline.interrupt(); };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  return deadline;
+}
+
 /** One log line's words for what a shutdown abandoned. */
 export function describeAbandoned(abandoned: Abandoned): string {
   const open = abandoned.open.length === 0 ? '' : `; still open: ${abandoned.open.join(', ')}`;

@@ -4,6 +4,7 @@ import { COMMANDS } from '../../../commands/index.js';
 import { loadConfig } from '../../config.js';
 import { errorMessage } from '../../core/errors.js';
 import { unreachablePlatform } from '../../core/network-error.js';
+import { DISCORD_API } from './discord-bot.js';
 import { discordCommandData } from './discord-command-data.js';
 
 /**
@@ -27,7 +28,7 @@ async function deploy(): Promise<number> {
     await rest.put(route, { body: commands });
   } catch (error) {
     // The words `npm start` uses when Discord cannot be reached, not a resolver's error code.
-    const unreachable = unreachablePlatform('Discord', config.DISCORD_API_URL ?? 'https://discord.com/api', error);
+    const unreachable = unreachablePlatform('Discord', config.DISCORD_API_URL ?? DISCORD_API, error);
     if (unreachable === undefined) throw error;
     process.stderr.write(`error: ${unreachable}\n`);
     return 1;

@@ -39,7 +39,8 @@ const UNKNOWN_MEMBER = 10007;
 export const CUT_OFF_REPLY = '⚠️ The bot restarted before it finished answering this. If no picture or answer follows, please ask again.';
 
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
-const DISCORD_API = 'https://discord.com/api';
+/** Discord's API, unless DISCORD_API_URL points elsewhere (a proxy, or a loopback fake in tests). */
+export const DISCORD_API = 'https://discord.com/api';
 
 const DISCORD_SYNTAX = { command: (name: string) => `/${name}`, option: (name: string) => `${name}:` };
 
