@@ -116,7 +116,7 @@ describe('npm start when a platform cannot be reached', () => {
       const port = await closedPort();
       const discordPort = await closedPort();
       const bot = start({ DISCORD_TOKEN: 'fake-token', DISCORD_APPLICATION_ID: '800000000000000001', DISCORD_API_URL: `http://127.0.0.1:${discordPort}/api`, QUEUE: 'redis', REDIS_URL: `redis://imagine:s3cret@127.0.0.1:${port}/0`, RENDER: 'false', MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'info' });
-      assert.equal(await bot.exits(), 1, bot.output());
+      assert.equal(await bot.exits(180_000), 1, bot.output());
       const others = bot.output().trimEnd().split('\n').filter((line) => !line.startsWith('{'));
       assert.deepEqual(others, [`error: cannot reach Redis at redis://imagine:***@127.0.0.1:${port}/0 (REDIS_URL) within 15 s: connection refused — start Redis, or fix REDIS_URL`]);
       assert.doesNotMatch(bot.output(), /s3cret/);
