@@ -1,9 +1,9 @@
 import type { InferenceSession } from 'onnxruntime-node';
 
 /** The element types the engine knows how to feed and read. */
-export type ElementType = 'float32' | 'float16' | 'int32' | 'int64';
+export type ElementType = 'float32' | 'float16' | 'int32' | 'int64' | 'bool';
 
-const SUPPORTED: ReadonlySet<string> = new Set<ElementType>(['float32', 'float16', 'int32', 'int64']);
+const SUPPORTED: ReadonlySet<string> = new Set<ElementType>(['float32', 'float16', 'int32', 'int64', 'bool']);
 
 /** One input or output of a session as its metadata declares it: name, element type and (symbolic) shape. */
 export interface TensorSpec {

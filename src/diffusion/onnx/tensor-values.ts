@@ -16,6 +16,8 @@ export function floatFeed(spec: TensorSpec, values: Float32Array, dims: readonly
       return new Tensor('int32', Int32Array.from(values, Math.round), dims);
     case 'int64':
       return new Tensor('int64', BigInt64Array.from(values, (v) => BigInt(Math.round(v))), dims);
+    case 'bool':
+      throw new Error(`input '${spec.name}' is boolean; expected a number type`);
   }
 }
 
@@ -28,6 +30,7 @@ export function integerFeed(spec: TensorSpec, values: ArrayLike<number>, dims: r
       return new Tensor('int64', BigInt64Array.from(Array.from(values), (v) => BigInt(v)), dims);
     case 'float32':
     case 'float16':
+    case 'bool':
       return floatFeed(spec, Float32Array.from(values), dims);
   }
 }
