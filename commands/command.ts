@@ -2,6 +2,7 @@ import type { AdminScope } from '../src/jobs/job-authority.js';
 import type { Job, JobOwner } from '../src/jobs/job.js';
 import type { UserDefaults } from '../src/jobs/user-defaults.js';
 import type { JobService } from '../src/jobs/job-service.js';
+import type { SafetyRule } from '../src/jobs/picture-safety.js';
 
 /** A typed option of a command; each adapter maps these to its platform (slash-command options, text flags). */
 export type OptionSpec =
@@ -51,6 +52,8 @@ export interface CommandContext {
   readonly uploadLimitBytes: number;
   /** Whether only the requester can be shown the result here. */
   readonly supportsPrivate: boolean;
+  /** What this place does with a picture the safety check flags (the job carries it to the renderer). */
+  readonly safety: SafetyRule;
   /** Answers the command; `private` shows it to the caller only, where the platform can. */
   reply(text: string, options?: { readonly private?: boolean }): Promise<void>;
   /** Removes the chat message that shows a job's image. */

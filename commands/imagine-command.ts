@@ -94,6 +94,7 @@ export function buildRequest(input: CommandInput, context: CommandContext, servi
     model,
     private: wantsPrivate,
     maxBytes: context.uploadLimitBytes,
+    safety: context.safety,
   };
 }
 

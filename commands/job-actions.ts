@@ -3,6 +3,7 @@ import { DEFAULT_STRENGTH, MAX_SEED } from '../src/diffusion/render-settings.js'
 import { gridPicturePng } from '../src/jobs/grid-picture.js';
 import { mayManage, mayView } from '../src/jobs/job-authority.js';
 import type { Job, JobRequest } from '../src/jobs/job.js';
+import { isFlaggedPicture } from '../src/jobs/picture-safety.js';
 import { cancelAndSee, describeCancelOutcome } from './cancel-outcome.js';
 import { enqueueKeeping } from './kept-picture.js';
 import { actorOf, ownerOf } from './chat-user.js';
@@ -76,6 +77,10 @@ export async function runJobAction(action: JobAction, jobId: string, context: Co
 async function fromGridPicture(action: 'upscale' | 'vary', job: Job, number: number | undefined, context: CommandContext, services: CommandServices): Promise<void> {
   if (number === undefined) throw new UserError('that button names no picture of the grid');
   if (services.pictures === undefined) throw new UserError('this bot does not keep pictures to start from');
+  // A picture held back here is not handed out again through its buttons (the renderer would refuse it too).
+  if (job.result !== undefined && isFlaggedPicture(job.result, number - 1) && context.safety === 'block') {
+    throw new UserError(`the safety check held picture ${number} back, so it cannot be ${action === 'upscale' ? 'upscaled' : 'varied'} here`);
+  }
   const owner = ownerOf(context.user);
   // Cutting the picture out of the grid costs a decode and a file: only for a request the caps would take now.
   await services.jobs.admissible(owner, 1);
@@ -113,6 +118,7 @@ function renderedRequest(job: Job, context: CommandContext): JobRequest {
       ? {}
       : { steps: job.result.settings.steps, guidance: job.result.settings.guidance, width: job.result.settings.width, height: job.result.settings.height, scheduler: job.result.settings.scheduler }),
     maxBytes: context.uploadLimitBytes,
+    safety: context.safety,
     parentId: job.id,
   };
 }

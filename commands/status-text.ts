@@ -27,6 +27,8 @@ export function describeProgress(progress: RenderProgress): string {
       return `step ${progress.step}/${progress.total}`;
     case 'decoding':
       return 'decoding';
+    case 'checking':
+      return 'safety check';
     case 'upscaling':
       return `upscaling, tile ${progress.tile}/${progress.tiles}`;
     case 'saving':
@@ -60,6 +62,17 @@ export function describeResult(job: Job, result: JobResult): string {
   if (result.droppedTokens > 0) lines.push(`note: this model takes 75 prompt tokens; the last ${result.droppedTokens} were ignored`);
   return lines.join('\n');
 }
+
+/** Why a finished job shows no picture, or not all of its pictures, at its place. */
+export function describeHeldBack(count: number, held: readonly number[] | 'all'): string {
+  if (held === 'all') return count > 1 ? `The safety check held back all ${count} pictures, so none is shown here. Reroll for other seeds.` : 'The safety check held this picture back, so it is not shown here. Reroll for another seed.';
+  const numbers = held.map((index) => index + 1);
+  const named = numbers.length === 1 ? `picture ${numbers[0]}` : `pictures ${numbers.slice(0, -1).join(', ')} and ${numbers.at(-1)}`;
+  return `The safety check held back ${named} (a grey tile here); its buttons do nothing.`;
+}
+
+/** A picture posted behind a spoiler. */
+export const SPOILERED = 'The safety check flagged this picture, so it is behind a spoiler.';
 
 /** A running picture that stopped without an outcome, and whether it is drawn again. */
 export function describeInterruption(cause: InterruptionCause, willRetry: boolean): string {

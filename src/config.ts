@@ -64,6 +64,14 @@ const configSchema = z.object({
   WEB_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** The dashboard's address as browsers reach it (behind a proxy: https://imagine.example.com), for sign-in links. */
   WEB_PUBLIC_URL: z.url().optional(),
+  /** A picture the safety check flags, everywhere not named below (DMs too): held back, behind a spoiler, or `off`: nothing is checked. */
+  SAFETY: z.enum(['block', 'spoiler', 'off']).default('block'),
+  /** Flagged pictures in Discord channels marked age-restricted. */
+  SAFETY_AGE_RESTRICTED: z.enum(['allow', 'spoiler', 'block']).default('allow'),
+  /** Slack channel ids (comma-separated) where flagged pictures may be posted. */
+  SAFETY_SLACK_ALLOWED: z.string().trim().regex(/^[A-Z0-9, ]*$/, 'Slack channel ids (C0123ABCD), comma-separated').default(''),
+  /** How long a held-back picture's file is kept for admins to review on the dashboard. */
+  SAFETY_KEEP_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
   /** Who may open the dashboard: admins only, or every member of the team too (read-only). */
   WEB_GALLERY: z.enum(['admins', 'members']).default('admins'),
 });

@@ -1,3 +1,4 @@
+import type { SafetySettings } from './platforms/safety-settings.js';
 import { join, resolve } from 'node:path';
 import { config as loadDotEnv } from 'dotenv';
 import { Redis } from 'ioredis';
@@ -344,6 +345,7 @@ async function startDiscord(token: string, config: Config, services: Services, p
     services,
     ...(countUpload === undefined ? {} : { onUpload: (outcome: 'ok' | 'failed') => { countUpload('discord', outcome); } }),
     admins: adminKeys(config),
+    safety: safetySettings(config),
     ...(config.DISCORD_API_URL === undefined ? {} : { apiUrl: config.DISCORD_API_URL }),
     log: logTo(log.child({ platform: 'discord' })),
   });
@@ -360,11 +362,18 @@ async function startSlack(slack: NonNullable<ReturnType<typeof configuredPlatfor
     services,
     ...(countUpload === undefined ? {} : { onUpload: (outcome: 'ok' | 'failed') => { countUpload('slack', outcome); } }),
     admins: adminKeys(config),
+    safety: safetySettings(config),
     ...(config.SLACK_API_URL === undefined ? {} : { apiUrl: config.SLACK_API_URL }),
     log: logTo(log.child({ platform: 'slack' })),
   });
   await bot.start();
   return bot;
+}
+
+/** SAFETY, SAFETY_AGE_RESTRICTED and SAFETY_SLACK_ALLOWED, for the chat adapters. */
+function safetySettings(config: Config): SafetySettings {
+  const allowed = config.SAFETY_SLACK_ALLOWED.split(',').map((id) => id.trim()).filter((id) => id !== '');
+  return { safety: config.SAFETY, ageRestricted: config.SAFETY_AGE_RESTRICTED, slackAllowed: new Set(allowed) };
 }
 
 main().then(

@@ -35,6 +35,8 @@ export function stageOf(progress: RenderProgress): string {
       return 'UNet steps';
     case 'decoding':
       return 'VAE decode';
+    case 'checking':
+      return 'safety check';
     case 'upscaling':
       return 'upscale';
     case 'saving':

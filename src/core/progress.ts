@@ -17,6 +17,8 @@ export type RenderProgress =
       readonly preview?: RgbImage;
     }
   | { readonly stage: 'decoding' }
+  /** The safety check of the drawn pictures (or of the picture a job starts from). */
+  | { readonly stage: 'checking' }
   | { readonly stage: 'upscaling'; readonly tile: number; readonly tiles: number }
   | { readonly stage: 'saving' }
   | { readonly stage: 'done' };

@@ -1,6 +1,7 @@
 import type { RenderProgress } from '../core/progress.js';
 import type { RenderSettings } from '../diffusion/render-settings.js';
 import type { ImageFormat } from '../imaging/image-format.js';
+import type { SafetyRule, SafetyVerdict } from './picture-safety.js';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -43,6 +44,11 @@ export interface JobRequest {
   readonly upscaleOnly?: boolean;
   /** Image-to-image: how much of the starting picture to redraw, 0–1 (the engine's default when absent). */
   readonly strength?: number;
+  /**
+   * Where a picture the safety check flags may go at the job's place, decided when it was asked for (absent in jobs
+   * from before the check: checked, and held back where flagged).
+   */
+  readonly safety?: SafetyRule;
 }
 
 export interface JobResult {
@@ -56,6 +62,8 @@ export interface JobResult {
   readonly parameters: string;
   readonly droppedTokens: number;
   readonly durationMs: number;
+  /** The safety checker's verdict; absent where nothing was checked (SAFETY=off). */
+  readonly safety?: SafetyVerdict;
 }
 
 export interface JobError {

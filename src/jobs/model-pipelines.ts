@@ -5,6 +5,8 @@ import type { SessionLoader } from '../diffusion/onnx/session-loader.js';
 import { TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
 import { resolveServedModel } from '../models/installed-models.js';
 import { openUpscaler } from '../upscale/open-upscaler.js';
+import { PictureChecker } from '../safety/picture-checker.js';
+import { findSafetyChecker } from '../safety/safety-checker-files.js';
 import { RenderPipeline } from './render-pipeline.js';
 import type { PipelineProvider } from './render-job-runner.js';
 
@@ -41,7 +43,8 @@ export class ModelPipelines implements PipelineProvider {
     const mode = chooseMemoryMode(this.memory.setting, await modelWeightBytes(folder), this.loader.device, this.memory.gpuMemoryBytes);
     if (this.upscaler !== 'none') onProgress?.({ stage: 'loading', component: 'upscaler' });
     const upscaler = await openUpscaler(this.modelsDir, this.upscaler, this.loader);
-    return new RenderPipeline(new TextToImagePipeline(folder, this.loader, mode), upscaler, model);
+    const checker = new PictureChecker(await findSafetyChecker(this.modelsDir, folder.dir), this.loader, mode === 'resident');
+    return new RenderPipeline(new TextToImagePipeline(folder, this.loader, mode), upscaler, model, checker);
   }
 
   async release(): Promise<void> {

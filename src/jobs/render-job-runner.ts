@@ -9,6 +9,7 @@ import type { Job, JobResult } from './job.js';
 import type { JobRunner } from './local-job-service.js';
 import type { RenderedFile, RenderPipeline } from './render-pipeline.js';
 import type { StartingPictureStore } from './starting-pictures.js';
+import { safetyRuleOf } from './picture-safety.js';
 
 /** Hands out the render pipeline of a model, opening it on first use. */
 export interface PipelineProvider {
@@ -39,7 +40,7 @@ export async function renderJob(provider: PipelineProvider, job: Job, options: R
   const pipeline = await provider.pipeline(request.model, options.onProgress);
   const initImage = options.startPicture === undefined ? undefined : await readStartingPicture(options.startPicture);
   const scheduler = request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler);
-  const fileOptions = { signal: options.signal, onProgress: options.onProgress, previews: true, maxBytes: request.maxBytes };
+  const fileOptions = { signal: options.signal, onProgress: options.onProgress, previews: true, maxBytes: request.maxBytes, safety: safetyRuleOf(request) };
   let file: RenderedFile;
   if (request.upscaleOnly === true) {
     if (initImage === undefined) throw new Error(`job ${job.id} upscales no picture`);
@@ -61,6 +62,7 @@ export async function renderJob(provider: PipelineProvider, job: Job, options: R
       parameters: file.parameters,
       droppedTokens: file.droppedTokens,
       durationMs: performance.now() - started,
+      ...(file.safety === undefined ? {} : { safety: file.safety }),
     },
   };
 }

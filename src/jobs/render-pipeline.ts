@@ -10,6 +10,9 @@ import { encodeWithinLimit, formatBytes } from '../imaging/encode-within-limit.j
 import type { ImageFormat } from '../imaging/image-format.js';
 import { formatParametersText } from '../imaging/parameters-text.js';
 import type { Upscaler } from '../upscale/upscaler.js';
+import { blurredPreview } from '../imaging/blurred-preview.js';
+import type { PictureChecker } from '../safety/picture-checker.js';
+import type { SafetyRule, SafetyVerdict } from './picture-safety.js';
 
 export interface RenderFileOptions {
   readonly signal?: AbortSignal;
@@ -18,6 +21,8 @@ export interface RenderFileOptions {
   /** Exactly this format; otherwise the best one that fits `maxBytes`. */
   readonly format?: ImageFormat;
   readonly maxBytes?: number;
+  /** What the job's place does with a flagged picture; `off` (the default, as on the command line) checks nothing. */
+  readonly safety?: SafetyRule;
 }
 
 export interface RenderedFile {
@@ -30,23 +35,37 @@ export interface RenderedFile {
   readonly parameters: string;
   /** The upscaler that ran ('none' for a grid, or without one). */
   readonly upscaler: string;
-  readonly timings: StageTimings & { readonly upscaleMs: number; readonly encodeImageMs: number };
+  readonly timings: StageTimings & { readonly upscaleMs: number; readonly encodeImageMs: number; readonly safetyMs: number };
+  /** The safety checker's verdict on each picture; absent where nothing was checked. */
+  readonly safety?: SafetyVerdict;
 }
+
+/** A job's starting picture that the checker flags, where flagged pictures are held back. */
+export const FLAGGED_STARTING_PICTURE = 'the safety check held back the picture this starts from, so nothing was drawn from it';
 
 /** The engine's stage timings of a picture that was only upscaled. */
 const NO_DIFFUSION: StageTimings = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0 };
 
+/** What the safety check of a render found, and what it cost. */
+interface Checked {
+  readonly verdict?: SafetyVerdict;
+  readonly ms: number;
+}
+
 /**
- * The whole render: diffusion engine → upscaler (when one is set) → encoded file; a grid (count > 1) is posted as
- * its native-size pictures side by side, not upscaled, as a lossless file where the limit allows, so each picture
- * can be cut out of it again exactly. It holds no process-wide state, so a worker process can run it as well as the
- * bot's own queue.
+ * The whole render: diffusion engine → safety check (unless the job's rule is `off`) → upscaler (when one is set) →
+ * encoded file; a grid (count > 1) is posted as its native-size pictures side by side, not upscaled, as a lossless
+ * file where the limit allows, so each picture can be cut out of it again exactly. A single picture the check flags
+ * where flagged pictures are held back is kept at its native size: nobody sees it but an admin reviewing it, so the
+ * upscaler's time is not spent on it. It holds no process-wide state, so a worker process can run it as well as
+ * the bot's own queue.
  */
 export class RenderPipeline {
   constructor(
     private readonly engine: TextToImagePipeline,
     private readonly upscaler: Upscaler | undefined,
     private readonly modelName: string,
+    private readonly checker?: PictureChecker,
   ) {}
 
   get upscalerName(): string {
@@ -63,23 +82,45 @@ export class RenderPipeline {
   }
 
   async render(request: RenderRequest, options: RenderFileOptions = {}): Promise<RenderedFile> {
-    const { signal, onProgress } = options;
+    const { signal } = options;
+    const rule = options.safety ?? 'off';
+    // A starting picture is checked where a flagged result would be held back: drawing from it would be wasted.
+    const start = request.initImage !== undefined && rule === 'block' ? await this.#check([request.initImage], options) : { ms: 0 };
+    if (start.verdict?.flagged[0] === true) throw new UserError(FLAGGED_STARTING_PICTURE);
+    const onProgress = rule === 'off' ? options.onProgress : withBlurredPreviews(options.onProgress);
     const generated = await this.engine.generate(request, {
       ...(signal === undefined ? {} : { signal }),
       ...(onProgress === undefined ? {} : { onProgress }),
       ...(options.previews === undefined ? {} : { previews: options.previews }),
     });
-    if (generated.images.length > 1) return this.#finish(composeGrid(generated.images), generated, 'none', 0, options);
+    const checked = rule === 'off' ? { ms: 0 } : await this.#check(generated.images, options);
+    const checkedAll = { ...checked, ms: checked.ms + start.ms };
+    if (generated.images.length > 1) return this.#finish(composeGrid(generated.images), generated, 'none', 0, checkedAll, options);
+    if (checked.verdict?.flagged[0] === true && rule === 'block') return this.#finish(generated.image, generated, 'none', 0, checkedAll, options);
     const upscaleStart = performance.now();
     const image = await this.#upscale(generated.image, options);
-    return this.#finish(image, generated, this.upscalerName, performance.now() - upscaleStart, options);
+    return this.#finish(image, generated, this.upscalerName, performance.now() - upscaleStart, checkedAll, options);
   }
 
-  /** A grid's picture (or any rendered picture) to full size without diffusing again: the U buttons. */
+  /**
+   * A grid's picture (or any rendered picture) to full size without diffusing again: the U buttons. The picture is
+   * the result, so its check is the result's; where flagged pictures are held back, a flagged one is not upscaled.
+   */
   async upscalePicture(picture: RgbImage, settings: RenderSettings, options: RenderFileOptions = {}): Promise<RenderedFile> {
+    const rule = options.safety ?? 'off';
+    const checked = rule === 'off' ? { ms: 0 } : await this.#check([picture], options);
+    if (checked.verdict?.flagged[0] === true && rule === 'block') throw new UserError(FLAGGED_STARTING_PICTURE);
     const upscaleStart = performance.now();
     const image = await this.#upscale(picture, options);
-    return this.#finish(image, { settings, droppedTokens: 0, timings: NO_DIFFUSION }, this.upscalerName, performance.now() - upscaleStart, options);
+    return this.#finish(image, { settings, droppedTokens: 0, timings: NO_DIFFUSION }, this.upscalerName, performance.now() - upscaleStart, checked, options);
+  }
+
+  async #check(pictures: readonly RgbImage[], { signal, onProgress }: RenderFileOptions): Promise<Checked> {
+    if (this.checker === undefined) throw new Error('this pipeline has no safety checker, but a job asks for a check');
+    onProgress?.({ stage: 'checking' });
+    const start = performance.now();
+    const flagged = await this.checker.flags(pictures, signal);
+    return { verdict: { checker: this.checker.label ?? 'none', flagged }, ms: performance.now() - start };
   }
 
   async #upscale(image: RgbImage, { signal, onProgress }: RenderFileOptions): Promise<RgbImage> {
@@ -87,7 +128,7 @@ export class RenderPipeline {
     return this.upscaler.upscale(image, { ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) });
   }
 
-  async #finish(image: RgbImage, generated: Pick<GenerateResult, 'settings' | 'droppedTokens' | 'timings'>, upscaler: string, upscaleMs: number, options: RenderFileOptions): Promise<RenderedFile> {
+  async #finish(image: RgbImage, generated: Pick<GenerateResult, 'settings' | 'droppedTokens' | 'timings'>, upscaler: string, upscaleMs: number, checked: Checked, options: RenderFileOptions): Promise<RenderedFile> {
     const { signal, onProgress } = options;
     throwIfCancelled(signal);
     onProgress?.({ stage: 'saving' });
@@ -110,11 +151,20 @@ export class RenderPipeline {
       droppedTokens: generated.droppedTokens,
       parameters,
       upscaler,
-      timings: { ...generated.timings, upscaleMs, encodeImageMs: end - encodeStart },
+      timings: { ...generated.timings, upscaleMs, encodeImageMs: end - encodeStart, safetyMs: checked.ms },
+      ...(checked.verdict === undefined ? {} : { safety: checked.verdict }),
     };
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.engine.release(), this.upscaler?.release()]);
+    await Promise.all([this.engine.release(), this.upscaler?.release(), this.checker?.release()]);
   }
+}
+
+/** Progress whose previews are blurred: a preview must never show what the check would hold back (see PREVIEW_BLUR). */
+function withBlurredPreviews(onProgress: ProgressListener | undefined): ProgressListener | undefined {
+  if (onProgress === undefined) return undefined;
+  return (progress) => {
+    onProgress(progress.stage === 'denoising' && progress.preview !== undefined ? { ...progress, preview: blurredPreview(progress.preview) } : progress);
+  };
 }

@@ -1,4 +1,5 @@
 import type { CommandDefinition, CommandServices } from '../../commands/command.js';
+import type { SafetySettings } from './safety-settings.js';
 
 export type PlatformLog = (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
 
@@ -15,6 +16,8 @@ export interface ChatBotOptions {
   readonly log?: PlatformLog;
   /** Told of every picture upload into chat and whether it worked (for the dashboard's metrics). */
   readonly onUpload?: UploadListener;
+  /** Where flagged pictures may go (DEFAULT_SAFETY_SETTINGS when absent: held back everywhere). */
+  readonly safety?: SafetySettings;
 }
 
 export type UploadListener = (outcome: 'ok' | 'failed') => void;

@@ -51,11 +51,11 @@ export const createRenderer: CreateRenderer = (input) => {
         onProgress({ stage: 'denoising', step, total: steps, preview: createRgbImage(2, 2, new Uint8Array(12).fill(step * 40)) });
       }
       const bytes = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
-      const { format, settings, upscaler, parameters, droppedTokens } = fakeResult(job);
-      const timings = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0, upscaleMs: 0, encodeImageMs: 0 };
+      const { format, settings, upscaler, parameters, droppedTokens, safety } = fakeResult(job);
+      const timings = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0, upscaleMs: 0, encodeImageMs: 0, safetyMs: 0 };
       return {
         file: { bytes, format, settings, width: 8, height: 8, droppedTokens, parameters, upscaler, timings },
-        result: { format, bytes: bytes.length, width: 8, height: 8, settings, upscaler, parameters, droppedTokens, durationMs: 10 },
+        result: { format, bytes: bytes.length, width: 8, height: 8, settings, upscaler, parameters, droppedTokens, durationMs: 10, ...(safety === undefined ? {} : { safety }) },
       };
     },
     release: () => Promise.resolve(),

@@ -2,6 +2,7 @@ import type { CommandContext, CommandServices, ChatUser, StartingPictures } from
 import { parsePromptBlocklist } from '../../commands/prompt-blocklist.js';
 import type { Job } from '../../src/jobs/job.js';
 import type { JobService } from '../../src/jobs/job-service.js';
+import type { SafetyRule } from '../../src/jobs/picture-safety.js';
 
 export interface Reply {
   readonly text: string;
@@ -17,12 +18,14 @@ export class FakeChat implements CommandContext {
   readonly place: unknown;
   readonly uploadLimitBytes: number;
   readonly supportsPrivate: boolean;
+  readonly safety: SafetyRule;
 
-  constructor(user: Partial<ChatUser> & { id: string }, options: { supportsPrivate?: boolean; uploadLimitBytes?: number; place?: unknown } = {}) {
+  constructor(user: Partial<ChatUser> & { id: string }, options: { supportsPrivate?: boolean; uploadLimitBytes?: number; place?: unknown; safety?: SafetyRule } = {}) {
     this.user = { platform: 'discord', name: `user-${user.id}`, community: 'server-1', admin: 'none', ...user };
     this.place = options.place ?? { channel: 'general' };
     this.uploadLimitBytes = options.uploadLimitBytes ?? 10 * 2 ** 20;
     this.supportsPrivate = options.supportsPrivate ?? true;
+    this.safety = options.safety ?? 'block';
   }
 
   reply(text: string, options: { private?: boolean } = {}): Promise<void> {

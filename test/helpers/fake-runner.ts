@@ -2,6 +2,7 @@ import { CancelledError } from '../../src/core/errors.js';
 import type { RenderProgress } from '../../src/core/progress.js';
 import type { Job, JobResult } from '../../src/jobs/job.js';
 import type { JobRunner } from '../../src/jobs/local-job-service.js';
+import { safetyRuleOf } from '../../src/jobs/picture-safety.js';
 
 export interface PendingRun {
   readonly job: Job;
@@ -11,6 +12,10 @@ export interface PendingRun {
   fail(error: Error): void;
 }
 
+/**
+ * What a render of the job would record: as the real renderer does, a verdict on each picture unless the job's rule
+ * is `off` — none flagged (a test that wants a flagged picture says so in the result it finishes with).
+ */
 export function fakeResult(job: Job, durationMs = 1000): JobResult {
   return {
     file: `/outputs/${job.id}.png`,
@@ -27,11 +32,13 @@ export function fakeResult(job: Job, durationMs = 1000): JobResult {
       width: job.request.width ?? 512,
       height: job.request.height ?? 512,
       scheduler: 'euler-ancestral',
+      ...(job.request.count === undefined ? {} : { count: job.request.count }),
     },
     upscaler: 'edsr-x4',
     parameters: `${job.request.prompt}\nSteps: 4`,
     droppedTokens: 0,
     durationMs,
+    ...(safetyRuleOf(job.request) === 'off' ? {} : { safety: { checker: 'fake', flagged: Array.from({ length: job.request.upscaleOnly === true ? 1 : (job.request.count ?? 1) }, () => false) } }),
   };
 }
 

@@ -44,11 +44,11 @@ export function pictureBytes(job: Job): Buffer {
 }
 
 function renderedFor(job: Job): RenderedJob {
-  const { format, width, height, settings, upscaler, parameters, droppedTokens, durationMs } = fakeResult(job);
+  const { format, width, height, settings, upscaler, parameters, droppedTokens, durationMs, safety } = fakeResult(job);
   const bytes = pictureBytes(job);
   return {
-    file: { bytes, format, settings, width, height, droppedTokens, parameters, upscaler, timings: { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0, upscaleMs: 0, encodeImageMs: 0 } },
-    result: { format, bytes: bytes.length, width, height, settings, upscaler, parameters, droppedTokens, durationMs },
+    file: { bytes, format, settings, width, height, droppedTokens, parameters, upscaler, timings: { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0, upscaleMs: 0, encodeImageMs: 0, safetyMs: 0 } },
+    result: { format, bytes: bytes.length, width, height, settings, upscaler, parameters, droppedTokens, durationMs, ...(safety === undefined ? {} : { safety }) },
   };
 }
 

@@ -18,6 +18,7 @@ import { capRefusal } from '../queue-caps.js';
 import { redisErrorForLog, reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import type { StartingPictureStore } from '../starting-pictures.js';
+import { missingVerdict } from '../picture-safety.js';
 import { failureFromReason, progressFromWire, requeueFromWire, returnFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
 
 /** `store` is the front's own history: its jobs, their places in chat, their results. */
@@ -532,6 +533,13 @@ export class RedisJobService implements JobService, LaneControl {
         this.#options.onError?.(new Error(`job ${jobId}: the worker's result is not in the form this front reads; not saved`), job);
         this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: 'the render worker sent back a result this bot does not accept', userFacing: false } });
         this.#emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
+        return;
+      }
+      const unchecked = missingVerdict(job.request, value.result);
+      if (unchecked !== undefined) {
+        this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: unchecked, userFacing: true } });
+        this.#emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
+        await this.#connection.del(value.resultKey);
         return;
       }
       const bytes = await this.#connection.getBuffer(value.resultKey);

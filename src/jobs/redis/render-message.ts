@@ -5,6 +5,7 @@ import { MAX_COUNT, MAX_GUIDANCE, MAX_PROMPT_LENGTH, MAX_SEED, MAX_SIZE, MAX_STE
 import { SCHEDULER_NAMES } from '../../diffusion/schedulers/scheduler-registry.js';
 import { IMAGE_FORMATS } from '../../imaging/image-format.js';
 import type { InterruptionCause, JobOwner, JobRequest, JobResult } from '../job.js';
+import { SAFETY_RULES } from '../picture-safety.js';
 
 /*
  * Everything here crosses Redis, which any process holding its password can write: what a worker reads of a job and
@@ -42,6 +43,7 @@ const REQUEST = z.object({
   startPicture: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   upscaleOnly: z.boolean().optional(),
   strength: z.number().min(0).max(1).optional(),
+  safety: z.enum(SAFETY_RULES).optional(),
 });
 const JOB_DATA = z.object({
   id: z.string().regex(/^[0-9a-f-]{36}$/),
@@ -62,6 +64,7 @@ const RETURN = z.object({
     parameters: z.string().max(20_000),
     droppedTokens: z.number().int().min(0),
     durationMs: z.number().min(0),
+    safety: z.object({ checker: z.string().max(200), flagged: z.array(z.boolean()).min(1).max(MAX_COUNT) }).optional(),
   }),
   resultKey: z.string().max(300),
 });
@@ -72,6 +75,7 @@ const PROGRESS = z.discriminatedUnion('stage', [
   z.object({ stage: z.literal('encoding-image') }),
   z.object({ stage: z.literal('denoising'), step: count(0, 10_000), total: count(1, 10_000), preview: z.object({ width: count(1, PREVIEW_SIDE), height: count(1, PREVIEW_SIDE), rgb: z.string().max(PREVIEW_SIDE * PREVIEW_SIDE * 4) }).optional() }),
   z.object({ stage: z.literal('decoding') }),
+  z.object({ stage: z.literal('checking') }),
   z.object({ stage: z.literal('upscaling'), tile: count(0, 100_000), tiles: count(1, 100_000) }),
   z.object({ stage: z.literal('saving') }),
   z.object({ stage: z.literal('done') }),

@@ -19,6 +19,7 @@ import { unreachablePlatform } from '../../core/network-error.js';
 import { formatBytes } from '../../imaging/encode-within-limit.js';
 import type { ChatBotOptions } from '../chat-bot-options.js';
 import { downloadPlatformFile } from '../platform-file-download.js';
+import { DEFAULT_SAFETY_SETTINGS, discordSafetyRule } from '../safety-settings.js';
 import type { PendingReplies } from '../pending-replies.js';
 import type { Job } from '../../jobs/job.js';
 import { DiscordJobPresenter } from './discord-job-presenter.js';
@@ -52,12 +53,21 @@ export class DiscordBot {
   readonly client: Client;
   readonly #options: DiscordBotOptions;
   #presenter: DiscordJobPresenter | undefined;
+  /**
+   * Interactions from age-restricted channels, by interaction id, read from the raw payload (its `channel.nsfw`):
+   * discord.js keeps the interaction's channel only as an id, and its channel cache may not hold the channel.
+   */
+  readonly #ageRestricted = new Set<string>();
 
   constructor(options: DiscordBotOptions) {
     this.#options = options;
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], allowedMentions: NO_MENTIONS, rest: { ...(options.apiUrl === undefined ? {} : { api: options.apiUrl }), version: '10' } });
+    // The raw packet comes before discord.js builds the interaction from it.
+    this.client.on(Events.Raw, (packet: { t?: unknown; d?: { id?: unknown; channel?: { nsfw?: unknown } } }) => {
+      if (packet.t === 'INTERACTION_CREATE' && typeof packet.d?.id === 'string' && packet.d.channel?.nsfw === true) this.#ageRestricted.add(packet.d.id);
+    });
     this.client.on(Events.InteractionCreate, (interaction) => {
-      void this.#route(interaction);
+      void this.#route(interaction).finally(() => this.#ageRestricted.delete(interaction.id));
     });
     // discord.js's own reports go through the bot's logger (one format, one level setting), never to the console.
     this.client.on(Events.Warn, (message) => options.log?.('warn', `discord.js: ${message}`));
@@ -251,6 +261,7 @@ export class DiscordBot {
       place,
       uploadLimitBytes: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_UPLOAD_LIMIT,
       supportsPrivate: true,
+      safety: discordSafetyRule(this.#options.safety ?? DEFAULT_SAFETY_SETTINGS, this.#ageRestricted.has(interaction.id)),
       async reply(text) {
         if (!replied) {
           replied = true;

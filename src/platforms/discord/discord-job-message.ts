@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIEmbed } from 'discord.js';
 import sharp from 'sharp';
-import { describeFailure, describeInterruption, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
+import { describeFailure, describeHeldBack, describeInterruption, describeProgress, describeResult, describeWait, progressBar, SPOILERED } from '../../../commands/status-text.js';
 import { jobButtonId, type JobAction } from '../../../commands/job-actions.js';
 import type { RgbImage } from '../../core/rgb-image.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import { fileExtension } from '../../imaging/image-format.js';
+import { shownPicture } from '../../jobs/shown-picture.js';
 import { escapeDiscordText, NO_MENTIONS, toDiscordMarkdown } from './discord-markdown.js';
 
 export interface DiscordFile {
@@ -25,16 +25,22 @@ export interface DiscordMessage {
   readonly files: DiscordFile[];
 }
 
-const COLOUR = { waiting: 0x5865f2, working: 0xfee75c, done: 0x57f287, failed: 0xed4245 } as const;
+const COLOUR = { waiting: 0x5865f2, working: 0xfee75c, done: 0x57f287, failed: 0xed4245, held: 0x99aab5 } as const;
 
 function button(action: JobAction, jobId: string, label: string, emoji: string, style = ButtonStyle.Secondary): APIButtonComponent {
   return { type: ComponentType.Button, style, label, emoji: { name: emoji }, custom_id: jobButtonId(action, jobId) } as APIButtonComponent;
 }
 
-/** A grid's U1…UN (upscale) and V1…VN (vary) rows, as Midjourney lays them out. */
-function gridRows(jobId: string, count: number): APIActionRowComponent<APIButtonComponent>[] {
+/** A grid's U1…UN (upscale) and V1…VN (vary) rows, as Midjourney lays them out; a held picture's are disabled. */
+function gridRows(jobId: string, count: number, held: readonly number[]): APIActionRowComponent<APIButtonComponent>[] {
   const pictures = Array.from({ length: count }, (_, i) => i + 1);
-  const numbered = (action: JobAction, letter: string, n: number): APIButtonComponent => ({ type: ComponentType.Button, style: ButtonStyle.Secondary, label: `${letter}${n}`, custom_id: jobButtonId(action, jobId, n) });
+  const numbered = (action: JobAction, letter: string, n: number): APIButtonComponent => ({
+    type: ComponentType.Button,
+    style: ButtonStyle.Secondary,
+    label: `${letter}${n}`,
+    custom_id: jobButtonId(action, jobId, n),
+    ...(held.includes(n - 1) ? { disabled: true } : {}),
+  });
   return [row(...pictures.map((n) => numbered('upscale', 'U', n))), row(...pictures.map((n) => numbered('vary', 'V', n)))];
 }
 
@@ -81,17 +87,22 @@ export async function jobMessage(event: JobEvent): Promise<DiscordMessage> {
       return message({ title: title(job), description, color: COLOUR.working, footer }, [cancel]);
     }
     case 'succeeded': {
-      const name = `imagine-${event.result.settings.seed}.${fileExtension(event.result.format)}`;
-      const data = await readFile(event.result.file);
+      const shown = await shownPicture(job, event.result);
       const count = event.result.settings.count ?? 1;
+      const details = toDiscordMarkdown(describeResult(job, event.result).split('\n').slice(1).join('\n'));
+      const tools = row(button('reroll', job.id, 'Reroll', '🎲'), button('parameters', job.id, 'Parameters', 'ℹ️'), button('delete', job.id, 'Delete', '🗑️'));
+      if (shown.kind === 'held') return message({ title: title(job), description: `🛡️ ${describeHeldBack(count, 'all')}\n${details}`, color: COLOUR.held, footer }, [tools]);
+      // Discord blurs a SPOILER_ attachment, never an embed's image: a spoilered picture goes below the embed.
+      const name = `${shown.spoiler ? 'SPOILER_' : ''}imagine-${event.result.settings.seed}.${fileExtension(shown.format)}`;
       const buttons =
         count > 1
-          ? [...gridRows(job.id, count), row(button('reroll', job.id, 'Reroll', '🎲'), button('parameters', job.id, 'Parameters', 'ℹ️'), button('delete', job.id, 'Delete', '🗑️'))]
+          ? [...gridRows(job.id, count, shown.heldPictures), tools]
           : [row(button('reroll', job.id, 'Reroll', '🎲'), button('variations', job.id, 'Variations', '🔀'), button('parameters', job.id, 'Parameters', 'ℹ️'), button('delete', job.id, 'Delete', '🗑️'))];
+      const note = shown.spoiler ? `\n⚠️ ${SPOILERED}` : shown.heldPictures.length > 0 ? `\n🛡️ ${describeHeldBack(count, shown.heldPictures)}` : '';
       return message(
-        { title: title(job), description: toDiscordMarkdown(describeResult(job, event.result).split('\n').slice(1).join('\n')), color: COLOUR.done, footer, image: { url: `attachment://${name}` } },
+        { title: title(job), description: `${details}${note}`, color: COLOUR.done, footer, ...(shown.spoiler ? {} : { image: { url: `attachment://${name}` } }) },
         buttons,
-        [{ name, data }],
+        [{ name, data: shown.bytes }],
       );
     }
     case 'failed':

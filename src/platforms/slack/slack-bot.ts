@@ -1,3 +1,4 @@
+import { DEFAULT_SAFETY_SETTINGS, slackSafetyRule } from '../safety-settings.js';
 import { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, LogLevel, SocketModeReceiver, webApi, type Logger, type RespondFn } from '@slack/bolt';
@@ -276,6 +277,7 @@ export class SlackBot {
       uploadLimitBytes: UPLOAD_LIMIT_BYTES,
       // Slack cannot post a file that only one person sees.
       supportsPrivate: false,
+      safety: slackSafetyRule(this.#options.safety ?? DEFAULT_SAFETY_SETTINGS, place.channelId),
       async reply(text) {
         await reply(toMrkdwn(text));
       },

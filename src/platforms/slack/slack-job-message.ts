@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import { jobButtonId, type JobAction } from '../../../commands/job-actions.js';
-import { describeFailure, describeInterruption, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
+import { describeFailure, describeHeldBack, describeInterruption, describeProgress, describeResult, describeWait, progressBar } from '../../../commands/status-text.js';
+import { pictureShowing } from '../../jobs/picture-safety.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import { escapeMrkdwn, toMrkdwn } from './slack-mrkdwn.js';
 
@@ -55,10 +56,16 @@ export function slackJobMessage(event: JobEvent): SlackMessage {
     case 'succeeded': {
       const details = describeResult(job, event.result).split('\n').slice(1).join('\n');
       const count = event.result.settings.count ?? 1;
+      const showing = pictureShowing(job.request, event.result);
+      // Slack has no spoiler: a picture that would go behind one is held back here.
+      if (showing.kind === 'held' || showing.kind === 'unchecked' || showing.kind === 'spoiler') {
+        return message(job, `🛡️ ${describeHeldBack(count, 'all')}\n${toMrkdwn(details)}`, [button('reroll', job.id, '🎲 Reroll'), button('parameters', job.id, 'ℹ️ Parameters'), button('delete', job.id, '🗑️ Delete')]);
+      }
       if (count > 1) {
+        const held = showing.kind === 'masked' ? `\n🛡️ ${describeHeldBack(count, showing.pictures)}` : '';
         return message(
           job,
-          `✅ ${toMrkdwn(details)}\nThe grid is in the thread: U upscales a picture, V varies it.`,
+          `✅ ${toMrkdwn(details)}\nThe grid is in the thread: U upscales a picture, V varies it.${held}`,
           [button('reroll', job.id, '🎲 Reroll'), button('parameters', job.id, 'ℹ️ Parameters'), button('delete', job.id, '🗑️ Delete')],
           gridButtons(job.id, count),
         );

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { shownPicture } from '../../jobs/shown-picture.js';
 import type { webApi } from '@slack/bolt';
 import { errorMessage } from '../../core/errors.js';
 import { fileExtension } from '../../imaging/image-format.js';
@@ -202,13 +202,16 @@ export class SlackJobPresenter {
   }
 
   async #upload(job: Job, place: SlackPlace, result: JobResult): Promise<SlackPlace> {
-    const name = `imagine-${result.settings.seed}.${fileExtension(result.format)}`;
+    const shown = await shownPicture(job, result);
+    // Held back (the status message says so), or one for a spoiler, which Slack does not have.
+    if (shown.kind === 'held' || shown.spoiler) return place;
+    const name = `imagine-${result.settings.seed}.${fileExtension(shown.format)}`;
     let uploaded;
     try {
       uploaded = await this.#client.filesUploadV2({
         channel_id: place.channelId,
         thread_ts: required(place.messageTs, 'no status message'),
-        file: await readFile(result.file),
+        file: shown.bytes,
         filename: name,
         title: job.request.prompt.slice(0, 250),
         alt_text: job.request.prompt.slice(0, 1000),

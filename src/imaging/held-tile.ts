@@ -1,0 +1,30 @@
+import sharp from 'sharp';
+import { createRgbImage, type RgbImage } from '../core/rgb-image.js';
+import { gridCell } from './picture-grid.js';
+
+/** The neutral grey of a held-back picture's place, and its label. */
+const TILE_COLOUR = '#3b3d42';
+export const HELD_LABEL = 'Held back by the safety check';
+
+/**
+ * A neutral tile of the given size with the label written across it (librsvg draws the text with the machine's
+ * fonts; on a machine without any, the tile is plain grey).
+ */
+export async function heldTile(width: number, height: number): Promise<RgbImage> {
+  const size = Math.max(10, Math.round(width / 22));
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${TILE_COLOUR}"/><text x="50%" y="50%" font-family="sans-serif" font-size="${size}" fill="#d7d9dc" text-anchor="middle" dominant-baseline="middle">🛡 ${HELD_LABEL}</text></svg>`;
+  const { data, info } = await sharp(Buffer.from(svg)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return createRgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
+
+/** A grid of `count` with pictures `held` (0-based) replaced by the neutral tile. */
+export async function gridWithHeldPictures(grid: RgbImage, count: number, held: readonly number[], columns: number, rows: number): Promise<RgbImage> {
+  const [width, height] = [grid.width / columns, grid.height / rows];
+  const tile = await heldTile(width, height);
+  const out = createRgbImage(grid.width, grid.height, grid.data.slice());
+  for (const index of held) {
+    const cell = gridCell(count, index, width, height);
+    for (let y = 0; y < height; y++) out.data.set(tile.data.subarray(y * width * 3, (y + 1) * width * 3), ((cell.top + y) * grid.width + cell.left) * 3);
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { createRgbImage } from '../core/rgb-image.js';
+import { encodeImage } from '../imaging/encode-image.js';
+import { encodeWithinLimit } from '../imaging/encode-within-limit.js';
+import { gridWithHeldPictures } from '../imaging/held-tile.js';
+import { gridLayout } from '../imaging/picture-grid.js';
+import type { ImageFormat } from '../imaging/image-format.js';
+import type { Job, JobResult } from './job.js';
+import { pictureShowing } from './picture-safety.js';
+
+/** What a chat place posts for a finished job: a file (whole, behind a spoiler, or a grid with held pictures), or none. */
+export type ShownPicture =
+  | { readonly kind: 'file'; readonly bytes: Buffer; readonly format: ImageFormat; readonly spoiler: boolean; readonly heldPictures: readonly number[] }
+  | { readonly kind: 'held' };
+
+/**
+ * The file to post for a finished job at its place, from the safety verdict alone. The job's file is kept as drawn
+ * (admins may review it); a grid whose flagged pictures are held back is posted with neutral tiles in their place,
+ * made here (sharp works off the event loop) within the place's upload limit.
+ */
+export async function shownPicture(job: Job, result: JobResult): Promise<ShownPicture> {
+  const showing = pictureShowing(job.request, result);
+  if (showing.kind === 'held' || showing.kind === 'unchecked') return { kind: 'held' };
+  const bytes = await readFile(result.file);
+  if (showing.kind !== 'masked') return { kind: 'file', bytes, format: result.format, spoiler: showing.kind === 'spoiler', heldPictures: [] };
+  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const grid = createRgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  const count = result.settings.count ?? 1;
+  const { columns, rows } = gridLayout(count);
+  const masked = await gridWithHeldPictures(grid, count, showing.pictures, columns, rows);
+  const same = await encodeImage(masked, result.format, { parameters: result.parameters });
+  const encoded = same.length <= job.request.maxBytes ? { format: result.format, bytes: same } : await encodeWithinLimit(masked, job.request.maxBytes, result.parameters);
+  return { kind: 'file', bytes: encoded.bytes, format: encoded.format, spoiler: false, heldPictures: showing.pictures };
+}
