@@ -90,6 +90,7 @@ async function main(): Promise<number> {
       device: config.DEVICE,
       hosts: downloadHosts(config),
       autoDownload: config.MODELS_AUTO_DOWNLOAD,
+      safety: config.SAFETY,
       log: logTo(log.child({ stage: 'models' })),
     });
   }
@@ -100,7 +101,7 @@ async function main(): Promise<number> {
     log.warn({ model: config.MODEL, modelsDir: resolve(config.MODELS_DIR) }, 'the default model is not installed; /imagine will say so until it is');
   }
 
-  const retention = new OutputRetention(store, config.OUTPUT_RETENTION, (error) => { log.warn({ err: error }, 'could not delete old pictures'); });
+  const retention = new OutputRetention(store, config.OUTPUT_RETENTION, (error) => { log.warn({ err: error }, 'could not delete old pictures'); }, { keepMs: config.SAFETY_KEEP_HOURS * 3600_000 });
   const pictures = new StartingPictureStore(join(config.DATA_DIR, 'inputs'));
   const queue = config.QUEUE === 'redis' ? redisQueue(config, store, retention, pictures, models, log) : localQueue(config, store, retention, pictures, models, log);
   const { jobs } = queue;
@@ -130,6 +131,9 @@ async function main(): Promise<number> {
   await queue.start();
   log.info({ models: queue.models.installed(), device: config.DEVICE }, 'ready');
   const pictureSweep = sweepStartingPictures(pictures, jobs, log);
+  // Held pictures age out by the clock, not only when a job finishes.
+  const heldSweep = setInterval(() => { void retention.prune(); }, HELD_SWEEP_MS);
+  heldSweep.unref();
 
   // Until here a signal simply ends the process (nothing runs yet, and the lock dies with it); from here on it lets
   // the running picture finish.
@@ -140,6 +144,7 @@ async function main(): Promise<number> {
   const deadline = beginShutdown(graceMs, ['stopping the dashboard', 'finishing the running picture', ...chats.map((chat) => `disconnecting from ${chat.name}`), 'closing the job store'], log);
   await deadline.step('stopping the dashboard', () => dashboard?.stop());
   clearInterval(pictureSweep);
+  clearInterval(heldSweep);
   await deadline.step('finishing the running picture', () => queue.stop(graceMs));
   for (const chat of chats) await deadline.step(`disconnecting from ${chat.name}`, () => chat.stop());
   await deadline.step('closing the job store', () => {
@@ -166,6 +171,9 @@ interface QueueRuntime {
   start(): Promise<void>;
   stop(graceMs: number): Promise<void>;
 }
+
+/** How often pictures the safety check held back are looked at for deletion (SAFETY_KEEP_HOURS). */
+const HELD_SWEEP_MS = 10 * 60_000;
 
 /** Starting pictures are kept a week after they were sent (and while a job still waits for one), swept every 6 hours. */
 const STARTING_PICTURE_DAYS = 7;

@@ -4,6 +4,7 @@ import { UserError } from '../core/errors.js';
 import type { CheckResult } from '../diagnostics/check-result.js';
 import { backendChecks } from '../diagnostics/backend-checks.js';
 import { modelChecks, upscalerCheck } from '../diagnostics/model-checks.js';
+import { safetyCheckerCheck } from '../diagnostics/safety-checks.js';
 import { platformChecks } from '../diagnostics/platform-checks.js';
 import { nodeCheck, packagesCheck } from '../diagnostics/runtime-checks.js';
 import { dataDirCheck, diskCheck } from '../diagnostics/storage-checks.js';
@@ -30,6 +31,7 @@ export function doctorCommand(): Command {
       for (const result of await backendChecks(config.DEVICE)) results.push(print(result));
       for (const result of await modelChecks(config.MODELS_DIR, config.MODEL, config.DEVICE)) results.push(print(result));
       results.push(print(await upscalerCheck(config.MODELS_DIR, config.UPSCALER, config.DEVICE)));
+      results.push(print(await safetyCheckerCheck(config.MODELS_DIR, config.MODEL, config.SAFETY)));
       for (const result of await platformChecks(config)) results.push(print(result));
       results.push(print(await dataDirCheck(config.DATA_DIR)));
       results.push(print(await diskCheck('models', config.MODELS_DIR, await bytesStillToDownload(config.MODELS_DIR, config.MODEL, config.DEVICE))));

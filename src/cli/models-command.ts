@@ -10,7 +10,8 @@ import { downloadFromCatalog, type DownloadProgress } from '../models/download/m
 import { downloadHosts } from '../models/download/remote-files.js';
 import { isModelFolder, isModelPath, listInstalledModels, modelDisplayName } from '../models/installed-models.js';
 import { loadCatalog, modelSource } from '../models/model-catalog.js';
-import { verifyModel, verifyUpscaler, type VerifyResult } from '../models/model-verifier.js';
+import { verifyModel, verifySafetyChecker, verifyUpscaler, type VerifyResult } from '../models/model-verifier.js';
+import { safetyCheckerIn, SAFETY_CHECKER_ID } from '../safety/safety-checker-files.js';
 import { convertAndInstall } from '../upscale/convert-upscaler.js';
 import { listInstalledUpscalers, upscalersDir } from '../upscale/installed-upscalers.js';
 import { OPENCV_PRESETS } from '../upscale/upscaler-descriptor.js';
@@ -46,13 +47,19 @@ export function modelsCommand(): Command {
       }
       lines.push('upscalers:');
       for (const [id, upscaler] of Object.entries(catalog.upscalers)) lines.push(`  ${upscalers.has(id) ? '✓' : ' '} ${id.padEnd(14)} ${upscaler.description}, about ${formatBytes(upscaler.approximateBytes)}`);
+      lines.push('safety checker:');
+      for (const [id, checker] of Object.entries(catalog.safetyCheckers)) {
+        const installedChecker = await safetyCheckerIn(join(config.MODELS_DIR, id), id);
+        const use = config.SAFETY === 'off' ? ' (unused: SAFETY=off)' : '';
+        lines.push(`  ${installedChecker === undefined ? ' ' : '✓'} ${id.padEnd(14)} ${checker.repository}, about ${formatBytes(checker.approximateBytes)}${use}`);
+      }
       lines.push(`(✓ installed in ${resolve(config.MODELS_DIR)}; download with \`imagine models download ID\`)`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
   models
     .command('download')
-    .description('fetch a model or upscaler of the catalog: resumable, checked against the hub’s SHA-256, placed atomically')
-    .argument('<id>', 'a model (sdxl-turbo, sd-1.5, …) or upscaler (edsr-x4, …) id; see `imagine models list`')
+    .description('fetch a model, upscaler or the safety checker of the catalog: resumable, checked against the hub’s SHA-256, placed atomically')
+    .argument('<id>', 'a model (sdxl-turbo, sd-1.5, …), upscaler (edsr-x4, …) or safety-checker; see `imagine models list`')
     .option('--variant <name>', 'fp32 or fp16 (default: the one for DEVICE)')
     .action(async (id: string, options: { variant?: string }) => {
       const config = loadConfig();
@@ -83,13 +90,17 @@ export function modelsCommand(): Command {
       const modelIds = await listInstalledModels(config.MODELS_DIR);
       const upscalerIds = await listInstalledUpscalers(config.MODELS_DIR);
       const results: VerifyResult[] = [];
-      if (id !== undefined && !modelIds.includes(id) && !upscalerIds.includes(id)) {
+      const checkerInstalled = (await safetyCheckerIn(join(config.MODELS_DIR, SAFETY_CHECKER_ID), SAFETY_CHECKER_ID)) !== undefined;
+      if (id === SAFETY_CHECKER_ID) {
+        results.push(await verifySafetyChecker(config.MODELS_DIR, loader));
+      } else if (id !== undefined && !modelIds.includes(id) && !upscalerIds.includes(id)) {
         // A folder that is not recognisable as a model still gets its reason.
         if (!(await pathExists(join(config.MODELS_DIR, id)))) throw new UserError(`${id} is not installed in ${resolve(config.MODELS_DIR)}`);
         results.push(await verifyModel(config.MODELS_DIR, id, loader));
       } else {
         for (const model of modelIds.filter((candidate) => id === undefined || candidate === id)) results.push(await verifyModel(config.MODELS_DIR, model, loader));
         for (const upscaler of upscalerIds.filter((candidate) => id === undefined || candidate === id)) results.push(await verifyUpscaler(config.MODELS_DIR, upscaler, loader));
+        if (id === undefined && checkerInstalled) results.push(await verifySafetyChecker(config.MODELS_DIR, loader));
       }
       if (results.length === 0) throw new UserError(`nothing is installed in ${resolve(config.MODELS_DIR)}; see \`imagine models list\``);
       for (const result of results) process.stdout.write(`${result.problem === undefined ? 'ok  ' : 'FAIL'} ${result.kind} ${result.id}${result.problem === undefined ? '' : `: ${result.problem}`}\n`);

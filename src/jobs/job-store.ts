@@ -7,6 +7,7 @@ import { readUserDefaults, type UserDefaults } from './user-defaults.js';
 import type { Actor } from './job-authority.js';
 import { STORE_BUSY_TIMEOUT_MS } from './store-busy.js';
 import type { Job, JobError, JobOwner, JobRequest, JobResult, JobState } from './job.js';
+import { pictureShowing } from './picture-safety.js';
 
 interface JobRow {
   seq: number;
@@ -216,6 +217,23 @@ export class JobStore {
       )
       .all(keep) as { id: string; result: string }[];
     return rows.reverse().map((row) => ({ jobId: row.id, file: (JSON.parse(row.result) as JobResult).file }));
+  }
+
+  /**
+   * The pictures held back wholly by the safety check (see `pictureShowing`) that finished before `cutoff` and are
+   * still on disk: kept only for admins to review, for SAFETY_KEEP_HOURS.
+   */
+  heldOutputsFinishedBefore(cutoff: number): StoredOutput[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT id, request, result FROM jobs INDEXED BY jobs_unpruned_outputs
+         WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL AND finished_at < ? AND result LIKE '%"flagged":[%true%'`,
+      )
+      .all(cutoff) as { id: string; request: string; result: string }[];
+    return rows.flatMap((row) => {
+      const result = JSON.parse(row.result) as JobResult;
+      return pictureShowing(JSON.parse(row.request) as JobRequest, result).kind === 'held' ? [{ jobId: row.id, file: result.file }] : [];
+    });
   }
 
   /** Records that these jobs' pictures are gone, so that retention never looks at them again. */

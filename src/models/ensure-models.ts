@@ -4,7 +4,8 @@ import { formatBytes } from '../imaging/encode-within-limit.js';
 import { listInstalledUpscalers, preferredUpscaler } from '../upscale/installed-upscalers.js';
 import { downloadFromCatalog, type DownloadProgress } from './download/model-download.js';
 import type { DownloadHosts } from './download/remote-files.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { findSafetyChecker, SAFETY_CHECKER_ID } from '../safety/safety-checker-files.js';
 import { isModelFolder, isModelPath, listInstalledModels } from './installed-models.js';
 import { loadCatalog } from './model-catalog.js';
 
@@ -15,6 +16,8 @@ export interface EnsureModelsOptions {
   readonly device: Device;
   readonly hosts: DownloadHosts;
   readonly autoDownload: boolean;
+  /** SAFETY: unless `off`, the safety checker is fetched too when neither the default model nor MODELS_DIR has one. */
+  readonly safety: 'block' | 'spoiler' | 'off';
   readonly log: (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
   /** Least time between two progress lines. */
   readonly progressIntervalMs?: number;
@@ -36,6 +39,8 @@ export async function ensureDefaultModels(options: EnsureModelsOptions): Promise
     wanted.push(options.model);
   }
   if (options.upscaler === 'auto' && (await listInstalledUpscalers(options.modelsDir)).length === 0) wanted.push(preferredUpscaler(options.device));
+  const modelDir = isModelPath(options.model) ? resolve(options.model) : join(options.modelsDir, options.model);
+  if (options.safety !== 'off' && (await findSafetyChecker(options.modelsDir, modelDir)) === undefined) wanted.push(SAFETY_CHECKER_ID);
   if (wanted.length === 0) return;
   if (!options.autoDownload) {
     options.log('warn', `not installed: ${wanted.join(', ')} (MODELS_AUTO_DOWNLOAD=false); run \`npx imagine models download ID\` for each`);
@@ -43,7 +48,7 @@ export async function ensureDefaultModels(options: EnsureModelsOptions): Promise
   }
   const catalog = await loadCatalog();
   for (const id of wanted) {
-    if (!(id in catalog.models) && !(id in catalog.upscalers)) {
+    if (!(id in catalog.models) && !(id in catalog.upscalers) && !(id in catalog.safetyCheckers)) {
       options.log('warn', `${id} is not installed and not in the catalog; put its ONNX model folder in MODELS_DIR`);
       continue;
     }

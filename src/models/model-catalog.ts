@@ -22,6 +22,13 @@ const upscalerSchema = z.object({
   convert: z.enum(['opencv-pb', 'onnx']),
 });
 
+const safetyCheckerSchema = hubSource.extend({
+  description: z.string(),
+  files: z.array(z.string()).min(1),
+  approximateBytes: z.number().int().positive(),
+  note: z.string(),
+});
+
 const catalogSchema = z.object({
   filePatterns: z.record(z.string(), z.array(z.string()).min(1)),
   models: z.record(
@@ -33,10 +40,12 @@ const catalogSchema = z.object({
     }),
   ),
   upscalers: z.record(z.string(), upscalerSchema),
+  safetyCheckers: z.record(z.string(), safetyCheckerSchema),
 });
 
 export type Catalog = z.infer<typeof catalogSchema>;
 export type CatalogUpscaler = z.infer<typeof upscalerSchema>;
+export type CatalogSafetyChecker = z.infer<typeof safetyCheckerSchema>;
 
 /** One downloadable form of a model: where it lives on the hub and which of its files the engine needs. */
 export interface ModelSource {
@@ -68,7 +77,7 @@ export async function loadCatalog(file: URL | string = CATALOG_FILE): Promise<Ca
 /** The variant of a model to fetch: the one asked for, else the one for this device (fp16 SDXL-Turbo for CUDA). */
 export function modelSource(catalog: Catalog, id: string, device: Device, variant?: string): ModelSource {
   const model = catalog.models[id] as Catalog['models'][string] | undefined;
-  if (model === undefined) throw new UserError(`'${id}' is not in the catalog: choose one of ${[...Object.keys(catalog.models), ...Object.keys(catalog.upscalers)].join(', ')}`);
+  if (model === undefined) throw new UserError(`'${id}' is not in the catalog: choose one of ${[...Object.keys(catalog.models), ...Object.keys(catalog.upscalers), ...Object.keys(catalog.safetyCheckers)].join(', ')}`);
   const chosen = variant ?? model.variantFor[device];
   const source = model.variants[chosen] as Catalog['models'][string]['variants'][string] | undefined;
   if (source === undefined) throw new UserError(`${id} has no variant '${chosen}': choose one of ${Object.keys(model.variants).join(', ')}`);

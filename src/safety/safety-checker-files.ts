@@ -13,7 +13,7 @@ export interface SafetyCheckerFiles {
 }
 
 /** The two files of a checker in the diffusers layout under `dir`, when both are there. */
-async function checkerIn(dir: string, label: string): Promise<SafetyCheckerFiles | undefined> {
+export async function safetyCheckerIn(dir: string, label: string): Promise<SafetyCheckerFiles | undefined> {
   const files = { model: join(dir, 'safety_checker', 'model.onnx'), preprocessor: join(dir, 'feature_extractor', 'preprocessor_config.json'), label };
   return (await pathExists(files.model)) && (await pathExists(files.preprocessor)) ? files : undefined;
 }
@@ -24,8 +24,8 @@ async function checkerIn(dir: string, label: string): Promise<SafetyCheckerFiles
  * installed.
  */
 export async function findSafetyChecker(modelsDir: string, modelDir?: string): Promise<SafetyCheckerFiles | undefined> {
-  const own = modelDir === undefined ? undefined : await checkerIn(modelDir, `${basename(modelDir)}/safety_checker`);
-  return own ?? (await checkerIn(join(modelsDir, SAFETY_CHECKER_ID), SAFETY_CHECKER_ID));
+  const own = modelDir === undefined ? undefined : await safetyCheckerIn(modelDir, `${basename(modelDir)}/safety_checker`);
+  return own ?? (await safetyCheckerIn(join(modelsDir, SAFETY_CHECKER_ID), SAFETY_CHECKER_ID));
 }
 
 /** What a person who runs the bot is told when pictures must be checked and no checker is installed. */

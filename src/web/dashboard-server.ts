@@ -10,6 +10,7 @@ import type { JobStore } from '../jobs/job-store.js';
 import type { Job, JobResult } from '../jobs/job.js';
 import type { LaneControl } from '../jobs/lane-control.js';
 import { isStoreBusy } from '../jobs/store-busy.js';
+import { hasFlaggedPicture } from '../jobs/picture-safety.js';
 import type { WorkerDirectory, WorkerStatus } from '../jobs/worker-status.js';
 import type { DashboardMetrics } from './dashboard-metrics.js';
 import { EventStream } from './event-stream.js';
@@ -28,7 +29,7 @@ const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' data: blob:",
   "connect-src 'self'",
   "form-action 'self'",
   "base-uri 'none'",
@@ -252,14 +253,21 @@ export class DashboardServer {
       return job === undefined ? reply.code(404).send({ error: 'no such picture' }) : pictureCard(job);
     });
     app.get<{ Params: { id: string } }>('/pictures/:id/thumbnail', async (request, reply) => {
-      const job = this.#visiblePicture(request.params.id, viewerOf(request));
+      const job = this.#shownPicture(request.params.id, viewerOf(request));
       if (job === undefined) return reply.code(404).send({ error: 'no such picture' });
       const bytes = await this.#options.thumbnails.get(job);
       return reply.type('image/webp').header('cache-control', 'private, max-age=86400').send(bytes);
     });
     for (const kind of ['image', 'download'] as const) {
       app.get<{ Params: { id: string } }>(`/pictures/:id/${kind}`, async (request, reply) => {
-        const job = this.#visiblePicture(request.params.id, viewerOf(request));
+        const job = this.#shownPicture(request.params.id, viewerOf(request));
+        if (job !== undefined && hasFlaggedPicture(job.result)) {
+          // An admin sees a held picture blurred until they reveal it (a POST, logged); it is never a download.
+          if (kind === 'download') return reply.code(403).send({ error: 'the safety check held this picture back: reveal it first' });
+          const blurred = await this.#options.thumbnails.get(job).catch(() => undefined);
+          if (blurred === undefined) return reply.code(404).send({ error: 'no such picture' });
+          return reply.type('image/webp').header('cache-control', 'private, no-store').send(blurred);
+        }
         const bytes = job === undefined ? undefined : await readFile(job.result.file).catch(() => undefined);
         if (job === undefined || bytes === undefined) return reply.code(404).send({ error: 'no such picture' });
         void reply.type(IMAGE_TYPES[job.result.format] ?? 'application/octet-stream').header('cache-control', 'private, max-age=86400');
@@ -268,6 +276,16 @@ export class DashboardServer {
       });
     }
 
+    app.post<{ Params: { id: string } }>('/api/pictures/:id/reveal', async (request, reply) => {
+      const viewer = viewerOf(request);
+      const job = this.#visiblePicture(request.params.id, viewer);
+      if (job === undefined || (viewer.role !== 'admin' && hasFlaggedPicture(job.result))) return reply.code(404).send({ error: 'no such picture' });
+      if (viewer.role !== 'admin') return reply.code(403).send({ error: 'only admins can reveal a held picture' });
+      const bytes = await readFile(job.result.file).catch(() => undefined);
+      if (bytes === undefined) return reply.code(404).send({ error: 'the held picture is no longer kept (SAFETY_KEEP_HOURS)' });
+      this.#options.log?.('info', 'revealed a picture the safety check held back', { jobId: job.id, by: viewer.actor.owner.name, byId: `${viewer.actor.owner.platform}:${viewer.actor.owner.userId}`, checker: job.result.safety?.checker });
+      return reply.type(IMAGE_TYPES[job.result.format] ?? 'application/octet-stream').header('cache-control', 'private, no-store').send(bytes);
+    });
     app.get('/api/queue', (request) => this.#options.live.snapshot(viewerOf(request)));
     app.get('/api/workers', async (request) => ({ workers: (await this.#options.workers.list()).map((worker) => this.#workerAsSeenBy(worker, viewerOf(request))) }));
     app.get('/api/events', (request, reply) => {
@@ -344,6 +362,12 @@ export class DashboardServer {
   }
 
   /** A picture the viewer may see whose file is still there; undefined otherwise (the same answer for all three). */
+  /** A picture this viewer may be served (blurred, where held): members are never served a held one. */
+  #shownPicture(id: string, viewer: Viewer): (Job & { readonly result: JobResult }) | undefined {
+    const job = this.#visiblePicture(id, viewer);
+    return job !== undefined && hasFlaggedPicture(job.result) && viewer.role !== 'admin' ? undefined : job;
+  }
+
   #visiblePicture(id: string, viewer: Viewer): (Job & { readonly result: JobResult }) | undefined {
     if (!JOB_ID.test(id)) return undefined;
     const job = this.#options.store.picture(id);

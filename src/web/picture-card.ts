@@ -1,5 +1,6 @@
 import { equivalentCommand } from '../../commands/equivalent-command.js';
 import type { Job, JobResult } from '../jobs/job.js';
+import { hasFlaggedPicture } from '../jobs/picture-safety.js';
 
 /** A finished picture as the dashboard shows it: what was asked, how it was rendered, and its addresses (by id). */
 export interface PictureCard {
@@ -28,6 +29,11 @@ export interface PictureCard {
   readonly thumbnailUrl: string;
   readonly imageUrl: string;
   readonly downloadUrl: string;
+  /**
+   * The safety check flagged a picture of it: members never see it (nor its thumbnail); admins see it blurred, with a
+   * reveal that is logged.
+   */
+  readonly held: boolean;
 }
 
 const PLATFORM_NAMES: Readonly<Record<string, string>> = { discord: 'Discord', slack: 'Slack' };
@@ -70,5 +76,6 @@ export function pictureCard(job: Job & { readonly result: JobResult }): PictureC
     thumbnailUrl: `/pictures/${job.id}/thumbnail`,
     imageUrl: `/pictures/${job.id}/image`,
     downloadUrl: `/pictures/${job.id}/download`,
+    held: hasFlaggedPicture(result),
   };
 }

@@ -4,13 +4,17 @@ import PQueue from 'p-queue';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../imaging/write-file-atomic.js';
 import type { Job } from '../jobs/job.js';
+import { hasFlaggedPicture } from '../jobs/picture-safety.js';
+
+/** How a held picture is blurred for the admins who may see it (σ in pixels of a 384 px thumbnail): layout, no detail. */
+export const HELD_BLUR_SIGMA = 24;
 
 /** The longest side of a gallery thumbnail: two columns of a phone, four on a desktop, sharp on a 2× screen. */
 export const THUMBNAIL_SIZE = 384;
 
 /**
- * Gallery thumbnails, made once per picture with sharp (WebP) and kept under `folder`, named by job id only. Two
- * requests for the same new thumbnail share one encode. `sweep` removes the thumbnails of pictures that are gone.
+ * Gallery thumbnails, made once per picture with sharp (WebP) and kept under `folder`, named by job id only; a held
+ * picture's is blurred (only admins are served it). Two requests for the same new thumbnail share one encode. `sweep` removes the thumbnails of pictures that are gone.
  */
 export class ThumbnailCache {
   readonly #folder: string;
@@ -30,7 +34,11 @@ export class ThumbnailCache {
     let making = this.#making.get(job.id);
     if (making === undefined) {
       making = (async () => {
-        const bytes = await this.#encoder.add(() => sharp(job.result.file).resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside' }).webp({ quality: 80 }).toBuffer());
+        const held = hasFlaggedPicture(job.result);
+        const bytes = await this.#encoder.add(() => {
+          const small = sharp(job.result.file).resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside' });
+          return (held ? small.blur(HELD_BLUR_SIGMA) : small).webp({ quality: 80 }).toBuffer();
+        });
         await writeFileAtomic(file, bytes);
         return bytes;
       })().finally(() => this.#making.delete(job.id));

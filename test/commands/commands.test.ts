@@ -57,6 +57,7 @@ describe('/imagine', () => {
       model: 'sd-1.5',
       private: false,
       maxBytes: 10 * 2 ** 20,
+      safety: 'block',
     });
     assert.deepEqual(job.place, { channel: 'general' });
     assert.match(chat.lastReply!, /^Queued “a red fox” — starting now\. \(job [0-9a-f]{8}\)$/);

@@ -10,6 +10,7 @@ import { OutputRetention } from '../../src/jobs/output-retention.js';
 import { renderJobRunner } from '../../src/jobs/render-job-runner.js';
 import { findPreset } from '../../src/upscale/upscaler-descriptor.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { installPassingChecker } from '../fixtures/safety-checker-fixture.js';
 import { installFixtureUpscaler, nearestModel } from '../fixtures/upscaler-fixtures.js';
 import { pipelineRendererHost } from '../helpers/renderer-hosts.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -18,6 +19,7 @@ test('queue → renderer process (engine → upscaler) → file: jobs render on 
   const root = await tempDir();
   const models = join(root, 'models');
   await writeSdxlFixture(join(models, 'sdxl-turbo'), { variant: 'optimum-2023' });
+  await installPassingChecker(models);
   await installFixtureUpscaler(models, findPreset('fsrcnn-x4'), nearestModel(1));
   const renderer = pipelineRendererHost({ modelsDir: models, upscaler: 'auto' });
   const store = new JobStore(join(root, 'data', 'jobs.sqlite'));
@@ -42,7 +44,7 @@ test('queue → renderer process (engine → upscaler) → file: jobs render on 
   }
   assert.equal(service.get(second.job.id)!.result!.settings.steps, 2);
   const stages = new Set(events.flatMap((e) => (e.type === 'progress' ? [e.progress.stage] : [])));
-  assert.deepEqual([...stages].sort(), ['decoding', 'denoising', 'encoding-prompt', 'loading', 'saving', 'upscaling']);
+  assert.deepEqual([...stages].sort(), ['checking', 'decoding', 'denoising', 'encoding-prompt', 'loading', 'saving', 'upscaling']);
   const preview = events.find((e) => e.type === 'progress' && e.progress.stage === 'denoising');
   assert.ok(preview?.type === 'progress' && preview.progress.stage === 'denoising' && preview.progress.preview !== undefined);
 

@@ -6,6 +6,7 @@ import { CUT_OFF_REPLY } from '../../src/platforms/discord/discord-bot.js';
 import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { slashCommand } from '../fakes/discord/interactions.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { installPassingChecker } from '../fixtures/safety-checker-fixture.js';
 import { npmStart } from '../helpers/npm-start.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
@@ -14,7 +15,7 @@ test('a bot killed while it handles /imagine answers the interaction it left thi
   const discord = new FakeDiscord();
   await discord.start();
   const work = await tempDir();
-  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' }); await installPassingChecker(join(work, 'models'));
   const env = { LOG_LEVEL: 'info', DISCORD_TOKEN: 'fake-token', DISCORD_APPLICATION_ID: discord.applicationId, DISCORD_API_URL: discord.apiUrl, MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none' };
   // Never downloaded: the fake holds the request open.
   const attachment = discord.hostAttachment('start.png', Buffer.from('never sent'));

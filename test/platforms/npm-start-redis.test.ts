@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { installPassingChecker } from '../fixtures/safety-checker-fixture.js';
 import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { slashCommand as discordCommand } from '../fakes/discord/interactions.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
@@ -44,7 +45,7 @@ describe('npm start with QUEUE=redis and two npm run worker processes', { skip }
   before(async () => {
     ({ discord, slack } = await startFakePlatforms());
     const work = await tempDir();
-    await writeSdxlFixture(join(work, 'gpu', 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    await writeSdxlFixture(join(work, 'gpu', 'models', 'sdxl-turbo'), { variant: 'optimum-2023' }); await installPassingChecker(join(work, 'gpu', 'models'));
     const queue = { QUEUE: 'redis', REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'info' };
     frontEnv = {
       ...queue,

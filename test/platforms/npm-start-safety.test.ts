@@ -8,6 +8,7 @@ import { FakeSlack } from '../fakes/slack/fake-slack.js';
 import { npmRunWorker, npmStart } from '../helpers/npm-start.js';
 import { startOwnRedis } from '../helpers/redis.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { installPassingChecker } from '../fixtures/safety-checker-fixture.js';
 import { ensureRedisReachable } from '../../src/jobs/redis/redis-reachable.js';
 import { closedPort } from '../helpers/closed-port.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -112,7 +113,7 @@ describe('npm start when a platform cannot be reached', () => {
   for (const [command, start] of [['npm start', npmStart], ['npm run worker', npmRunWorker]] as const) {
     test(`Redis that never answers: ${command} waits a bounded while, then one line that names REDIS_URL and the cause, exit 1`, async () => {
       const work = await tempDir();
-      await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+      await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' }); await installPassingChecker(join(work, 'models'));
       const port = await closedPort();
       const discordPort = await closedPort();
       const bot = start({ DISCORD_TOKEN: 'fake-token', DISCORD_APPLICATION_ID: '800000000000000001', DISCORD_API_URL: `http://127.0.0.1:${discordPort}/api`, QUEUE: 'redis', REDIS_URL: `redis://imagine:s3cret@127.0.0.1:${port}/0`, RENDER: 'false', MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'info' });

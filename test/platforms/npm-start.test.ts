@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { configuredPlatforms } from '../../src/platforms/configured-platforms.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { installPassingChecker, writeSafetyCheckerFixture } from '../fixtures/safety-checker-fixture.js';
 import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { buttonClick as discordButton, slashCommand as discordCommand } from '../fakes/discord/interactions.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
@@ -33,7 +34,7 @@ async function until(condition: () => boolean, what: () => string, limitMs = 60_
 async function fixtureBotSetup(): Promise<Awaited<ReturnType<typeof startFakePlatforms>> & { env: Record<string, string> }> {
   const platforms = await startFakePlatforms();
   const work = await tempDir();
-  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' }); await installPassingChecker(join(work, 'models'));
   const env = { ...fakePlatformsEnv(platforms.discord, platforms.slack), MODELS_DIR: join(work, 'models'), DATA_DIR: join(work, 'data'), MODELS_AUTO_DOWNLOAD: 'false', UPSCALER: 'none', LOG_LEVEL: 'warn' };
   return { ...platforms, env };
 }
@@ -67,7 +68,7 @@ describe('npm start with Discord and Slack in one process', () => {
   before(async () => {
     ({ discord, slack } = await startFakePlatforms());
     const work = await tempDir();
-    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' }); await installPassingChecker(join(work, 'models'));
     env = {
       ...fakePlatformsEnv(discord, slack),
       MODELS_DIR: join(work, 'models'),
@@ -261,6 +262,8 @@ describe('MODEL as the path of a model folder', () => {
     await slack.start();
     const work = await tempDir();
     const folder = await writeSdxlFixture(join(work, 'elsewhere', 'my-turbo'), { variant: 'optimum-2023' });
+    // A model folder with its own safety_checker/ (as SD 1.x exports have) needs no download of the catalog's.
+    await writeSafetyCheckerFixture(folder, { flagAbove: Number.POSITIVE_INFINITY });
     const env = {
       ...fakePlatformsEnv(discord, slack),
       MODELS_DIR: join(work, 'models'),
@@ -306,7 +309,7 @@ describe('npm start with Slack in HTTP mode', () => {
     const slack = new FakeSlack();
     await slack.start();
     const work = await tempDir();
-    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' }); await installPassingChecker(join(work, 'models'));
     const secret = 'fake-signing-secret';
     const env = {
       SLACK_BOT_TOKEN: slack.botToken,
@@ -356,6 +359,9 @@ describe('the first npm start of a fresh clone', { skip: fsrcnn === undefined ? 
     const work = await tempDir();
     await hub.publishFolder('stabilityai/sdxl-turbo', 'main', await writeSdxlFixture(join(work, 'published'), { variant: 'optimum-2024' }));
     hub.github.set('Saafke/FSRCNN_Tensorflow/master/models/FSRCNN_x4.pb', await readFile(fsrcnn!));
+    const checker = join(work, 'published-checker');
+    await writeSafetyCheckerFixture(checker, { flagAbove: Number.POSITIVE_INFINITY });
+    await hub.publishFolder('CompVis/stable-diffusion-v1-4', 'onnx', checker);
     const modelsDir = join(work, 'models');
     const env = {
       SLACK_BOT_TOKEN: slack.botToken,
@@ -373,6 +379,7 @@ describe('the first npm start of a fresh clone', { skip: fsrcnn === undefined ? 
       assert.match(bot.output(), /downloading sdxl-turbo, once/);
       assert.match(bot.output(), /installed sdxl-turbo \([\d.]+ MiB\) from stabilityai\/sdxl-turbo@main \(fp32\)/);
       assert.match(bot.output(), /installed fsrcnn-x4/);
+      assert.match(bot.output(), /installed safety-checker \([\d.]+ KiB\) from CompVis\/stable-diffusion-v1-4@onnx/);
       assert.deepEqual(await listInstalledModels(modelsDir), ['sdxl-turbo']);
       assert.deepEqual(await listInstalledUpscalers(modelsDir), ['fsrcnn-x4']);
 

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { slashCommand } from '../fakes/discord/interactions.js';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { installPassingChecker } from '../fixtures/safety-checker-fixture.js';
 import { npmStart } from '../helpers/npm-start.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
@@ -12,7 +13,7 @@ test('SIGTERM while Discord stops answering: the bot still ends by itself, sayin
   const discord = new FakeDiscord();
   await discord.start();
   const work = await tempDir();
-  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' }); await installPassingChecker(join(work, 'models'));
   const bot = npmStart({
     DISCORD_TOKEN: 'fake-token',
     DISCORD_APPLICATION_ID: discord.applicationId,

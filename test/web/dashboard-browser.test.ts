@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { installPassingChecker } from '../fixtures/safety-checker-fixture.js';
 import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
 import { slashCommand } from '../fakes/slack/slack-requests.js';
 import { chromiumSkipReason, launchChromium } from '../helpers/chromium.js';
@@ -52,7 +53,7 @@ describe('the web dashboard in Chromium, against npm start with Slack', { skip }
     slack = fake;
     await fake.start();
     const work = await tempDir();
-    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+    await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' }); await installPassingChecker(join(work, 'models'));
     const port = await closedPort();
     base = `http://127.0.0.1:${port}`;
     bot = npmStart({

@@ -7,7 +7,9 @@ import type { Device } from '../../diffusion/onnx/execution-device.js';
 import { formatBytes } from '../../imaging/encode-within-limit.js';
 import { convertAndInstall } from '../../upscale/convert-upscaler.js';
 import { listInstalledUpscalers } from '../../upscale/installed-upscalers.js';
-import { modelSource, type Catalog, type CatalogUpscaler, type ModelSource } from '../model-catalog.js';
+import { modelSource, type Catalog, type CatalogSafetyChecker, type CatalogUpscaler, type ModelSource } from '../model-catalog.js';
+import { readClipImageSettings } from '../../safety/clip-image-processor.js';
+import { safetyCheckerIn } from '../../safety/safety-checker-files.js';
 import { downloadFile, partialPath } from './file-download.js';
 import { listHubFiles, type DownloadHosts, type RemoteFile } from './remote-files.js';
 
@@ -56,6 +58,8 @@ const DISK_MARGIN_BYTES = 256 * 2 ** 20;
 export async function downloadFromCatalog(catalog: Catalog, id: string, options: DownloadOptions): Promise<DownloadReport> {
   const upscaler = catalog.upscalers[id] as CatalogUpscaler | undefined;
   if (upscaler !== undefined) return downloadUpscaler(id, upscaler, options);
+  const checker = catalog.safetyCheckers[id] as CatalogSafetyChecker | undefined;
+  if (checker !== undefined) return downloadSafetyChecker(id, checker, options);
   return downloadModel(modelSource(catalog, id, options.device, options.variant), options);
 }
 
@@ -104,6 +108,25 @@ async function completeInstalledModel(source: ModelSource, target: string, optio
   await writeSourceRecord(target, source, files);
   const bytes = missing.reduce((sum, file) => sum + (file.size ?? 0), 0);
   return { id: source.id, dir: target, bytes, files: missing.length, source: `${source.repository}@${source.revision} (${source.variant})`, added: missing.map((file) => file.path) };
+}
+
+/**
+ * The safety checker: its graph and its image processor's settings from a diffusers export, checked against the hub's
+ * hashes like a model's files, the settings read as the renderer will read them, then moved into MODELS_DIR/<id>.
+ */
+async function downloadSafetyChecker(id: string, checker: CatalogSafetyChecker, options: DownloadOptions): Promise<DownloadReport> {
+  const target = join(options.modelsDir, id);
+  if (await pathExists(target)) throw new UserError(`the ${id} is already installed in ${resolve(target)}; check it with \`imagine models verify ${id}\`, or remove it first`);
+  const files = await listHubFiles(options.hosts, checker.repository, checker.revision, checker.files);
+  const staging = await fetchIntoStaging(files, stagingDir(options.modelsDir, id), options);
+  const found = await safetyCheckerIn(staging, id);
+  if (found === undefined) throw new UserError(`${checker.repository}@${checker.revision} lacks safety_checker/model.onnx or feature_extractor/preprocessor_config.json`);
+  await readClipImageSettings(found.preprocessor);
+  const source: ModelSource = { id, variant: 'fp32', repository: checker.repository, revision: checker.revision, patterns: checker.files, approximateBytes: checker.approximateBytes, note: checker.note };
+  await writeSourceRecord(staging, source, files);
+  await rename(staging, target);
+  const bytes = files.reduce((sum, file) => sum + (file.size ?? 0), 0);
+  return { id, dir: target, bytes, files: files.length, source: `${checker.repository}@${checker.revision}` };
 }
 
 async function downloadUpscaler(id: string, upscaler: CatalogUpscaler, options: DownloadOptions): Promise<DownloadReport> {

@@ -71,6 +71,12 @@ function events(handlers) {
 
 // ---- Gallery
 
+/** What stands in a held picture's place: members never load it; admins load its blurred thumbnail. */
+function heldImage(picture) {
+  if (me.role !== 'admin') return element('span', { className: 'held-tile', text: 'Held back by the safety check' });
+  return element('img', { src: picture.thumbnailUrl, alt: `${picture.prompt} (held back by the safety check, blurred)`, loading: 'lazy', width: 384, height: 384, className: 'held' });
+}
+
 function galleryCard(picture) {
   return element(
     'li',
@@ -78,7 +84,7 @@ function galleryCard(picture) {
     element(
       'a',
       { href: `/pictures/${picture.id}`, title: picture.prompt },
-      element('img', { src: picture.thumbnailUrl, alt: picture.prompt, loading: 'lazy', width: 384, height: 384 }),
+      picture.held ? heldImage(picture) : element('img', { src: picture.thumbnailUrl, alt: picture.prompt, loading: 'lazy', width: 384, height: 384 }),
       element('span', { className: 'caption', text: picture.prompt }),
       element('span', { className: 'meta', text: `${picture.requester} · ${picture.model} · ${formatDate(picture.finishedAt)}` }),
     ),
@@ -153,9 +159,16 @@ async function picturePage() {
     return;
   }
   document.title = `${picture.prompt.slice(0, 60)} · imagine`;
-  document.getElementById('picture-image').src = picture.imageUrl;
-  document.getElementById('picture-image').alt = picture.prompt;
-  document.getElementById('picture-link').href = picture.imageUrl;
+  const image = document.getElementById('picture-image');
+  const download = document.getElementById('picture-download');
+  if (picture.held) {
+    showHeld(picture, image, download);
+  } else {
+    image.src = picture.imageUrl;
+    image.alt = picture.prompt;
+    document.getElementById('picture-link').href = picture.imageUrl;
+    download.href = picture.downloadUrl;
+  }
   document.getElementById('picture-prompt').textContent = picture.prompt;
   const rows = [
     ['Negative prompt', picture.negativePrompt || '—'],
@@ -185,9 +198,46 @@ async function picturePage() {
     }
     document.getElementById('copy-result').textContent = 'Copied.';
   });
-  const download = document.getElementById('picture-download');
-  download.href = picture.downloadUrl;
   document.getElementById('picture').hidden = false;
+}
+
+/**
+ * A picture the safety check held back. A member is told so and loads nothing of it; an admin sees it blurred and
+ * may reveal it: a POST the server logs, whose bytes are shown (and offered for download) from memory.
+ */
+function showHeld(picture, image, download) {
+  const note = document.getElementById('picture-held');
+  note.hidden = false;
+  download.hidden = true;
+  if (me.role !== 'admin') {
+    document.getElementById('picture-link').hidden = true;
+    note.textContent = 'The safety check held this picture back, so it is not shown.';
+    return;
+  }
+  note.textContent = 'The safety check held this picture back. It is blurred; revealing it is logged.';
+  image.src = picture.imageUrl;
+  image.alt = `${picture.prompt} (held back by the safety check, blurred)`;
+  image.classList.add('held');
+  const reveal = element('button', { type: 'button', text: 'Reveal' });
+  reveal.addEventListener('click', async () => {
+    reveal.disabled = true;
+    try {
+      const response = await fetch(`/api/pictures/${encodeURIComponent(picture.id)}/reveal`, { method: 'POST', headers: { 'x-csrf-token': me.csrf }, credentials: 'same-origin' });
+      if (!response.ok) throw new Error((await response.json()).error ?? `the server answered ${response.status}`);
+      const url = URL.createObjectURL(await response.blob());
+      image.src = url;
+      image.alt = picture.prompt;
+      image.classList.remove('held');
+      download.href = url;
+      download.hidden = false;
+      reveal.remove();
+      note.textContent = 'The safety check held this picture back. You revealed it (logged).';
+    } catch (error) {
+      note.textContent = error.message;
+      reveal.disabled = false;
+    }
+  });
+  note.after(reveal);
 }
 
 // ---- Queue and workers

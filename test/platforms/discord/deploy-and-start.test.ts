@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { writeSdxlFixture } from '../../fixtures/sdxl-fixture.js';
+import { installPassingChecker } from '../../fixtures/safety-checker-fixture.js';
 import { FakeDiscord } from '../../fakes/discord/fake-discord.js';
 import { slashCommand } from '../../fakes/discord/interactions.js';
 import { npmStart } from '../../helpers/npm-start.js';
@@ -21,7 +22,7 @@ before(async () => {
   discord = new FakeDiscord();
   await discord.start();
   const work = await tempDir();
-  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' });
+  await writeSdxlFixture(join(work, 'models', 'sdxl-turbo'), { variant: 'optimum-2023' }); await installPassingChecker(join(work, 'models'));
   env = {
     PATH: process.env.PATH ?? '',
     DISCORD_TOKEN: 'fake-token',
