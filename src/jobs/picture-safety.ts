@@ -61,7 +61,7 @@ export function hasFlaggedPicture(result: JobResult | undefined): boolean {
  */
 export function missingVerdict(request: JobRequest, result: Omit<JobResult, 'file'>): string | undefined {
   if (safetyRuleOf(request) === 'off') return undefined;
-  const pictures = result.settings.count ?? 1;
+  const pictures = request.upscaleOnly === true ? 1 : Math.max(request.count ?? 1, result.settings.count ?? 1);
   if (result.safety?.flagged.length === pictures) return undefined;
   return 'the render worker sent this picture back without the safety check’s verdict (an older worker?), so it was not posted';
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { CUDA_PLATFORM, missingCudaProviderFiles } from '../../src/diagnostics/cuda-provider-files.js';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
+import { installPassingChecker } from '../fixtures/safety-checker-fixture.js';
 import { FakeDiscord } from '../fakes/discord/fake-discord.js';
 import { FakeSlack } from '../fakes/slack/fake-slack.js';
 import { imagine } from '../helpers/run-cli.js';
@@ -25,6 +26,7 @@ before(async () => {
   const files = ['unet/model.onnx', 'unet/model.onnx_data', 'vae_decoder/model.onnx'];
   const sizes = await Promise.all(files.map(async (path) => ({ path, size: (await stat(join(model, path))).size })));
   await writeFile(join(model, 'download-source.json'), JSON.stringify({ id: 'sdxl-turbo', variant: 'fp32', repository: 'stabilityai/sdxl-turbo', revision: 'main', files: sizes }));
+  await installPassingChecker(join(work, 'models'));
   env = {
     MODELS_DIR: join(work, 'models'),
     DATA_DIR: join(work, 'data'),
@@ -58,6 +60,7 @@ test('imagine doctor on a machine where everything is in place: one line per che
   }
   assert.match(result.stdout, /\nok {4}model sdxl-turbo \(MODEL\): SDXL, 512 px; 3 files as downloaded from stabilityai\/sdxl-turbo@main\n/);
   assert.match(result.stdout, /\n-- {4}upscaler \(UPSCALER=none\): pictures are delivered at the render size\n/);
+  assert.match(result.stdout, /\nok {4}safety check \(SAFETY=block\): safety-checker \(installed by hand\); pictures are judged at 224×224 /);
   assert.match(result.stdout, /\nok {4}Discord: token accepted: application imagine, bot imagine\n/);
   assert.match(result.stdout, /\nok {4}Slack \(Socket Mode\): token accepted: the bot is imagine in Fake team, and the app token opens Socket Mode\n/);
   assert.match(result.stdout, /\nok {4}DATA_DIR .*: writable\n/);
@@ -71,6 +74,8 @@ test('imagine doctor names every problem and what to do about it, and exits 2', 
   const unet = join(work, 'models', 'sdxl-turbo', 'unet', 'model.onnx_data');
   const original = await readFile(unet);
   await writeFile(unet, original.subarray(0, 100));
+  const checker = join(work, 'models', 'safety-checker');
+  await rename(checker, `${checker}.away`);
   try {
     const result = await imagine(['doctor'], work, { ...env, DISCORD_TOKEN: 'wrong-token', SLACK_BOT_TOKEN: 'xoxb-wrong', DATA_DIR: join(blocker, 'data'), MODEL: 'sd-1.5', UPSCALER: 'edsr-x4' });
     assert.equal(result.code, 2, result.stdout + result.stderr);
@@ -80,9 +85,13 @@ test('imagine doctor names every problem and what to do about it, and exits 2', 
     assert.match(result.stdout, /\nFAIL {2}Discord: DISCORD_TOKEN was refused: reset it under Bot in the Discord developer portal\n/);
     assert.match(result.stdout, /\nFAIL {2}Slack \(Socket Mode\): SLACK_BOT_TOKEN was refused \(invalid_auth\)/);
     assert.match(result.stdout, /\nFAIL {2}DATA_DIR .*: not writable \(.*\): point DATA_DIR at a folder the bot may write\n/);
-    assert.match(result.stderr, /(^|\n)error: 6 problems found; each FAIL line says what to do\n$/);
+    assert.match(result.stdout, /\nFAIL {2}safety check \(SAFETY=block\): the safety checker is not installed, so no picture can be checked: run `npx imagine models download safety-checker` on the machine that renders, or set SAFETY=off/);
+    assert.match(result.stderr, /(^|\n)error: 7 problems found; each FAIL line says what to do\n$/);
+    const off = await imagine(['doctor'], work, { ...env, SAFETY: 'off' });
+    assert.match(off.stdout, /\n-- {4}safety check \(SAFETY=off\): no picture is checked: whatever the model draws is posted\n/);
   } finally {
     await writeFile(unet, original);
+    await rename(`${checker}.away`, checker);
   }
 });
 

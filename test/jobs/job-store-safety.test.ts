@@ -188,6 +188,39 @@ describe('fairness across restarts and history', () => {
   });
 });
 
+test('a picture the safety check held back is deleted SAFETY_KEEP_HOURS after it finished; shown ones follow OUTPUT_RETENTION', async () => {
+  const dir = await tempDir();
+  const store = new JobStore(join(dir, 'jobs.sqlite'));
+  const manual = new ManualRunner();
+  let now = Date.now();
+  const retention = new OutputRetention(store, 100, undefined, { keepMs: 24 * 3600_000, clock: () => now });
+  const service = new LocalJobService({ store, runner: manual.runner, limits: LIMITS, retention });
+  service.start();
+  const verdicts: [string, JobRequest['safety'], boolean[], number?][] = [
+    ['held', 'block', [true]],
+    ['spoilered', 'spoiler', [true]],
+    ['grid with one held', 'block', [false, true, false, false], 4],
+    ['passed', 'block', [false]],
+  ];
+  const files: Record<string, string> = {};
+  for (const [i, [prompt, safety, flagged, count]] of verdicts.entries()) {
+    await service.enqueue(user('a'), { ...request(prompt), safety, ...(count === undefined ? {} : { count }) }, null);
+    const run = await manual.started(i + 1);
+    files[prompt] = join(dir, `${run.job.id}.png`);
+    await writeFile(files[prompt], 'png');
+    run.finish({ file: files[prompt], safety: { checker: 'safety-checker', flagged } });
+    await settle();
+  }
+  now += 23 * 3600_000;
+  await retention.prune();
+  assert.equal((await readdir(dir)).filter((name) => name.endsWith('.png')).length, 4, 'kept for a day for admins to review');
+  now += 2 * 3600_000;
+  await retention.prune();
+  const left = new Set(await readdir(dir));
+  assert.deepEqual(Object.keys(files).filter((prompt) => left.has(files[prompt].slice(dir.length + 1))), ['spoilered', 'grid with one held', 'passed']);
+  assert.equal(store.heldOutputsFinishedBefore(now).length, 0, 'marked: never looked at again');
+});
+
 describe('another process holding the store’s lock costs the event loop one short wait, not seconds', () => {
   test('a request that meets the lock waits for it on timers and is queued once the lock goes', async () => {
     const file = join(await tempDir(), 'jobs.sqlite');

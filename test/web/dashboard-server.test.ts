@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -62,6 +62,7 @@ describe('the dashboard server', () => {
   let live: LiveQueue;
   let metrics: DashboardMetrics;
   let clock = 1_000;
+  const logs: { message: string; context?: Record<string, unknown> }[] = [];
 
   before(async () => {
     work = await tempDir();
@@ -86,6 +87,7 @@ describe('the dashboard server', () => {
       lane: jobs,
       models: () => ['sdxl-turbo'],
       hostNames: ['127.0.0.1', 'bot.example.org'],
+      log: (_level, message, context) => logs.push({ message, ...(context === undefined ? {} : { context }) }),
     });
     base = `http://127.0.0.1:${await server.start()}`;
   });
@@ -187,6 +189,50 @@ describe('the dashboard server', () => {
     assert.equal((await fetch(`${base}/pictures/${shared}/thumbnail`, { headers: { cookie: admin.cookie } })).status, 404);
     await new ThumbnailCache(join(work, 'thumbnails')).sweep(store.pictureIds());
     assert.ok(!(await readdir(join(work, 'thumbnails'))).includes(`${shared}.webp`));
+  });
+
+  test('a picture the safety check held back: never served to members; blurred for admins until a logged reveal', async () => {
+    const before = runner.runs.length;
+    const { job } = await jobs.enqueue(ana, { ...request('a held fox'), safety: 'block' }, null);
+    const run = await runner.started(before + 1);
+    const file = join(work, `${job.id}.png`);
+    // Fine stripes: all detail, which a blur removes.
+    const stripes = Buffer.alloc(64 * 64 * 3);
+    for (let i = 0; i < 64 * 64; i++) stripes.fill(i % 2 === 0 ? 250 : 10, i * 3, i * 3 + 3);
+    await sharp(stripes, { raw: { width: 64, height: 64, channels: 3 } }).png().toFile(file);
+    run.finish({ file, width: 64, height: 64, safety: { checker: 'safety-checker', flagged: [true] } });
+    await settle();
+    const owner = await signIn({ actor: { owner: ana, admin: 'none' }, role: 'member' });
+    const admin = await signIn(communityAdmin);
+    const card = (await (await fetch(`${base}/api/pictures/${job.id}`, { headers: { cookie: owner.cookie } })).json()) as { held: boolean };
+    assert.equal(card.held, true, 'the card says so, even to the person who asked');
+    for (const suffix of ['/image', '/thumbnail', '/download']) assert.equal((await fetch(`${base}/pictures/${job.id}${suffix}`, { headers: { cookie: owner.cookie } })).status, 404, suffix);
+    const reveal = (who: { cookie: string; csrf: string }, csrf = who.csrf) => fetch(`${base}/api/pictures/${job.id}/reveal`, { method: 'POST', headers: { cookie: who.cookie, 'x-csrf-token': csrf, origin: base } });
+    assert.equal((await reveal(owner)).status, 404, 'a member cannot reveal what they may not see');
+
+    // How much neighbouring pixels differ on average: about 240 for the stripes, near 0 once blurred.
+    const detail = async (bytes: Buffer) => {
+      const { data, info } = await sharp(bytes).greyscale().raw().toBuffer({ resolveWithObject: true });
+      let sum = 0;
+      for (let y = 0; y < info.height; y++) for (let x = 1; x < info.width; x++) sum += Math.abs(data[y * info.width + x] - data[y * info.width + x - 1]);
+      return sum / (info.height * (info.width - 1));
+    };
+    for (const suffix of ['/thumbnail', '/image']) {
+      const blurred = await fetch(`${base}/pictures/${job.id}${suffix}`, { headers: { cookie: admin.cookie } });
+      assert.equal(blurred.status, 200, suffix);
+      const seen = await detail(Buffer.from(await blurred.arrayBuffer()));
+      assert.ok(seen < 2, `${suffix} is blurred: the stripes are gone (${seen})`);
+    }
+    assert.equal((await fetch(`${base}/pictures/${job.id}/download`, { headers: { cookie: admin.cookie } })).status, 403);
+    assert.equal((await reveal(admin, 'wrong')).status, 403, 'CSRF-checked like every action');
+    assert.ok(!logs.some((line) => line.message.startsWith('revealed')));
+    const revealed = await reveal(admin);
+    assert.equal(revealed.status, 200);
+    assert.equal(revealed.headers.get('cache-control'), 'private, no-store');
+    assert.deepEqual(Buffer.from(await revealed.arrayBuffer()), await readFile(file), 'the picture itself');
+    assert.deepEqual(logs.filter((line) => line.message.startsWith('revealed')), [
+      { message: 'revealed a picture the safety check held back', context: { jobId: job.id, by: 'mod', byId: 'slack:UMOD', checker: 'safety-checker' } },
+    ]);
   });
 
   test('a bad search is a 400 that says what is wrong', async () => {

@@ -83,6 +83,34 @@ describe('the queue on Redis: what is read from Redis is checked', { skip }, () 
     });
   }
 
+  test('a result without the safety check’s verdict is never shown: the job fails and says why, nothing is written', async () => {
+    const { names, prefix, service, outputsDir } = await setup();
+    const redis = new Redis(TEST_REDIS_URL);
+    // A worker of an older version: a well-formed result and a real picture, but no verdict.
+    const older = new Worker<RenderJobData, RenderReturn>(
+      names.queue('sdxl-turbo'),
+      async (job) => {
+        const key = names.result(job.data.id);
+        await redis.set(key, Buffer.from('a picture nobody checked'));
+        const { format, bytes, width, height, settings, upscaler, parameters, droppedTokens, durationMs } = fakeResult({ ...job.data, state: 'running', place: undefined, attempts: 1 });
+        return { result: { format, bytes, width, height, settings, upscaler, parameters, droppedTokens, durationMs }, resultKey: key };
+      },
+      { connection: { url: TEST_REDIS_URL, maxRetriesPerRequest: null }, prefix },
+    );
+    cleanups.push(async () => {
+      await older.close();
+      await redis.quit();
+    });
+    const { job } = await service.enqueue(ana, { ...base, prompt: 'unchecked', safety: 'block' }, null);
+    await until(() => service.get(job.id)?.state === 'failed', 'the job fails');
+    assert.deepEqual(service.get(job.id)?.error, { message: 'the render worker sent this picture back without the safety check’s verdict (an older worker?), so it was not posted', userFacing: true });
+    assert.deepEqual(await readdir(outputsDir).catch(() => []), []);
+    assert.equal(await redis.exists(names.result(job.id)), 0, 'the unchecked picture is not left in Redis');
+    // Where nothing is to be checked (SAFETY=off), the same worker's result is taken.
+    const { job: unchecked } = await service.enqueue(ana, { ...base, prompt: 'off', safety: 'off' }, null);
+    await until(() => service.get(unchecked.id)?.state === 'succeeded', 'the job succeeds');
+  });
+
   test('a job whose model is not its queue’s (a path, say) is refused by the worker before anything is opened', async () => {
     const { names, prefix, service } = await setup();
     const renderer = new ScriptedRenderer();
