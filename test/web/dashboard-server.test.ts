@@ -17,6 +17,7 @@ import { HOST_ADMIN, type Viewer } from '../../src/web/web-viewer.js';
 import { ViewerRights, type CommunityAdminCheck } from '../../src/web/viewer-rights.js';
 import { ManualRunner, settle } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { startDashboard, type DashboardHarness } from '../helpers/dashboard-harness.js';
 
 /*
  * The dashboard's server over real HTTP, on the in-process queue with a hand-driven runner: who may read and do
@@ -57,42 +58,17 @@ describe('the dashboard server', () => {
   let signIns: SignInStore;
   let jobs: LocalJobService;
   let runner: ManualRunner;
-  let server: DashboardServer;
   let base: string;
-  let live: LiveQueue;
   let metrics: DashboardMetrics;
   let clock = 1_000;
-  const logs: { message: string; context?: Record<string, unknown> }[] = [];
+  let harness: DashboardHarness;
 
   before(async () => {
-    work = await tempDir();
-    store = new JobStore(join(work, 'jobs.sqlite'));
-    signIns = new SignInStore(join(work, 'web.sqlite'));
-    runner = new ManualRunner();
-    jobs = new LocalJobService({ store, runner: runner.runner, limits: { perUser: 10, total: 50, timeoutMs: 60_000 } });
-    jobs.start();
-    live = new LiveQueue(jobs, jobs);
-    metrics = new DashboardMetrics(jobs, () => clock);
-    server = new DashboardServer({
-      host: '127.0.0.1',
-      port: 0,
-      secure: false,
-      jobs,
-      store,
-      signIns,
-      thumbnails: new ThumbnailCache(join(work, 'thumbnails')),
-      live,
-      metrics,
-      workers: new LocalLaneDirectory(jobs, 'cpu', () => ['sdxl-turbo']),
-      lane: jobs,
-      models: () => ['sdxl-turbo'],
-      hostNames: ['127.0.0.1', 'bot.example.org'],
-      log: (_level, message, context) => logs.push({ message, ...(context === undefined ? {} : { context }) }),
-    });
-    base = `http://127.0.0.1:${await server.start()}`;
+    harness = await startDashboard(() => clock);
+    ({ work, store, signIns, jobs, runner, base, metrics } = harness);
   });
 
-  after(() => stopDashboard({ server, live, metrics, jobs, signIns, store }));
+  after(() => harness.stop());
 
   /** Signs a viewer in through a link, as a browser does; returns the cookie header and the CSRF token. */
   async function signIn(viewer: Viewer): Promise<{ cookie: string; csrf: string }> {
@@ -225,12 +201,12 @@ describe('the dashboard server', () => {
     }
     assert.equal((await fetch(`${base}/pictures/${job.id}/download`, { headers: { cookie: admin.cookie } })).status, 403);
     assert.equal((await reveal(admin, 'wrong')).status, 403, 'CSRF-checked like every action');
-    assert.ok(!logs.some((line) => line.message.startsWith('revealed')));
+    assert.ok(!harness.logs.some((line) => line.message.startsWith('revealed')));
     const revealed = await reveal(admin);
     assert.equal(revealed.status, 200);
     assert.equal(revealed.headers.get('cache-control'), 'private, no-store');
     assert.deepEqual(Buffer.from(await revealed.arrayBuffer()), await readFile(file), 'the picture itself');
-    assert.deepEqual(logs.filter((line) => line.message.startsWith('revealed')), [
+    assert.deepEqual(harness.logs.filter((line) => line.message.startsWith('revealed')), [
       { message: 'revealed a picture the safety check held back', context: { jobId: job.id, by: 'mod', byId: 'slack:UMOD', checker: 'safety-checker' } },
     ]);
   });

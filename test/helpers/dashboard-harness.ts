@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { JobStore } from '../../src/jobs/job-store.js';
+import { LocalJobService } from '../../src/jobs/local-job-service.js';
+import { LocalLaneDirectory } from '../../src/jobs/local-lane-directory.js';
+import { DashboardMetrics } from '../../src/web/dashboard-metrics.js';
+import { DashboardServer } from '../../src/web/dashboard-server.js';
+import { LiveQueue } from '../../src/web/live-queue.js';
+import { SignInStore } from '../../src/web/sign-in-store.js';
+import { ThumbnailCache } from '../../src/web/thumbnail-cache.js';
+import { ManualRunner } from './fake-runner.js';
+import { tempDir } from './temp-dir.js';
+
+export interface LogLine {
+  readonly message: string;
+  readonly context?: Record<string, unknown>;
+}
+
+/** The dashboard's server on the in-process queue with a hand-driven runner, over real HTTP on a free port. */
+export interface DashboardHarness {
+  readonly work: string;
+  readonly store: JobStore;
+  readonly signIns: SignInStore;
+  readonly jobs: LocalJobService;
+  readonly runner: ManualRunner;
+  readonly server: DashboardServer;
+  readonly live: LiveQueue;
+  readonly metrics: DashboardMetrics;
+  readonly base: string;
+  /** What the server logged (its info lines: cancels, pauses, reveals). */
+  readonly logs: LogLine[];
+  stop(): Promise<void>;
+}
+
+export async function startDashboard(clock: () => number = Date.now): Promise<DashboardHarness> {
+  const work = await tempDir();
+  const store = new JobStore(join(work, 'jobs.sqlite'));
+  const signIns = new SignInStore(join(work, 'web.sqlite'));
+  const runner = new ManualRunner();
+  const jobs = new LocalJobService({ store, runner: runner.runner, limits: { perUser: 10, total: 50, timeoutMs: 60_000 } });
+  jobs.start();
+  const live = new LiveQueue(jobs, jobs);
+  const metrics = new DashboardMetrics(jobs, clock);
+  const logs: LogLine[] = [];
+  const server = new DashboardServer({
+    host: '127.0.0.1',
+    port: 0,
+    secure: false,
+    jobs,
+    store,
+    signIns,
+    thumbnails: new ThumbnailCache(join(work, 'thumbnails')),
+    live,
+    metrics,
+    workers: new LocalLaneDirectory(jobs, 'cpu', () => ['sdxl-turbo']),
+    lane: jobs,
+    models: () => ['sdxl-turbo'],
+    hostNames: ['127.0.0.1', 'bot.example.org'],
+    log: (_level, message, context) => logs.push({ message, ...(context === undefined ? {} : { context }) }),
+  });
+  const base = `http://127.0.0.1:${await server.start()}`;
+  // Stopped in the order the bot stops them.
+  const stop = async () => {
+    await server.stop();
+    live.stop();
+    metrics.stop();
+    await jobs.shutdown(1000);
+    signIns.close();
+    store.close();
+  };
+  return { work, store, signIns, jobs, runner, server, live, metrics, base, logs, stop };
+}
