@@ -59,8 +59,8 @@ if (json) {
   console.log(responsivenessTables(responsiveness));
 } else if (realScale !== undefined) {
   const p = realScale.params;
-  console.log(`${realScale.model}, 512×512, ${realScale.steps} step(s), EDSR ×4 tiled, PNG (CPU, all cores; ms)`);
-  console.log(`parameters: UNet ${p.unet.toLocaleString('en')}, CLIP-L ${p.textEncoder.toLocaleString('en')}, bigG ${p.textEncoder2.toLocaleString('en')}, VAE decoder ${p.vaeDecoder.toLocaleString('en')}, EDSR ${p.upscaler.toLocaleString('en')}; ${realScale.weightsGiB.toFixed(1)} GiB of weights`);
+  console.log(`${realScale.model}, 512×512, ${realScale.steps} step(s), safety check, EDSR ×4 tiled, PNG (CPU, all cores; ms)`);
+  console.log(`parameters: UNet ${p.unet.toLocaleString('en')}, CLIP-L ${p.textEncoder.toLocaleString('en')}, bigG ${p.textEncoder2.toLocaleString('en')}, VAE decoder ${p.vaeDecoder.toLocaleString('en')}, EDSR ${p.upscaler.toLocaleString('en')}, safety checker ${p.safetyChecker.toLocaleString('en')}; ${realScale.weightsGiB.toFixed(1)} GiB of weights`);
   console.table(
     realScale.modes.map((row) => ({
       mode: row.mode,
@@ -68,6 +68,9 @@ if (json) {
       'text encoding': fixed(row.encodeMs),
       'UNet per step': fixed(row.unetStepMs),
       'VAE decode': fixed(row.decodeMs),
+      'safety check': fixed(row.safetyMs),
+      'later check': fixed(row.safetyWarmMs),
+      'check share': `${((100 * row.safetyWarmMs) / (row.engineMs + row.safetyWarmMs + row.upscaleMs + row.encodeImageMs)).toFixed(1)} %`,
       'EDSR ×4': fixed(row.upscaleMs),
       'FSRCNN ×4': fixed(row.fsrcnnMs),
       'PNG encode': fixed(row.encodeImageMs),

@@ -13,6 +13,8 @@ import { OPTIMUM_FP32, type ExportLayout } from './export-layout.js';
 import type { RealGraph } from './real-graph.js';
 import { SD15_UNET, SDXL_UNET, unetGraph } from './unet.js';
 import { vaeDecoderGraph } from './vae-decoder.js';
+import { safetyCheckerGraph } from './safety-checker-graph.js';
+import { SD15_PREPROCESSOR_CONFIG } from '../../test/fixtures/safety-checker-fixture.js';
 
 /** Bumped whenever a graph changes, so that a cached folder from an older generator is written again. */
 const GENERATOR_VERSION = 1;
@@ -85,6 +87,25 @@ export async function ensureRealSdxlTurbo(log: (line: string) => void = () => un
   await writeJson(join(dir, 'vae_decoder', 'config.json'), { _class_name: 'AutoencoderKL', scaling_factor: 0.13025, force_upcast: layout.precision === 'float32' });
   await writeJson(marker, { generator: GENERATOR_VERSION, seed: SEED, bytes });
   return { dir, params, bytes, writeMs: performance.now() - started };
+}
+
+/**
+ * The SD safety checker of the real shape (CLIP ViT-L/14 vision tower, projection, concepts; generated weights) in the
+ * diffusers converter's layout, with SD 1.5's preprocessor config, written once into the cache; the folder.
+ */
+export async function ensureRealSafetyChecker(root = realScaleCacheDir()): Promise<{ dir: string; params: number }> {
+  const dir = join(root, `safety-checker-v${GENERATOR_VERSION}`);
+  const graph = safetyCheckerGraph();
+  const marker = join(dir, 'generated.json');
+  if (!(await pathExists(marker))) {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(join(dir, 'safety_checker'), { recursive: true });
+    await mkdir(join(dir, 'feature_extractor'), { recursive: true });
+    await graph.write(join(dir, 'safety_checker', 'model.onnx'), join(dir, 'safety_checker', 'weights.pb'), SEED);
+    await writeJson(join(dir, 'feature_extractor', 'preprocessor_config.json'), SD15_PREPROCESSOR_CONFIG);
+    await writeJson(marker, { generator: GENERATOR_VERSION, seed: SEED });
+  }
+  return { dir, params: graph.parameterCount };
 }
 
 /**

@@ -7,7 +7,7 @@ import { convertAndInstall } from '../../src/upscale/convert-upscaler.js';
 import { upscalersDir } from '../../src/upscale/installed-upscalers.js';
 import { edsrGraph, REAL_EDSR } from '../../test/fixtures/edsr-graph.js';
 import { sharedDataPath } from '../../test/fixtures/shared-data.js';
-import { ensureRealEdsr, ensureRealSdxlTurbo, realScaleCacheDir } from './real-models.js';
+import { ensureRealEdsr, ensureRealSafetyChecker, ensureRealSdxlTurbo, realScaleCacheDir } from './real-models.js';
 
 const WORKER = fileURLToPath(new URL('./real-scale-worker.ts', import.meta.url));
 
@@ -18,6 +18,10 @@ export interface RealScaleMode {
   readonly encodeMs: number;
   readonly unetStepMs: number;
   readonly decodeMs: number;
+  /** The safety check in the render, its session's load included (the first picture of a process). */
+  readonly safetyMs: number;
+  /** The check of a later picture, its session loaded (resident) or loaded again (sequential). */
+  readonly safetyWarmMs: number;
   readonly upscaleMs: number;
   readonly fsrcnnMs: number;
   readonly encodeImageMs: number;
@@ -31,7 +35,7 @@ export interface RealScaleMode {
 export interface RealScaleReport {
   readonly model: string;
   readonly steps: number;
-  readonly params: { unet: number; textEncoder: number; textEncoder2: number; vaeDecoder: number; upscaler: number };
+  readonly params: { unet: number; textEncoder: number; textEncoder2: number; vaeDecoder: number; upscaler: number; safetyChecker: number };
   readonly weightsGiB: number;
   readonly generateMs: number;
   readonly modes: RealScaleMode[];
@@ -44,8 +48,9 @@ export interface RealScaleReport {
 export async function benchRealScale(steps: number, log: (line: string) => void): Promise<RealScaleReport> {
   const model = await ensureRealSdxlTurbo(log);
   const upscalers = await ensureUpscalers();
+  const checker = await ensureRealSafetyChecker();
   const inProcess = async (mode: string) => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', WORKER, mode, String(steps), model.dir, upscalers.edsr, upscalers.fsrcnn], { maxBuffer: 1 << 20 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', WORKER, mode, String(steps), model.dir, upscalers.edsr, upscalers.fsrcnn, 'cpu', checker.dir], { maxBuffer: 1 << 20 });
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
   };
   const rendered = [];
@@ -66,7 +71,7 @@ export async function benchRealScale(steps: number, log: (line: string) => void)
   return {
     model: 'sdxl-turbo fp32 (real architectures, generated weights)',
     steps,
-    params: { unet: model.params.unet, textEncoder: model.params.text_encoder, textEncoder2: model.params.text_encoder_2, vaeDecoder: model.params.vae_decoder, upscaler: edsrParams },
+    params: { unet: model.params.unet, textEncoder: model.params.text_encoder, textEncoder2: model.params.text_encoder_2, vaeDecoder: model.params.vae_decoder, upscaler: edsrParams, safetyChecker: checker.params },
     weightsGiB: model.bytes / 2 ** 30,
     generateMs: model.writeMs,
     modes,

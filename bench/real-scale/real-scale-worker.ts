@@ -10,14 +10,16 @@ import { TextToImagePipeline, type MemoryMode } from '../../src/diffusion/pipeli
 import { RenderPipeline } from '../../src/jobs/render-pipeline.js';
 import { findPreset } from '../../src/upscale/upscaler-descriptor.js';
 import { Upscaler } from '../../src/upscale/upscaler.js';
+import { PictureChecker } from '../../src/safety/picture-checker.js';
+import { safetyCheckerIn } from '../../src/safety/safety-checker-files.js';
 
 /**
- * `real-scale-worker.ts MODE STEPS MODEL_DIR EDSR_DIR FSRCNN_DIR|- [DEVICE]`: one SDXL-Turbo render at 512×512 through
- * the engine, EDSR ×4 (tiled) and PNG encoding, as `imagine render` runs it, in one memory mode and a process of its
- * own; then FSRCNN ×4 on the same size (unless '-'). MODE `bare` makes the same session.run calls without the engine,
- * one session at a time. Prints one JSON line.
+ * `real-scale-worker.ts MODE STEPS MODEL_DIR EDSR_DIR FSRCNN_DIR|- [DEVICE] [CHECKER_DIR]`: one SDXL-Turbo render at
+ * 512×512 through the engine, the safety check (with CHECKER_DIR), EDSR ×4 (tiled) and PNG encoding, as the bot's
+ * renderer runs it, in one memory mode and a process of its own; then FSRCNN ×4 on the same size (unless '-'). MODE
+ * `bare` makes the same session.run calls without the engine, one session at a time. Prints one JSON line.
  */
-const [mode, stepsArg, modelDir, edsrDir, fsrcnnDir, deviceArg = 'cpu'] = process.argv.slice(2) as [MemoryMode | 'bare', string, string, string, string, string?];
+const [mode, stepsArg, modelDir, edsrDir, fsrcnnDir, deviceArg = 'cpu', checkerDir] = process.argv.slice(2) as [MemoryMode | 'bare', string, string, string, string, string?, string?];
 const steps = Number(stepsArg);
 
 /** Sizes of the named dimensions in a 512×512 render at batch 1. */
@@ -53,11 +55,19 @@ if (mode === 'bare') {
 const baselineRssMiB = process.memoryUsage().rss / 2 ** 20;
 const engine = new TextToImagePipeline(await readModelFolder(modelDir), loader, mode);
 const edsr = await Upscaler.open(edsrDir, { ...findPreset('edsr-x4'), name: 'edsr-x4' }, loader);
-const pipeline = new RenderPipeline(engine, edsr, 'sdxl-turbo (real architecture, generated weights)');
-const rendered = await pipeline.render({ prompt: 'a red fox in fresh snow, golden hour', seed: 7, steps, width: 512, height: 512 }, { format: 'png' });
+const checkerFiles = checkerDir === undefined ? undefined : await safetyCheckerIn(checkerDir, 'safety-checker');
+const checker = checkerFiles === undefined ? undefined : new PictureChecker(checkerFiles, loader, mode === 'resident');
+const pipeline = new RenderPipeline(engine, edsr, 'sdxl-turbo (real architecture, generated weights)', checker);
+// `allow`: checked, and upscaled whatever the verdict, so every stage runs.
+const rendered = await pipeline.render({ prompt: 'a red fox in fresh snow, golden hour', seed: 7, steps, width: 512, height: 512 }, { format: 'png', ...(checker === undefined ? {} : { safety: 'allow' }) });
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+// The check again with its session loaded (resident mode keeps it): what each later picture pays.
+const checkedAgainStart = performance.now();
+await checker?.flags([createRgbImage(512, 512, Uint8Array.from({ length: 512 * 512 * 3 }, (_, i) => (i * 97) % 256))]);
+const safetyWarmMs = checker === undefined ? undefined : performance.now() - checkedAgainStart;
 await engine.release();
 await edsr.release();
+await checker?.release();
 
 const fsrcnnMs = fsrcnnDir === '-' ? undefined : await timeFsrcnn(fsrcnnDir);
 
@@ -71,6 +81,8 @@ process.stdout.write(
     encodeMs: t.encodeMs,
     unetStepMs: t.denoiseMs / steps,
     decodeMs: t.decodeMs,
+    safetyMs: t.safetyMs,
+    safetyWarmMs,
     upscaleMs: t.upscaleMs,
     fsrcnnMs,
     encodeImageMs: t.encodeImageMs,

@@ -8,6 +8,12 @@ import type { RealGraph } from '../../bench/real-scale/real-graph.js';
 import { float32ArrayToHalfBits, halfBitsToFloat32Array } from '../../src/diffusion/onnx/float16.js';
 import { SD15_UNET, SDXL_UNET, unetGraph, type UnetArchitecture } from '../../bench/real-scale/unet.js';
 import { vaeDecoderGraph } from '../../bench/real-scale/vae-decoder.js';
+import { safetyCheckerGraph, SD_SAFETY_CHECKER } from '../../bench/real-scale/safety-checker-graph.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createRgbImage } from '../../src/core/rgb-image.js';
+import { SessionLoader } from '../../src/diffusion/onnx/session-loader.js';
+import { SafetyChecker } from '../../src/safety/safety-checker.js';
+import { SD15_PREPROCESSOR_CONFIG } from '../fixtures/safety-checker-fixture.js';
 import { edsrGraph, REAL_EDSR } from '../fixtures/edsr-graph.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -41,8 +47,14 @@ describe('real architectures: parameter counts', () => {
     within(count, 38_500_000, 'EDSR');
   });
 
+  // CLIP ViT-L/14's vision tower (303,179,776, the figure of transformers' CLIPVisionModel), the 1024 → 768
+  // projection and the 17 + 3 concept embeddings with their thresholds: the 1.22 GB of the export's fp32 file.
+  test('the SD safety checker 304.0 M', () => {
+    assert.equal(safetyCheckerGraph().parameterCount, 303_981_588);
+  });
+
   test('every weight has a unique name and a positive shape', () => {
-    for (const graph of [unetGraph(SDXL_UNET), clipTextGraph(CLIP_BIG_G), vaeDecoderGraph()]) {
+    for (const graph of [unetGraph(SDXL_UNET), clipTextGraph(CLIP_BIG_G), vaeDecoderGraph(), safetyCheckerGraph()]) {
       const names = graph.weights.map((weight) => weight.name);
       assert.equal(new Set(names).size, names.length);
       assert.ok(graph.weights.every((weight) => weight.dims.every((d) => Number.isInteger(d) && d > 0)));
@@ -107,6 +119,22 @@ describe('real architectures at a small width, run in onnxruntime', () => {
     const second = again['hidden_states.3'].data as Float32Array;
     assert.deepEqual(second.subarray(0, 6 * 64), first.subarray(0, 6 * 64));
     assert.notDeepEqual(second.subarray(6 * 64), first.subarray(6 * 64));
+  });
+
+  test('the safety checker: the real I/O, which the engine’s checker reads and runs', async () => {
+    const small = { ...SD_SAFETY_CHECKER, width: 64, layers: 2, heads: 4, intermediate: 128, projection: 32, imageSize: 56 };
+    const dir = await tempDir();
+    await mkdir(join(dir, 'safety_checker'), { recursive: true });
+    await safetyCheckerGraph(small).write(join(dir, 'safety_checker', 'model.onnx'), join(dir, 'safety_checker', 'weights.pb'), 7);
+    await mkdir(join(dir, 'feature_extractor'), { recursive: true });
+    await writeFile(join(dir, 'feature_extractor', 'preprocessor_config.json'), JSON.stringify({ ...SD15_PREPROCESSOR_CONFIG, size: 56, crop_size: 56 }));
+    const checker = await SafetyChecker.open({ model: join(dir, 'safety_checker', 'model.onnx'), preprocessor: join(dir, 'feature_extractor', 'preprocessor_config.json'), label: 'small' }, new SessionLoader({ device: 'cpu', threads: 1 }));
+    try {
+      const picture = createRgbImage(96, 80, Uint8Array.from({ length: 96 * 80 * 3 }, (_, i) => (i * 37) % 256));
+      assert.equal(await checker.flags(picture), false, 'thresholds above any cosine');
+    } finally {
+      await checker.release();
+    }
   });
 
   test('the VAE decoder: eight times the latent size, three colours', async () => {
