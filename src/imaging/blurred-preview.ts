@@ -7,34 +7,28 @@ import { createRgbImage, type RgbImage } from '../core/rgb-image.js';
  */
 export const PREVIEW_BLUR = 1 / 16;
 
-function gaussianKernel(sigma: number): Float64Array {
-  const radius = Math.ceil(3 * sigma);
-  const kernel = new Float64Array(2 * radius + 1);
-  let sum = 0;
-  for (let i = -radius; i <= radius; i++) {
-    kernel[i + radius] = Math.exp(-(i * i) / (2 * sigma * sigma));
-    sum += kernel[i + radius];
-  }
-  return kernel.map((value) => value / sum);
-}
+/** Box passes that together approximate the Gaussian (three: within a few percent of it). */
+const PASSES = 3;
 
-/** One Gaussian pass along rows (`step` 1) or columns, edges extended. */
-function pass(image: RgbImage, kernel: Float64Array, alongRows: boolean): RgbImage {
+/** One box pass along rows or columns with a running sum, edges extended: the same cost for any radius. */
+function boxPass(image: RgbImage, radius: number, alongRows: boolean): RgbImage {
   const { width, height, data } = image;
   const out = createRgbImage(width, height);
-  const radius = (kernel.length - 1) / 2;
-  const length = alongRows ? width : height;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const at = alongRows ? x : y;
-      for (let channel = 0; channel < 3; channel++) {
-        let sum = 0;
-        for (let k = -radius; k <= radius; k++) {
-          const position = Math.min(length - 1, Math.max(0, at + k));
-          const pixel = alongRows ? y * width + position : position * width + x;
-          sum += data[pixel * 3 + channel] * kernel[k + radius];
-        }
-        out.data[(y * width + x) * 3 + channel] = Math.round(sum);
+  const [lines, length] = alongRows ? [height, width] : [width, height];
+  // Where the line's pixels are: start and stride in bytes.
+  const stride = alongRows ? 3 : width * 3;
+  const lineStep = alongRows ? width * 3 : 3;
+  const window = 2 * radius + 1;
+  const padded = new Float64Array(length + 2 * radius);
+  for (let line = 0; line < lines; line++) {
+    for (let channel = 0; channel < 3; channel++) {
+      const first = line * lineStep + channel;
+      for (let i = 0; i < padded.length; i++) padded[i] = data[first + Math.min(length - 1, Math.max(0, i - radius)) * stride];
+      let sum = 0;
+      for (let i = 0; i < window; i++) sum += padded[i];
+      for (let at = 0; at < length; at++) {
+        out.data[first + at * stride] = Math.round(sum / window);
+        if (at + window < padded.length) sum += padded[at + window] - padded[at];
       }
     }
   }
@@ -43,6 +37,10 @@ function pass(image: RgbImage, kernel: Float64Array, alongRows: boolean): RgbIma
 
 /** A latent preview too blurred to show what a safety check would hold back (see PREVIEW_BLUR). */
 export function blurredPreview(preview: RgbImage): RgbImage {
-  const kernel = gaussianKernel(Math.max(preview.width, preview.height) * PREVIEW_BLUR);
-  return pass(pass(preview, kernel, true), kernel, false);
+  const sigma = Math.max(preview.width, preview.height) * PREVIEW_BLUR;
+  // Boxes of width w in three passes have the variance of a Gaussian of σ when w² = 4σ² + 1.
+  const radius = Math.max(1, Math.round((Math.sqrt(((12 * sigma * sigma) / PASSES) + 1) - 1) / 2));
+  let image = preview;
+  for (let pass = 0; pass < PASSES; pass++) image = boxPass(boxPass(image, radius, true), radius, false);
+  return image;
 }
