@@ -95,7 +95,7 @@ function table(rows: Row[]): string {
     const r = row.result as Record<string, number>;
     const device = typeof row.result.device === 'string' ? row.result.device : row.device;
     // The check as a later picture pays it (sequential mode loads its session for each picture, as it does the rest).
-    const total = r.encodeMs + r.unetStepMs * row.steps + r.decodeMs + (r.safetyWarmMs ?? 0) + r.upscaleMs + r.encodeImageMs;
+    const total = r.encodeMs + r.unetStepMs * row.steps + r.decodeMs + Number(row.result.safetyWarmMs ?? 0) + r.upscaleMs + r.encodeImageMs;
     lines.push(`| ${device} | ${row.precision} | ${row.steps} | ${ms(row, 'loadMs')} | ${ms(row, 'encodeMs')} | ${ms(row, 'unetStepMs')} | ${ms(row, 'decodeMs')} | ${ms(row, 'safetyWarmMs')} | ${ms(row, 'upscaleMs')} | ${ms(row, 'encodeImageMs')} | ${Math.round(total).toLocaleString('en')} | ${ms(row, 'peakRssMiB')} | ${row.gpuMemoryPeakMiB ?? '–'} |`);
   }
   return `${lines.join('\n')}\n`;

@@ -33,7 +33,7 @@ export function clipTextGraph(architecture: ClipTextArchitecture, layout: Export
   const graph = new RealGraph(layout.precision);
   const float = layout.precision;
   const layers = new Layers(graph);
-  const { width, heads } = architecture;
+  const { width } = architecture;
   const sequence = ['batch', 'sequence', width];
   const ids = graph.input('input_ids', architecture.projection === undefined ? layout.textEncoderIds : 'int64', ['batch', 'sequence']);
   const tokens = graph.node('Gather', [graph.weight('text_model.embeddings.token_embedding.weight', [architecture.vocabulary ?? VOCABULARY, width], { std: 0.02 }), ids]);
@@ -44,20 +44,7 @@ export function clipTextGraph(architecture: ClipTextArchitecture, layout: Export
   const causal = graph.floats(Array.from({ length: POSITIONS * POSITIONS }, (_, i) => (i % POSITIONS > Math.floor(i / POSITIONS) ? masked : 0)), [POSITIONS, POSITIONS]);
   const hidden = [h];
   for (let layer = 0; layer < architecture.layers; layer++) {
-    const prefix = `text_model.encoder.layers.${layer}`;
-    const n = layers.layerNorm(h, width, `${prefix}.layer_norm1`);
-    const attended = layers.attention(
-      layers.linear(n, width, width, `${prefix}.self_attn.q_proj`),
-      layers.linear(n, width, width, `${prefix}.self_attn.k_proj`),
-      layers.linear(n, width, width, `${prefix}.self_attn.v_proj`),
-      heads,
-      width / heads,
-      causal,
-    );
-    h = graph.node('Add', [h, layers.linear(attended, width, width, `${prefix}.self_attn.out_proj`)]);
-    const m = layers.linear(layers.layerNorm(h, width, `${prefix}.layer_norm2`), width, architecture.intermediate, `${prefix}.mlp.fc1`);
-    const activated = architecture.activation === 'quick_gelu' ? layers.quickGelu(m) : layers.gelu(m);
-    h = graph.node('Add', [h, layers.linear(activated, architecture.intermediate, width, `${prefix}.mlp.fc2`)]);
+    h = layers.clipEncoderLayer(h, `text_model.encoder.layers.${layer}`, architecture, causal);
     hidden.push(h);
   }
   const last = layers.layerNorm(h, width, 'text_model.final_layer_norm');

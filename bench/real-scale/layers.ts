@@ -65,6 +65,27 @@ export class Layers {
     return this.graph.node('Reshape', [this.graph.node('Transpose', [mixed], { perm: [0, 2, 1, 3] }), this.graph.ints([0, 0, heads * headDim])]);
   }
 
+  /**
+   * One layer of transformers' CLIPEncoder (text and vision towers alike): pre-norm self-attention and a pre-norm MLP,
+   * each added back to the stream; `mask` is the text tower's causal mask.
+   */
+  clipEncoderLayer(h: string, prefix: string, shape: { readonly width: number; readonly heads: number; readonly intermediate: number; readonly activation: 'quick_gelu' | 'gelu' }, mask?: string): string {
+    const { width, heads } = shape;
+    const n = this.layerNorm(h, width, `${prefix}.layer_norm1`);
+    const attended = this.attention(
+      this.linear(n, width, width, `${prefix}.self_attn.q_proj`),
+      this.linear(n, width, width, `${prefix}.self_attn.k_proj`),
+      this.linear(n, width, width, `${prefix}.self_attn.v_proj`),
+      heads,
+      width / heads,
+      mask,
+    );
+    const mixed = this.graph.node('Add', [h, this.linear(attended, width, width, `${prefix}.self_attn.out_proj`)]);
+    const m = this.linear(this.layerNorm(mixed, width, `${prefix}.layer_norm2`), width, shape.intermediate, `${prefix}.mlp.fc1`);
+    const activated = shape.activation === 'quick_gelu' ? this.quickGelu(m) : this.gelu(m);
+    return this.graph.node('Add', [mixed, this.linear(activated, shape.intermediate, width, `${prefix}.mlp.fc2`)]);
+  }
+
   /** [batch, C, H, W] → [batch, H·W, C]. */
   toTokens(x: string, channels: number): string {
     return this.graph.node('Transpose', [this.graph.node('Reshape', [x, this.graph.ints([0, channels, -1])])], { perm: [0, 2, 1] });

@@ -27,7 +27,7 @@ export const SD_SAFETY_CHECKER: SafetyCheckerArchitecture = { width: 1024, layer
 export function safetyCheckerGraph(architecture: SafetyCheckerArchitecture = SD_SAFETY_CHECKER): RealGraph {
   const graph = new RealGraph('float32');
   const layers = new Layers(graph);
-  const { width, heads, patch } = architecture;
+  const { width, patch } = architecture;
   const positions = (architecture.imageSize / patch) ** 2 + 1;
   const clip = graph.input('clip_input', 'float32', ['batch', 'channels', 'height', 'width']);
   const images = graph.input('images', 'float32', ['batch', 'height', 'width', 'channels']);
@@ -40,20 +40,7 @@ export function safetyCheckerGraph(architecture: SafetyCheckerArchitecture = SD_
   ]);
   const embedded = graph.node('Add', [graph.node('Concat', [classToken, patches], { axis: 1 }), graph.weight('vision_model.embeddings.position_embedding.weight', [positions, width], { std: 0.02 })]);
   let h = layers.layerNorm(embedded, width, 'vision_model.pre_layrnorm');
-  for (let layer = 0; layer < architecture.layers; layer++) {
-    const prefix = `vision_model.encoder.layers.${layer}`;
-    const n = layers.layerNorm(h, width, `${prefix}.layer_norm1`);
-    const attended = layers.attention(
-      layers.linear(n, width, width, `${prefix}.self_attn.q_proj`),
-      layers.linear(n, width, width, `${prefix}.self_attn.k_proj`),
-      layers.linear(n, width, width, `${prefix}.self_attn.v_proj`),
-      heads,
-      width / heads,
-    );
-    h = graph.node('Add', [h, layers.linear(attended, width, width, `${prefix}.self_attn.out_proj`)]);
-    const m = layers.linear(layers.layerNorm(h, width, `${prefix}.layer_norm2`), width, architecture.intermediate, `${prefix}.mlp.fc1`);
-    h = graph.node('Add', [h, layers.linear(layers.quickGelu(m), architecture.intermediate, width, `${prefix}.mlp.fc2`)]);
-  }
+  for (let layer = 0; layer < architecture.layers; layer++) h = layers.clipEncoderLayer(h, `vision_model.encoder.layers.${layer}`, { ...architecture, activation: 'quick_gelu' });
   const pooled = layers.layerNorm(graph.node('Gather', [h, graph.ints([0], [])], { axis: 1 }), width, 'vision_model.post_layernorm');
   const embeds = layers.linear(pooled, width, architecture.projection, 'visual_projection', false);
   const unit = (x: string) => graph.node('Div', [x, graph.node('Sqrt', [graph.node('ReduceSum', [graph.node('Mul', [x, x]), graph.ints([-1])], { keepdims: 1 })])]);

@@ -1,5 +1,5 @@
-import sharp from 'sharp';
 import { createRgbImage, type RgbImage } from '../core/rgb-image.js';
+import { decodeOwnPicture } from './decode-picture.js';
 import { gridCell } from './picture-grid.js';
 
 /** The neutral grey of a held-back picture's place, and its label. */
@@ -13,8 +13,7 @@ export const HELD_LABEL = 'Held back by the safety check';
 export async function heldTile(width: number, height: number): Promise<RgbImage> {
   const size = Math.max(10, Math.round(width / 22));
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${TILE_COLOUR}"/><text x="50%" y="50%" font-family="sans-serif" font-size="${size}" fill="#d7d9dc" text-anchor="middle" dominant-baseline="middle">🛡 ${HELD_LABEL}</text></svg>`;
-  const { data, info } = await sharp(Buffer.from(svg)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return createRgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return decodeOwnPicture(Buffer.from(svg));
 }
 
 /** A grid of `count` with pictures `held` (0-based) replaced by the neutral tile. */

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
 import { UserError } from '../core/errors.js';
-import { createRgbImage } from '../core/rgb-image.js';
+import { decodeOwnPicture } from '../imaging/decode-picture.js';
 import { encodeImage } from '../imaging/encode-image.js';
 import { cutFromGrid } from '../imaging/picture-grid.js';
 import type { Job } from './job.js';
@@ -22,7 +21,6 @@ export async function gridPicturePng(job: Job, number: number): Promise<Buffer> 
   } catch {
     throw new UserError('that grid is no longer kept on the bot (old pictures are cleared): render it again');
   }
-  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const grid = createRgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  const grid = await decodeOwnPicture(bytes);
   return encodeImage(cutFromGrid(grid, count, number - 1), 'png');
 }

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
-import { createRgbImage } from '../core/rgb-image.js';
+import { decodeOwnPicture } from '../imaging/decode-picture.js';
 import { encodeImage } from '../imaging/encode-image.js';
 import { encodeWithinLimit } from '../imaging/encode-within-limit.js';
 import { gridWithHeldPictures } from '../imaging/held-tile.js';
@@ -24,8 +23,7 @@ export async function shownPicture(job: Job, result: JobResult): Promise<ShownPi
   if (showing.kind === 'held' || showing.kind === 'unchecked') return { kind: 'held' };
   const bytes = await readFile(result.file);
   if (showing.kind !== 'masked') return { kind: 'file', bytes, format: result.format, spoiler: showing.kind === 'spoiler', heldPictures: [] };
-  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const grid = createRgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  const grid = await decodeOwnPicture(bytes);
   const count = result.settings.count ?? 1;
   const { columns, rows } = gridLayout(count);
   const masked = await gridWithHeldPictures(grid, count, showing.pictures, columns, rows);

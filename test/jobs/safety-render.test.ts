@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import sharp from 'sharp';
+import { decodeOwnPicture } from '../../src/imaging/decode-picture.js';
 import { UserError } from '../../src/core/errors.js';
 import type { RenderProgress } from '../../src/core/progress.js';
 import { createRgbImage, type RgbImage } from '../../src/core/rgb-image.js';
@@ -56,10 +56,6 @@ async function render(pipelines: ModelPipelines, request: Partial<JobRequest>, s
   return { ...rendered, progress };
 }
 
-async function decoded(bytes: Buffer): Promise<RgbImage> {
-  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return createRgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-}
 
 describe('every picture is checked before the upscaler, and the verdict travels with the result', () => {
   test('a picture the checker passes is upscaled as before, with the verdict and the check’s time', async () => {
@@ -104,7 +100,7 @@ describe('every picture is checked before the upscaler, and the verdict travels 
     const probe = await withChecker(Number.POSITIVE_INFINITY);
     const unjudged = await render(probe, { safety: 'block', count: 4 });
     await probe.release();
-    const grid = await decoded(unjudged.file.bytes);
+    const grid = await decodeOwnPicture(unjudged.file.bytes);
     const redness = [0, 1, 2, 3].map((index) => fixtureRedness(cutFromGrid(grid, 4, index)));
     const order = [...redness].sort((a, b) => b - a);
     // Flag the reddest picture only: the threshold halfway between it and the next.

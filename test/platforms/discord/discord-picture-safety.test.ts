@@ -3,9 +3,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { decodeOwnPicture } from '../../../src/imaging/decode-picture.js';
 import { COMMANDS } from '../../../commands/index.js';
 import { jobButtonId } from '../../../commands/job-actions.js';
-import { createRgbImage, type RgbImage } from '../../../src/core/rgb-image.js';
 import { SessionLoader } from '../../../src/diffusion/onnx/session-loader.js';
 import { cutFromGrid } from '../../../src/imaging/picture-grid.js';
 import type { Job } from '../../../src/jobs/job.js';
@@ -96,10 +96,6 @@ function buttonsOf(request: RecordedRequest): { label?: string; custom_id?: stri
   return ((request.body as { components?: { components: { label?: string; custom_id?: string; disabled?: boolean }[] }[] }).components ?? []).flatMap((row) => row.components);
 }
 
-async function decoded(bytes: Buffer): Promise<RgbImage> {
-  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return createRgbImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-}
 
 describe('Discord: where a flagged picture may go', () => {
   test('in an ordinary channel it is held back: nothing posted, the message says so and offers a reroll', async () => {
@@ -156,7 +152,7 @@ describe('Discord: a grid with one flagged picture', () => {
     // First the grid as drawn (nothing flagged), to pick a threshold that flags exactly its reddest picture.
     const probe = await startBot(Number.POSITIVE_INFINITY);
     const drawn = await finished(probe, slashCommand(discord.applicationId, ANA, 'imagine', { prompt: 'a red fox', seed: 11, count: 4 }));
-    const grid = await decoded(drawn.final.files[0].data);
+    const grid = await decodeOwnPicture(drawn.final.files[0].data);
     const redness = [0, 1, 2, 3].map((i) => fixtureRedness(cutFromGrid(grid, 4, i)));
     const order = [...redness].sort((a, b) => b - a);
     const flaggedIndex = redness.indexOf(order[0]);
@@ -167,7 +163,7 @@ describe('Discord: a grid with one flagged picture', () => {
     const service = await startBot((order[0] + order[1]) / 2);
     const { job, final } = await finished(service, slashCommand(discord.applicationId, ANA, 'imagine', { prompt: 'a red fox', seed: 11, count: 4 }));
     assert.deepEqual(job.result?.safety?.flagged, [0, 1, 2, 3].map((i) => i === flaggedIndex));
-    const posted = await decoded(final.files[0].data);
+    const posted = await decodeOwnPicture(final.files[0].data);
     for (let i = 0; i < 4; i++) {
       const cell = cutFromGrid(posted, 4, i);
       if (i === flaggedIndex) {
