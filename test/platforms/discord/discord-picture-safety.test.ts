@@ -108,9 +108,18 @@ describe('Discord: where a flagged picture may go', () => {
     assert.match(embedOf(final).description ?? '', /The safety check held this picture back, so it is not shown here\. Reroll for another seed\./);
     assert.equal(embedOf(final).image, undefined);
     assert.deepEqual(buttonsOf(final).map((b) => b.label), ['Reroll', 'Parameters', 'Delete']);
-    // No edit of the message ever carried a picture: previews were blurred, and the final one has none.
+    // No edit of the message ever carried a picture: the previews were blurred (neighbouring pixels of the 64×64
+    // preview, shown ×4, differ by under 0.2 on average; the sharp ones by 0.5 to 4), and the final one has none.
     const edits = discord.requests.filter((r) => r.path.includes(final.path.split('/messages')[0]));
     assert.ok(edits.every((r) => r.files.every((f) => f.name === 'preview.png')));
+    const previews = edits.flatMap((r) => r.files.map((f) => f.data));
+    assert.ok(previews.length > 0);
+    for (const png of previews) {
+      const preview = await decodeOwnPicture(png);
+      let sum = 0;
+      for (let y = 0; y < preview.height; y += 4) for (let x = 4; x < preview.width; x += 4) sum += Math.abs(preview.data[(y * preview.width + x) * 3] - preview.data[(y * preview.width + x - 4) * 3]);
+      assert.ok(sum / ((preview.height / 4) * (preview.width / 4 - 1)) < 0.2, 'a blurred preview');
+    }
   });
 
   test('in an age-restricted channel it is posted (SAFETY_AGE_RESTRICTED=allow)', async () => {
