@@ -43,7 +43,7 @@ export class ModelPipelines implements PipelineProvider {
     const mode = chooseMemoryMode(this.memory.setting, await modelWeightBytes(folder), this.loader.device, this.memory.gpuMemoryBytes);
     if (this.upscaler !== 'none') onProgress?.({ stage: 'loading', component: 'upscaler' });
     const upscaler = await openUpscaler(this.modelsDir, this.upscaler, this.loader);
-    const checker = new PictureChecker(await findSafetyChecker(this.modelsDir, folder.dir), this.loader, mode === 'resident');
+    const checker = new PictureChecker(() => findSafetyChecker(this.modelsDir, folder.dir), this.loader, mode === 'resident');
     return new RenderPipeline(new TextToImagePipeline(folder, this.loader, mode), upscaler, model, checker);
   }
 

@@ -4,30 +4,35 @@ import type { SessionLoader } from '../diffusion/onnx/session-loader.js';
 import { SafetyChecker } from './safety-checker.js';
 import { NO_SAFETY_CHECKER, type SafetyCheckerFiles } from './safety-checker-files.js';
 
+/** Where the checker's files are: looked up again until found, so one installed while the bot runs is used. */
+export type SafetyCheckerLocator = () => Promise<SafetyCheckerFiles | undefined>;
+
 /**
  * The safety checker of one model's pipeline, opened at its first picture (a bot with SAFETY=off never loads it).
  * `keepOpen` follows the memory mode: resident keeps the session between renders; sequential, for tight memory,
  * loads it for each job and lets it go.
  */
 export class PictureChecker {
-  readonly #files: SafetyCheckerFiles | undefined;
+  readonly #locate: SafetyCheckerLocator;
   readonly #loader: SessionLoader;
   readonly #keepOpen: boolean;
+  #files: SafetyCheckerFiles | undefined;
   #opened: Promise<SafetyChecker> | undefined;
 
-  constructor(files: SafetyCheckerFiles | undefined, loader: SessionLoader, keepOpen: boolean) {
-    this.#files = files;
+  constructor(files: SafetyCheckerFiles | SafetyCheckerLocator | undefined, loader: SessionLoader, keepOpen: boolean) {
+    this.#locate = typeof files === 'function' ? files : () => Promise.resolve(files);
     this.#loader = loader;
     this.#keepOpen = keepOpen;
   }
 
-  /** How the verdict names this checker; undefined when none is installed. */
+  /** How the verdict names this checker; undefined until one has been found. */
   get label(): string | undefined {
     return this.#files?.label;
   }
 
   /** One verdict per picture, in order. */
   async flags(pictures: readonly RgbImage[], signal?: AbortSignal): Promise<boolean[]> {
+    this.#files ??= await this.#locate();
     if (this.#files === undefined) throw new UserError(NO_SAFETY_CHECKER);
     const checker = await this.#open(this.#files);
     try {

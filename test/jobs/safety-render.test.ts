@@ -85,7 +85,7 @@ describe('every picture is checked before the upscaler, and the verdict travels 
     await pipelines.release();
   });
 
-  test('SAFETY=off checks nothing and needs no checker; a rule that asks for a check without one says how to install it', async () => {
+  test('SAFETY=off checks nothing and needs no checker; a rule that asks for a check without one says how to install it, until one is installed', async () => {
     const pipelines = await withChecker(undefined);
     const off = await render(pipelines, { safety: 'off' });
     assert.equal(off.result.safety, undefined);
@@ -93,6 +93,9 @@ describe('every picture is checked before the upscaler, and the verdict travels 
     await assert.rejects(render(pipelines, { safety: 'block' }), (error: unknown) => error instanceof UserError && error.message === NO_SAFETY_CHECKER);
     // A job from before the check names no rule: it is checked.
     await assert.rejects(render(pipelines, {}), (error: unknown) => error instanceof UserError && error.message === NO_SAFETY_CHECKER);
+    // Installed while the bot runs (`imagine models download safety-checker`): the next job uses it.
+    await writeSafetyCheckerFixture(join(modelsDir, SAFETY_CHECKER_ID), { flagAbove: Number.POSITIVE_INFINITY });
+    assert.deepEqual((await render(pipelines, { safety: 'block' })).result.safety, { checker: SAFETY_CHECKER_ID, flagged: [false] });
     await pipelines.release();
   });
 
