@@ -168,7 +168,7 @@ export class SlackJobPresenter {
 
   async #show(job: Job, event: JobEvent): Promise<void> {
     const place = job.place as SlackPlace;
-    const message = slackJobMessage(event);
+    const message = slackJobMessage({ ...event, job: shownAt(job, place) });
     if (place.messageTs !== undefined) {
       // The picture goes into the thread before the message says it is there.
       const shown = event.type === 'succeeded' ? await this.#upload(job, place, event.result) : place;
@@ -202,7 +202,7 @@ export class SlackJobPresenter {
   }
 
   async #upload(job: Job, place: SlackPlace, result: JobResult): Promise<SlackPlace> {
-    const shown = await shownPicture(job, result);
+    const shown = await shownPicture(shownAt(job, place), result);
     // Held back (the status message says so), or one for a spoiler, which Slack does not have.
     if (shown.kind === 'held' || shown.spoiler) return place;
     const name = `imagine-${result.settings.seed}.${fileExtension(shown.format)}`;
@@ -276,6 +276,14 @@ export class SlackJobPresenter {
 function required<T>(value: T | undefined, problem: string): T {
   if (value === undefined) throw new Error(problem);
   return value;
+}
+
+/**
+ * The job as its place may show it: one moved to a direct message (the bot was not in the channel) loses the
+ * allowed channel's rule, since direct messages follow SAFETY, which in Slack holds flagged pictures back.
+ */
+function shownAt(job: Job, place: SlackPlace): Job {
+  return place.movedFrom !== undefined && job.request.safety === 'allow' ? { ...job, request: { ...job.request, safety: 'block' } } : job;
 }
 
 /** files.completeUploadExternal's answer, as filesUploadV2 wraps it: [{ files: [{ id }] }]. */

@@ -79,12 +79,13 @@ async function imagine(service: LocalJobService, text: string, channel: string):
   const job = await ended;
   // The status message's last version has no Cancel button; a picture, where one is posted, follows in its thread.
   const deadline = Date.now() + 30_000;
-  const message = () => [...slack.messages.values()].find((m) => m.channel === channel && JSON.stringify(m.blocks).includes(job.id.slice(0, 8)));
+  // In the channel, or in a direct message where the job moved.
+  const message = () => [...slack.messages.values()].find((m) => JSON.stringify(m.blocks).includes(job.id.slice(0, 8)));
   while (Date.now() < deadline && (message() === undefined || JSON.stringify(message()!.blocks).includes('job:cancel:'))) await new Promise((resolve) => setTimeout(resolve, 20));
   await new Promise((resolve) => setTimeout(resolve, 200));
   const status = message();
   assert.ok(status !== undefined);
-  const files = [...slack.files.values()].filter((file) => file.shared?.channel === channel && file.shared.threadTs === status.ts).map((file) => file.filename);
+  const files = [...slack.files.values()].filter((file) => file.shared?.channel === status.channel && file.shared.threadTs === status.ts).map((file) => file.filename);
   return { job, status: JSON.stringify(status.blocks), files };
 }
 
@@ -106,6 +107,17 @@ describe('Slack: where a flagged picture may go', () => {
     assert.deepEqual(job.result?.safety?.flagged, [true]);
     assert.deepEqual(files, ['imagine-3.png']);
     assert.match(status, /The picture is in the thread/);
+  });
+
+  test('an allowed channel the bot is not in: the job moves to a direct message, which follows SAFETY (held)', async () => {
+    const attic = 'C0000ATTIC';
+    slack.notMemberOf.add(attic);
+    const service = await startBot(Number.NEGATIVE_INFINITY, { ...DEFAULT_SAFETY_SETTINGS, slackAllowed: new Set([ALLOWED, attic]) });
+    const { job, status, files } = await imagine(service, 'a red fox --seed 3', attic);
+    assert.equal(job.request.safety, 'allow');
+    assert.notEqual((job.place as { channelId: string }).channelId, attic, 'moved to a direct message');
+    assert.deepEqual(files, []);
+    assert.match(status, /The safety check held this picture back/);
   });
 
   test('a picture the checker passes is uploaded as before', async () => {
