@@ -1,7 +1,7 @@
 import { UserError } from '../src/core/errors.js';
 import { mayManage } from '../src/jobs/job-authority.js';
 import { actorOf, isOwnedBy } from './chat-user.js';
-import { cancelAndSee, describeCancelOutcome } from './cancel-outcome.js';
+import { auditCancel, cancelAndSee, describeCancelOutcome } from './cancel-outcome.js';
 import type { CommandDefinition } from './command.js';
 
 /** The shortest job id prefix `/cancel` takes: shorter ones match too easily, the empty one everything. */
@@ -28,6 +28,7 @@ export const cancelCommand: CommandDefinition = {
       target = matches[0];
     }
     const outcome = await cancelAndSee(services.jobs, target.id, actor);
+    auditCancel(services.audit, target, actor, outcome);
     const what = target.request.private && !isOwnedBy(target, context.user) ? 'a private picture' : `“${target.request.prompt.slice(0, 80)}”`;
     await context.reply(describeCancelOutcome(outcome, what), { private: true });
   },

@@ -1,5 +1,6 @@
 import type { Actor } from '../src/jobs/job-authority.js';
-import { isFinalEvent, type JobEvent, type JobState } from '../src/jobs/job.js';
+import { isFinalEvent, type Job, type JobEvent, type JobState } from '../src/jobs/job.js';
+import { isAdminAction, jobAuditRecord, type AuditRecorder } from '../src/jobs/audit-trail.js';
 import type { JobService } from '../src/jobs/job-service.js';
 
 /**
@@ -36,6 +37,13 @@ function outcomeOf(event: JobEvent): CancelOutcome {
   if (event.type === 'succeeded') return { kind: 'too-late', state: 'succeeded' };
   if (event.type === 'failed') return { kind: 'too-late', state: 'failed' };
   return { kind: 'too-late', state: 'interrupted' };
+}
+
+/** Records a cancel of somebody else's job in the audit trail, with what came of it. */
+export function auditCancel(audit: AuditRecorder | undefined, job: Job, by: Actor, outcome: CancelOutcome): void {
+  if (audit === undefined || !isAdminAction(job, by)) return;
+  const platform = by.owner.platform === 'slack' ? 'slack' : 'discord';
+  audit.record(jobAuditRecord('cancel', job, by, platform, outcome.kind === 'too-late' ? `too late: it had ${outcome.state}` : outcome.kind));
 }
 
 /** The answer to the person who cancelled, about the picture `what` (already safe to show them). */

@@ -3,6 +3,7 @@ import type { Job, JobOwner } from '../src/jobs/job.js';
 import type { UserDefaults } from '../src/jobs/user-defaults.js';
 import type { JobService } from '../src/jobs/job-service.js';
 import type { SafetyRule } from '../src/jobs/picture-safety.js';
+import type { AuditRecorder } from '../src/jobs/audit-trail.js';
 
 /** A typed option of a command; each adapter maps these to its platform (slash-command options, text flags). */
 export type OptionSpec =
@@ -71,6 +72,8 @@ export interface CommandServices {
   readonly dashboard?: DashboardLinks;
   /** Where starting pictures are kept for image-to-image jobs; absent where none are accepted. */
   readonly pictures?: StartingPictures;
+  /** Where admin actions (cancel or delete of someone else's picture) are recorded; absent where none are kept. */
+  readonly audit?: AuditRecorder;
 }
 
 export interface StartingPictures {

@@ -4,7 +4,8 @@ import { gridPicturePng } from '../src/jobs/grid-picture.js';
 import { mayManage, mayView } from '../src/jobs/job-authority.js';
 import type { Job, JobRequest } from '../src/jobs/job.js';
 import { isFlaggedPicture } from '../src/jobs/picture-safety.js';
-import { cancelAndSee, describeCancelOutcome } from './cancel-outcome.js';
+import { auditCancel, cancelAndSee, describeCancelOutcome } from './cancel-outcome.js';
+import { isAdminAction, jobAuditRecord } from '../src/jobs/audit-trail.js';
 import { enqueueKeeping } from './kept-picture.js';
 import { actorOf, ownerOf } from './chat-user.js';
 import type { CommandContext, CommandServices } from './command.js';
@@ -53,13 +54,17 @@ export async function runJobAction(action: JobAction, jobId: string, context: Co
     case 'parameters':
       await context.reply(job.result?.parameters ?? `${job.request.prompt}\n(not rendered yet)`, { private: true });
       return;
-    case 'cancel':
-      await context.reply(describeCancelOutcome(await cancelAndSee(services.jobs, job.id, actor), 'the picture'), { private: true });
+    case 'cancel': {
+      const outcome = await cancelAndSee(services.jobs, job.id, actor);
+      auditCancel(services.audit, job, actor, outcome);
+      await context.reply(describeCancelOutcome(outcome, 'the picture'), { private: true });
       return;
+    }
     case 'delete':
       if (!mayManage(job, actor)) throw new UserError('only the person who asked for this picture (or an admin) can delete it');
       await context.removeJobMessage(job);
       await services.jobs.deletePicture(job.id, actor);
+      if (isAdminAction(job, actor)) services.audit?.record(jobAuditRecord('delete', job, actor, context.user.platform === 'slack' ? 'slack' : 'discord', 'deleted'));
       await context.reply('Deleted.', { private: true });
       return;
     case 'upscale':

@@ -72,6 +72,8 @@ const configSchema = z.object({
   SAFETY_SLACK_ALLOWED: z.string().trim().regex(/^[A-Z0-9, ]*$/, 'Slack channel ids (C0123ABCD), comma-separated').default(''),
   /** How long a held-back picture's file is kept for admins to review on the dashboard. */
   SAFETY_KEEP_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
+  /** How long the audit trail of admin actions is kept. */
+  AUDIT_KEEP_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
   /** Who may open the dashboard: admins only, or every member of the team too (read-only). */
   WEB_GALLERY: z.enum(['admins', 'members']).default('admins'),
 });

@@ -1,3 +1,4 @@
+import { AuditTrail } from './jobs/audit-trail.js';
 import type { SafetySettings } from './platforms/safety-settings.js';
 import { join, resolve } from 'node:path';
 import { config as loadDotEnv } from 'dotenv';
@@ -113,8 +114,17 @@ async function main(): Promise<number> {
 
   await queue.prepare();
   const communityAdmins = new CommunityAdminChecks();
-  const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, communityAdmins, log);
-  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
+  const audit = new AuditTrail(join(config.DATA_DIR, 'audit.sqlite'), { onError: (error) => { log.error({ err: error }, 'could not write an admin action to the audit trail'); } });
+  const pruneAudit = () => {
+    try {
+      audit.prune(config.AUDIT_KEEP_DAYS * 24 * 3600_000);
+    } catch (error) {
+      log.warn({ err: error }, 'could not delete old audit entries; trying again later');
+    }
+  };
+  pruneAudit();
+  const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, communityAdmins, audit, log);
+  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, audit, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
 
   const chats: { readonly name: string; stop(): Promise<void> }[] = [];
   const pendingReplies = new PendingReplies(join(config.DATA_DIR, 'pending-replies.sqlite'), (error) => { log.warn({ err: error }, 'could not note or clear an answer owed in chat'); });
@@ -131,8 +141,11 @@ async function main(): Promise<number> {
   await queue.start();
   log.info({ models: queue.models.installed(), device: config.DEVICE }, 'ready');
   const pictureSweep = sweepStartingPictures(pictures, jobs, log);
-  // Held pictures age out by the clock, not only when a job finishes.
-  const heldSweep = setInterval(() => { void retention.prune(); }, HELD_SWEEP_MS);
+  // Held pictures and audit entries age out by the clock, not only when a job finishes.
+  const heldSweep = setInterval(() => {
+    void retention.prune();
+    pruneAudit();
+  }, HELD_SWEEP_MS);
   heldSweep.unref();
 
   // Until here a signal simply ends the process (nothing runs yet, and the lock dies with it); from here on it lets
@@ -150,6 +163,7 @@ async function main(): Promise<number> {
   await deadline.step('closing the job store', () => {
     pendingReplies.shut();
     models.stop();
+    audit.close();
     store.close();
     lock.release();
   });
@@ -291,7 +305,7 @@ type UploadCounter = (platform: string, outcome: 'ok' | 'failed') => void;
 const THUMBNAIL_SWEEP_MS = 3600_000;
 
 /** WEB_PORT: the dashboard beside the chat adapters, reading the same queue and store. */
-async function startDashboard(config: Config, port: number, store: JobStore, queue: QueueRuntime, communityAdmins: CommunityAdminChecks, log: pino.Logger) {
+async function startDashboard(config: Config, port: number, store: JobStore, queue: QueueRuntime, communityAdmins: CommunityAdminChecks, audit: AuditTrail, log: pino.Logger) {
   const webLog = log.child({ part: 'web' });
   const signIns = new SignInStore(join(config.DATA_DIR, 'web.sqlite'));
   const thumbnails = new ThumbnailCache(join(config.DATA_DIR, 'thumbnails'));
@@ -319,6 +333,7 @@ async function startDashboard(config: Config, port: number, store: JobStore, que
     rights,
     hostNames: [config.WEB_HOST, ...(config.WEB_PUBLIC_URL === undefined ? [] : [new URL(config.WEB_PUBLIC_URL).hostname])],
     log: logTo(webLog),
+    audit,
   });
   const sweep = () => { thumbnails.sweep(store.pictureIds()).catch((error: unknown) => { webLog.warn({ err: error }, 'could not remove old thumbnails'); }); };
   sweep();

@@ -11,6 +11,8 @@ import type { Job, JobResult } from '../jobs/job.js';
 import type { LaneControl } from '../jobs/lane-control.js';
 import { isStoreBusy } from '../jobs/store-busy.js';
 import { hasFlaggedPicture } from '../jobs/picture-safety.js';
+import { isAdminAction, jobAuditRecord, type AuditTrail } from '../jobs/audit-trail.js';
+import { auditLine } from './audit-line.js';
 import type { WorkerDirectory, WorkerStatus } from '../jobs/worker-status.js';
 import type { DashboardMetrics } from './dashboard-metrics.js';
 import { EventStream } from './event-stream.js';
@@ -41,6 +43,7 @@ const PUBLIC_FOLDER = new URL('./public/', import.meta.url);
 const PAGES = {
   gallery: { title: 'Gallery', signedIn: true },
   picture: { title: 'Picture', signedIn: true },
+  audit: { title: 'Audit', signedIn: true },
   queue: { title: 'Queue', signedIn: true },
   'sign-in': { title: 'Sign in', signedIn: false },
   'signed-out': { title: 'Not signed in', signedIn: false },
@@ -49,6 +52,8 @@ type Page = keyof typeof PAGES;
 const ASSETS: Readonly<Record<string, string>> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8' };
 const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Entries of the audit trail per page. */
+const AUDIT_PAGE = 50;
 /** Open event streams one session may hold (a tab each); a newer one closes the oldest. */
 export const STREAMS_PER_SESSION = 8;
 
@@ -80,6 +85,8 @@ export interface DashboardOptions {
   /** How often open event streams are checked against their sessions' current rights. */
   readonly streamCheckMs?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
+  /** Where admin actions taken here are recorded, and read back for the Audit page; absent: none kept. */
+  readonly audit?: AuditTrail;
 }
 
 declare module 'fastify' {
@@ -229,6 +236,7 @@ export class DashboardServer {
     const viewerOf = (request: FastifyRequest): Viewer => request.webSession!.viewer;
     app.get('/', (_request, reply) => this.#page(reply, 'gallery'));
     app.get('/queue', (_request, reply) => this.#page(reply, 'queue'));
+    app.get('/audit', (_request, reply) => this.#page(reply, 'audit'));
     app.get<{ Params: { id: string } }>('/pictures/:id', (_request, reply) => this.#page(reply, 'picture'));
     app.post('/signout', (request, reply) => {
       const session = request.webSession!.token;
@@ -284,7 +292,17 @@ export class DashboardServer {
       const bytes = await readFile(job.result.file).catch(() => undefined);
       if (bytes === undefined) return reply.code(404).send({ error: 'the held picture is no longer kept (SAFETY_KEEP_HOURS)' });
       this.#options.log?.('info', 'revealed a picture the safety check held back', { jobId: job.id, by: viewer.actor.owner.name, byId: `${viewer.actor.owner.platform}:${viewer.actor.owner.userId}`, checker: job.result.safety?.checker });
+      this.#options.audit?.record(jobAuditRecord('reveal', job, viewer.actor, 'dashboard', job.result.safety?.checker));
       return reply.type(IMAGE_TYPES[job.result.format] ?? 'application/octet-stream').header('cache-control', 'private, no-store').send(bytes);
+    });
+    app.get<{ Querystring: { before?: string } }>('/api/audit', (request, reply) => {
+      const viewer = viewerOf(request);
+      if (viewer.role !== 'admin') return reply.code(403).send({ error: 'the audit trail is for admins' });
+      const before = request.query.before === undefined ? undefined : Number(request.query.before);
+      if (before !== undefined && !(Number.isInteger(before) && before > 0)) return reply.code(400).send({ error: 'before must be an entry number' });
+      const entries = this.#options.audit?.entries(viewer.actor, { limit: AUDIT_PAGE + 1, ...(before === undefined ? {} : { before }) }) ?? [];
+      const page = entries.slice(0, AUDIT_PAGE);
+      return { entries: page.map(auditLine), ...(entries.length > AUDIT_PAGE ? { next: page[page.length - 1].id } : {}) };
     });
     app.get('/api/queue', (request) => this.#options.live.snapshot(viewerOf(request)));
     app.get('/api/workers', async (request) => ({ workers: (await this.#options.workers.list()).map((worker) => this.#workerAsSeenBy(worker, viewerOf(request))) }));
@@ -305,6 +323,7 @@ export class DashboardServer {
       if (!viewerMayCancel(job, viewer)) return reply.code(403).send({ error: 'only admins can cancel jobs here' });
       const cancelled = await this.#options.jobs.cancel(job.id, viewer.actor);
       this.#options.log?.('info', 'cancelled from the dashboard', { jobId: job.id, by: viewer.actor.owner.name });
+      if (isAdminAction(job, viewer.actor)) this.#options.audit?.record(jobAuditRecord('cancel', job, viewer.actor, 'dashboard', cancelled.state));
       return { state: cancelled.state };
     });
     for (const action of ['pause', 'resume'] as const) {
@@ -316,6 +335,7 @@ export class DashboardServer {
         else await lane.resume();
         this.#options.live.changed();
         this.#options.log?.('info', `queue ${action}d from the dashboard`, { by: viewerOf(request).actor.owner.name });
+        this.#options.audit?.record({ action, actor: viewerOf(request).actor, via: 'dashboard' });
         return { paused: lane.paused };
       });
     }

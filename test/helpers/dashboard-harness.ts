@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { AuditTrail } from '../../src/jobs/audit-trail.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { LocalJobService } from '../../src/jobs/local-job-service.js';
 import { LocalLaneDirectory } from '../../src/jobs/local-lane-directory.js';
@@ -28,6 +29,7 @@ export interface DashboardHarness {
   readonly base: string;
   /** What the server logged (its info lines: cancels, pauses, reveals). */
   readonly logs: LogLine[];
+  readonly audit: AuditTrail;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
   const live = new LiveQueue(jobs, jobs);
   const metrics = new DashboardMetrics(jobs, clock);
   const logs: LogLine[] = [];
+  const audit = new AuditTrail(join(work, 'audit.sqlite'));
   const server = new DashboardServer({
     host: '127.0.0.1',
     port: 0,
@@ -56,6 +59,7 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
     models: () => ['sdxl-turbo'],
     hostNames: ['127.0.0.1', 'bot.example.org'],
     log: (_level, message, context) => logs.push({ message, ...(context === undefined ? {} : { context }) }),
+    audit,
   });
   const base = `http://127.0.0.1:${await server.start()}`;
   // Stopped in the order the bot stops them.
@@ -65,7 +69,8 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
     metrics.stop();
     await jobs.shutdown(1000);
     signIns.close();
+    audit.close();
     store.close();
   };
-  return { work, store, signIns, jobs, runner, server, live, metrics, base, logs, stop };
+  return { work, store, signIns, jobs, runner, server, live, metrics, base, logs, audit, stop };
 }

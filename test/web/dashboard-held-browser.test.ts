@@ -21,7 +21,7 @@ const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/dashboard/', impor
 const ana: JobOwner = { platform: 'slack', userId: 'UANA', name: 'ana', community: 'T1' };
 const member: Viewer = { actor: { owner: ana, admin: 'none' }, role: 'member' };
 
-describe('a held picture on the dashboard, in Chromium', { skip }, () => {
+describe('a held picture on the dashboard, and the audit trail of its reveal, in Chromium', { skip }, () => {
   let harness: DashboardHarness;
   let browser: Browser | undefined;
   let held: string;
@@ -81,6 +81,7 @@ describe('a held picture on the dashboard, in Chromium', { skip }, () => {
     assert.equal(await page.locator('#picture-download').isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'Reveal' }).count(), 0);
     assert.deepEqual(pictureRequests.filter((path) => path.includes(held)), [], 'not a byte of it was asked for');
+    assert.equal(await page.getByRole('link', { name: 'Audit' }).isVisible(), false, 'the audit trail is for admins');
     await page.context().close();
   });
 
@@ -104,6 +105,12 @@ describe('a held picture on the dashboard, in Chromium', { skip }, () => {
     await page.waitForFunction("document.getElementById('picture-image').complete && document.getElementById('picture-image').naturalWidth > 0");
     assert.equal(await page.evaluate("document.getElementById('picture-image').naturalWidth"), 256);
     await page.screenshot({ path: join(ARTIFACTS, 'held-admin-revealed.png') });
+    // The reveal is in the audit trail, which the Audit page shows to admins.
+    await page.getByRole('link', { name: 'Audit' }).click();
+    const row = page.locator('#audit tr').first();
+    await row.waitFor();
+    assert.deepEqual((await row.locator('td').allTextContents()).slice(1), ['the bot’s admin (bot admin, dashboard)', 'revealed a held picture', `ana’s, job ${held.slice(0, 8)}`, 'Slack, workspace T1', 'safety-checker']);
+    await page.screenshot({ path: join(ARTIFACTS, 'audit.png') });
     await page.context().close();
   });
 });

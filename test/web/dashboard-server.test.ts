@@ -255,6 +255,28 @@ describe('the dashboard server', () => {
     assert.deepEqual(await (await post(admin, 'resume')).json(), { paused: false });
   });
 
+  test('the audit trail: every admin action taken here, for the admins it concerns; members may not read it', async () => {
+    const read = async (viewer: Viewer) => {
+      const who = await signIn(viewer);
+      const answer = await fetch(`${base}/api/audit`, { headers: { cookie: who.cookie } });
+      return answer.status === 200 ? ((await answer.json()) as { entries: { action: string; by: string; where: string; jobOwner?: string; outcome?: string; via: string }[] }).entries : answer.status;
+    };
+    const all = await read(HOST_ADMIN);
+    assert.ok(Array.isArray(all));
+    // The tests above: a reveal and a cancel by the community admin, then a pause and a resume by the bot's admin.
+    assert.deepEqual(all.slice(0, 4).map((entry) => [entry.action, entry.by, entry.where, entry.jobOwner ?? null, entry.outcome ?? null, entry.via]), [
+      ['resume', 'the bot’s admin', 'the whole bot', null, null, 'dashboard'],
+      ['pause', 'the bot’s admin', 'the whole bot', null, null, 'dashboard'],
+      ['cancel', 'mod', 'Slack, workspace T1', 'ana', 'cancelled', 'dashboard'],
+      ['reveal', 'mod', 'Slack, workspace T1', 'ana', 'safety-checker', 'dashboard'],
+    ]);
+    const ownCommunity = await read(communityAdmin);
+    assert.ok(Array.isArray(ownCommunity));
+    assert.deepEqual(ownCommunity.map((entry) => entry.action), ['cancel', 'reveal'], 'not the queue’s pause, which is the whole bot’s');
+    assert.equal(await read(memberBen), 403);
+    assert.equal((await fetch(`${base}/api/audit?before=x`, { headers: { cookie: (await signIn(HOST_ADMIN)).cookie } })).status, 400);
+  });
+
   test('the queue as a member sees it: others’ private jobs only counted (no id, no place), nothing to cancel', async () => {
     await jobs.pause();
     const { job: secret } = await jobs.enqueue(ana, request('a secret queued fox', true), null);

@@ -53,6 +53,7 @@ async function header() {
   me = await api('/api/me');
   document.getElementById('who').textContent = `${me.name}${me.role === 'member' ? ' (read-only)' : ''}`;
   for (const link of document.querySelectorAll('[data-nav]')) link.classList.toggle('current', link.dataset.nav === page);
+  document.querySelector('[data-nav="audit"]').hidden = me.role !== 'admin';
   document.getElementById('sign-out').addEventListener('click', async () => {
     await api('/signout', { method: 'POST' });
     location.href = '/';
@@ -340,7 +341,42 @@ async function queuePage() {
   events({ queue: drawQueue });
 }
 
-const pages = { gallery: galleryPage, picture: picturePage, queue: queuePage };
+// ---- Audit
+
+const AUDIT_ACTIONS = { cancel: 'cancelled', delete: 'deleted', pause: 'paused the queue', resume: 'resumed the queue', reveal: 'revealed a held picture' };
+
+function auditRow(entry) {
+  const cells = [
+    formatDate(entry.at),
+    `${entry.by} (${entry.byRole}, ${entry.via})`,
+    AUDIT_ACTIONS[entry.action] ?? entry.action,
+    entry.jobOwner === undefined ? '—' : `${entry.jobOwner}’s, job ${entry.jobId.slice(0, 8)}`,
+    entry.where,
+    entry.outcome ?? '—',
+  ];
+  return element('tr', { 'data-id': String(entry.id) }, ...cells.map((text) => element('td', { text })));
+}
+
+async function auditPage() {
+  const body = document.getElementById('audit');
+  const more = document.getElementById('audit-more');
+  let next;
+  async function load() {
+    try {
+      const answer = await api(`/api/audit${next === undefined ? '' : `?before=${next}`}`);
+      body.append(...answer.entries.map(auditRow));
+      next = answer.next;
+      more.hidden = next === undefined;
+      show('audit-message', body.children.length === 0 ? 'No admin action yet.' : '');
+    } catch (error) {
+      show('audit-message', error.message);
+    }
+  }
+  more.addEventListener('click', () => void load());
+  await load();
+}
+
+const pages = { gallery: galleryPage, picture: picturePage, queue: queuePage, audit: auditPage };
 if (page in pages) {
   header()
     .then(() => pages[page]())
