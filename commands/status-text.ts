@@ -68,7 +68,7 @@ export function describeHeldBack(count: number, held: readonly number[] | 'all')
   if (held === 'all') return count > 1 ? `The safety check held back all ${count} pictures, so none is shown here. Reroll for other seeds.` : 'The safety check held this picture back, so it is not shown here. Reroll for another seed.';
   const numbers = held.map((index) => index + 1);
   const named = numbers.length === 1 ? `picture ${numbers[0]}` : `pictures ${numbers.slice(0, -1).join(', ')} and ${numbers.at(-1)}`;
-  return `The safety check held back ${named} (a grey tile here); its buttons do nothing.`;
+  return `The safety check held back ${named} (a grey tile here); its U and V buttons are refused.`;
 }
 
 /** A picture posted behind a spoiler. */
