@@ -1,14 +1,27 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RenderProgress } from '../core/progress.js';
-import type { JobEvent } from '../jobs/job.js';
+import type { Job, JobEvent } from '../jobs/job.js';
+import { pictureShowing } from '../jobs/picture-safety.js';
 import type { JobService } from '../jobs/job-service.js';
 
 /** Seconds: a fast GPU's prompt encoding up to a CPU's EDSR pass over sixteen tiles. */
 const STAGE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
+/** Seconds in the queue: at once, up to an hour behind a long queue on a CPU. */
+const WAIT_BUCKETS = [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
 /**
- * The bot's numbers in Prometheus' text format: queue depth, render seconds by stage and in all (histograms), jobs by
- * outcome, failures, uploads into chat, and Node's default process metrics (event-loop delay, memory, CPU). Stage times are measured from the progress events, so they include
+ * What became of each picture (a grid counts each of its own): shown, held back by the safety check, or lost with its
+ * job (failed, cancelled, interrupted). A bounded set, like every label here: no person, no model name typed by one.
+ */
+export type PictureOutcome = 'shown' | 'held' | 'failed' | 'cancelled' | 'interrupted';
+
+function picturesOf(job: Job): number {
+  return job.request.upscaleOnly === true ? 1 : (job.request.count ?? 1);
+}
+
+/**
+ * The bot's numbers in Prometheus' text format: queue depth, queue wait, render seconds by stage and in all
+ * (histograms), jobs and pictures by outcome, failures, uploads into chat, and Node's default process metrics (event-loop delay, memory, CPU). Stage times are measured from the progress events, so they include
  * what a person waits for (model loading too), on any lane the job service reports.
  */
 export class DashboardMetrics {
@@ -16,6 +29,8 @@ export class DashboardMetrics {
   readonly #stageSeconds: Histogram<'stage'>;
   readonly #renderSeconds: Histogram;
   readonly #finished: Counter<'outcome'>;
+  readonly #pictures: Counter<'outcome'>;
+  readonly #queueWait: Histogram;
   readonly #failures: Counter<'kind'>;
   readonly #uploads: Counter<'platform' | 'outcome'>;
   readonly #stages = new Map<string, { stage: RenderProgress['stage']; since: number }>();
@@ -43,6 +58,8 @@ export class DashboardMetrics {
     this.#stageSeconds = new Histogram({ name: 'imagine_render_stage_seconds', help: 'Time spent in each render stage', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers });
     this.#renderSeconds = new Histogram({ name: 'imagine_render_seconds', help: 'Render time of each finished picture, start to saved file', buckets: STAGE_BUCKETS, registers });
     this.#finished = new Counter({ name: 'imagine_jobs_finished_total', help: 'Jobs that ended, by outcome', labelNames: ['outcome'], registers });
+    this.#pictures = new Counter({ name: 'imagine_pictures_total', help: 'Pictures of ended jobs (a grid counts each), by outcome: shown, held (safety check), failed, cancelled, interrupted', labelNames: ['outcome'], registers });
+    this.#queueWait = new Histogram({ name: 'imagine_queue_wait_seconds', help: 'Time from the request to the start of its render (each attempt)', buckets: WAIT_BUCKETS, registers });
     this.#failures = new Counter({ name: 'imagine_render_failures_total', help: 'Failed renders: user (bad input, told to the user) or internal (a bug or a broken model)', labelNames: ['kind'], registers });
     this.#uploads = new Counter({ name: 'imagine_uploads_total', help: 'Pictures uploaded into chat, by platform and outcome', labelNames: ['platform', 'outcome'], registers });
     this.#unsubscribe = jobs.subscribe((event) => { this.#onEvent(event); });
@@ -74,15 +91,28 @@ export class DashboardMetrics {
         if (current !== undefined) this.#stageSeconds.observe({ stage: current.stage }, (now - current.since) / 1000);
         this.#stages.set(event.job.id, { stage: event.progress.stage, since: now });
         return;
-      case 'succeeded':
+      case 'started':
+        if (event.job.startedAt !== undefined) this.#queueWait.observe(Math.max(0, event.job.startedAt - event.job.createdAt) / 1000);
+        return;
+      case 'succeeded': {
         if (current !== undefined && current.stage !== 'done') this.#stageSeconds.observe({ stage: current.stage }, (now - current.since) / 1000);
         this.#renderSeconds.observe(event.result.durationMs / 1000);
+        const showing = pictureShowing(event.job.request, event.result);
+        const held = showing.kind === 'held' || showing.kind === 'unchecked' ? picturesOf(event.job) : showing.kind === 'masked' ? showing.pictures.length : 0;
+        this.#pictures.inc({ outcome: 'held' }, held);
+        this.#pictures.inc({ outcome: 'shown' }, picturesOf(event.job) - held);
         break;
+      }
       case 'failed':
         this.#failures.inc({ kind: event.error.userFacing ? 'user' : 'internal' });
+        this.#pictures.inc({ outcome: 'failed' }, picturesOf(event.job));
         break;
       case 'cancelled':
+        this.#pictures.inc({ outcome: 'cancelled' }, picturesOf(event.job));
+        break;
       case 'interrupted':
+        // One that is tried again has not lost its pictures (yet).
+        if (!event.willRetry) this.#pictures.inc({ outcome: 'interrupted' }, picturesOf(event.job));
         break;
       default:
         return;

@@ -309,6 +309,13 @@ describe('the dashboard server', () => {
     assert.match(text, /imagine_jobs_finished_total\{outcome="succeeded"\} [1-9]/);
     assert.match(text, /imagine_jobs_finished_total\{outcome="cancelled"\} [1-9]/);
     assert.match(text, /imagine_queue_jobs\{state="waiting"\} 0/);
+    // Pictures by outcome: the held one of the safety test above, the rest shown; cancelled ones by cancel.
+    assert.match(text, /# TYPE imagine_pictures_total counter/);
+    assert.match(text, /imagine_pictures_total\{outcome="held"\} 1\n/);
+    assert.match(text, /imagine_pictures_total\{outcome="shown"\} [3-9]\n/);
+    assert.match(text, /imagine_pictures_total\{outcome="cancelled"\} [1-9]\n/);
+    assert.match(text, /# TYPE imagine_queue_wait_seconds histogram/);
+    assert.match(text, /imagine_queue_wait_seconds_count [1-9]/);
     assert.match(text, /^nodejs_eventloop_lag_p99_seconds \d/m, 'the event loop’s delay, for an alert on a chat process that stops answering');
     metrics.upload('slack', 'ok');
     assert.match(await (await fetch(`${base}/metrics`)).text(), /imagine_uploads_total\{platform="slack",outcome="ok"\} 1/);

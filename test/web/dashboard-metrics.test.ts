@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { JobStore } from '../../src/jobs/job-store.js';
+import { LocalJobService } from '../../src/jobs/local-job-service.js';
+import { DashboardMetrics } from '../../src/web/dashboard-metrics.js';
+import { ManualRunner, settle } from '../helpers/fake-runner.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+test('pictures are counted one by one, a grid’s each with its own outcome; the queue wait is observed at each start', async () => {
+  const manual = new ManualRunner();
+  const jobs = new LocalJobService({ store: new JobStore(join(await tempDir(), 'jobs.sqlite')), runner: manual.runner, limits: { perUser: 5, total: 20, timeoutMs: 60_000 } });
+  const metrics = new DashboardMetrics(jobs);
+  jobs.start();
+  const ana = { platform: 'discord', userId: 'ana', name: 'ana' };
+  const base = { model: 'sdxl-turbo', private: false, maxBytes: 1e7, safety: 'block' as const };
+  await jobs.enqueue(ana, { ...base, prompt: 'a grid', count: 4 }, null);
+  (await manual.started(1)).finish({ safety: { checker: 'safety-checker', flagged: [false, true, false, false] } });
+  await settle();
+  await jobs.enqueue(ana, { ...base, prompt: 'a held one' }, null);
+  (await manual.started(2)).finish({ safety: { checker: 'safety-checker', flagged: [true] } });
+  await settle();
+  await jobs.enqueue(ana, { ...base, prompt: 'a broken one', count: 2 }, null);
+  (await manual.started(3)).fail(new Error('boom'));
+  await settle();
+  const text = await metrics.text();
+  assert.match(text, /imagine_pictures_total\{outcome="shown"\} 3\n/);
+  assert.match(text, /imagine_pictures_total\{outcome="held"\} 2\n/);
+  assert.match(text, /imagine_pictures_total\{outcome="failed"\} 2\n/);
+  assert.match(text, /imagine_queue_wait_seconds_count 3\n/);
+  metrics.stop();
+  await jobs.shutdown(0);
+});
