@@ -56,7 +56,7 @@ const baselineRssMiB = process.memoryUsage().rss / 2 ** 20;
 const engine = new TextToImagePipeline(await readModelFolder(modelDir), loader, mode);
 const edsr = await Upscaler.open(edsrDir, { ...findPreset('edsr-x4'), name: 'edsr-x4' }, loader);
 const checkerFiles = checkerDir === undefined ? undefined : await safetyCheckerIn(checkerDir, 'safety-checker');
-const checker = checkerFiles === undefined ? undefined : new PictureChecker(checkerFiles, loader, mode === 'resident');
+const checker = checkerFiles === undefined ? undefined : new PictureChecker(() => Promise.resolve(checkerFiles), loader, mode === 'resident');
 const pipeline = new RenderPipeline(engine, edsr, 'sdxl-turbo (real architecture, generated weights)', checker);
 // `allow`: checked, and upscaled whatever the verdict, so every stage runs.
 const rendered = await pipeline.render({ prompt: 'a red fox in fresh snow, golden hour', seed: 7, steps, width: 512, height: 512 }, { format: 'png', ...(checker === undefined ? {} : { safety: 'allow' }) });

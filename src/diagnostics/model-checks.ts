@@ -1,10 +1,8 @@
-import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import { readModelFolder } from '../diffusion/model/model-folder.js';
 import type { Device } from '../diffusion/onnx/execution-device.js';
-import { formatBytes } from '../imaging/encode-within-limit.js';
-import { readDownloadSource } from '../models/download/download-source.js';
+import { filesUnlikeDownload, readDownloadSource } from '../models/download/download-source.js';
 import { isModelPath, listServedModels, modelDisplayName } from '../models/installed-models.js';
 import { loadCatalog, type Catalog } from '../models/model-catalog.js';
 import { listInstalledUpscalers, preferredUpscaler, resolveUpscalerSetting } from '../upscale/installed-upscalers.js';
@@ -36,12 +34,7 @@ export async function modelChecks(modelsDir: string, model: string, device: Devi
         results.push({ status: 'ok', subject, detail: `${family}, ${folder.nativeSize} px; installed by hand (\`imagine models verify ${id}\` opens every session)` });
         continue;
       }
-      const wrong: string[] = [];
-      for (const file of record.files) {
-        const size = await stat(join(dir, file.path)).then((info) => info.size, () => undefined);
-        if (size === undefined) wrong.push(`${file.path} is missing`);
-        else if (file.size !== undefined && size !== file.size) wrong.push(`${file.path} is ${formatBytes(size)}, the download was ${formatBytes(file.size)}`);
-      }
+      const wrong = await filesUnlikeDownload(dir, record);
       if (wrong.length > 0) {
         results.push({ status: 'fail', subject, detail: `${wrong.join('; ')}: run \`npx imagine models remove ${id}\` and download it again` });
         continue;

@@ -1,8 +1,6 @@
-import { stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { errorMessage } from '../core/errors.js';
-import { formatBytes } from '../imaging/encode-within-limit.js';
-import { readDownloadSource } from '../models/download/download-source.js';
+import { filesUnlikeDownload, readDownloadSource } from '../models/download/download-source.js';
 import { listServedModels, modelDisplayName } from '../models/installed-models.js';
 import { readClipImageSettings } from '../safety/clip-image-processor.js';
 import { findSafetyChecker, NO_SAFETY_CHECKER, SAFETY_CHECKER_ID } from '../safety/safety-checker-files.js';
@@ -23,12 +21,7 @@ export async function safetyCheckerCheck(modelsDir: string, model: string, safet
     const crop = settings.crop === undefined ? 'no crop' : `${settings.crop.width}×${settings.crop.height}`;
     const checkerDir = dirname(dirname(files.model));
     const record = files.label === SAFETY_CHECKER_ID ? await readDownloadSource(checkerDir) : undefined;
-    const wrong: string[] = [];
-    for (const file of record?.files ?? []) {
-      const size = await stat(join(checkerDir, file.path)).then((info) => info.size, () => undefined);
-      if (size === undefined) wrong.push(`${file.path} is missing`);
-      else if (file.size !== undefined && size !== file.size) wrong.push(`${file.path} is ${formatBytes(size)}, the download was ${formatBytes(file.size)}`);
-    }
+    const wrong = await filesUnlikeDownload(checkerDir, record);
     if (wrong.length > 0) return { status: 'fail', subject, detail: `${wrong.join('; ')}: run \`npx imagine models remove ${SAFETY_CHECKER_ID}\` and download it again` };
     const origin = record?.repository === undefined ? (files.label === SAFETY_CHECKER_ID ? 'installed by hand' : 'the model folder’s own') : `from ${record.repository}@${record.revision ?? '?'}`;
     return { status: 'ok', subject, detail: `${files.label} (${origin}); pictures are judged at ${crop} (\`imagine models verify ${SAFETY_CHECKER_ID}\` opens the session)` };

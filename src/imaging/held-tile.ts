@@ -1,10 +1,10 @@
-import { createRgbImage, type RgbImage } from '../core/rgb-image.js';
+import type { RgbImage } from '../core/rgb-image.js';
 import { decodeOwnPicture } from './decode-picture.js';
-import { gridCell } from './picture-grid.js';
+import { composeGrid, cutFromGrid } from './picture-grid.js';
 
 /** The neutral grey of a held-back picture's place, and its label. */
 const TILE_COLOUR = '#3b3d42';
-export const HELD_LABEL = 'Held back by the safety check';
+const HELD_LABEL = 'Held back by the safety check';
 
 /**
  * A neutral tile of the given size with the label written across it (librsvg draws the text with the machine's
@@ -17,13 +17,8 @@ export async function heldTile(width: number, height: number): Promise<RgbImage>
 }
 
 /** A grid of `count` with pictures `held` (0-based) replaced by the neutral tile. */
-export async function gridWithHeldPictures(grid: RgbImage, count: number, held: readonly number[], columns: number, rows: number): Promise<RgbImage> {
-  const [width, height] = [grid.width / columns, grid.height / rows];
-  const tile = await heldTile(width, height);
-  const out = createRgbImage(grid.width, grid.height, grid.data.slice());
-  for (const index of held) {
-    const cell = gridCell(count, index, width, height);
-    for (let y = 0; y < height; y++) out.data.set(tile.data.subarray(y * width * 3, (y + 1) * width * 3), ((cell.top + y) * grid.width + cell.left) * 3);
-  }
-  return out;
+export async function gridWithHeldPictures(grid: RgbImage, count: number, held: readonly number[]): Promise<RgbImage> {
+  const pictures = Array.from({ length: count }, (_, index) => cutFromGrid(grid, count, index));
+  const tile = await heldTile(pictures[0].width, pictures[0].height);
+  return composeGrid(pictures.map((picture, index) => (held.includes(index) ? tile : picture)));
 }

@@ -3,7 +3,6 @@ import { decodeOwnPicture } from '../imaging/decode-picture.js';
 import { encodeImage } from '../imaging/encode-image.js';
 import { encodeWithinLimit } from '../imaging/encode-within-limit.js';
 import { gridWithHeldPictures } from '../imaging/held-tile.js';
-import { gridLayout } from '../imaging/picture-grid.js';
 import type { ImageFormat } from '../imaging/image-format.js';
 import type { Job, JobResult } from './job.js';
 import { pictureShowing } from './picture-safety.js';
@@ -24,9 +23,7 @@ export async function shownPicture(job: Job, result: JobResult): Promise<ShownPi
   const bytes = await readFile(result.file);
   if (showing.kind !== 'masked') return { kind: 'file', bytes, format: result.format, spoiler: showing.kind === 'spoiler', heldPictures: [] };
   const grid = await decodeOwnPicture(bytes);
-  const count = result.settings.count ?? 1;
-  const { columns, rows } = gridLayout(count);
-  const masked = await gridWithHeldPictures(grid, count, showing.pictures, columns, rows);
+  const masked = await gridWithHeldPictures(grid, result.settings.count ?? 1, showing.pictures);
   const same = await encodeImage(masked, result.format, { parameters: result.parameters });
   const encoded = same.length <= job.request.maxBytes ? { format: result.format, bytes: same } : await encodeWithinLimit(masked, job.request.maxBytes, result.parameters);
   return { kind: 'file', bytes: encoded.bytes, format: encoded.format, spoiler: false, heldPictures: showing.pictures };

@@ -19,8 +19,8 @@ export class PictureChecker {
   #files: SafetyCheckerFiles | undefined;
   #opened: Promise<SafetyChecker> | undefined;
 
-  constructor(files: SafetyCheckerFiles | SafetyCheckerLocator | undefined, loader: SessionLoader, keepOpen: boolean) {
-    this.#locate = typeof files === 'function' ? files : () => Promise.resolve(files);
+  constructor(locate: SafetyCheckerLocator, loader: SessionLoader, keepOpen: boolean) {
+    this.#locate = locate;
     this.#loader = loader;
     this.#keepOpen = keepOpen;
   }
