@@ -81,11 +81,17 @@ async function imagine(service: LocalJobService, text: string, channel: string):
   const deadline = Date.now() + 30_000;
   // In the channel, or in a direct message where the job moved.
   const message = () => [...slack.messages.values()].find((m) => JSON.stringify(m.blocks).includes(job.id.slice(0, 8)));
-  while (Date.now() < deadline && (message() === undefined || JSON.stringify(message()!.blocks).includes('job:cancel:'))) await new Promise((resolve) => setTimeout(resolve, 20));
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const inThread = (status: NonNullable<ReturnType<typeof message>>) => [...slack.files.values()].filter((file) => file.shared?.channel === status.channel && file.shared.threadTs === status.ts).map((file) => file.filename);
+  // Shown: the final status and the picture in its thread; held back: the final status says so.
+  const done = () => {
+    const status = message();
+    if (status === undefined || JSON.stringify(status.blocks).includes('job:cancel:')) return false;
+    return JSON.stringify(status.blocks).includes('held this picture back') || inThread(status).length > 0;
+  };
+  while (Date.now() < deadline && !done()) await new Promise((resolve) => setTimeout(resolve, 20));
   const status = message();
-  assert.ok(status !== undefined);
-  const files = [...slack.files.values()].filter((file) => file.shared?.channel === status.channel && file.shared.threadTs === status.ts).map((file) => file.filename);
+  assert.ok(status !== undefined && done(), 'the job’s final state was shown');
+  const files = inThread(status);
   return { job, status: JSON.stringify(status.blocks), files };
 }
 
