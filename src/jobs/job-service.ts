@@ -3,6 +3,7 @@ import type { Job, JobListener, JobOwner, JobRequest } from './job.js';
 import type { StoreTrouble } from './deferred-job-writes.js';
 import type { JobStore } from './job-store.js';
 import type { OutputRetention } from './output-retention.js';
+import type { QuotaPolicy } from './quota.js';
 
 export type { Actor } from './job-authority.js';
 
@@ -40,6 +41,8 @@ export interface JobServiceOptions {
   readonly onStoreTrouble?: (trouble: StoreTrouble) => void;
   /** How long to wait before writing again the job states that could not be written. */
   readonly storeRetryMs?: number;
+  /** Daily allowances, checked with the caps when a job is admitted (none when absent). */
+  readonly quota?: QuotaPolicy;
 }
 
 /**

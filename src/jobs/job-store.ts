@@ -8,6 +8,8 @@ import type { Actor } from './job-authority.js';
 import { STORE_BUSY_TIMEOUT_MS } from './store-busy.js';
 import type { Job, JobError, JobOwner, JobRequest, JobResult, JobState } from './job.js';
 import { pictureShowing } from './picture-safety.js';
+import type { JobUsage } from './job-usage.js';
+import { usageColumns, UsageRecords } from './usage-records.js';
 
 interface JobRow {
   seq: number;
@@ -26,6 +28,8 @@ interface JobRow {
   result: string | null;
   error: string | null;
   cancelled_by: string | null;
+  usage: string | null;
+  relaxed: number;
 }
 
 /** A finished job's picture that output retention may delete. */
@@ -49,6 +53,11 @@ export const FINAL_TO_SHOW = 'finalToShow';
 const ADDED_COLUMNS: readonly { name: string; definition: string }[] = [
   { name: 'community', definition: 'community TEXT' },
   { name: 'output_pruned', definition: 'output_pruned INTEGER NOT NULL DEFAULT 0' },
+  { name: 'usage', definition: 'usage TEXT' },
+  { name: 'pictures', definition: 'pictures INTEGER' },
+  { name: 'device_ms', definition: 'device_ms INTEGER' },
+  { name: 'usage_counted', definition: 'usage_counted INTEGER NOT NULL DEFAULT 0' },
+  { name: 'relaxed', definition: 'relaxed INTEGER NOT NULL DEFAULT 0' },
 ];
 
 /**
@@ -59,6 +68,8 @@ const ADDED_COLUMNS: readonly { name: string; definition: string }[] = [
  */
 export class JobStore {
   readonly #db: Database.Database;
+  /** Every finished job's use of the render devices, and the reports on it. */
+  readonly usage: UsageRecords;
 
   /** Opens (or creates) the file; one that cannot be used is a UserError that names it and says what to do. */
   constructor(file: string, options: JobStoreOptions = {}) {
@@ -68,6 +79,7 @@ export class JobStore {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = FULL');
       this.#migrate();
+      this.usage = new UsageRecords(this.#db);
       // A read-only file opens without complaint (even BEGIN IMMEDIATE works) and fails at the first real write:
       // make that write now, not at the first job.
       this.#db.prepare("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('opened_at', ?)").run(new Date().toISOString());
@@ -115,8 +127,8 @@ export class JobStore {
   insert(job: Job): void {
     this.#db
       .prepare(
-        `INSERT INTO jobs (id, platform, user_id, user_name, community, request, state, place, created_at, attempts)
-         VALUES (@id, @platform, @user_id, @user_name, @community, @request, @state, @place, @created_at, @attempts)`,
+        `INSERT INTO jobs (id, platform, user_id, user_name, community, request, state, place, created_at, attempts, relaxed)
+         VALUES (@id, @platform, @user_id, @user_name, @community, @request, @state, @place, @created_at, @attempts, @relaxed)`,
       )
       .run({
         id: job.id,
@@ -129,6 +141,7 @@ export class JobStore {
         place: JSON.stringify(job.place ?? null),
         created_at: job.createdAt,
         attempts: job.attempts,
+        relaxed: job.relaxed === true ? 1 : 0,
       });
   }
 
@@ -147,14 +160,23 @@ export class JobStore {
     })();
   }
 
-  /** Writes the fields of a job that change as it moves. */
+  /** Writes the fields of a job that change as it moves; a final job's usage is counted (once) in the same step. */
   update(job: Job): void {
+    this.#db.transaction(() => {
+      this.#updateRow(job);
+      this.usage.countFinal(job);
+    })();
+  }
+
+  #updateRow(job: Job): void {
     this.#db
       .prepare(
         `UPDATE jobs SET state = @state, place = @place, started_at = @started_at, finished_at = @finished_at,
-         attempts = @attempts, result = @result, error = @error, cancelled_by = @cancelled_by WHERE id = @id`,
+         attempts = @attempts, result = @result, error = @error, cancelled_by = @cancelled_by,
+         usage = @usage, pictures = @pictures, device_ms = @device_ms WHERE id = @id`,
       )
       .run({
+        ...usageColumns(job.usage),
         id: job.id,
         state: job.state,
         place: JSON.stringify(job.place ?? null),
@@ -341,5 +363,7 @@ function fromRow(row: JobRow): Job {
     ...(row.result === null ? {} : { result: JSON.parse(row.result) as JobResult }),
     ...(row.error === null ? {} : { error: JSON.parse(row.error) as JobError }),
     ...(row.cancelled_by === null ? {} : { cancelledBy: row.cancelled_by }),
+    ...(row.usage === null ? {} : { usage: JSON.parse(row.usage) as JobUsage }),
+    ...(row.relaxed === 1 ? { relaxed: true } : {}),
   };
 }

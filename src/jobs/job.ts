@@ -2,6 +2,7 @@ import type { RenderProgress } from '../core/progress.js';
 import type { RenderSettings } from '../diffusion/render-settings.js';
 import type { ImageFormat } from '../imaging/image-format.js';
 import type { SafetyRule, SafetyVerdict } from './picture-safety.js';
+import type { JobUsage } from './job-usage.js';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -17,6 +18,8 @@ export interface JobOwner {
    * admins may manage the job, and only its members see the job in the queue.
    */
   readonly community?: string;
+  /** The Discord roles they held when they asked: only for their quota at admission, never kept in the history. */
+  readonly roles?: readonly string[];
 }
 
 /** What was asked for; missing values take the model's defaults when the job runs. */
@@ -86,6 +89,10 @@ export interface Job {
   readonly result?: JobResult;
   readonly error?: JobError;
   readonly cancelledBy?: string;
+  /** What its renders used of a device, whatever the outcome (every attempt together); absent for a job never drawn. */
+  readonly usage?: JobUsage;
+  /** Queued over its owner's quota in relax mode: it waits behind every job within its owner's quota. */
+  readonly relaxed?: boolean;
 }
 
 /** What the job service tells its listeners; each adapter turns these into chat messages. */

@@ -14,15 +14,19 @@ import type { OutputRetention } from './output-retention.js';
 import { RendererCrashedError } from './renderer/renderer-crashed-error.js';
 import { capRefusal, type CapCounts } from './queue-caps.js';
 import { DeferredJobWrites } from './deferred-job-writes.js';
+import { addUsage, newUsageMeter, usageFromMeter, type UsageMeter } from './job-usage.js';
+import { NO_QUOTA, picturesAsked, QUOTA_WINDOW_MS, quotaLimitsFor, quotaRefusal, quotaStanding, type QuotaPolicy } from './quota.js';
 import { isStoreBusy, REQUEST_NOT_SAVED, retryWhileBusy } from './store-busy.js';
 
 /** Renders one job; the signal fires on cancel, timeout or shutdown. */
-export type JobRunner = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void }) => Promise<JobResult>;
+export type JobRunner = (job: Job, options: { signal: AbortSignal; onProgress: (progress: RenderProgress) => void; meter: UsageMeter }) => Promise<JobResult>;
 
 export type { JobLimits } from './job-service.js';
 
 export interface LocalJobServiceOptions extends JobServiceOptions {
   readonly runner: JobRunner;
+  /** Where this lane renders, for the jobs' usage records (`cpu` and `local` when absent). */
+  readonly where?: { readonly device: string; readonly worker: string };
   readonly onError?: (error: unknown, job: Job) => void;
 }
 
@@ -46,6 +50,8 @@ export class LocalJobService implements JobService, LaneControl {
   readonly #maxAttempts: number;
   readonly #onError: ((error: unknown, job: Job) => void) | undefined;
   readonly #retention: OutputRetention | undefined;
+  readonly #where: { readonly device: string; readonly worker: string };
+  readonly #quota: QuotaPolicy;
   /** Job states the store refused, newest per job, written again until it takes them. */
   readonly #writes: DeferredJobWrites;
   readonly #lane = new PQueue({ concurrency: 1 });
@@ -73,6 +79,8 @@ export class LocalJobService implements JobService, LaneControl {
     this.#onError = options.onError;
     this.#writes = new DeferredJobWrites(options.store, { retryMs: options.storeRetryMs, onTrouble: options.onStoreTrouble });
     this.#retention = options.retention;
+    this.#where = options.where ?? { device: 'cpu', worker: 'local' };
+    this.#quota = options.quota ?? NO_QUOTA;
     // Until `start` settles them, the jobs the last run left running count as waiting (for positions and caps).
     this.#queued = this.#store.inStates(['running', 'queued']);
     for (const job of this.#queued) this.#rememberLastServed(job.owner);
@@ -115,7 +123,8 @@ export class LocalJobService implements JobService, LaneControl {
     if (this.#phase === 'stopping') throw new UserError('the bot is restarting; try again in a minute');
     const refusal = capRefusal(this.#limits, this.#capCounts(owner), requests.length);
     if (refusal !== undefined) throw refusal;
-    const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0 }));
+    const relaxed = this.#overQuota(owner, requests.reduce((sum, request) => sum + picturesAsked(request), 0));
+    const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0, ...(relaxed ? { relaxed } : {}) }));
     try {
       this.#store.insertAll(jobs);
     } catch (error) {
@@ -135,8 +144,28 @@ export class LocalJobService implements JobService, LaneControl {
   }
 
   admissible(owner: JobOwner, count: number): Promise<void> {
-    const refusal = this.#phase === 'stopping' ? new UserError('the bot is restarting; try again in a minute') : capRefusal(this.#limits, this.#capCounts(owner), count);
-    return refusal === undefined ? Promise.resolve() : Promise.reject(refusal);
+    return settled(() => {
+      if (this.#phase === 'stopping') throw new UserError('the bot is restarting; try again in a minute');
+      const refusal = capRefusal(this.#limits, this.#capCounts(owner), count);
+      if (refusal !== undefined) throw refusal;
+      this.#overQuota(owner, count);
+    });
+  }
+
+  /**
+   * Whether `adding` pictures take the person over their daily allowance: refused (a UserError) where QUOTA_OVER is
+   * `refuse`, true (to be queued relaxed) where it is `relax`. Synchronous with the caps, so nothing else is admitted
+   * in between.
+   */
+  #overQuota(owner: JobOwner, adding: number): boolean {
+    const limits = quotaLimitsFor(this.#quota, owner, this.#admins.has(ownerKey(owner)));
+    if (limits === undefined) return false;
+    const now = this.#clock();
+    const pending = this.#activeJobs().filter((job) => ownerKey(job.owner) === ownerKey(owner)).reduce((sum, job) => sum + picturesAsked(job.request), 0);
+    const standing = quotaStanding(limits, this.#store.usage.windowOf(owner, now - QUOTA_WINDOW_MS), pending, adding, now);
+    if (standing.over === undefined) return false;
+    if (this.#quota.over === 'refuse') throw quotaRefusal(standing, adding, now);
+    return true;
   }
 
   #capCounts(owner: JobOwner): CapCounts {
@@ -228,8 +257,10 @@ export class LocalJobService implements JobService, LaneControl {
     return [...(this.#running === undefined ? [] : [this.#running.job]), ...this.#queued];
   }
 
+  /** Fair order among those within their allowance, then fair order among the relaxed. */
   #ordered(): Job[] {
-    return fairOrder(this.#queued, { get: (key) => this.#lastServed.get(key) });
+    const lastServed = { get: (key: string) => this.#lastServed.get(key) };
+    return [...fairOrder(this.#queued.filter((job) => job.relaxed !== true), lastServed), ...fairOrder(this.#queued.filter((job) => job.relaxed === true), lastServed)];
   }
 
   #remainingMs(): number {
@@ -291,15 +322,18 @@ export class LocalJobService implements JobService, LaneControl {
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(this.#limits.timeoutMs)]);
     const job = () => this.#running!.job;
     const { servedBefore } = this.#running!;
+    const meter = newUsageMeter();
+    // Every outcome records what the attempt used, on top of earlier attempts (a job drawn again after a crash).
+    const used = () => addUsage(job().usage, usageFromMeter(meter, this.#where));
     try {
-      const result = await this.#runner(job(), { signal, onProgress: (progress) => { this.#emit({ type: 'progress', job: job(), progress }); } });
+      const result = await this.#runner(job(), { signal, meter, onProgress: (progress) => { this.#emit({ type: 'progress', job: job(), progress }); } });
       this.#estimator.record(job().request, result.durationMs);
-      const done = this.#save({ ...job(), state: 'succeeded', finishedAt: this.#clock(), result });
+      const done = this.#save({ ...job(), state: 'succeeded', finishedAt: this.#clock(), result, usage: used() });
       this.#running = undefined;
       this.#emit({ type: 'succeeded', job: done, result });
       void this.#retention?.prune();
     } catch (error) {
-      this.#finishWithError(job(), error, controller.signal, servedBefore);
+      this.#finishWithError({ ...job(), usage: used() }, error, controller.signal, servedBefore);
     } finally {
       this.#running = undefined;
       // The lane (concurrency 1) starts the next job only once this one has returned.
@@ -311,7 +345,8 @@ export class LocalJobService implements JobService, LaneControl {
     this.#running = undefined;
     const reason: unknown = cancelSignal.reason;
     if (cancelSignal.aborted && reason instanceof CancelledError && this.#phase === 'stopping') {
-      // Shutting down: leave it running in the store; the next start interrupts and retries it.
+      // Shutting down: leave it running in the store (with what it used so far); the next start interrupts and retries it.
+      this.#save(job);
       return;
     }
     if (error instanceof RendererCrashedError && !cancelSignal.aborted) {
@@ -338,7 +373,10 @@ export class LocalJobService implements JobService, LaneControl {
    * running in the store, and the next start draws it again.
    */
   #renderLost(job: Job, error: RendererCrashedError, servedBefore: number | undefined): void {
-    if (this.#phase === 'stopping') return;
+    if (this.#phase === 'stopping') {
+      this.#save(job);
+      return;
+    }
     if (job.attempts < this.#maxAttempts) {
       const again = this.#save({ ...job, state: 'queued' });
       this.#lastServed.set(ownerKey(job.owner), servedBefore);

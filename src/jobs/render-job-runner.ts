@@ -10,6 +10,7 @@ import type { JobRunner } from './local-job-service.js';
 import type { RenderedFile, RenderPipeline } from './render-pipeline.js';
 import type { StartingPictureStore } from './starting-pictures.js';
 import { safetyRuleOf } from './picture-safety.js';
+import type { UsageMeter } from './job-usage.js';
 
 /** Hands out the render pipeline of a model, opening it on first use. */
 export interface PipelineProvider {
@@ -27,6 +28,8 @@ export interface RenderJobOptions {
   readonly onProgress: (progress: RenderProgress) => void;
   /** The PNG an image-to-image job starts from (its `startPicture`), fetched by whoever hands out the job. */
   readonly startPicture?: Uint8Array;
+  /** Where the render's stage times and pictures are added as they happen, read whatever the outcome. */
+  readonly meter?: UsageMeter;
 }
 
 /** Renders a job into bytes; the signal fires on cancel, timeout or shutdown. */
@@ -40,7 +43,7 @@ export async function renderJob(provider: PipelineProvider, job: Job, options: R
   const pipeline = await provider.pipeline(request.model, options.onProgress);
   const initImage = options.startPicture === undefined ? undefined : await readStartingPicture(options.startPicture);
   const scheduler = request.scheduler === undefined ? undefined : parseSchedulerName(request.scheduler);
-  const fileOptions = { signal: options.signal, onProgress: options.onProgress, previews: true, maxBytes: request.maxBytes, safety: safetyRuleOf(request) };
+  const fileOptions = { signal: options.signal, onProgress: options.onProgress, previews: true, maxBytes: request.maxBytes, safety: safetyRuleOf(request), ...(options.meter === undefined ? {} : { meter: options.meter }) };
   let file: RenderedFile;
   if (request.upscaleOnly === true) {
     if (initImage === undefined) throw new Error(`job ${job.id} upscales no picture`);

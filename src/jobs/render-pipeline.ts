@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { throwIfCancelled, UserError } from '../core/errors.js';
 import type { ProgressListener } from '../core/progress.js';
-import type { GenerateResult, TextToImagePipeline, StageTimings } from '../diffusion/pipelines/text-to-image-pipeline.js';
+import type { GenerateResult, TextToImagePipeline } from '../diffusion/pipelines/text-to-image-pipeline.js';
 import type { RgbImage } from '../core/rgb-image.js';
 import type { RenderRequest, RenderSettings } from '../diffusion/render-settings.js';
 import { encodeImage } from '../imaging/encode-image.js';
@@ -13,6 +13,7 @@ import type { Upscaler } from '../upscale/upscaler.js';
 import { blurredPreview } from '../imaging/blurred-preview.js';
 import type { PictureChecker } from '../safety/picture-checker.js';
 import type { SafetyRule, SafetyVerdict } from './picture-safety.js';
+import { newUsageMeter, STAGE_NAMES, type StageTimes, type UsageMeter } from './job-usage.js';
 
 export interface RenderFileOptions {
   readonly signal?: AbortSignal;
@@ -23,6 +24,8 @@ export interface RenderFileOptions {
   readonly maxBytes?: number;
   /** What the job's place does with a flagged picture; `off` (the default, as on the command line) checks nothing. */
   readonly safety?: SafetyRule;
+  /** Where the stages' times and the pictures drawn are added as they happen (see UsageMeter); a fresh one when absent. */
+  readonly meter?: UsageMeter;
 }
 
 export interface RenderedFile {
@@ -35,7 +38,7 @@ export interface RenderedFile {
   readonly parameters: string;
   /** The upscaler that ran ('none' for a grid, or without one). */
   readonly upscaler: string;
-  readonly timings: StageTimings & { readonly upscaleMs: number; readonly encodeImageMs: number; readonly safetyMs: number };
+  readonly timings: StageTimes;
   /** The safety checker's verdict on each picture; absent where nothing was checked. */
   readonly safety?: SafetyVerdict;
 }
@@ -43,13 +46,9 @@ export interface RenderedFile {
 /** A job's starting picture that the checker flags, where flagged pictures are held back. */
 export const FLAGGED_STARTING_PICTURE = 'the safety check held back the picture this starts from, so nothing was drawn from it';
 
-/** The engine's stage timings of a picture that was only upscaled. */
-const NO_DIFFUSION: StageTimings = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0 };
-
-/** What the safety check of a render found, and what it cost. */
+/** What the safety check of a render found (absent where nothing was checked). */
 interface Checked {
   readonly verdict?: SafetyVerdict;
-  readonly ms: number;
 }
 
 /**
@@ -81,55 +80,58 @@ export class RenderPipeline {
     return this.engine.resolve(request);
   }
 
-  async render(request: RenderRequest, options: RenderFileOptions = {}): Promise<RenderedFile> {
-    const { signal } = options;
+  async render(request: RenderRequest, renderOptions: RenderFileOptions = {}): Promise<RenderedFile> {
+    const options = { ...renderOptions, meter: renderOptions.meter ?? newUsageMeter() };
+    const { signal, meter } = options;
     const rule = options.safety ?? 'off';
     // A starting picture is checked where a flagged result would be held back: drawing from it would be wasted.
-    const start = request.initImage !== undefined && rule === 'block' ? await this.#check([request.initImage], options) : { ms: 0 };
+    const start = request.initImage !== undefined && rule === 'block' ? await this.#check([request.initImage], options) : {};
     if (start.verdict?.flagged[0] === true) throw new UserError(FLAGGED_STARTING_PICTURE);
     const onProgress = rule === 'off' ? options.onProgress : withBlurredPreviews(options.onProgress);
     const generated = await this.engine.generate(request, {
+      timing: meter,
       ...(signal === undefined ? {} : { signal }),
       ...(onProgress === undefined ? {} : { onProgress }),
       ...(options.previews === undefined ? {} : { previews: options.previews }),
     });
-    const checked = rule === 'off' ? { ms: 0 } : await this.#check(generated.images, options);
-    const checkedAll = { ...checked, ms: checked.ms + start.ms };
-    if (generated.images.length > 1) return this.#finish(composeGrid(generated.images), generated, 'none', 0, checkedAll, options);
-    if (checked.verdict?.flagged[0] === true && rule === 'block') return this.#finish(generated.image, generated, 'none', 0, checkedAll, options);
-    const upscaleStart = performance.now();
+    meter.pictures += generated.images.length;
+    const checked = rule === 'off' ? {} : await this.#check(generated.images, options);
+    if (generated.images.length > 1) return this.#finish(composeGrid(generated.images), generated, 'none', checked, options);
+    if (checked.verdict?.flagged[0] === true && rule === 'block') return this.#finish(generated.image, generated, 'none', checked, options);
     const image = await this.#upscale(generated.image, options);
-    return this.#finish(image, generated, this.upscalerName, performance.now() - upscaleStart, checkedAll, options);
+    return this.#finish(image, generated, this.upscalerName, checked, options);
   }
 
   /**
    * A grid's picture (or any rendered picture) to full size without diffusing again: the U buttons. The picture is
    * the result, so its check is the result's; where flagged pictures are held back, a flagged one is not upscaled.
    */
-  async upscalePicture(picture: RgbImage, settings: RenderSettings, options: RenderFileOptions = {}): Promise<RenderedFile> {
+  async upscalePicture(picture: RgbImage, settings: RenderSettings, renderOptions: RenderFileOptions = {}): Promise<RenderedFile> {
+    const options = { ...renderOptions, meter: renderOptions.meter ?? newUsageMeter() };
     const rule = options.safety ?? 'off';
-    const checked = rule === 'off' ? { ms: 0 } : await this.#check([picture], options);
+    const checked = rule === 'off' ? {} : await this.#check([picture], options);
     if (checked.verdict?.flagged[0] === true && rule === 'block') throw new UserError(FLAGGED_STARTING_PICTURE);
-    const upscaleStart = performance.now();
     const image = await this.#upscale(picture, options);
-    return this.#finish(image, { settings, droppedTokens: 0, timings: NO_DIFFUSION }, this.upscalerName, performance.now() - upscaleStart, checked, options);
+    options.meter.pictures += 1;
+    return this.#finish(image, { settings, droppedTokens: 0 }, this.upscalerName, checked, options);
   }
 
-  async #check(pictures: readonly RgbImage[], { signal, onProgress }: RenderFileOptions): Promise<Checked> {
+  async #check(pictures: readonly RgbImage[], { signal, onProgress, meter }: RenderFileOptions & { meter: UsageMeter }): Promise<Checked> {
     if (this.checker === undefined) throw new Error('this pipeline has no safety checker, but a job asks for a check');
     onProgress?.({ stage: 'checking' });
-    const start = performance.now();
-    const flagged = await this.checker.flags(pictures, signal);
-    return { verdict: { checker: this.checker.label ?? 'none', flagged }, ms: performance.now() - start };
+    const checker = this.checker;
+    const flagged = await timed(meter, 'safetyMs', () => checker.flags(pictures, signal));
+    return { verdict: { checker: checker.label ?? 'none', flagged } };
   }
 
-  async #upscale(image: RgbImage, { signal, onProgress }: RenderFileOptions): Promise<RgbImage> {
-    if (this.upscaler === undefined) return image;
-    return this.upscaler.upscale(image, { ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) });
+  async #upscale(image: RgbImage, { signal, onProgress, meter }: RenderFileOptions & { meter: UsageMeter }): Promise<RgbImage> {
+    const upscaler = this.upscaler;
+    if (upscaler === undefined) return image;
+    return timed(meter, 'upscaleMs', () => upscaler.upscale(image, { ...(signal === undefined ? {} : { signal }), ...(onProgress === undefined ? {} : { onProgress }) }));
   }
 
-  async #finish(image: RgbImage, generated: Pick<GenerateResult, 'settings' | 'droppedTokens' | 'timings'>, upscaler: string, upscaleMs: number, checked: Checked, options: RenderFileOptions): Promise<RenderedFile> {
-    const { signal, onProgress } = options;
+  async #finish(image: RgbImage, generated: Pick<GenerateResult, 'settings' | 'droppedTokens'>, upscaler: string, checked: Checked, options: RenderFileOptions & { meter: UsageMeter }): Promise<RenderedFile> {
+    const { signal, onProgress, meter } = options;
     throwIfCancelled(signal);
     onProgress?.({ stage: 'saving' });
     const encodeStart = performance.now();
@@ -142,7 +144,7 @@ export class RenderPipeline {
       encoded = { format: options.format, bytes: await encodeImage(image, options.format, { parameters }) };
       if (encoded.bytes.length > limit) throw new UserError(`the ${options.format} file is ${formatBytes(encoded.bytes.length)}, over the limit of ${formatBytes(limit)}`);
     }
-    const end = performance.now();
+    meter.encodeImageMs += performance.now() - encodeStart;
     return {
       ...encoded,
       settings: generated.settings,
@@ -151,7 +153,7 @@ export class RenderPipeline {
       droppedTokens: generated.droppedTokens,
       parameters,
       upscaler,
-      timings: { ...generated.timings, upscaleMs, encodeImageMs: end - encodeStart, safetyMs: checked.ms },
+      timings: Object.fromEntries(STAGE_NAMES.map((name) => [name, meter[name]])) as unknown as StageTimes,
       ...(checked.verdict === undefined ? {} : { safety: checked.verdict }),
     };
   }
@@ -167,4 +169,14 @@ function withBlurredPreviews(onProgress: ProgressListener | undefined): Progress
   return (progress) => {
     onProgress(progress.stage === 'denoising' && progress.preview !== undefined ? { ...progress, preview: blurredPreview(progress.preview) } : progress);
   };
+}
+
+/** Runs a stage, adding its time to the meter whether it ends in a result, a cancel or an error. */
+async function timed<T>(meter: UsageMeter, stage: 'safetyMs' | 'upscaleMs', work: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await work();
+  } finally {
+    meter[stage] += performance.now() - start;
+  }
 }

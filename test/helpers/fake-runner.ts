@@ -3,10 +3,13 @@ import type { RenderProgress } from '../../src/core/progress.js';
 import type { Job, JobResult } from '../../src/jobs/job.js';
 import type { JobRunner } from '../../src/jobs/local-job-service.js';
 import { safetyRuleOf } from '../../src/jobs/picture-safety.js';
+import type { UsageMeter } from '../../src/jobs/job-usage.js';
 
 export interface PendingRun {
   readonly job: Job;
   readonly signal: AbortSignal;
+  /** The run's usage meter, as the real renderer fills it: a test writes what the run "used". */
+  readonly meter: UsageMeter;
   progress(progress: RenderProgress): void;
   finish(result?: Partial<JobResult>): void;
   fail(error: Error): void;
@@ -50,7 +53,7 @@ export class ManualRunner {
   readonly runs: PendingRun[] = [];
   readonly #waiters: (() => void)[] = [];
 
-  readonly runner: JobRunner = (job, { signal, onProgress }) =>
+  readonly runner: JobRunner = (job, { signal, onProgress, meter }) =>
     new Promise<JobResult>((resolve, reject) => {
       const abort = () => {
         const reason: unknown = signal.reason;
@@ -58,7 +61,7 @@ export class ManualRunner {
       };
       if (signal.aborted) { abort(); return; }
       signal.addEventListener('abort', abort, { once: true });
-      this.runs.push({ job, signal, progress: onProgress, finish: (result = {}) => { resolve({ ...fakeResult(job), ...result }); }, fail: reject });
+      this.runs.push({ job, signal, meter, progress: onProgress, finish: (result = {}) => { resolve({ ...fakeResult(job), ...result }); }, fail: reject });
       this.#waiters.splice(0).forEach((wake) => { wake(); });
     });
 

@@ -32,6 +32,11 @@ export interface GenerateOptions {
   readonly onProgress?: ProgressListener;
   /** Attach a latent-resolution preview to each denoising event. */
   readonly previews?: boolean;
+  /**
+   * Where each stage's time is added as the stage ends: the caller's record, so a render that is stopped or fails
+   * still tells what it used. A fresh one when absent.
+   */
+  readonly timing?: { -readonly [K in keyof StageTimings]: number };
 }
 
 export interface StageTimings {
@@ -135,7 +140,7 @@ export class TextToImagePipeline {
     const { settings, scheduler, startIndex } = this.#resolveWithScheduler(request);
     const { signal, onProgress } = options;
     throwIfCancelled(signal);
-    const timing = { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0 };
+    const timing = options.timing ?? { loadMs: 0, encodeMs: 0, vaeEncodeMs: 0, denoiseMs: 0, decodeMs: 0 };
     const latentHeight = settings.height / VAE_SCALE;
     const latentWidth = settings.width / VAE_SCALE;
     const count = settings.count ?? 1;
@@ -198,7 +203,8 @@ export class TextToImagePipeline {
       }
       return decoded;
     });
-    return { image: images[0], images, settings, droppedTokens: fitted.droppedTokens, timings: timing };
+    const { loadMs, encodeMs, vaeEncodeMs, denoiseMs, decodeMs } = timing;
+    return { image: images[0], images, settings, droppedTokens: fitted.droppedTokens, timings: { loadMs, encodeMs, vaeEncodeMs, denoiseMs, decodeMs } };
   }
 
   /** Runs one stage on its (resident or freshly loaded) component, timing the loading and the work apart. */

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, throwIfCancelled } from '../../core/errors.js';
 import { siblingModule } from '../../core/sibling-module.js';
+import { performance } from 'node:perf_hooks';
 import type { RenderProgress } from '../../core/progress.js';
+import { chargeUnreported, copyIntoMeter, newUsageMeter, type UsageMeter } from '../job-usage.js';
 import type { JobRenderer, RenderedJob } from '../render-job-runner.js';
 import type { RendererLog } from './renderer.js';
 import { describeExit, RendererCrashedError } from './renderer-crashed-error.js';
@@ -33,6 +35,10 @@ interface PendingRender {
   readonly resolve: (rendered: RenderedJob) => void;
   readonly reject: (error: Error) => void;
   readonly onProgress: (progress: RenderProgress) => void;
+  /** The caller's meter, kept up to date from the process's reports. */
+  readonly meter: UsageMeter;
+  /** Charges the time the process has not reported yet (it ended without its last word). */
+  readonly chargeUnreported: () => void;
 }
 
 const DEFAULT_RESTART = { firstMs: 1000, maxMs: 60_000, stableMs: 60_000 };
@@ -87,27 +93,36 @@ export class RendererHost {
     return this.#child?.pid;
   }
 
-  readonly render: JobRenderer = async (job, { signal, onProgress, startPicture }) => {
+  readonly render: JobRenderer = async (job, { signal, onProgress, startPicture, meter = newUsageMeter() }) => {
     throwIfCancelled(signal);
     if (this.#stopping) throw new CancelledError('the renderer is stopping');
+    const sentAt = performance.now();
     const child = await this.#ensureProcess();
     throwIfCancelled(signal);
     const id = randomUUID();
+    let lastStage: RenderProgress['stage'] | undefined;
     return new Promise<RenderedJob>((resolve, reject) => {
       const settle = () => {
         this.#pending.delete(id);
         signal.removeEventListener('abort', onAbort);
         this.#holdOpen(child);
       };
+      const chargeRest = () => { chargeUnreported(meter, performance.now() - sentAt, lastStage); };
       const onAbort = () => {
         settle();
+        chargeRest();
         this.#send(child, { type: 'cancel', id, reason: errorToWire(cancellation(signal)) });
         reject(cancellation(signal));
       };
       this.#pending.set(id, {
         resolve: (rendered) => { settle(); resolve(rendered); },
         reject: (error) => { settle(); reject(error); },
-        onProgress,
+        onProgress: (progress) => {
+          lastStage = progress.stage;
+          onProgress(progress);
+        },
+        meter,
+        chargeUnreported: chargeRest,
       });
       this.#holdOpen(child);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -133,7 +148,10 @@ export class RendererHost {
       await this.#exited;
       clearTimeout(timer);
     }
-    for (const pending of this.#pending.values()) pending.reject(new CancelledError('the renderer stopped'));
+    for (const pending of this.#pending.values()) {
+      pending.chargeUnreported();
+      pending.reject(new CancelledError('the renderer stopped'));
+    }
     const handoff = this.#handoffDir;
     this.#handoffDir = undefined;
     if (handoff !== undefined) await rm(await handoff, { recursive: true, force: true });
@@ -198,14 +216,22 @@ export class RendererHost {
         this.#options.log(message.level, message.message, message.context);
         return;
       case 'progress':
+        this.#takeUsage(message.id, message.usage);
         this.#pending.get(message.id)?.onProgress(message.progress);
         return;
       case 'failed':
+        this.#takeUsage(message.id, message.usage);
         this.#pending.get(message.id)?.reject(errorFromWire(message.error));
         return;
       case 'done':
+        this.#takeUsage(message.id, message.usage);
         void this.#collect(message.id, message.rendered);
     }
+  }
+
+  #takeUsage(id: string, usage: UsageMeter): void {
+    const pending = this.#pending.get(id);
+    if (pending !== undefined) copyIntoMeter(pending.meter, usage);
   }
 
   /** Reads a finished picture from the hand-off folder (on the thread pool, not this event loop) and removes it. */
@@ -227,6 +253,7 @@ export class RendererHost {
     const reason = describeExit(code, signal);
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    for (const render of pending) render.chargeUnreported();
     if (this.#stopping) {
       for (const render of pending) render.reject(new CancelledError('the renderer stopped'));
       return;

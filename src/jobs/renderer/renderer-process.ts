@@ -4,6 +4,7 @@ import { CancelledError, errorMessage } from '../../core/errors.js';
 import { fileExtension } from '../../imaging/image-format.js';
 import { writeFileAtomic } from '../../imaging/write-file-atomic.js';
 import type { CreateRenderer, Renderer } from './renderer.js';
+import { newUsageMeter } from '../job-usage.js';
 import { errorFromWire, errorToWire, isHostMessage, type HostMessage, type LogLevel, type RendererMessage } from './renderer-protocol.js';
 
 /**
@@ -59,20 +60,22 @@ function init(message: Extract<HostMessage, { type: 'init' }>): void {
 }
 
 async function render(message: Extract<HostMessage, { type: 'render' }>, controller: AbortController): Promise<void> {
+  const meter = newUsageMeter();
   try {
     const loaded = await renderer!;
     if (controller.signal.aborted) throw controller.signal.reason instanceof Error ? controller.signal.reason : new CancelledError();
     const rendered = await loaded.render(message.job, {
       signal: controller.signal,
-      onProgress: (progress) => { send({ type: 'progress', id: message.id, progress }); },
+      meter,
+      onProgress: (progress) => { send({ type: 'progress', id: message.id, progress, usage: meter }); },
       ...(message.startPicture === undefined ? {} : { startPicture: message.startPicture }),
     });
     const path = join(handoffDir, `${message.id}.${fileExtension(rendered.file.format)}`);
     await writeFileAtomic(path, rendered.file.bytes);
     const { format, settings, width, height, droppedTokens, parameters, upscaler, timings } = rendered.file;
-    send({ type: 'done', id: message.id, rendered: { file: { format, settings, width, height, droppedTokens, parameters, upscaler, timings }, result: rendered.result, path } });
+    send({ type: 'done', id: message.id, rendered: { file: { format, settings, width, height, droppedTokens, parameters, upscaler, timings }, result: rendered.result, path }, usage: meter });
   } catch (error) {
-    send({ type: 'failed', id: message.id, error: errorToWire(error) });
+    send({ type: 'failed', id: message.id, error: errorToWire(error), usage: meter });
   } finally {
     controllers.delete(message.id);
   }

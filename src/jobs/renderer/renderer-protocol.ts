@@ -3,6 +3,7 @@ import type { RenderProgress } from '../../core/progress.js';
 import type { Job } from '../job.js';
 import type { RenderedJob } from '../render-job-runner.js';
 import type { RendererPhase } from './renderer-phase.js';
+import type { UsageMeter } from '../job-usage.js';
 
 /**
  * The messages between a renderer host and its renderer process, over Node's IPC channel with the `advanced`
@@ -43,9 +44,11 @@ export type LogLevel = 'info' | 'warn' | 'error';
 /** From the process to the host. */
 export type RendererMessage =
   | { readonly type: 'phase'; readonly phase: RendererPhase }
-  | { readonly type: 'progress'; readonly id: string; readonly progress: RenderProgress }
-  | { readonly type: 'done'; readonly id: string; readonly rendered: WireRendered }
-  | { readonly type: 'failed'; readonly id: string; readonly error: WireError }
+  /** `usage`: the render's figures so far, so that a render stopped mid-call still counts what it used. */
+  | { readonly type: 'progress'; readonly id: string; readonly progress: RenderProgress; readonly usage: UsageMeter }
+  /** `usage`: what the render used (also when it failed or was cancelled), for the job's accounting. */
+  | { readonly type: 'done'; readonly id: string; readonly rendered: WireRendered; readonly usage: UsageMeter }
+  | { readonly type: 'failed'; readonly id: string; readonly error: WireError; readonly usage: UsageMeter }
   | { readonly type: 'log'; readonly level: LogLevel; readonly message: string; readonly context?: Record<string, unknown> };
 
 export function errorToWire(error: unknown): WireError {

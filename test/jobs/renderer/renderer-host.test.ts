@@ -94,6 +94,8 @@ describe('the renderer process', () => {
     assert.equal(answer.id, blocked.job.id);
     await settled(blocked.job.id);
     assert.equal(service.get(blocked.job.id)?.state, 'cancelled');
+    const usage = service.get(blocked.job.id)?.usage;
+    assert.ok(usage !== undefined && usage.deviceMs > 0 && usage.pictures === 0, 'the time it ran inside the model call counts, with no picture');
     assert.equal(existsSync(marker(after.job.id, 'step-1')), false, 'the next job waits while the step it interrupts runs');
     release(blocked.job.id, 1);
     await settled(after.job.id);
