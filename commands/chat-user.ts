@@ -4,7 +4,7 @@ import type { ChatUser } from './command.js';
 
 /** The person who typed a command, as the owner of the jobs it queues. */
 export function ownerOf(user: ChatUser): JobOwner {
-  return { platform: user.platform, userId: user.id, name: user.name, ...(user.community === undefined ? {} : { community: user.community }) };
+  return { platform: user.platform, userId: user.id, name: user.name, ...(user.community === undefined ? {} : { community: user.community }), ...(user.roles === undefined ? {} : { roles: user.roles }) };
 }
 
 /** The person who typed a command, acting on a job. */

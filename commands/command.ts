@@ -4,6 +4,7 @@ import type { UserDefaults } from '../src/jobs/user-defaults.js';
 import type { JobService } from '../src/jobs/job-service.js';
 import type { SafetyRule } from '../src/jobs/picture-safety.js';
 import type { AuditRecorder } from '../src/jobs/audit-trail.js';
+import type { UsageLedger } from '../src/jobs/usage-ledger.js';
 
 /** A typed option of a command; each adapter maps these to its platform (slash-command options, text flags). */
 export type OptionSpec =
@@ -35,6 +36,8 @@ export interface ChatUser {
   readonly community?: string;
   /** How far this person's authority over other people's jobs reaches (see `mayManage`). */
   readonly admin: AdminScope;
+  /** Their Discord roles in the server the command came from (for quota limits); absent elsewhere. */
+  readonly roles?: readonly string[];
 }
 
 /** How commands and their options are typed on a platform, for help texts ("/queue" or "/imagine queue"). */
@@ -74,6 +77,8 @@ export interface CommandServices {
   readonly pictures?: StartingPictures;
   /** Where admin actions (cancel or delete of someone else's picture) are recorded; absent where none are kept. */
   readonly audit?: AuditRecorder;
+  /** The bot's use of its render devices, and each person's allowance; absent where none is kept. */
+  readonly usage?: UsageLedger;
 }
 
 export interface StartingPictures {

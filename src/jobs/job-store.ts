@@ -173,9 +173,10 @@ export class JobStore {
       .prepare(
         `UPDATE jobs SET state = @state, place = @place, started_at = @started_at, finished_at = @finished_at,
          attempts = @attempts, result = @result, error = @error, cancelled_by = @cancelled_by,
-         usage = @usage, pictures = @pictures, device_ms = @device_ms WHERE id = @id`,
+         usage = @usage, pictures = @pictures, device_ms = @device_ms, relaxed = @relaxed WHERE id = @id`,
       )
       .run({
+        relaxed: job.relaxed === true ? 1 : 0,
         ...usageColumns(job.usage),
         id: job.id,
         state: job.state,

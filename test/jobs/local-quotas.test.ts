@@ -64,7 +64,7 @@ describe('usage and quotas in the local lane', () => {
     await draw(1, 100);
     clock.advance(HOUR);
     await service.enqueue(user('a'), request('two'), null);
-    await assert.rejects(service.enqueue(user('a'), request('three')), (error: unknown) => error instanceof UserError && error.message === 'you have used your 3 pictures for the last 24 hours (counting the 1 in the queue); you can ask again in 23 h');
+    await assert.rejects(service.enqueue(user('a'), request('three'), null), (error: unknown) => error instanceof UserError && error.message === 'you have used your 3 pictures for the last 24 hours (counting the 1 in the queue); you can ask again in 23 h');
     await assert.rejects(service.admissible(user('a'), 1), UserError, 'the cheap check says the same');
     await service.enqueue(user('admin'), request('admins are exempt', 4), null);
     await service.enqueue(user('b', ['777777777777777777']), request('a role without limits', 4), null);
@@ -77,7 +77,7 @@ describe('usage and quotas in the local lane', () => {
     const { service, draw } = await setup({ defaults: { pictures: 0, deviceSeconds: 2 }, roles: new Map(), over: 'refuse' });
     await service.enqueue(user('a'), request('long'), null);
     await draw(1, 2500);
-    await assert.rejects(service.enqueue(user('a'), request('more')), /used your 2 s of render time for the last 24 hours; you can ask again in 24 h/);
+    await assert.rejects(service.enqueue(user('a'), request('more'), null), /used your 2 s of render time for the last 24 hours; you can ask again in 24 h/);
   });
 
   test('relax: over the allowance a job waits behind everyone within theirs, still fair among the relaxed', async () => {

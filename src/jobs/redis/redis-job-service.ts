@@ -13,7 +13,8 @@ import type { JobStore } from '../job-store.js';
 import { DeferredJobWrites } from '../deferred-job-writes.js';
 import { REQUEST_NOT_SAVED, retryWhileBusy } from '../store-busy.js';
 import { outputPath } from '../render-job-runner.js';
-import { admit, release, staleAdmissions, type Admission } from './redis-admission.js';
+import { admit, quotaWindow, release, staleAdmissions, type Admission, type AdmissionQuota } from './redis-admission.js';
+import { picturesAsked, quotaLimitsFor, quotaRefusal, quotaStanding } from '../quota.js';
 import { capRefusal } from '../queue-caps.js';
 import { redisErrorForLog, reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
@@ -41,6 +42,12 @@ export interface RedisJobServiceOptions extends JobServiceOptions {
 
 /** An admission younger than this may belong to a job another front is queueing right now. */
 const ADMISSION_GRACE_MS = 60_000;
+
+/**
+ * Added to the priority of a job admitted over its owner's allowance in relax mode: BullMQ takes the lowest priority
+ * first, and an owner's k-th job within their allowance never reaches this (priorities go up to 2^21).
+ */
+const RELAXED_PRIORITY = 1_000_000;
 
 type PlacedJob = Job & QueuedPlace;
 
@@ -155,15 +162,17 @@ export class RedisJobService implements JobService, LaneControl {
     const { names } = this.#options;
     const key = ownerKey(job.owner);
     if ((await this.#connection.hexists(names.admitted, job.id)) === 1) {
-      await this.#add([job], Math.max(0, (await this.#connection.scard(names.activeOf(key))) - 1));
+      await this.#add([job], Math.max(0, (await this.#connection.scard(names.activeOf(key))) - 1), job.relaxed === true);
       return;
     }
-    const admission = await admit(this.#connection, names, key, [{ id: job.id, model: job.request.model }], this.#options.limits, this.#clock());
+    const admission = await admit(this.#connection, names, key, [{ id: job.id, model: job.request.model, pictures: picturesAsked(job.request) }], this.#options.limits, this.#clock(), this.#admissionQuota(job.owner));
     if (admission.admitted) {
-      await this.#add([job], admission.before);
+      const admitted = this.#markRelaxed([job], admission.relaxed)[0];
+      await this.#add([admitted], admission.before, admission.relaxed);
       return;
     }
-    this.#finish(job.id, { state: 'failed', finishedAt: this.#clock(), error: { message: `the bot restarted before it could queue this picture, and now ${this.#refusal(admission, 1).message}`, userFacing: true } });
+    const refusal = await this.#refusal(admission, job.owner, [job.request]);
+    this.#finish(job.id, { state: 'failed', finishedAt: this.#clock(), error: { message: `the bot restarted before it could queue this picture, and now ${refusal.message}`, userFacing: true } });
     this.#emit({ type: 'failed', job: this.get(job.id)!, error: this.get(job.id)!.error! });
   }
 
@@ -251,7 +260,8 @@ export class RedisJobService implements JobService, LaneControl {
     this.#writes.flush();
     let admission: Admission;
     try {
-      admission = await admit(this.#connection, names, ownerKey(owner), jobs.map((job) => ({ id: job.id, model: job.request.model })), this.#options.limits, this.#clock());
+      const batch = jobs.map((job) => ({ id: job.id, model: job.request.model, pictures: picturesAsked(job.request) }));
+      admission = await admit(this.#connection, names, ownerKey(owner), batch, this.#options.limits, this.#clock(), this.#admissionQuota(owner));
     } catch (error) {
       this.#writes.takeBack(jobs.map((job) => job.id));
       this.#options.onError?.(error, jobs[0]);
@@ -259,12 +269,13 @@ export class RedisJobService implements JobService, LaneControl {
     }
     if (!admission.admitted) {
       this.#writes.takeBack(jobs.map((job) => job.id));
-      throw this.#refusal(admission, jobs.length);
+      throw await this.#refusal(admission, owner, requests);
     }
-    for (const job of jobs) this.#own.set(job.id, job);
+    const admitted = this.#markRelaxed(jobs, admission.relaxed);
+    for (const job of admitted) this.#own.set(job.id, job);
     try {
       await Promise.all([...new Set(jobs.map((job) => job.request.model))].map((model) => this.#listen(model)));
-      await this.#add(jobs, admission.before);
+      await this.#add(admitted, admission.before, admission.relaxed);
     } catch (error) {
       // Redis went away between the cap check and the queueing: nothing is acknowledged, nothing runs later.
       await Promise.all(jobs.map((job) => this.#queue(job.request.model).remove(job.id).catch(() => 0)));
@@ -283,9 +294,33 @@ export class RedisJobService implements JobService, LaneControl {
     return placed;
   }
 
-  /** Why Redis refused to admit `adding` pictures, in the words the local queue uses. */
-  #refusal(admission: Extract<Admission, { admitted: false }>, adding: number): UserError {
-    return capRefusal(this.#options.limits, admission, adding) ?? new UserError('the queue is full; try again in a few minutes');
+  /**
+   * Why Redis refused to admit the requests, in the words the local queue uses; over the allowance, with when the
+   * next picture is available as Redis holds the person's day now.
+   */
+  async #refusal(admission: Extract<Admission, { admitted: false }>, owner: JobOwner, requests: readonly JobRequest[]): Promise<UserError> {
+    const quota = this.#admissionQuota(owner);
+    const pictures = requests.reduce((sum, request) => sum + picturesAsked(request), 0);
+    if (admission.cap === 'quota' && quota !== undefined) {
+      const now = this.#clock();
+      const { entries, pendingPictures } = await quotaWindow(this.#connection, this.#options.names, ownerKey(owner), now);
+      const standing = quotaStanding(quota.limits, entries, pendingPictures, pictures, now);
+      if (standing.over !== undefined) return quotaRefusal(standing, pictures, now);
+    }
+    return capRefusal(this.#options.limits, admission, requests.length) ?? new UserError('the queue is full; try again in a few minutes');
+  }
+
+  /** The owner's allowance as admission checks it; undefined for those without one (admins, or no quotas). */
+  #admissionQuota(owner: JobOwner): AdmissionQuota | undefined {
+    const policy = this.#options.quota;
+    const limits = policy === undefined ? undefined : quotaLimitsFor(policy, owner, this.#admins.has(ownerKey(owner)));
+    return limits === undefined || policy === undefined ? undefined : { limits, over: policy.over };
+  }
+
+  /** The jobs as admitted: relaxed ones are marked so (in memory and in the store) before anyone is told. */
+  #markRelaxed(jobs: readonly Job[], relaxed: boolean): Job[] {
+    if (!relaxed) return [...jobs];
+    return jobs.map((job) => this.#writes.save({ ...job, relaxed: true }));
   }
 
   async admissible(owner: JobOwner, count: number): Promise<void> {
@@ -294,10 +329,19 @@ export class RedisJobService implements JobService, LaneControl {
     const [mine, all] = await Promise.all([this.#connection.scard(names.activeOf(ownerKey(owner))), this.#connection.scard(names.active)]);
     const refusal = capRefusal(limits, { mine, all }, count);
     if (refusal !== undefined) throw refusal;
+    const quota = this.#admissionQuota(owner);
+    if (quota?.over !== 'refuse') return;
+    const now = this.#clock();
+    const { entries, pendingPictures } = await quotaWindow(this.#connection, names, ownerKey(owner), now);
+    const standing = quotaStanding(quota.limits, entries, pendingPictures, count, now);
+    if (standing.over !== undefined) throw quotaRefusal(standing, count, now);
   }
 
-  /** Queues the jobs in Redis; `before` is how many pictures their owner already had, so their priorities follow. */
-  async #add(jobs: readonly Job[], before: number): Promise<void> {
+  /**
+   * Queues the jobs in Redis; `before` is how many pictures their owner already had, so their priorities follow;
+   * relaxed jobs come after every job within an allowance, in the same per-owner order among themselves.
+   */
+  async #add(jobs: readonly Job[], before: number, relaxed = false): Promise<void> {
     const keepFinished = { age: this.#options.keepFinishedSeconds ?? 24 * 3600 };
     const pictures = await Promise.all(jobs.map((job) => this.#startPicture(job)));
     await Promise.all(
@@ -305,7 +349,7 @@ export class RedisJobService implements JobService, LaneControl {
         this.#queue(job.request.model).add(
           'render',
           { id: job.id, owner: job.owner, request: job.request, createdAt: job.createdAt, ...(pictures[index] === undefined ? {} : { startPicture: pictures[index] }) },
-          { jobId: job.id, priority: before + index + 1, attempts: this.#options.maxAttempts ?? 2, removeOnComplete: keepFinished, removeOnFail: keepFinished },
+          { jobId: job.id, priority: (relaxed ? RELAXED_PRIORITY : 0) + before + index + 1, attempts: this.#options.maxAttempts ?? 2, removeOnComplete: keepFinished, removeOnFail: keepFinished },
         ),
       ),
     );
@@ -552,7 +596,7 @@ export class RedisJobService implements JobService, LaneControl {
       await writeFileAtomic(file, bytes);
       const result = { ...value.result, file };
       this.#estimator.record(job.request, result.durationMs);
-      this.#finish(jobId, { state: 'succeeded', finishedAt: this.#clock(), result });
+      this.#finish(jobId, { state: 'succeeded', finishedAt: this.#clock(), result, ...(value.usage === undefined ? {} : { usage: value.usage }) });
       this.#emit({ type: 'succeeded', job: this.get(jobId)!, result });
       await this.#connection.del(value.resultKey);
       void this.#options.retention?.prune();
@@ -579,12 +623,13 @@ export class RedisJobService implements JobService, LaneControl {
     const job = this.#own.get(jobId);
     if (job === undefined) return;
     const failure = failureFromReason(reason);
+    const used = failure.usage === undefined ? {} : { usage: failure.usage };
     if (failure.kind === 'cancelled') {
-      this.#finish(jobId, { state: 'cancelled', finishedAt: this.#clock(), cancelledBy: failure.by });
+      this.#finish(jobId, { state: 'cancelled', finishedAt: this.#clock(), cancelledBy: failure.by, ...used });
       this.#emit({ type: 'cancelled', job: this.get(jobId)!, by: failure.by });
     } else {
       if (!failure.userFacing) this.#options.onError?.(new Error(failure.message), job);
-      this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: failure.message, userFacing: failure.userFacing } });
+      this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: failure.message, userFacing: failure.userFacing }, ...used });
       this.#emit({ type: 'failed', job: this.get(jobId)!, error: { message: failure.message, userFacing: failure.userFacing } });
     }
     this.#scheduleRefresh();
@@ -594,13 +639,14 @@ export class RedisJobService implements JobService, LaneControl {
    * A job's final state: its fields written onto the newest copy of the job (never a copy read before an await, which
    * would undo a place stored meanwhile), and its place under the caps freed.
    */
-  #finish(jobId: string, outcome: Pick<Job, 'state' | 'finishedAt'> & Partial<Pick<Job, 'result' | 'error' | 'cancelledBy'>>): void {
+  #finish(jobId: string, outcome: Pick<Job, 'state' | 'finishedAt'> & Partial<Pick<Job, 'result' | 'error' | 'cancelledBy' | 'usage'>>): void {
     const latest = this.#own.get(jobId) ?? this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
     if (latest === undefined) return;
     const job: Job = { ...latest, ...outcome };
     this.#own.delete(jobId);
     this.#writes.save(job);
-    void release(this.#connection, this.#options.names, ownerKey(job.owner), [job.id]).catch((error: unknown) => { this.#options.onError?.(error, job); });
+    const used = job.usage === undefined ? undefined : { at: job.finishedAt ?? this.#clock(), pictures: job.usage.pictures, deviceMs: job.usage.deviceMs };
+    void release(this.#connection, this.#options.names, ownerKey(job.owner), [job.id], used).catch((error: unknown) => { this.#options.onError?.(error, job); });
   }
 
   /** Tells the listeners; a job's shown state only moves forward: once final, nothing but a final state follows. */

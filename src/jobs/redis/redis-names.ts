@@ -21,6 +21,19 @@ export class RedisNames {
     return `${this.prefix}:admitted`;
   }
 
+  /** How many pictures each admitted job draws (a grid counts each), for the pictures allowance. */
+  get admittedPictures(): string {
+    return `${this.prefix}:admitted-pictures`;
+  }
+
+  /**
+   * What one user's finished jobs used in the last 24 hours, shared by every front (their quota): a sorted set of
+   * `jobId|pictures|deviceMs` scored by when each job finished.
+   */
+  usageOf(ownerKey: string): string {
+    return `${this.prefix}:usage-user:${ownerKey}`;
+  }
+
   /** Ids of every waiting or running job (the total cap). */
   get active(): string {
     return `${this.prefix}:active`;

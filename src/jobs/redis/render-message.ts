@@ -6,6 +6,7 @@ import { SCHEDULER_NAMES } from '../../diffusion/schedulers/scheduler-registry.j
 import { IMAGE_FORMATS } from '../../imaging/image-format.js';
 import type { InterruptionCause, JobOwner, JobRequest, JobResult } from '../job.js';
 import { SAFETY_RULES } from '../picture-safety.js';
+import { STAGE_NAMES, type JobUsage } from '../job-usage.js';
 
 /*
  * Everything here crosses Redis, which any process holding its password can write: what a worker reads of a job and
@@ -53,6 +54,14 @@ const JOB_DATA = z.object({
   // A PNG at the render size, base64: at most 2048² × 4 bytes, with room.
   startPicture: z.string().max(24 * 2 ** 20).optional(),
 });
+const USAGE = z.object({
+  deviceMs: z.number().min(0).max(1e12),
+  stages: z.object(Object.fromEntries(STAGE_NAMES.map((name) => [name, z.number().min(0).max(1e12)])) as Record<(typeof STAGE_NAMES)[number], z.ZodNumber>),
+  pictures: z.number().int().min(0).max(MAX_COUNT),
+  device: z.string().max(32),
+  worker: z.string().max(200),
+});
+
 const RETURN = z.object({
   result: z.object({
     format: z.enum(IMAGE_FORMATS),
@@ -67,6 +76,7 @@ const RETURN = z.object({
     safety: z.object({ checker: z.string().max(200), flagged: z.array(z.boolean()).min(1).max(MAX_COUNT) }).optional(),
   }),
   resultKey: z.string().max(300),
+  usage: USAGE.optional(),
 });
 const PREVIEW_SIDE = 4096;
 const PROGRESS = z.discriminatedUnion('stage', [
@@ -111,6 +121,8 @@ export interface RenderReturn {
   readonly result: Omit<JobResult, 'file'>;
   /** The Redis key holding the picture's bytes until the front has saved them. */
   readonly resultKey: string;
+  /** What the render used, on the worker's own device (absent from workers older than usage accounting). */
+  readonly usage?: JobUsage;
 }
 
 /** Progress as JSON: a preview's pixels as base64 (previews are small, 64×64 or so). */
@@ -156,7 +168,10 @@ export function requeueFromWire(value: unknown): InterruptionCause | undefined {
 }
 
 /** Why a render ended without a picture, as the worker tells the front through BullMQ's failure reason. */
-export type RenderFailure = { readonly kind: 'cancelled'; readonly by: string } | { readonly kind: 'error'; readonly message: string; readonly userFacing: boolean };
+export type RenderFailure = ({ readonly kind: 'cancelled'; readonly by: string } | { readonly kind: 'error'; readonly message: string; readonly userFacing: boolean }) & {
+  /** What the attempt used before it ended. */
+  readonly usage?: JobUsage;
+};
 
 export function failureToReason(failure: RenderFailure): string {
   return JSON.stringify(failure);
@@ -165,9 +180,11 @@ export function failureToReason(failure: RenderFailure): string {
 /** A worker's reason, or BullMQ's own words (a job whose workers died twice) as an error for the requester. */
 export function failureFromReason(reason: string | undefined): RenderFailure {
   try {
-    const parsed = JSON.parse(reason ?? '') as Partial<RenderFailure>;
-    if (parsed.kind === 'cancelled' && typeof parsed.by === 'string') return { kind: 'cancelled', by: parsed.by };
-    if (parsed.kind === 'error' && typeof parsed.message === 'string') return { kind: 'error', message: parsed.message, userFacing: parsed.userFacing === true };
+    const parsed = JSON.parse(reason ?? '') as Partial<RenderFailure> & { usage?: unknown };
+    const usage = USAGE.safeParse(parsed.usage);
+    const used = usage.success ? { usage: usage.data } : {};
+    if (parsed.kind === 'cancelled' && typeof parsed.by === 'string') return { kind: 'cancelled', by: parsed.by, ...used };
+    if (parsed.kind === 'error' && typeof parsed.message === 'string') return { kind: 'error', message: parsed.message, userFacing: parsed.userFacing === true, ...used };
   } catch {
     // Not one of ours: BullMQ's.
   }

@@ -6,6 +6,7 @@ import PQueue from 'p-queue';
 import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
 import type { Job } from '../job.js';
 import type { JobRenderer } from '../render-job-runner.js';
+import { newUsageMeter, usageFromMeter, type JobUsage } from '../job-usage.js';
 import { failureToReason, jobDataFromWire, progressToWire, requeueNotice, type RenderJobData, type RenderReturn } from './render-message.js';
 import { RenderActivity } from '../worker-status.js';
 import type { RedisNames } from './redis-names.js';
@@ -130,10 +131,13 @@ export class RenderWorker {
     this.#activity.started(data.id);
     void this.#beat().catch(() => undefined);
     const signal = AbortSignal.any([controller.signal, this.#handBack.signal, AbortSignal.timeout(this.#options.timeoutMs)]);
+    const meter = newUsageMeter();
+    const used = () => usageFromMeter(meter, { device: this.#options.device ?? 'cpu', worker: this.id });
     const job: Job = { id: data.id, owner: data.owner, request: data.request, state: 'running', place: undefined, createdAt: data.createdAt, startedAt: Date.now(), attempts: queued.attemptsMade + 1 };
     try {
       const rendered = await this.#options.render(job, {
         signal,
+        meter,
         ...(data.startPicture === undefined ? {} : { startPicture: Buffer.from(data.startPicture, 'base64') }),
         onProgress: (progress) => {
           // Every report is a sign of life: the lock is extended while the event loop is free to do it.
@@ -147,7 +151,7 @@ export class RenderWorker {
       const resultKey = this.#options.names.result(data.id);
       await this.#redis!.set(resultKey, rendered.file.bytes, 'EX', this.#options.resultTtlSeconds);
       this.#activity.succeeded(data.id);
-      return { result: rendered.result, resultKey };
+      return { result: rendered.result, resultKey, usage: used() };
     } catch (error) {
       if (this.#handBack.signal.aborted && token !== undefined) {
         this.#activity.ended(data.id);
@@ -156,7 +160,7 @@ export class RenderWorker {
         await queued.moveToWait(token);
         throw new WaitingError();
       }
-      const failure = this.#failure(error, controller.signal, data.id, queued.attemptsMade + 1 >= (queued.opts.attempts ?? 1));
+      const failure = this.#failure(error, controller.signal, data.id, queued.attemptsMade + 1 >= (queued.opts.attempts ?? 1), used());
       if (!(failure instanceof UnrecoverableError) && queued.attemptsMade + 1 < (queued.opts.attempts ?? 1)) {
         await queued.updateProgress(requeueNotice('crash')).catch(() => undefined);
       }
@@ -171,25 +175,26 @@ export class RenderWorker {
    * The error BullMQ records: cancellations and bad input are final, anything else may be tried again (`last`: this
    * was the job's last attempt).
    */
-  #failure(error: unknown, cancel: AbortSignal, jobId: string, last: boolean): Error {
+  #failure(error: unknown, cancel: AbortSignal, jobId: string, last: boolean, used: JobUsage): Error {
+    const where = { usage: used };
     const reason: unknown = cancel.reason;
     if (cancel.aborted && reason instanceof CancelledError) {
       this.#activity.ended(jobId);
-      return new UnrecoverableError(failureToReason({ kind: 'cancelled', by: reason.message.replace(/^cancelled by /, '') }));
+      return new UnrecoverableError(failureToReason({ ...where,  kind: 'cancelled', by: reason.message.replace(/^cancelled by /, '') }));
     }
     if (error instanceof RendererCrashedError) {
       // Already logged by the renderer host; told to the requester, and tried again if attempts are left.
       this.#activity.ended(jobId, error.message);
       const message = last ? `the renderer stopped while drawing this picture, twice (the last time ${error.reason}); it was not tried again` : error.message;
-      return new Error(failureToReason({ kind: 'error', message, userFacing: true }));
+      return new Error(failureToReason({ ...where,  kind: 'error', message, userFacing: true }));
     }
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error instanceof CancelledError);
     const bug = !timedOut && !(error instanceof UserError);
     this.#activity.ended(jobId, bug ? errorMessage(error) : undefined);
-    if (timedOut) return new UnrecoverableError(failureToReason({ kind: 'error', message: `the render took longer than ${Math.round(this.#options.timeoutMs / 60_000)} minutes and was stopped`, userFacing: true }));
-    if (error instanceof UserError) return new UnrecoverableError(failureToReason({ kind: 'error', message: error.message, userFacing: true }));
+    if (timedOut) return new UnrecoverableError(failureToReason({ ...where,  kind: 'error', message: `the render took longer than ${Math.round(this.#options.timeoutMs / 60_000)} minutes and was stopped`, userFacing: true }));
+    if (error instanceof UserError) return new UnrecoverableError(failureToReason({ ...where,  kind: 'error', message: error.message, userFacing: true }));
     this.#options.onError?.(error, jobId);
-    return new Error(failureToReason({ kind: 'error', message: errorMessage(error), userFacing: false }));
+    return new Error(failureToReason({ ...where,  kind: 'error', message: errorMessage(error), userFacing: false }));
   }
 
   /**
