@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { UserError } from './core/errors.js';
 import { MEMORY_SETTINGS } from './diffusion/model/memory-mode.js';
 import { DEVICES } from './diffusion/onnx/execution-device.js';
+import { parseQuotaRoles, type QuotaPolicy } from './jobs/quota.js';
 
 const optionalText = z.string().trim().min(1).optional();
 const booleanText = z
@@ -76,6 +77,14 @@ const configSchema = z.object({
   AUDIT_KEEP_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
   /** Who may open the dashboard: admins only, or every member of the team too (read-only). */
   WEB_GALLERY: z.enum(['admins', 'members']).default('admins'),
+  /** Pictures one person may have drawn in the last 24 hours (0: no limit). */
+  QUOTA_PICTURES_PER_DAY: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  /** Device seconds one person may have used in the last 24 hours (0: no limit). */
+  QUOTA_GPU_SECONDS_PER_DAY: z.coerce.number().int().min(0).max(86_400 * 1000).default(0),
+  /** Discord roles with allowances of their own: `roleId:pictures:seconds,…` (0 = no limit). */
+  QUOTA_ROLES: z.string().default('').refine(isQuotaRoles, 'must be roleId:pictures:seconds,… (Discord role ids and whole numbers; 0 = no limit)'),
+  /** Over the allowance: refuse the request, or queue it behind everyone within theirs. */
+  QUOTA_OVER: z.enum(['refuse', 'relax']).default('refuse'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -98,6 +107,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new UserError(`${key} is invalid: ${notANumber ? `'${present[key] ?? ''}' is not a number` : issue.message}`);
   }
   return Object.freeze(parsed.data);
+}
+
+/** The daily allowances QUOTA_* describe. */
+export function quotaPolicy(config: Config): QuotaPolicy {
+  return { defaults: { pictures: config.QUOTA_PICTURES_PER_DAY, deviceSeconds: config.QUOTA_GPU_SECONDS_PER_DAY }, roles: parseQuotaRoles(config.QUOTA_ROLES), over: config.QUOTA_OVER };
+}
+
+function isQuotaRoles(text: string): boolean {
+  try {
+    parseQuotaRoles(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function adminKeys(config: Config): ReadonlySet<string> {

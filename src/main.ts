@@ -1,4 +1,5 @@
 import { AuditTrail } from './jobs/audit-trail.js';
+import { UsageLedger } from './jobs/usage-ledger.js';
 import type { SafetySettings } from './platforms/safety-settings.js';
 import { join, resolve } from 'node:path';
 import { config as loadDotEnv } from 'dotenv';
@@ -7,7 +8,7 @@ import pino from 'pino';
 import type { ModelChoices } from '../commands/command.js';
 import { COMMANDS } from '../commands/index.js';
 import { parsePromptBlocklist } from '../commands/prompt-blocklist.js';
-import { adminKeys, dashboardUrl, loadConfig, type Config } from './config.js';
+import { adminKeys, dashboardUrl, loadConfig, quotaPolicy, type Config } from './config.js';
 import { errorMessage, exitCodeOf } from './core/errors.js';
 import { stopOnFatalErrors } from './core/fatal-errors.js';
 import { beginShutdown, SHUTDOWN_TAIL_MS } from './core/shutdown-deadline.js';
@@ -123,8 +124,9 @@ async function main(): Promise<number> {
     }
   };
   pruneAudit();
-  const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, communityAdmins, audit, log);
-  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, audit, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
+  const usage = new UsageLedger({ store, quota: quotaPolicy(config), admins: adminKeys(config), active: () => jobs.active() });
+  const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, communityAdmins, audit, usage, log);
+  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, audit, usage, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
 
   const chats: { readonly name: string; stop(): Promise<void> }[] = [];
   const pendingReplies = new PendingReplies(join(config.DATA_DIR, 'pending-replies.sqlite'), (error) => { log.warn({ err: error }, 'could not note or clear an answer owed in chat'); });
@@ -219,6 +221,8 @@ function localQueue(config: Config, store: JobStore, retention: OutputRetention,
     runner: renderJobRunner(renderer.render, join(config.DATA_DIR, 'outputs'), pictures),
     limits: jobLimits(config),
     admins: adminKeys(config),
+    quota: quotaPolicy(config),
+    where: { device: deviceName(config), worker: 'local' },
     onError: (error, job) => { log.error({ jobId: job.id, err: error }, 'render failed'); },
     onStoreTrouble: logStoreTrouble(log),
     retention,
@@ -255,6 +259,7 @@ function redisQueue(config: Config, store: JobStore, retention: OutputRetention,
     outputsDir: join(config.DATA_DIR, 'outputs'),
     lockMs: config.REDIS_LOCK_SECONDS * 1000,
     admins: adminKeys(config),
+    quota: quotaPolicy(config),
     retention,
     pictures,
     onError: (error, job) => { log.error({ jobId: job?.id, err: redisErrorForLog(error) }, 'queue error'); },
@@ -305,7 +310,7 @@ type UploadCounter = (platform: string, outcome: 'ok' | 'failed') => void;
 const THUMBNAIL_SWEEP_MS = 3600_000;
 
 /** WEB_PORT: the dashboard beside the chat adapters, reading the same queue and store. */
-async function startDashboard(config: Config, port: number, store: JobStore, queue: QueueRuntime, communityAdmins: CommunityAdminChecks, audit: AuditTrail, log: pino.Logger) {
+async function startDashboard(config: Config, port: number, store: JobStore, queue: QueueRuntime, communityAdmins: CommunityAdminChecks, audit: AuditTrail, usage: UsageLedger, log: pino.Logger) {
   const webLog = log.child({ part: 'web' });
   const signIns = new SignInStore(join(config.DATA_DIR, 'web.sqlite'));
   const thumbnails = new ThumbnailCache(join(config.DATA_DIR, 'thumbnails'));
@@ -334,6 +339,7 @@ async function startDashboard(config: Config, port: number, store: JobStore, que
     hostNames: [config.WEB_HOST, ...(config.WEB_PUBLIC_URL === undefined ? [] : [new URL(config.WEB_PUBLIC_URL).hostname])],
     log: logTo(webLog),
     audit,
+    usage,
   });
   const sweep = () => { thumbnails.sweep(store.pictureIds()).catch((error: unknown) => { webLog.warn({ err: error }, 'could not remove old thumbnails'); }); };
   sweep();

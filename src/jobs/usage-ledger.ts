@@ -21,15 +21,20 @@ export type UsageReach = (typeof USAGE_REACHES)[number];
  * administer it; everyone's only for the bot's admins. Anything else is a UserError saying who may.
  */
 export function usageScopeFor(actor: Actor, reach: UsageReach): UsageScope {
+  const refusal = usageRefusal(actor, reach);
+  if (refusal !== undefined) throw new UserError(refusal);
   const { owner } = actor;
   if (reach === 'me') return { kind: 'person', platform: owner.platform, userId: owner.userId };
-  if (reach === 'all') {
-    if (actor.admin !== 'global') throw new UserError("everyone's use is shown only to the bot's admins (ADMINS)");
-    return { kind: 'everyone' };
-  }
-  if (owner.community === undefined) throw new UserError('ask for a server’s use from inside that server (not in a direct message)');
-  if (actor.admin === 'none') throw new UserError('a server’s use is shown only to its admins');
-  return { kind: 'community', platform: owner.platform, community: owner.community };
+  if (reach === 'all') return { kind: 'everyone' };
+  return { kind: 'community', platform: owner.platform, community: owner.community! };
+}
+
+/** Why the actor may not see that reach (in words for them); undefined when they may. */
+export function usageRefusal(actor: Actor, reach: UsageReach): string | undefined {
+  if (reach === 'me') return undefined;
+  if (reach === 'all') return actor.admin === 'global' ? undefined : "everyone's use is shown only to the bot's admins (ADMINS)";
+  if (actor.owner.community === undefined) return 'ask for a server’s use from inside that server (not in a direct message)';
+  return actor.admin === 'none' ? 'a server’s use is shown only to its admins' : undefined;
 }
 
 export interface UsageLedgerOptions {

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { isIP, type AddressInfo } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
@@ -13,6 +15,7 @@ import { isStoreBusy } from '../jobs/store-busy.js';
 import { hasFlaggedPicture } from '../jobs/picture-safety.js';
 import { isAdminAction, jobAuditRecord, type AuditTrail } from '../jobs/audit-trail.js';
 import { auditLine } from './audit-line.js';
+import { USAGE_PERIODS, USAGE_REACHES, usageRefusal, usageScopeFor, type UsageLedger, type UsagePeriod, type UsageReach } from '../jobs/usage-ledger.js';
 import type { WorkerDirectory, WorkerStatus } from '../jobs/worker-status.js';
 import type { DashboardMetrics } from './dashboard-metrics.js';
 import { EventStream } from './event-stream.js';
@@ -44,12 +47,17 @@ const PAGES = {
   gallery: { title: 'Gallery', signedIn: true },
   picture: { title: 'Picture', signedIn: true },
   audit: { title: 'Audit', signedIn: true },
+  usage: { title: 'Usage', signedIn: true },
   queue: { title: 'Queue', signedIn: true },
   'sign-in': { title: 'Sign in', signedIn: false },
   'signed-out': { title: 'Not signed in', signedIn: false },
 } as const;
 type Page = keyof typeof PAGES;
-const ASSETS: Readonly<Record<string, string>> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8' };
+const ASSETS: Readonly<Record<string, string>> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8', 'chart.js': 'text/javascript; charset=utf-8' };
+/** Served from their packages, not from the public folder: the Usage page's charting library (Chart.js, its UMD build). */
+const PACKAGE_ASSETS: Readonly<Record<string, () => string>> = {
+  'chart.js': () => join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'),
+};
 const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Entries of the audit trail per page. */
@@ -87,6 +95,8 @@ export interface DashboardOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', message: string, context?: Record<string, unknown>) => void;
   /** Where admin actions taken here are recorded, and read back for the Audit page; absent: none kept. */
   readonly audit?: AuditTrail;
+  /** The bot's use of its devices, for the Usage page; absent: none kept. */
+  readonly usage?: UsageLedger;
 }
 
 declare module 'fastify' {
@@ -112,7 +122,7 @@ export class DashboardServer {
   constructor(options: DashboardOptions) {
     this.#options = options;
     this.#pages = composePages();
-    this.#assets = new Map(Object.keys(ASSETS).map((name) => [name, readFileSync(new URL(name, PUBLIC_FOLDER))]));
+    this.#assets = new Map(Object.keys(ASSETS).map((name) => [name, readFileSync(PACKAGE_ASSETS[name]?.() ?? new URL(name, PUBLIC_FOLDER))]));
     this.#app = Fastify({ logger: false, trustProxy: false, bodyLimit: 16 * 1024 });
     this.#routes();
   }
@@ -303,6 +313,22 @@ export class DashboardServer {
       const entries = this.#options.audit?.entries(viewer.actor, { limit: AUDIT_PAGE + 1, ...(before === undefined ? {} : { before }) }) ?? [];
       const page = entries.slice(0, AUDIT_PAGE);
       return { entries: page.map(auditLine), ...(entries.length > AUDIT_PAGE ? { next: page[page.length - 1].id } : {}) };
+    });
+    app.get('/usage', (_request, reply) => this.#page(reply, 'usage'));
+    app.get<{ Querystring: { period?: string; scope?: string } }>('/api/usage', (request, reply) => {
+      const ledger = this.#options.usage;
+      if (ledger === undefined) return reply.code(404).send({ error: 'this bot keeps no usage figures' });
+      const period = request.query.period ?? '24h';
+      const reach = request.query.scope ?? 'me';
+      if (!(period in USAGE_PERIODS)) return reply.code(400).send({ error: `period must be one of ${Object.keys(USAGE_PERIODS).join(', ')}` });
+      if (!(USAGE_REACHES as readonly string[]).includes(reach)) return reply.code(400).send({ error: `scope must be one of ${USAGE_REACHES.join(', ')}` });
+      const { actor } = viewerOf(request);
+      const refusal = usageRefusal(actor, reach as UsageReach);
+      if (refusal !== undefined) return reply.code(403).send({ error: refusal });
+      const scope = usageScopeFor(actor, reach as UsageReach);
+      const reaches = USAGE_REACHES.filter((candidate) => usageRefusal(actor, candidate) === undefined);
+      const allowance = reach === 'me' && actor.owner.platform !== 'host' ? ledger.allowance(actor.owner) : undefined;
+      return { ...ledger.report(scope, period as UsagePeriod), reaches, ...(allowance === undefined ? {} : { allowance: { ...allowance, over: allowance.over === undefined ? undefined : { ...allowance.over, mode: ledger.over } } }) };
     });
     app.get('/api/queue', (request) => this.#options.live.snapshot(viewerOf(request)));
     app.get('/api/workers', async (request) => ({ workers: (await this.#options.workers.list()).map((worker) => this.#workerAsSeenBy(worker, viewerOf(request))) }));

@@ -8,6 +8,7 @@ import { DashboardServer } from '../../src/web/dashboard-server.js';
 import { LiveQueue } from '../../src/web/live-queue.js';
 import { SignInStore } from '../../src/web/sign-in-store.js';
 import { ThumbnailCache } from '../../src/web/thumbnail-cache.js';
+import { UsageLedger } from '../../src/jobs/usage-ledger.js';
 import { ManualRunner } from './fake-runner.js';
 import { tempDir } from './temp-dir.js';
 
@@ -60,6 +61,7 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
     hostNames: ['127.0.0.1', 'bot.example.org'],
     log: (_level, message, context) => logs.push({ message, ...(context === undefined ? {} : { context }) }),
     audit,
+    usage: new UsageLedger({ store, active: () => jobs.active(), clock }),
   });
   const base = `http://127.0.0.1:${await server.start()}`;
   // Stopped in the order the bot stops them.

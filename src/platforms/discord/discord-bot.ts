@@ -257,6 +257,7 @@ export class DiscordBot {
         name: interaction.user.globalName ?? interaction.user.username,
         ...(interaction.guildId === null ? {} : { community: interaction.guildId }),
         admin: admins.has(`discord:${interaction.user.id}`) ? 'global' : isServerAdmin(interaction) ? 'community' : 'none',
+        ...(interaction.guildId === null ? {} : { roles: memberRoles(interaction) }),
       },
       place,
       uploadLimitBytes: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : DEFAULT_UPLOAD_LIMIT,
@@ -299,6 +300,13 @@ interface Conversation {
 }
 
 /** Administrator or Manage Server in the server the interaction came from: authority over that server's jobs only. */
+/** The roles the member who acted holds in the server, as the interaction carries them (no request to Discord). */
+function memberRoles(interaction: ChatInputCommandInteraction | ButtonInteraction): string[] {
+  const roles = interaction.member?.roles;
+  if (roles === undefined) return [];
+  return Array.isArray(roles) ? [...roles] : [...roles.cache.keys()];
+}
+
 function isServerAdmin(interaction: ChatInputCommandInteraction | ButtonInteraction): boolean {
   if (interaction.guildId === null) return false;
   return interaction.memberPermissions?.any([PermissionFlagsBits.Administrator, PermissionFlagsBits.ManageGuild]) === true;

@@ -376,7 +376,117 @@ async function auditPage() {
   await load();
 }
 
-const pages = { gallery: galleryPage, picture: picturePage, queue: queuePage, audit: auditPage };
+// ---- Usage
+
+const REACH_WORDS = { me: 'Mine', server: 'This server or workspace', all: 'Everyone' };
+
+/** Chart.js, loaded only on this page (served by the bot itself, like every file of the dashboard). */
+function loadChartLibrary() {
+  if (window.Chart !== undefined) return Promise.resolve(window.Chart);
+  return new Promise((resolve, reject) => {
+    const script = element('script', { src: '/assets/chart.js' });
+    script.addEventListener('load', () => resolve(window.Chart));
+    script.addEventListener('error', () => reject(new Error('the charting library could not be loaded')));
+    document.head.append(script);
+  });
+}
+
+function minutes(ms) {
+  return Math.round(ms / 600) / 100;
+}
+
+function usageFigures(figures) {
+  return `${figures.pictures} picture${figures.pictures === 1 ? '' : 's'} (${figures.jobs} job${figures.jobs === 1 ? '' : 's'}), ${formatSeconds(figures.deviceMs)} of render time`;
+}
+
+/** The hours of the day in this browser's time where its offset is whole hours; in UTC otherwise. */
+function hoursOfDay(report) {
+  const offset = -new Date().getTimezoneOffset();
+  if (offset % 60 !== 0) return { zone: 'UTC', hours: report.hoursOfDay.map((figures, hour) => ({ hour, ...figures })) };
+  const shift = offset / 60;
+  const hours = report.hoursOfDay.map((_, local) => ({ hour: local, ...report.hoursOfDay[(((local - shift) % 24) + 24) % 24] }));
+  return { zone: 'your time', hours };
+}
+
+async function usagePage() {
+  const Chart = await loadChartLibrary();
+  const style = getComputedStyle(document.documentElement);
+  const accent = style.getPropertyValue('--accent').trim() || '#5b5bd6';
+  const muted = style.getPropertyValue('--muted').trim() || '#6b6b70';
+  Chart.defaults.color = muted;
+  Chart.defaults.animation = false;
+  const charts = {};
+  const period = document.getElementById('usage-period');
+  const scope = document.getElementById('usage-scope');
+  const params = new URLSearchParams(location.search);
+  if (params.has('period')) period.value = params.get('period');
+
+  function draw(id, config, summary) {
+    charts[id]?.destroy();
+    const canvas = document.getElementById(id);
+    canvas.setAttribute('aria-label', summary);
+    charts[id] = new Chart(canvas, { ...config, options: { responsive: true, maintainAspectRatio: false, ...config.options } });
+  }
+
+  function bars(id, labels, values, label, summary) {
+    draw(id, { type: 'bar', data: { labels, datasets: [{ label, data: values, backgroundColor: accent }] }, options: { indexAxis: 'y', plugins: { legend: { display: false } } } }, summary);
+  }
+
+  async function load() {
+    try {
+      const query = new URLSearchParams({ period: period.value, scope: scope.value || params.get('scope') || '' });
+      if (query.get('scope') === '') query.delete('scope');
+      const report = await api(`/api/usage?${query}`);
+      if (scope.options.length === 0) {
+        scope.append(...report.reaches.map((reach) => element('option', { value: reach, text: REACH_WORDS[reach] })));
+        scope.value = query.get('scope') ?? 'me';
+      }
+      history.replaceState(null, '', `/usage?${new URLSearchParams({ period: period.value, scope: scope.value })}`);
+      show('usage-message', report.totals.jobs === 0 ? 'Nothing was drawn in this period.' : '');
+      document.getElementById('usage-totals').textContent = usageFigures(report.totals);
+      const allowance = document.getElementById('usage-allowance');
+      allowance.hidden = report.allowance === undefined;
+      if (report.allowance !== undefined) {
+        const { limits, pictures, pendingPictures, deviceMs, over } = report.allowance;
+        const parts = [];
+        if (limits.pictures > 0) parts.push(`${Math.max(0, limits.pictures - pictures - pendingPictures)} of ${limits.pictures} pictures`);
+        if (limits.deviceSeconds > 0) parts.push(`${formatSeconds(Math.max(0, limits.deviceSeconds * 1000 - deviceMs))} of ${formatSeconds(limits.deviceSeconds * 1000)}`);
+        allowance.textContent = `Left in your rolling 24 hours: ${parts.join(' and ')}.${over === undefined ? '' : over.availableAt === undefined ? ' You are over your allowance.' : ` You are over your allowance until ${formatDate(over.availableAt)}.`}`;
+      }
+      const day = report.bucketMs >= 86400000;
+      const times = report.series.map((bucket) => new Date(bucket.start).toLocaleString(undefined, day ? { month: 'short', day: 'numeric' } : { weekday: 'short', hour: '2-digit', minute: '2-digit' }));
+      draw(
+        'chart-time',
+        {
+          type: 'bar',
+          data: {
+            labels: times,
+            datasets: [
+              { type: 'bar', label: 'Pictures', data: report.series.map((bucket) => bucket.pictures), backgroundColor: accent, yAxisID: 'pictures' },
+              { type: 'line', label: 'Render minutes', data: report.series.map((bucket) => minutes(bucket.deviceMs)), borderColor: muted, backgroundColor: muted, yAxisID: 'minutes' },
+            ],
+          },
+          options: { scales: { pictures: { position: 'left', beginAtZero: true }, minutes: { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false } } } },
+        },
+        `Pictures and render minutes per ${day ? 'day' : 'hour'}: ${usageFigures(report.totals)} in all`,
+      );
+      document.getElementById('figure-people').hidden = scope.value === 'me';
+      if (scope.value !== 'me') bars('chart-people', report.people.map((person) => person.name), report.people.map((person) => minutes(person.deviceMs)), 'Render minutes', `Top people by render minutes: ${report.people.map((person) => `${person.name} ${formatSeconds(person.deviceMs)}`).join(', ')}`);
+      bars('chart-models', report.models.map((model) => model.model), report.models.map((model) => model.pictures), 'Pictures', `Pictures by model: ${report.models.map((model) => `${model.model} ${model.pictures}`).join(', ')}`);
+      bars('chart-workers', report.workers.map((worker) => worker.worker), report.workers.map((worker) => minutes(worker.deviceMs)), 'Render minutes', `Render minutes by worker: ${report.workers.map((worker) => `${worker.worker} ${formatSeconds(worker.deviceMs)}`).join(', ')}`);
+      const hours = hoursOfDay(report);
+      document.getElementById('hours-zone').textContent = hours.zone;
+      draw('chart-hours', { type: 'bar', data: { labels: hours.hours.map((entry) => `${String(entry.hour).padStart(2, '0')}:00`), datasets: [{ label: 'Pictures', data: hours.hours.map((entry) => entry.pictures), backgroundColor: accent }] }, options: { plugins: { legend: { display: false } } } }, `Pictures by hour of the day (${hours.zone})`);
+    } catch (error) {
+      show('usage-message', error.message);
+    }
+  }
+  period.addEventListener('change', () => void load());
+  scope.addEventListener('change', () => void load());
+  await load();
+}
+
+const pages = { gallery: galleryPage, picture: picturePage, queue: queuePage, audit: auditPage, usage: usagePage };
 if (page in pages) {
   header()
     .then(() => pages[page]())
