@@ -3,6 +3,7 @@ import type { RenderProgress } from '../core/progress.js';
 import type { Job, JobEvent } from '../jobs/job.js';
 import { pictureShowing } from '../jobs/picture-safety.js';
 import type { JobService } from '../jobs/job-service.js';
+import { STAGE_NAMES } from '../jobs/job-usage.js';
 
 /** Seconds: a fast GPU's prompt encoding up to a CPU's EDSR pass over sixteen tiles. */
 const STAGE_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600];
@@ -33,6 +34,7 @@ export class DashboardMetrics {
   readonly #queueWait: Histogram;
   readonly #failures: Counter<'kind'>;
   readonly #uploads: Counter<'platform' | 'outcome'>;
+  readonly #deviceSeconds: Counter<'stage' | 'model'>;
   readonly #stages = new Map<string, { stage: RenderProgress['stage']; since: number }>();
   readonly #clock: () => number;
   readonly #unsubscribe: () => void;
@@ -62,6 +64,12 @@ export class DashboardMetrics {
     this.#queueWait = new Histogram({ name: 'imagine_queue_wait_seconds', help: 'Time from the request to the start of its render (each attempt)', buckets: WAIT_BUCKETS, registers });
     this.#failures = new Counter({ name: 'imagine_render_failures_total', help: 'Failed renders: user (bad input, told to the user) or internal (a bug or a broken model)', labelNames: ['kind'], registers });
     this.#uploads = new Counter({ name: 'imagine_uploads_total', help: 'Pictures uploaded into chat, by platform and outcome', labelNames: ['platform', 'outcome'], registers });
+    this.#deviceSeconds = new Counter({
+      name: 'imagine_device_seconds_total',
+      help: 'Render-device time used by ended jobs (cancelled and failed ones too), by stage and model (the installed models: a bounded set)',
+      labelNames: ['stage', 'model'],
+      registers,
+    });
     this.#unsubscribe = jobs.subscribe((event) => { this.#onEvent(event); });
   }
 
@@ -119,5 +127,9 @@ export class DashboardMetrics {
     }
     this.#stages.delete(event.job.id);
     this.#finished.inc({ outcome: event.type });
+    const { usage } = event.job;
+    if (usage !== undefined && (event.type !== 'interrupted' || !event.willRetry)) {
+      for (const stage of STAGE_NAMES) if (usage.stages[stage] > 0) this.#deviceSeconds.inc({ stage: stage.replace(/Ms$/, ''), model: event.job.request.model }, usage.stages[stage] / 1000);
+    }
   }
 }

@@ -31,3 +31,31 @@ test('pictures are counted one by one, a grid’s each with its own outcome; the
   metrics.stop();
   await jobs.shutdown(0);
 });
+
+test('device seconds are counted by stage and model from each ended job, a failed one too; names and types as Prometheus reads them', async () => {
+  const manual = new ManualRunner();
+  const jobs = new LocalJobService({ store: new JobStore(join(await tempDir(), 'jobs.sqlite')), runner: manual.runner, limits: { perUser: 5, total: 20, timeoutMs: 60_000 } });
+  const metrics = new DashboardMetrics(jobs);
+  jobs.start();
+  const ana = { platform: 'discord', userId: 'ana', name: 'ana' };
+  await jobs.enqueue(ana, { model: 'sdxl-turbo', private: false, maxBytes: 1e7, prompt: 'drawn' }, null);
+  const first = await manual.started(1);
+  Object.assign(first.meter, { encodeMs: 250, denoiseMs: 1500, upscaleMs: 500 });
+  first.finish();
+  await settle();
+  await jobs.enqueue(ana, { model: 'sd15', private: false, maxBytes: 1e7, prompt: 'broken' }, null);
+  const second = await manual.started(2);
+  second.meter.denoiseMs = 2000;
+  second.fail(new Error('boom'));
+  await settle();
+  const text = await metrics.text();
+  assert.match(text, /# TYPE imagine_device_seconds_total counter\n/);
+  assert.match(text, /imagine_device_seconds_total\{stage="denoise",model="sdxl-turbo"\} 1\.5\n/);
+  assert.match(text, /imagine_device_seconds_total\{stage="upscale",model="sdxl-turbo"\} 0\.5\n/);
+  assert.match(text, /imagine_device_seconds_total\{stage="denoise",model="sd15"\} 2\n/);
+  assert.doesNotMatch(text, /imagine_device_seconds_total\{stage="load"/, 'a stage with no time is not listed');
+  assert.match(text, /# TYPE imagine_render_seconds histogram\n/);
+  assert.match(text, /# TYPE imagine_queue_wait_seconds histogram\n/);
+  metrics.stop();
+  await jobs.shutdown(0);
+});

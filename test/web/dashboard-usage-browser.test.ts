@@ -47,13 +47,13 @@ describe('the Usage page, in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${harness.base}/`);
     await page.goto(`${harness.base}/usage${query}`);
-    await page.waitForFunction(() => (window as unknown as { Chart?: { getChart(id: string): unknown } }).Chart?.getChart('chart-hours') !== undefined);
+    await page.waitForFunction(() => (globalThis as unknown as { Chart?: { getChart(id: string): unknown } }).Chart?.getChart('chart-hours') !== undefined);
     return page;
   }
 
   function chart(page: Page, id: string): Promise<ChartData> {
     return page.evaluate((canvas) => {
-      const drawn = (window as unknown as { Chart: { getChart(id: string): { data: { labels: string[]; datasets: { data: number[] }[] } } } }).Chart.getChart(canvas);
+      const drawn = (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[]; datasets: { data: number[] }[] } } } }).Chart.getChart(canvas);
       return { labels: drawn.data.labels, values: drawn.data.datasets.map((dataset) => dataset.data) };
     }, id);
   }
@@ -98,7 +98,7 @@ describe('the Usage page, in Chromium', { skip }, () => {
     assert.deepEqual(people.values, [[0.06, 0.02]], 'render minutes, most first');
     assert.equal((await chart(page, 'chart-time')).labels.length, 7 * 24, 'a week in hours');
     await page.selectOption('#usage-period', '30d');
-    await page.waitForFunction(() => (window as unknown as { Chart: { getChart(id: string): { data: { labels: unknown[] } } } }).Chart.getChart('chart-time').data.labels.length === 30);
+    await page.waitForFunction(() => (globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: unknown[] } } } }).Chart.getChart('chart-time').data.labels.length === 30);
     assert.match(page.url(), /\/usage\?period=30d&scope=server$/);
     await page.context().close();
   });
