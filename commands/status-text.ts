@@ -4,10 +4,13 @@ import type { QueuedPlace } from '../src/jobs/job-service.js';
 
 /** Short, platform-neutral words for where a job is; adapters add their own formatting around them. */
 
-export function describeWait({ position, etaMs, awaitingWorker }: QueuedPlace): string {
+export function describeWait(place: QueuedPlace & { readonly relaxed?: boolean; readonly job?: { readonly relaxed?: boolean } }): string {
+  const { position, etaMs, awaitingWorker } = place;
   if (position <= 0) return 'starting now';
   const eta = awaitingWorker === true ? 'waiting for a render worker to start' : etaMs < 5_000 ? 'any moment now' : `about ${formatDuration(etaMs)}`;
-  return position === 1 ? `next in line, ${eta}` : `position ${position} in the queue, ${eta}`;
+  // A relaxed job's place can only fall back as people within their allowance ask.
+  const relaxed = place.relaxed === true || place.job?.relaxed === true ? ' (relaxed: over the daily allowance, behind everyone within theirs)' : '';
+  return `${position === 1 ? `next in line, ${eta}` : `position ${position} in the queue, ${eta}`}${relaxed}`;
 }
 
 /** What a person is told about a queue that an admin holds; empty when it runs. */

@@ -40,8 +40,9 @@ interface Totals {
 
 /**
  * Every job's use of the render devices, kept with the job history in the same SQLite file: each finished job's
- * usage is added once to an hourly roll-up (hour × person × model × worker), which the reports read, so that a
- * report over 30 days reads hours, not jobs. A person's rolling 24 hours (their quota) is read from the jobs
+ * usage is added once to an hourly roll-up (hour × person × model × worker), and once more to one without the
+ * people (hour × model × worker), which the reports read, so that a report over 30 days reads hours, not jobs, and
+ * everyone's figures read a few rows an hour. A person's rolling 24 hours (their quota) is read from the jobs
  * themselves, on an index of their own jobs.
  */
 export class UsageRecords {
@@ -63,7 +64,18 @@ export class UsageRecords {
         PRIMARY KEY (platform, community, hour, user_id, model, worker)
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS usage_hours_person ON usage_hours (platform, user_id, hour);
-      CREATE INDEX IF NOT EXISTS usage_hours_hour ON usage_hours (hour);
+      -- Covers everyone's top people: a month is read from the index alone.
+      CREATE INDEX IF NOT EXISTS usage_hours_people ON usage_hours (hour, platform, user_id, jobs, pictures, device_ms);
+      -- Everyone's use without the people in it: a handful of rows an hour, so a month is a few thousand rows.
+      CREATE TABLE IF NOT EXISTS usage_hours_all (
+        hour INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        jobs INTEGER NOT NULL,
+        pictures INTEGER NOT NULL,
+        device_ms INTEGER NOT NULL,
+        PRIMARY KEY (hour, model, worker)
+      ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS jobs_user_finished ON jobs (platform, user_id, finished_at) WHERE usage_counted = 1;
     `);
   }
@@ -76,11 +88,19 @@ export class UsageRecords {
     if (!isFinalState(job.state) || job.usage === undefined) return;
     const marked = this.#db.prepare('UPDATE jobs SET usage_counted = 1 WHERE id = ? AND usage_counted = 0').run(job.id);
     if (marked.changes === 0) return;
+    const add = 'ON CONFLICT DO UPDATE SET jobs = jobs + 1, pictures = pictures + excluded.pictures, device_ms = device_ms + excluded.device_ms';
+    const figures = {
+      hour: Math.floor((job.finishedAt ?? job.createdAt) / HOUR_MS),
+      model: job.request.model,
+      worker: job.usage.worker,
+      pictures: job.usage.pictures,
+      device_ms: job.usage.deviceMs,
+    };
+    this.#db.prepare(`INSERT INTO usage_hours_all (hour, model, worker, jobs, pictures, device_ms) VALUES (@hour, @model, @worker, 1, @pictures, @device_ms) ${add}`).run(figures);
     this.#db
       .prepare(
         `INSERT INTO usage_hours (hour, platform, community, user_id, model, worker, jobs, pictures, device_ms)
-         VALUES (@hour, @platform, @community, @user_id, @model, @worker, 1, @pictures, @device_ms)
-         ON CONFLICT DO UPDATE SET jobs = jobs + 1, pictures = pictures + excluded.pictures, device_ms = device_ms + excluded.device_ms`,
+         VALUES (@hour, @platform, @community, @user_id, @model, @worker, 1, @pictures, @device_ms) ${add}`,
       )
       .run({
         hour: Math.floor((job.finishedAt ?? job.createdAt) / HOUR_MS),
@@ -111,11 +131,12 @@ export class UsageRecords {
     const lastHour = Math.floor(until / HOUR_MS);
     const { where, params } = scopeFilter(scope);
     const range = { ...params, first: firstHour, last: lastHour, top };
-    const select = (group: string, extra = '') =>
-      this.#db.prepare(`SELECT ${group ? `${group} AS k, ` : ''}SUM(jobs) AS jobs, SUM(pictures) AS pictures, SUM(device_ms) AS device_ms FROM usage_hours WHERE ${where} AND hour BETWEEN @first AND @last ${group ? `GROUP BY ${group}` : ''} ${extra}`);
+    // Everyone's figures but the people come from the roll-up without them.
+    const select = (group: string, extra = '', table = scope.kind === 'everyone' ? 'usage_hours_all' : 'usage_hours') =>
+      this.#db.prepare(`SELECT ${group ? `${group} AS k, ` : ''}SUM(jobs) AS jobs, SUM(pictures) AS pictures, SUM(device_ms) AS device_ms FROM ${table} WHERE ${where} AND hour BETWEEN @first AND @last ${group ? `GROUP BY ${group}` : ''} ${extra}`);
     const figures = (row: Totals | undefined): UsageFigures => ({ jobs: row?.jobs ?? 0, pictures: row?.pictures ?? 0, deviceMs: row?.device_ms ?? 0 });
     const totals = figures(select('').get(range) as Totals | undefined);
-    const people = (select("platform || ':' || user_id", 'ORDER BY device_ms DESC, pictures DESC LIMIT @top').all(range) as (Totals & { k: string })[]).map((row) => {
+    const people = (select("platform || ':' || user_id", 'ORDER BY device_ms DESC, pictures DESC LIMIT @top', 'usage_hours').all(range) as (Totals & { k: string })[]).map((row) => {
       const [platform, ...user] = row.k.split(':');
       const userId = user.join(':');
       return { ...figures(row), platform, userId, name: this.#nameOf(platform, userId) };

@@ -55,7 +55,7 @@ const PAGES = {
 type Page = keyof typeof PAGES;
 const ASSETS: Readonly<Record<string, string>> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8', 'chart.js': 'text/javascript; charset=utf-8' };
 /** Served from their packages, not from the public folder: the Usage page's charting library (Chart.js, its UMD build). */
-const PACKAGE_ASSETS: Readonly<Record<string, () => string>> = {
+const PACKAGE_ASSETS: Readonly<Partial<Record<string, () => string>>> = {
   'chart.js': () => join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'),
 };
 const IMAGE_TYPES: Readonly<Record<string, string>> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };

@@ -146,7 +146,7 @@ describe('/queue, /cancel, /help', () => {
   });
 
   test('the command list is explicit and every name is unique', () => {
-    assert.deepEqual(COMMANDS.map((c) => c.name), ['imagine', 'queue', 'cancel', 'help', 'settings', 'web']);
+    assert.deepEqual(COMMANDS.map((c) => c.name), ['imagine', 'queue', 'cancel', 'help', 'settings', 'usage', 'web']);
   });
 });
 

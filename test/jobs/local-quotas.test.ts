@@ -6,6 +6,7 @@ import type { JobOwner, JobRequest } from '../../src/jobs/job.js';
 import { JobStore } from '../../src/jobs/job-store.js';
 import { LocalJobService } from '../../src/jobs/local-job-service.js';
 import type { QuotaPolicy } from '../../src/jobs/quota.js';
+import { describeWait } from '../../commands/status-text.js';
 import { ManualRunner, settle } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -40,9 +41,9 @@ describe('usage and quotas in the local lane', () => {
     await draw(1, 2500);
     const done = service.get(grid.job.id)!;
     assert.equal(done.usage?.pictures, 4);
-    assert.equal(done.usage?.deviceMs, 2500);
-    assert.equal(done.usage?.stages.denoiseMs, 2500);
-    assert.deepEqual([done.usage?.device, done.usage?.worker], ['cuda', 'local']);
+    assert.equal(done.usage.deviceMs, 2500);
+    assert.equal(done.usage.stages.denoiseMs, 2500);
+    assert.deepEqual([done.usage.device, done.usage.worker], ['cuda', 'local']);
     const cancelled = await service.enqueue(user('a'), request('stopped'), null);
     const run = await manual.started(2);
     run.meter.encodeMs = 40;
@@ -86,9 +87,10 @@ describe('usage and quotas in the local lane', () => {
     await draw(1, 100);
     await service.enqueue(user('b'), request('b1'), null);
     await draw(2, 100);
-    service.pause();
+    await service.pause();
     const a2 = await service.enqueue(user('a'), request('a2'), null);
     assert.equal(a2.job.relaxed, true);
+    assert.match(describeWait(a2), /\(relaxed: over the daily allowance, behind everyone within theirs\)$/, 'the person is told');
     await service.enqueue(user('a'), request('a3'), null);
     await service.enqueue(user('b'), request('b2'), null);
     await service.enqueue(user('c'), request('c1'), null);

@@ -13,7 +13,7 @@ const OPENING_QUOTES: Readonly<Partial<Record<string, string>>> = { '"': '"', "'
 /** The longest command text read: a prompt and a negative prompt at their limit, with room for every flag. */
 export const MAX_COMMAND_TEXT = 2 * MAX_PROMPT_LENGTH + 500;
 
-export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME --n 4 --image <link to a file shared here> --strength 0.6`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine settings [--ar 16:9 --n 4 --steps 4 --model ID --private | reset]`, `/imagine web`, `/imagine help`.';
+export const SLACK_USAGE = 'Usage: `/imagine a red fox in fresh snow --no people --ar 16:9 --seed 42 --steps 4 --guidance 0 --model ID --scheduler NAME --n 4 --image <link to a file shared here> --strength 0.6`, or `/imagine queue`, `/imagine cancel [job]`, `/imagine settings [--ar 16:9 --n 4 --steps 4 --model ID --private | reset]`, `/imagine usage [7d|30d] [server|all]`, `/imagine web`, `/imagine help`.';
 
 export interface ParsedCommand {
   readonly command: CommandDefinition;
@@ -29,7 +29,8 @@ interface Word {
 
 /**
  * Reads the text of `/imagine …` (or of a mention) into one of the neutral commands and its typed options: `queue`,
- * `help`, `web` and `cancel [job]` alone, and `settings` alone, with `reset` or followed by flags, are those
+ * `help`, `web` and `cancel [job]` alone, `settings` alone, with `reset` or followed by flags, and `usage` alone or
+ * with its choices (`7d server`, or as flags), are those
  * commands; anything else is a prompt with flags in any order (`--seed 3`, `--seed=3`, and `—seed` as phones and
  * macOS autocorrect it), so "settings of an old novel" is still a prompt. A mistake is a UserError that ends with the
  * usage.
@@ -44,6 +45,9 @@ export function parseSlackCommandText(text: string, commands: readonly CommandDe
   const second = words.at(1);
   const isSettings = first === 'settings' && (second === undefined || (words.length === 2 && second.value.toLowerCase() === 'reset') || readFlag(second) !== undefined);
   if (isSettings) return { command: required(named('settings')), input: parseSettings(words.slice(1), required(named('settings'))) };
+  if (first === 'usage' && (second === undefined || readFlag(second) !== undefined || words.slice(1).every((word) => isChoiceWord(word, required(named('usage')))))) {
+    return { command: required(named('usage')), input: parseChoices(words.slice(1), required(named('usage'))) };
+  }
   if (first === 'cancel' && (words.length === 1 || (words.length === 2 && /^[0-9a-f-]{4,36}$/i.test(words[1].value)))) {
     return { command: required(named('cancel')), input: words.length === 2 ? { job: words[1].value } : {} };
   }
@@ -63,6 +67,23 @@ function parseSettings(words: readonly Word[], settings: CommandDefinition): Com
   if (rest.length === 0) return input;
   if (rest.length === 1 && rest[0].value.toLowerCase() === 'reset' && !('reset' in input)) return { ...input, reset: true };
   return fail(`/imagine settings takes flags (--ar 16:9 --steps 4 --model ID --private) or reset, not “${rest.map((word) => word.raw).join(' ')}”`);
+}
+
+/** Whether a bare word is one of the command's choices (`7d`, `server`). */
+function isChoiceWord(word: Word, command: CommandDefinition): boolean {
+  return command.options.some((option) => option.kind === 'choice' && option.choices.includes(word.value.toLowerCase()));
+}
+
+/** `/imagine usage --period 7d --scope server`, or the choices bare: `/imagine usage 7d server`. */
+function parseChoices(words: readonly Word[], command: CommandDefinition): CommandInput {
+  const { input, rest } = parseFlags(words, command);
+  for (const word of rest) {
+    const value = word.value.toLowerCase();
+    const option = command.options.find((candidate) => candidate.kind === 'choice' && candidate.choices.includes(value));
+    if (option === undefined || option.name in input) return fail(`/imagine ${command.name} takes ${command.options.map((candidate) => `--${candidate.name}`).join(' and ')}, not “${word.raw}”`);
+    input[option.name] = value;
+  }
+  return input;
 }
 
 /** The flags of a command's options, in any order; the words that are not flags (or their values) come back as `rest`. */

@@ -50,7 +50,7 @@ test('npm run deploy:discord with Discord unreachable: the words npm start uses,
 
 test('npm run deploy:discord registers the commands in the test server with one bulk overwrite', async () => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/platforms/discord/deploy-commands.ts'], { cwd: ROOT, env });
-  assert.match(stdout, /^registered \/imagine, \/queue, \/cancel, \/help, \/settings, \/web in server 900000000000000001\n$/);
+  assert.match(stdout, /^registered \/imagine, \/queue, \/cancel, \/help, \/settings, \/usage, \/web in server 900000000000000001\n$/);
   const put = discord.find('PUT', /^\/applications\/\d+\/guilds\/900000000000000001\/commands$/)[0];
   const commands = put.body as unknown as { name: string; options: { name: string; required?: boolean }[] }[];
   assert.deepEqual(commands.map((c) => c.name), ['imagine', 'queue', 'cancel', 'help', 'settings', 'web']);

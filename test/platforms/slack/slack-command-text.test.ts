@@ -109,3 +109,15 @@ describe('text that costs', () => {
     assert.deepEqual(parse(`“a fox in snow” --no “people, cars” --seed 3`), { name: 'imagine', input: { prompt: 'a fox in snow', negative: 'people, cars', seed: 3 } });
   });
 });
+
+describe('/imagine usage', () => {
+  test('alone, with its choices bare or as flags, it is the usage command; a prompt that starts with the word is a prompt', () => {
+    assert.deepEqual(parse('usage'), { name: 'usage', input: {} });
+    assert.deepEqual(parse('usage 7d server'), { name: 'usage', input: { period: '7d', scope: 'server' } });
+    assert.deepEqual(parse('Usage ALL'), { name: 'usage', input: { scope: 'all' } });
+    assert.deepEqual(parse('usage --period 30d --scope me'), { name: 'usage', input: { period: '30d', scope: 'me' } });
+    assert.deepEqual(parse('usage of a hammer'), { name: 'imagine', input: { prompt: 'usage of a hammer' } });
+    assert.throws(() => parse('usage --period 30d forever'), /\/imagine usage takes --period and --scope, not “forever”/);
+    assert.throws(() => parse('usage 7d 30d'), /not “30d”/);
+  });
+});
