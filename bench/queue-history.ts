@@ -52,6 +52,14 @@ try {
       await service.enqueue({ platform: 'discord', userId: `u${(i * 997) % Math.max(1, users)}`, name: 'u', community: 'g7' }, { prompt: `p${i}`, model: 'm', private: false, maxBytes: 1 }, null);
       enqueueMs.push(performance.now() - at);
     }
+    // The admission check alone (caps, and the quota window where quotas are on), without the synced write.
+    const checkMs: number[] = [];
+    for (let i = 0; i < ENQUEUES; i++) {
+      const at = performance.now();
+      await service.admissible({ platform: 'discord', userId: users === 0 ? 'someone new' : `u${(i * 7919) % users}`, name: 'u', community: 'g7' }, 1);
+      checkMs.push(performance.now() - at);
+    }
+    checkMs.sort((a, b) => a - b);
     while (service.active().length > 0) await new Promise((resolve) => setTimeout(resolve, 2));
     const pruneStart = performance.now();
     await retention.prune();
@@ -62,6 +70,7 @@ try {
       'open + recover, ms': startMs.toFixed(1),
       'enqueue, median ms': enqueueMs[ENQUEUES >> 1].toFixed(3),
       'enqueue, p99 ms': enqueueMs[Math.floor(ENQUEUES * 0.99)].toFixed(3),
+      'admission check, median ms': checkMs[ENQUEUES >> 1].toFixed(3),
       'retention pass after the burst, ms': pruneMs.toFixed(1),
       'peak RSS, MiB': (process.resourceUsage().maxRSS / 1024).toFixed(0),
     };
