@@ -53,7 +53,7 @@ test('npm run deploy:discord registers the commands in the test server with one 
   assert.match(stdout, /^registered \/imagine, \/queue, \/cancel, \/help, \/settings, \/usage, \/web in server 900000000000000001\n$/);
   const put = discord.find('PUT', /^\/applications\/\d+\/guilds\/900000000000000001\/commands$/)[0];
   const commands = put.body as unknown as { name: string; options: { name: string; required?: boolean }[] }[];
-  assert.deepEqual(commands.map((c) => c.name), ['imagine', 'queue', 'cancel', 'help', 'settings', 'web']);
+  assert.deepEqual(commands.map((c) => c.name), ['imagine', 'queue', 'cancel', 'help', 'settings', 'usage', 'web']);
   assert.equal(commands[0].options[0].name, 'prompt');
   assert.equal(commands[0].options[0].required, true);
 });
