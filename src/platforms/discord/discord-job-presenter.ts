@@ -1,4 +1,5 @@
-import { DiscordAPIError, Routes, type REST } from 'discord.js';
+import { DiscordAPIError, RateLimitError, Routes, type REST } from 'discord.js';
+import { CoalescingUpdater } from '../../core/coalescing-updater.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
@@ -27,14 +28,9 @@ export interface PresenterOptions {
 }
 
 interface Tracked {
-  latest: JobEvent | undefined;
-  /** The newest event shown, shown again when the reply must move before its token expires. */
-  shown: JobEvent | undefined;
+  readonly updater: CoalescingUpdater<JobEvent>;
   /** Fires a minute before an interaction token expires, so a quiet job still moves in time. */
   expiryTimer: NodeJS.Timeout | undefined;
-  lastSentAt: number;
-  timer: NodeJS.Timeout | undefined;
-  chain: Promise<void>;
   /** The message is gone (deleted, or no way to reach it): no more edits, the job goes on. */
   dead: boolean;
   /** Lets output retention delete the picture again, once it has been sent. */
@@ -42,10 +38,10 @@ interface Tracked {
 }
 
 /**
- * Shows Discord jobs as they move: one status message per job, edited at most every `minIntervalMs` with the newest
- * state (older states are dropped, never queued up), final states sent at once. The message is the interaction's
- * reply while its token lives; a job still going a minute before the token's 15 minutes are up continues in a normal
- * channel message sent with the bot token, and the reply points to it.
+ * Shows Discord jobs as they move: one status message per job, kept up to date by a coalescing updater (the newest
+ * state at most every `minIntervalMs`, final states at once). The message is the interaction's reply while its token
+ * lives; a job still going a minute before the token's 15 minutes are up continues in a normal channel message sent
+ * with the bot token, and the reply points to it.
  */
 export class DiscordJobPresenter {
   readonly #rest: REST;
@@ -76,13 +72,13 @@ export class DiscordJobPresenter {
 
   /** Resolves when every message in flight has been sent. */
   async idle(): Promise<void> {
-    await Promise.all([...this.#tracked.values()].map((tracked) => tracked.chain));
+    await Promise.all([...this.#tracked.values()].map((tracked) => tracked.updater.idle()));
   }
 
   stop(): void {
     this.#unsubscribe();
     for (const tracked of this.#tracked.values()) {
-      clearTimeout(tracked.timer);
+      tracked.updater.stop();
       clearTimeout(tracked.expiryTimer);
       tracked.releaseOutput?.();
     }
@@ -90,64 +86,54 @@ export class DiscordJobPresenter {
 
   #onEvent(event: JobEvent): void {
     if (event.job.owner.platform !== 'discord' || !isDiscordPlace(event.job.place) || !this.#finalStates.admits(event)) return;
-    let tracked = this.#tracked.get(event.job.id);
+    const jobId = event.job.id;
+    let tracked = this.#tracked.get(jobId);
     if (tracked === undefined) {
-      tracked = { latest: undefined, shown: undefined, lastSentAt: 0, timer: undefined, expiryTimer: undefined, chain: Promise.resolve(), dead: false, releaseOutput: undefined };
-      this.#tracked.set(event.job.id, tracked);
+      const updater = new CoalescingUpdater<JobEvent>({
+        send: (shown) => this.#send(jobId, shown),
+        isFinal: (shown) => FINAL.has(shown.type),
+        minIntervalMs: this.#interval,
+        clock: this.#clock,
+        // discord.js waits out rate limits itself; one it is told to reject instead names its wait.
+        retryAfterMs: (error) => (error instanceof RateLimitError ? error.retryAfter : undefined),
+        onGiveUp: (error, shown) => { this.#log(`could not update the Discord message: ${errorMessage(error)}`, shown.job); },
+        onSettled: () => {
+          this.#finals.shown(jobId);
+          this.#tracked.get(jobId)?.releaseOutput?.();
+          this.#tracked.delete(jobId);
+        },
+      });
+      tracked = { updater, expiryTimer: undefined, dead: false, releaseOutput: undefined };
+      this.#tracked.set(jobId, tracked);
       this.#watchExpiry(event.job, tracked);
     }
     if (tracked.dead) return;
-    tracked.latest = event;
-    if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(event.job.id);
+    if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(jobId);
     if (FINAL.has(event.type)) {
       this.#finals.noteToShow(event.job);
-      clearTimeout(tracked.timer);
       clearTimeout(tracked.expiryTimer);
-      tracked.timer = undefined;
-      this.#flush(event.job.id, tracked, true);
-      return;
     }
-    if (tracked.timer !== undefined) return;
-    const wait = Math.max(0, tracked.lastSentAt + this.#interval - this.#clock());
-    tracked.timer = setTimeout(() => {
-      tracked.timer = undefined;
-      this.#flush(event.job.id, tracked, false);
-    }, wait);
+    tracked.updater.push(event);
   }
 
+  /** Shows the last state again a minute before the reply's token expires, which moves it to a channel message. */
   #watchExpiry(job: Job, tracked: Tracked): void {
     const place = job.place as DiscordPlace;
     if (place.kind !== 'interaction') return;
     const due = place.createdAt + INTERACTION_TOKEN_LIFETIME_MS - MOVE_BEFORE_EXPIRY_MS - this.#clock();
-    tracked.expiryTimer = setTimeout(() => {
-      tracked.latest ??= tracked.shown;
-      this.#flush(job.id, tracked, false);
-    }, Math.max(0, due) + 100);
+    tracked.expiryTimer = setTimeout(() => { tracked.updater.repeat(); }, Math.max(0, due) + 100);
     tracked.expiryTimer.unref();
   }
 
-  #flush(jobId: string, tracked: Tracked, final: boolean): void {
-    const event = tracked.latest;
-    if (event === undefined) return;
-    tracked.latest = undefined;
-    tracked.shown = event;
-    tracked.chain = tracked.chain.then(async () => {
-      try {
-        if (tracked.dead) return;
-        tracked.lastSentAt = this.#clock();
-        await this.#show(this.#jobs.get(jobId) ?? event.job, await jobMessage(event));
-        if (event.type === 'succeeded') this.#onUpload('ok');
-      } catch (error) {
-        if (event.type === 'succeeded') this.#onUpload('failed');
-        this.#log(`could not update the Discord message: ${errorMessage(error)}`, event.job);
-      } finally {
-        if (final) {
-          this.#finals.shown(jobId);
-          tracked.releaseOutput?.();
-          this.#tracked.delete(jobId);
-        }
-      }
-    });
+  async #send(jobId: string, event: JobEvent): Promise<void> {
+    if (this.#tracked.get(jobId)?.dead === true) return;
+    try {
+      await this.#show(this.#jobs.get(jobId) ?? event.job, await jobMessage(event));
+      if (event.type === 'succeeded') this.#onUpload('ok');
+    } catch (error) {
+      if (event.type === 'succeeded') this.#onUpload('failed');
+      throw error;
+    }
   }
 
   async #show(job: Job, message: DiscordMessage): Promise<void> {

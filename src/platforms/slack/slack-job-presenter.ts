@@ -1,5 +1,6 @@
 import { shownPicture } from '../../jobs/shown-picture.js';
 import type { webApi } from '@slack/bolt';
+import { CoalescingUpdater, SendPause } from '../../core/coalescing-updater.js';
 import { errorMessage } from '../../core/errors.js';
 import { fileExtension } from '../../imaging/image-format.js';
 import type { Job, JobEvent, JobResult } from '../../jobs/job.js';
@@ -30,10 +31,7 @@ export interface SlackPresenterOptions {
 }
 
 interface Tracked {
-  latest: JobEvent | undefined;
-  lastSentAt: number;
-  timer: NodeJS.Timeout | undefined;
-  chain: Promise<void>;
+  readonly updater: CoalescingUpdater<JobEvent>;
   /** No message to show the job in any more (deleted, or no conversation reachable): the job goes on. */
   dead: boolean;
   toldAboutRateLimit: boolean;
@@ -43,9 +41,9 @@ interface Tracked {
 
 /**
  * Shows Slack jobs as they move: one status message per job (chat.postMessage, then chat.update with only the newest
- * state, at most every `minIntervalMs`), and the picture uploaded into that message's thread with its parameters.
- * A 429 pauses every update until its Retry-After has passed; a conversation the bot cannot post in moves the job to a
- * direct message with its owner, who is told why through the command's response_url.
+ * state, at most every `minIntervalMs`, by a coalescing updater), and the picture uploaded into that message's thread
+ * with its parameters. A 429 pauses every job's updates until its Retry-After has passed; a conversation the bot
+ * cannot post in moves the job to a direct message with its owner, who is told why through the command's response_url.
  */
 export class SlackJobPresenter {
   readonly #client: webApi.WebClient;
@@ -59,7 +57,8 @@ export class SlackJobPresenter {
   readonly #unsubscribe: () => void;
   readonly #finalStates = new FinalStates();
   readonly #finals: FinalShowing;
-  #pausedUntil = 0;
+  /** Slack's Retry-After, for every job's updates at once. */
+  readonly #pause = new SendPause();
 
   constructor(options: SlackPresenterOptions) {
     this.#client = options.client;
@@ -79,90 +78,59 @@ export class SlackJobPresenter {
 
   /** Resolves when every message in flight has been sent. */
   async idle(): Promise<void> {
-    while ([...this.#tracked.values()].some((tracked) => tracked.timer !== undefined)) await new Promise((resolve) => setTimeout(resolve, 20));
-    await Promise.all([...this.#tracked.values()].map((tracked) => tracked.chain));
+    await Promise.all([...this.#tracked.values()].map((tracked) => tracked.updater.idle()));
   }
 
   stop(): void {
     this.#unsubscribe();
     for (const tracked of this.#tracked.values()) {
-      clearTimeout(tracked.timer);
+      tracked.updater.stop();
       tracked.releaseOutput?.();
     }
   }
 
   #onEvent(event: JobEvent): void {
     if (event.job.owner.platform !== 'slack' || !isSlackPlace(event.job.place) || !this.#finalStates.admits(event)) return;
-    let tracked = this.#tracked.get(event.job.id);
+    const jobId = event.job.id;
+    let tracked = this.#tracked.get(jobId);
     if (tracked === undefined) {
-      tracked = { latest: undefined, lastSentAt: 0, timer: undefined, chain: Promise.resolve(), dead: false, toldAboutRateLimit: false, releaseOutput: undefined };
-      this.#tracked.set(event.job.id, tracked);
+      const updater = new CoalescingUpdater<JobEvent>({
+        send: (shown) => this.#send(jobId, shown),
+        isFinal: (shown) => FINAL.has(shown.type),
+        minIntervalMs: this.#interval,
+        clock: this.#clock,
+        pause: this.#pause,
+        retryAfterMs: slackRetryAfterMs,
+        onGiveUp: (error, shown) => { this.#log(`could not update the Slack message: ${errorMessage(error)}`, this.#jobs.get(jobId) ?? shown.job); },
+        onSettled: () => { this.#finish(jobId); },
+      });
+      tracked = { updater, dead: false, toldAboutRateLimit: false, releaseOutput: undefined };
+      this.#tracked.set(jobId, tracked);
     }
     if (tracked.dead) return;
-    tracked.latest = event;
     if (FINAL.has(event.type)) this.#finals.noteToShow(event.job);
-    if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(event.job.id);
-    if (FINAL.has(event.type) && tracked.timer !== undefined) {
-      // The last state does not wait out the interval of a progress update that is still pending: it replaces it.
-      clearTimeout(tracked.timer);
-      tracked.timer = undefined;
+    if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(jobId);
+    tracked.updater.push(event);
+  }
+
+  /** Shows one state; a rate limit is told to the person once (before their message exists) and passed on. */
+  async #send(jobId: string, event: JobEvent): Promise<void> {
+    const job = this.#jobs.get(jobId) ?? event.job;
+    if (this.#tracked.get(jobId)?.dead === true) return;
+    try {
+      await this.#show(job, event);
+    } catch (error) {
+      const retryAfterMs = slackRetryAfterMs(error);
+      const tracked = this.#tracked.get(jobId);
+      if (retryAfterMs !== undefined && tracked !== undefined) await this.#tellAboutRateLimit(job, tracked, retryAfterMs);
+      throw error;
     }
-    this.#schedule(event.job.id, tracked);
-  }
-
-  #schedule(jobId: string, tracked: Tracked): void {
-    if (tracked.timer !== undefined || tracked.latest === undefined) return;
-    const final = FINAL.has(tracked.latest.type);
-    const notBefore = Math.max(this.#pausedUntil, final ? 0 : tracked.lastSentAt + this.#interval);
-    tracked.timer = setTimeout(() => {
-      tracked.timer = undefined;
-      this.#flush(jobId, tracked);
-    }, Math.max(0, notBefore - this.#clock()));
-  }
-
-  /**
-   * Sends the newest state, read when the send's turn comes (not when it was scheduled), so that a state that
-   * arrives during a rate-limit pause replaces the one that was refused instead of being overtaken by it.
-   */
-  #flush(jobId: string, tracked: Tracked): void {
-    tracked.chain = tracked.chain.then(async () => {
-      const event = tracked.latest;
-      if (event === undefined) return;
-      if (tracked.dead) {
-        this.#finish(jobId, tracked);
-        return;
-      }
-      if (this.#clock() < this.#pausedUntil) {
-        this.#schedule(jobId, tracked);
-        return;
-      }
-      tracked.latest = undefined;
-      tracked.lastSentAt = this.#clock();
-      const job = this.#jobs.get(jobId) ?? event.job;
-      try {
-        await this.#show(job, event);
-        if (FINAL.has(event.type)) this.#finish(jobId, tracked);
-      } catch (error) {
-        const retryAfterMs = slackRetryAfterMs(error);
-        if (retryAfterMs === undefined) {
-          this.#log(`could not update the Slack message: ${errorMessage(error)}`, job);
-          if (FINAL.has(event.type)) this.#finish(jobId, tracked);
-          return;
-        }
-        // Rate limited: try again after Retry-After with the newest state, which may be this one.
-        this.#pausedUntil = Math.max(this.#pausedUntil, this.#clock() + retryAfterMs);
-        tracked.latest ??= event;
-        await this.#tellAboutRateLimit(job, tracked, retryAfterMs);
-      }
-      this.#schedule(jobId, tracked);
-    });
   }
 
   /** The job's last state has been shown (or given up on): nothing more to send, its picture may go. */
-  #finish(jobId: string, tracked: Tracked): void {
+  #finish(jobId: string): void {
     this.#finals.shown(jobId);
-    tracked.releaseOutput?.();
-    tracked.releaseOutput = undefined;
+    this.#tracked.get(jobId)?.releaseOutput?.();
     this.#tracked.delete(jobId);
   }
 
