@@ -1,8 +1,7 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIEmbed } from 'discord.js';
-import sharp from 'sharp';
 import { describeFailure, describeHeldBack, describeInterruption, describeProgress, describeResult, describeWait, progressBar, SPOILERED } from '../../../commands/status-text.js';
 import { jobButtonId, type JobAction } from '../../../commands/job-actions.js';
-import type { RgbImage } from '../../core/rgb-image.js';
+import { previewPng } from '../../imaging/preview-png.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import { fileExtension } from '../../imaging/image-format.js';
 import { shownPicture } from '../../jobs/shown-picture.js';
@@ -117,12 +116,4 @@ function message(embed: APIEmbed, components: APIActionRowComponent<APIButtonCom
     body: { content: '', embeds: [embed], components, attachments: files.map((file, id) => ({ id, filename: file.name })), allowed_mentions: NO_MENTIONS },
     files,
   };
-}
-
-/** The latent preview, enlarged ×4 with hard pixels so it reads as a preview, as a small PNG. */
-async function previewPng(image: RgbImage): Promise<Buffer> {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(image.width * 4, image.height * 4, { kernel: 'nearest' })
-    .png({ compressionLevel: 3 })
-    .toBuffer();
 }

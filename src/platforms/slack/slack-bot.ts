@@ -23,6 +23,8 @@ export type SlackConnection = { readonly kind: 'http'; readonly signingSecret: s
 export interface SlackBotOptions extends ChatBotOptions {
   readonly botToken: string;
   readonly connection: SlackConnection;
+  /** Least time between two preview uploads of one job (default 5 s). */
+  readonly previewIntervalMs?: number;
 }
 
 /** Who typed a command or pressed a button, and in which workspace. */
@@ -88,6 +90,7 @@ export class SlackBot {
       jobs: this.#options.services.jobs,
       botUserId: identity.user_id ?? '',
       ...(this.#options.minEditIntervalMs === undefined ? {} : { minIntervalMs: this.#options.minEditIntervalMs }),
+      ...(this.#options.previewIntervalMs === undefined ? {} : { previewIntervalMs: this.#options.previewIntervalMs }),
       log: (message, job) => this.#options.log?.('warn', message, { jobId: job.id }),
       ...(this.#options.onUpload === undefined ? {} : { onUpload: this.#options.onUpload }),
     });

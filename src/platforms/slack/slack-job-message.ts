@@ -29,9 +29,11 @@ function promptLine(job: Job): string {
   return `*${escapeMrkdwn(prompt.length <= PROMPT_SHOWN ? prompt : `${prompt.slice(0, PROMPT_SHOWN - 1)}…`)}*`;
 }
 
-function message(job: Job, status: string, buttons: types.Button[], buttonRowsAbove: types.Button[][] = []): SlackMessage {
+function message(job: Job, status: string, buttons: types.Button[], buttonRowsAbove: types.Button[][] = [], previewFileId?: string): SlackMessage {
   const blocks: types.KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `${promptLine(job)}\n${status}` } },
+    // The picture as it forms: a file the bot uploaded (never shared in a channel), shown by its id.
+    ...(previewFileId === undefined ? [] : [{ type: 'image' as const, slack_file: { id: previewFileId }, alt_text: 'the picture as it forms' }]),
     { type: 'context', elements: [{ type: 'mrkdwn', text: `job ${job.id.slice(0, 8)} · <@${job.owner.userId}>` }] },
   ];
   for (const row of [...buttonRowsAbove, buttons]) if (row.length > 0) blocks.push({ type: 'actions', elements: row });
@@ -39,8 +41,11 @@ function message(job: Job, status: string, buttons: types.Button[], buttonRowsAb
   return { text: `${escapeMrkdwn(job.request.prompt.slice(0, 150))} — ${status.replace(/[*_~`]/g, '')}`, blocks };
 }
 
-/** The status message for the newest event of a job; the picture itself is uploaded into its thread. */
-export function slackJobMessage(event: JobEvent): SlackMessage {
+/**
+ * The status message for the newest event of a job; the picture itself is uploaded into its thread. While it is
+ * drawn, `previewFileId` names the latest preview the bot uploaded.
+ */
+export function slackJobMessage(event: JobEvent, previewFileId?: string): SlackMessage {
   const { job } = event;
   const cancel = [button('cancel', job.id, '✖️ Cancel', 'danger')];
   switch (event.type) {
@@ -52,7 +57,7 @@ export function slackJobMessage(event: JobEvent): SlackMessage {
     case 'interrupted':
       return message(job, `${event.willRetry ? '🔁' : '⚠️'} ${describeInterruption(event.cause, event.willRetry)}`, event.willRetry ? cancel : []);
     case 'progress':
-      return message(job, `🎨 ${describeProgress(event.progress)}\n\`${progressBar(event.progress)}\``, cancel);
+      return message(job, `🎨 ${describeProgress(event.progress)}\n\`${progressBar(event.progress)}\``, cancel, [], previewFileId);
     case 'succeeded': {
       const details = describeResult(job, event.result).split('\n').slice(1).join('\n');
       const count = event.result.settings.count ?? 1;

@@ -10,6 +10,8 @@ import { FinalShowing } from '../final-showing.js';
 import { FinalStates } from '../final-states.js';
 import { slackJobMessage } from './slack-job-message.js';
 import { escapeMrkdwn } from './slack-mrkdwn.js';
+import { previewPng } from '../../imaging/preview-png.js';
+import type { RenderProgress } from '../../core/progress.js';
 import { isSlackPlace, type SlackPlace } from './slack-place.js';
 import { respondPrivately, slackErrorCode, slackRetryAfterMs } from './slack-web.js';
 
@@ -25,6 +27,8 @@ export interface SlackPresenterOptions {
   readonly botUserId: string;
   /** Least time between two updates of one message (chat.update is a Tier 3 method: about 50 a minute). */
   readonly minIntervalMs?: number;
+  /** Least time between two preview uploads of one job (each is three calls: two Tier 4, one Tier 3 to delete the last). */
+  readonly previewIntervalMs?: number;
   readonly clock?: () => number;
   readonly log?: (message: string, job: Job) => void;
   readonly onUpload?: UploadListener;
@@ -35,6 +39,10 @@ interface Tracked {
   /** No message to show the job in any more (deleted, or no conversation reachable): the job goes on. */
   dead: boolean;
   toldAboutRateLimit: boolean;
+  /** The preview the message shows now, and when it was uploaded. */
+  preview: { readonly fileId: string; readonly at: number } | undefined;
+  /** Previews replaced but not deleted yet. */
+  readonly stalePreviews: string[];
   /** Lets output retention delete the picture again, once it has been uploaded (or given up on). */
   releaseOutput: (() => void) | undefined;
 }
@@ -50,6 +58,7 @@ export class SlackJobPresenter {
   readonly #jobs: JobService;
   readonly #botUserId: string;
   readonly #interval: number;
+  readonly #previewInterval: number;
   readonly #clock: () => number;
   readonly #log: (message: string, job: Job) => void;
   readonly #onUpload: UploadListener;
@@ -65,6 +74,7 @@ export class SlackJobPresenter {
     this.#jobs = options.jobs;
     this.#botUserId = options.botUserId;
     this.#interval = options.minIntervalMs ?? 2000;
+    this.#previewInterval = options.previewIntervalMs ?? 5000;
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log ?? (() => undefined);
     this.#onUpload = options.onUpload ?? (() => undefined);
@@ -104,7 +114,7 @@ export class SlackJobPresenter {
         onGiveUp: (error, shown) => { this.#log(`could not update the Slack message: ${errorMessage(error)}`, this.#jobs.get(jobId) ?? shown.job); },
         onSettled: () => { this.#finish(jobId); },
       });
-      tracked = { updater, dead: false, toldAboutRateLimit: false, releaseOutput: undefined };
+      tracked = { updater, dead: false, toldAboutRateLimit: false, releaseOutput: undefined, preview: undefined, stalePreviews: [] };
       this.#tracked.set(jobId, tracked);
     }
     if (tracked.dead) return;
@@ -136,15 +146,65 @@ export class SlackJobPresenter {
 
   async #show(job: Job, event: JobEvent): Promise<void> {
     const place = job.place as SlackPlace;
-    const message = slackJobMessage({ ...event, job: shownAt(job, place) });
+    const previewFileId = event.type === 'progress' && place.messageTs !== undefined ? await this.#newPreview(job, event.progress) : undefined;
+    const message = slackJobMessage({ ...event, job: shownAt(job, place) }, previewFileId);
     if (place.messageTs !== undefined) {
       // The picture goes into the thread before the message says it is there.
       const shown = event.type === 'succeeded' ? await this.#upload(job, place, event.result) : place;
-      await this.#update(job, shown, message);
+      try {
+        await this.#update(job, shown, message);
+      } catch (error) {
+        // Slack may not have processed a just-uploaded image yet: the state goes without it, the next one shows it.
+        if (previewFileId === undefined || slackErrorCode(error) !== 'invalid_blocks') throw error;
+        await this.#update(job, shown, slackJobMessage({ ...event, job: shownAt(job, place) }));
+      }
+      await this.#deletePreviews(job, event.type !== 'progress');
       return;
     }
     const posted = await this.#post(job, place, message);
     if (event.type === 'succeeded') await this.#upload(job, posted, event.result);
+  }
+
+  /**
+   * The preview to show with a progress state: a new upload when the picture has changed and the last upload is at
+   * least `previewIntervalMs` old, else the one shown now (undefined before the first). A preview that cannot be
+   * uploaded is left out (logged); a rate limit is passed on, so that the updater waits it out.
+   */
+  async #newPreview(job: Job, progress: RenderProgress): Promise<string | undefined> {
+    const tracked = this.#tracked.get(job.id);
+    if (tracked === undefined) return undefined;
+    const due = tracked.preview === undefined || this.#clock() - tracked.preview.at >= this.#previewInterval;
+    if (progress.stage !== 'denoising' || progress.preview === undefined || !due) return tracked.preview?.fileId;
+    try {
+      const uploaded = await this.#client.filesUploadV2({ file: await previewPng(progress.preview), filename: `preview-${job.id.slice(0, 8)}.png`, alt_text: 'the picture as it forms' });
+      const fileId = uploadedFileId(uploaded);
+      if (fileId === undefined) return tracked.preview?.fileId;
+      if (tracked.preview !== undefined) tracked.stalePreviews.push(tracked.preview.fileId);
+      tracked.preview = { fileId, at: this.#clock() };
+      return fileId;
+    } catch (error) {
+      if (slackRetryAfterMs(error) !== undefined) throw error;
+      this.#log(`could not upload the preview: ${errorMessage(error)}`, job);
+      return tracked.preview?.fileId;
+    }
+  }
+
+  /** Deletes the previews no message shows any more (and, `all`, the one shown: the picture has left the denoising). */
+  async #deletePreviews(job: Job, all: boolean): Promise<void> {
+    const tracked = this.#tracked.get(job.id);
+    if (tracked === undefined) return;
+    const doomed = tracked.stalePreviews.splice(0);
+    if (all && tracked.preview !== undefined) {
+      doomed.push(tracked.preview.fileId);
+      tracked.preview = undefined;
+    }
+    for (const file of doomed) {
+      try {
+        await this.#client.files.delete({ file });
+      } catch (error) {
+        this.#log(`could not delete a preview (${file}): ${errorMessage(error)}`, job);
+      }
+    }
   }
 
   async #post(job: Job, place: SlackPlace, message: ReturnType<typeof slackJobMessage>): Promise<SlackPlace> {
