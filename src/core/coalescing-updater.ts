@@ -1,9 +1,12 @@
 /**
- * A rate-limit pause that every updater sending to one platform shares: the platform names it (Discord's
- * `retry_after`, Slack's `Retry-After`) on one send, and no updater sends before it has passed.
+ * When the updaters sending to one platform may send next, shared by all of them: after a rate limit the platform
+ * names (Discord's `retry_after`, Slack's `Retry-After`), and, with `spacingMs`, never two sends closer than that,
+ * so that all of them together stay within a per-minute limit (Slack's Tier 3: 50 calls a minute of one method).
  */
 export class SendPause {
   #until = 0;
+
+  constructor(private readonly spacingMs = 0) {}
 
   get until(): number {
     return this.#until;
@@ -11,6 +14,11 @@ export class SendPause {
 
   extend(until: number): void {
     this.#until = Math.max(this.#until, until);
+  }
+
+  /** A send starts now: the next one waits out the spacing. */
+  sent(now: number): void {
+    this.extend(now + this.spacingMs);
   }
 }
 
@@ -117,6 +125,7 @@ export class CoalescingUpdater<S> {
     }
     this.#waiting = undefined;
     this.#lastSentAt = this.#clock();
+    this.#options.pause?.sent(this.#lastSentAt);
     this.#inFlight = this.#sendNow(waiting).finally(() => {
       this.#inFlight = undefined;
       this.#schedule();

@@ -109,6 +109,16 @@ describe('the coalescing updater', () => {
     assert.deepEqual(three.sent.map((entry) => entry.state), ['c'], 'a newer state replaced the refused one');
   });
 
+  test('a shared spacing keeps every updater’s sends together that far apart', async () => {
+    const pause = new SendPause(500);
+    const updaters = [harness({ pause, sendMs: 10 }), harness({ pause, sendMs: 10 }), harness({ pause, sendMs: 10 })];
+    for (const { updater } of updaters) updater.push('a');
+    await run(3000);
+    const starts = updaters.flatMap(({ sent }) => sent.map((entry) => entry.at - 10)).sort((a, b) => a - b);
+    assert.equal(starts.length, 3);
+    for (let i = 1; i < starts.length; i++) assert.ok(starts[i] - starts[i - 1] >= 500, `sends ${starts.join(', ')} ms are at least 500 ms apart`);
+  });
+
   test('a final state that is rate limited is never dropped', async () => {
     const { updater, sent, attempts, settled } = harness({ failures: new Map([['done!', [new RateLimited(3000), new RateLimited(3000)]]]) });
     updater.push('done!');

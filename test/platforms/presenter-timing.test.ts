@@ -130,7 +130,7 @@ describe('a final state stays final', { timeout: 20_000 }, () => {
     } as unknown as webApi.WebClient;
     const jobs = new ScriptedJobs();
     new DiscordJobPresenter({ rest, jobs: jobs as unknown as JobService, minIntervalMs: INTERVAL, clock: () => Date.now() });
-    new SlackJobPresenter({ client, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, clock: () => Date.now() });
+    new SlackJobPresenter({ client, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, spacingMs: 0, clock: () => Date.now() });
     for (const running of [job({ kind: 'interaction', applicationId: '1', token: 't', createdAt: Date.now(), channelId: '2', ephemeral: false }), job({ kind: 'slack', channelId: 'C1' })]) {
       jobs.emit({ type: 'succeeded', job: { ...running, state: 'succeeded' }, result: { ...fakeResult(running), file: picture } });
       // The stale copy of the job, as a queue that read it before the picture arrived would send it.
@@ -157,7 +157,7 @@ describe('a final state heard but not yet shown survives the process', { timeout
     const discordJob = { ...job({ kind: 'channel', channelId: '2', messageId: '9' }), id: '00000000-0000-4000-8000-000000000002' };
     const first = [
       new DiscordJobPresenter({ rest: { patch: hung, post: hung } as unknown as REST, jobs: jobs as unknown as JobService, minIntervalMs: INTERVAL, clock: () => Date.now() }),
-      new SlackJobPresenter({ client: { chat: { postMessage: hung, update: hung } } as unknown as webApi.WebClient, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, clock: () => Date.now() }),
+      new SlackJobPresenter({ client: { chat: { postMessage: hung, update: hung } } as unknown as webApi.WebClient, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, spacingMs: 0, clock: () => Date.now() }),
     ];
     for (const running of [discordJob, slackJob]) jobs.emit({ type: 'failed', job: { ...running, state: 'failed', error: { message: 'out of memory', userFacing: true } }, error: { message: 'out of memory', userFacing: true } });
     await advance(INTERVAL);
@@ -183,7 +183,7 @@ describe('a final state heard but not yet shown survives the process', { timeout
       },
     } as unknown as webApi.WebClient;
     new DiscordJobPresenter({ rest, jobs: jobs as unknown as JobService, minIntervalMs: INTERVAL, clock: () => Date.now() });
-    new SlackJobPresenter({ client, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, clock: () => Date.now() });
+    new SlackJobPresenter({ client, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, spacingMs: 0, clock: () => Date.now() });
     await advance(INTERVAL);
     assert.equal(shown.length, 2, shown.join(' | '));
     assert.match(shown.find((line) => line.startsWith('discord')) ?? '', /\/channels\/2\/messages\/9: .*out of memory/);
@@ -229,7 +229,7 @@ describe('edit rate on a mocked clock', { timeout: 20_000 }, () => {
       },
     } as unknown as webApi.WebClient;
     const jobs = new ScriptedJobs();
-    new SlackJobPresenter({ client, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, clock: () => Date.now() });
+    new SlackJobPresenter({ client, jobs: jobs as unknown as JobService, botUserId: 'B1', minIntervalMs: INTERVAL, spacingMs: 0, clock: () => Date.now() });
     const start = Date.now();
     await playRender(jobs, job({ kind: 'slack', channelId: 'C1' }), sends);
     checkRate(sends, start);

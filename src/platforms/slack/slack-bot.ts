@@ -25,6 +25,8 @@ export interface SlackBotOptions extends ChatBotOptions {
   readonly connection: SlackConnection;
   /** Least time between two preview uploads of one job (default 5 s). */
   readonly previewIntervalMs?: number;
+  /** Least time between any two updates of all jobs together (default 1.2 s, within Slack's Tier 3). */
+  readonly updateSpacingMs?: number;
 }
 
 /** Who typed a command or pressed a button, and in which workspace. */
@@ -91,6 +93,7 @@ export class SlackBot {
       botUserId: identity.user_id ?? '',
       ...(this.#options.minEditIntervalMs === undefined ? {} : { minIntervalMs: this.#options.minEditIntervalMs }),
       ...(this.#options.previewIntervalMs === undefined ? {} : { previewIntervalMs: this.#options.previewIntervalMs }),
+      ...(this.#options.updateSpacingMs === undefined ? {} : { spacingMs: this.#options.updateSpacingMs }),
       log: (message, job) => this.#options.log?.('warn', message, { jobId: job.id }),
       ...(this.#options.onUpload === undefined ? {} : { onUpload: this.#options.onUpload }),
     });

@@ -19,6 +19,11 @@ const FINAL: ReadonlySet<JobEvent['type']> = new Set(['succeeded', 'failed', 'ca
 /** Errors of chat.postMessage that mean the bot cannot post in that conversation at all. */
 const UNREACHABLE = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
 const GONE = new Set(['message_not_found', 'cant_update_message']);
+/**
+ * Each update is one Tier 3 call (chat.update, 50+ a minute per workspace) and at most one files.delete (Tier 3) and
+ * one upload (two Tier 4 calls): spaced by this, all jobs together stay within the tiers however many render.
+ */
+const TIER_3_SPACING_MS = 1200;
 
 export interface SlackPresenterOptions {
   readonly client: webApi.WebClient;
@@ -29,6 +34,8 @@ export interface SlackPresenterOptions {
   readonly minIntervalMs?: number;
   /** Least time between two preview uploads of one job (each is three calls: two Tier 4, one Tier 3 to delete the last). */
   readonly previewIntervalMs?: number;
+  /** Least time between any two updates of all jobs together (default 1.2 s: 50 a minute, Slack's Tier 3). */
+  readonly spacingMs?: number;
   readonly clock?: () => number;
   readonly log?: (message: string, job: Job) => void;
   readonly onUpload?: UploadListener;
@@ -66,8 +73,8 @@ export class SlackJobPresenter {
   readonly #unsubscribe: () => void;
   readonly #finalStates = new FinalStates();
   readonly #finals: FinalShowing;
-  /** Slack's Retry-After, for every job's updates at once. */
-  readonly #pause = new SendPause();
+  /** Slack's Retry-After, and the spacing that keeps every job's updates together within Tier 3. */
+  readonly #pause: SendPause;
 
   constructor(options: SlackPresenterOptions) {
     this.#client = options.client;
@@ -75,6 +82,7 @@ export class SlackJobPresenter {
     this.#botUserId = options.botUserId;
     this.#interval = options.minIntervalMs ?? 2000;
     this.#previewInterval = options.previewIntervalMs ?? 5000;
+    this.#pause = new SendPause(options.spacingMs ?? TIER_3_SPACING_MS);
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log ?? (() => undefined);
     this.#onUpload = options.onUpload ?? (() => undefined);

@@ -37,6 +37,7 @@ async function startBot(connection: 'http' | 'socket' = 'http'): Promise<void> {
     admins: new Set(['slack:U000ADMIN']),
     apiUrl: slack.apiUrl,
     minEditIntervalMs: UPDATE_INTERVAL,
+    updateSpacingMs: 0,
     log: (level, message) => { if (level === 'error' || process.env.DEBUG_SLACK !== undefined) console.error(`[${level}] ${message}`); },
   });
   await bot.start();

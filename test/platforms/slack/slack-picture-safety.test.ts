@@ -61,7 +61,7 @@ async function startBot(flagAbove: number, safety: SafetySettings): Promise<Loca
   });
   service.start();
   jobs = service;
-  bot = new SlackBot({ botToken: slack.botToken, connection: { kind: 'http', signingSecret: SECRET, port: 0 }, commands: COMMANDS, services: commandServices(service, { models: ['sdxl-turbo'] }), admins: new Set(), apiUrl: slack.apiUrl, minEditIntervalMs: 20, safety });
+  bot = new SlackBot({ botToken: slack.botToken, connection: { kind: 'http', signingSecret: SECRET, port: 0 }, commands: COMMANDS, services: commandServices(service, { models: ['sdxl-turbo'] }), admins: new Set(), apiUrl: slack.apiUrl, minEditIntervalMs: 20, updateSpacingMs: 0, safety });
   await bot.start();
   return service;
 }

@@ -44,7 +44,7 @@ describe('Slack previews', () => {
     jobs.start();
     picture = join(await tempDir(), 'picture.png');
     await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 10, g: 120, b: 200 } } }).png().toFile(picture);
-    bot = new SlackBot({ botToken: slack.botToken, connection: { kind: 'http', signingSecret: SECRET, port: 0 }, commands: COMMANDS, services: commandServices(jobs), admins: new Set(), apiUrl: slack.apiUrl, minEditIntervalMs: 100, previewIntervalMs: PREVIEW_INTERVAL });
+    bot = new SlackBot({ botToken: slack.botToken, connection: { kind: 'http', signingSecret: SECRET, port: 0 }, commands: COMMANDS, services: commandServices(jobs), admins: new Set(), apiUrl: slack.apiUrl, minEditIntervalMs: 100, updateSpacingMs: 0, previewIntervalMs: PREVIEW_INTERVAL });
     await bot.start();
   });
 

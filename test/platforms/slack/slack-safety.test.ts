@@ -49,6 +49,7 @@ async function start(retention = 500): Promise<void> {
     admins: new Set(),
     apiUrl: slack.apiUrl,
     minEditIntervalMs: 50,
+    updateSpacingMs: 0,
     log: (level, message) => { logged.push(`[${level}] ${message}`); },
   });
   await bot.start();

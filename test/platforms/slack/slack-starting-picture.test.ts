@@ -39,6 +39,7 @@ beforeEach(async () => {
     admins: new Set(),
     apiUrl: slack.apiUrl,
     minEditIntervalMs: 50,
+    updateSpacingMs: 0,
   });
   await bot.start();
 });
