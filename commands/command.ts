@@ -5,6 +5,9 @@ import type { JobService } from '../src/jobs/job-service.js';
 import type { SafetyRule } from '../src/jobs/picture-safety.js';
 import type { AuditRecorder } from '../src/jobs/audit-trail.js';
 import type { UsageLedger } from '../src/jobs/usage-ledger.js';
+import type { ModelChoices } from '../src/models/model-choices.js';
+
+export type { ModelChoices } from '../src/models/model-choices.js';
 
 /** A typed option of a command; each adapter maps these to its platform (slash-command options, text flags). */
 export type OptionSpec =
@@ -94,16 +97,6 @@ export interface UserDefaultsStore {
 export interface DashboardLinks {
   /** A one-time sign-in link for this person; a UserError when they may not have one. */
   linkFor(user: ChatUser): string;
-}
-
-export interface ModelChoices {
-  /** Installed model ids. */
-  installed(): readonly string[];
-  /** Why none is offered, when none is (the bot's admin has more to do); a generic sentence when absent. */
-  readonly noneReason?: string;
-  readonly defaultModel: string;
-  /** The native render size of a model (512 for SDXL-Turbo), for aspect ratios. */
-  nativeSize(model: string): number;
 }
 
 export interface PromptBlocklist {

@@ -3,6 +3,7 @@ import { UserError } from './core/errors.js';
 import { MEMORY_SETTINGS } from './diffusion/model/memory-mode.js';
 import { DEVICES } from './diffusion/onnx/execution-device.js';
 import { parseQuotaRoles, type QuotaPolicy } from './jobs/quota.js';
+import type { DownloadHosts } from './models/download/remote-files.js';
 
 const optionalText = z.string().trim().min(1).optional();
 const booleanText = z
@@ -107,6 +108,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new UserError(`${key} is invalid: ${notANumber ? `'${present[key] ?? ''}' is not a number` : issue.message}`);
   }
   return Object.freeze(parsed.data);
+}
+
+/** Where models are downloaded from: HF_ENDPOINT (with HF_TOKEN) and GITHUB_RAW_URL. */
+export function downloadHosts(config: Pick<Config, 'HF_ENDPOINT' | 'HF_TOKEN' | 'GITHUB_RAW_URL'>): DownloadHosts {
+  return { hubUrl: config.HF_ENDPOINT, githubRawUrl: config.GITHUB_RAW_URL, ...(config.HF_TOKEN === undefined ? {} : { hubToken: config.HF_TOKEN }) };
 }
 
 /** The daily allowances QUOTA_* describe. */

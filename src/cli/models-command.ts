@@ -1,13 +1,12 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { downloadHosts, loadConfig } from '../config.js';
 import { UserError } from '../core/errors.js';
 import { pathExists } from '../core/path-exists.js';
 import { readDownloadSource } from '../models/download/download-source.js';
 import { formatBytes } from '../imaging/encode-within-limit.js';
 import { downloadFromCatalog, type DownloadProgress } from '../models/download/model-download.js';
-import { downloadHosts } from '../models/download/remote-files.js';
 import { isModelFolder, isModelPath, listInstalledModels, modelDisplayName } from '../models/installed-models.js';
 import { loadCatalog, modelSource } from '../models/model-catalog.js';
 import { verifyModel, verifySafetyChecker, verifyUpscaler, type VerifyResult } from '../models/model-verifier.js';

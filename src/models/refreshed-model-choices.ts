@@ -1,4 +1,4 @@
-import type { ModelChoices } from '../../commands/command.js';
+import type { ModelChoices } from './model-choices.js';
 
 /**
  * Model choices read from somewhere that changes while the bot runs (a models folder, the workers' announcements):

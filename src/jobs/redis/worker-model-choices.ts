@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ModelChoices } from '../../../commands/command.js';
+import type { ModelChoices } from '../../models/model-choices.js';
 import { RefreshedModelChoices } from '../../models/refreshed-model-choices.js';
 import type { RedisNames } from './redis-names.js';
 

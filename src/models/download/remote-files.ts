@@ -1,6 +1,5 @@
 import { HubApiError, listFiles } from '@huggingface/hub';
 import picomatch from 'picomatch';
-import type { Config } from '../../config.js';
 import { errorMessage, UnreachableError, UserError } from '../../core/errors.js';
 import { networkFailure } from '../../core/network-error.js';
 
@@ -16,10 +15,6 @@ export interface DownloadHosts {
 
 /** How a downloaded file is checked: the hub publishes SHA-256 for LFS files and the git blob SHA-1 for small ones. */
 export type FileCheck = { readonly kind: 'sha256'; readonly hex: string } | { readonly kind: 'git-blob-sha1'; readonly hex: string };
-
-export function downloadHosts(config: Pick<Config, 'HF_ENDPOINT' | 'HF_TOKEN' | 'GITHUB_RAW_URL'>): DownloadHosts {
-  return { hubUrl: config.HF_ENDPOINT, githubRawUrl: config.GITHUB_RAW_URL, ...(config.HF_TOKEN === undefined ? {} : { hubToken: config.HF_TOKEN }) };
-}
 
 export interface RemoteFile {
   /** The path inside the repository, kept inside the installed folder. */

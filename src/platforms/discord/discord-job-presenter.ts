@@ -1,16 +1,13 @@
 import { DiscordAPIError, RateLimitError, Routes, type REST } from 'discord.js';
-import { CoalescingUpdater } from '../../core/coalescing-updater.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Job, JobEvent } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
 import type { UploadListener } from '../chat-bot-options.js';
-import { FinalShowing } from '../final-showing.js';
-import { FinalStates } from '../final-states.js';
+import { JobMessageUpdates } from '../job-message-updates.js';
 import { jobMessage, type DiscordMessage } from './discord-job-message.js';
 import { NO_MENTIONS } from './discord-markdown.js';
 import { INTERACTION_TOKEN_LIFETIME_MS, isDiscordPlace, messageLink, MOVE_BEFORE_EXPIRY_MS, type DiscordPlace } from './discord-place.js';
 
-const FINAL: ReadonlySet<JobEvent['type']> = new Set(['succeeded', 'failed', 'cancelled']);
 // Interaction webhooks are sent without the bot token (auth: false): @discordjs/rest takes a 401 with its token as
 // a revoked token and forgets it, and an expired interaction token answers exactly that.
 /** Unknown Message: someone deleted the status message. */
@@ -27,106 +24,60 @@ export interface PresenterOptions {
   readonly onUpload?: UploadListener;
 }
 
-interface Tracked {
-  readonly updater: CoalescingUpdater<JobEvent>;
-  /** Fires a minute before an interaction token expires, so a quiet job still moves in time. */
-  expiryTimer: NodeJS.Timeout | undefined;
-  /** The message is gone (deleted, or no way to reach it): no more edits, the job goes on. */
-  dead: boolean;
-  /** Lets output retention delete the picture again, once it has been sent. */
-  releaseOutput: (() => void) | undefined;
-}
-
 /**
- * Shows Discord jobs as they move: one status message per job, kept up to date by a coalescing updater (the newest
- * state at most every `minIntervalMs`, final states at once). The message is the interaction's reply while its token
- * lives; a job still going a minute before the token's 15 minutes are up continues in a normal channel message sent
- * with the bot token, and the reply points to it.
+ * Shows Discord jobs as they move: one status message per job, kept up to date by the shared job-message updates (the
+ * newest state at most every `minIntervalMs`, final states at once). The message is the interaction's reply while its
+ * token lives; a job still going a minute before the token's 15 minutes are up continues in a normal channel message
+ * sent with the bot token, and the reply points to it.
  */
 export class DiscordJobPresenter {
   readonly #rest: REST;
   readonly #jobs: JobService;
-  readonly #interval: number;
   readonly #clock: () => number;
   readonly #log: (message: string, job: Job) => void;
   readonly #onUpload: UploadListener;
-  readonly #tracked = new Map<string, Tracked>();
-  readonly #unsubscribe: () => void;
-  readonly #finalStates = new FinalStates();
-  readonly #finals: FinalShowing;
+  readonly #updates: JobMessageUpdates;
 
   constructor(options: PresenterOptions) {
     this.#rest = options.rest;
     this.#jobs = options.jobs;
-    this.#interval = options.minIntervalMs ?? 1500;
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log ?? (() => undefined);
     this.#onUpload = options.onUpload ?? (() => undefined);
-    this.#finals = new FinalShowing(options.jobs);
-    this.#unsubscribe = options.jobs.subscribe((event) => {
-      this.#onEvent(event);
+    this.#updates = new JobMessageUpdates({
+      jobs: options.jobs,
+      platform: 'discord',
+      isPlace: isDiscordPlace,
+      send: (jobId, event) => this.#send(jobId, event),
+      minIntervalMs: options.minIntervalMs ?? 1500,
+      clock: this.#clock,
+      // discord.js waits out rate limits itself; one it is told to reject instead names its wait.
+      retryAfterMs: (error) => (error instanceof RateLimitError ? error.retryAfter : undefined),
+      onGiveUp: (error, event) => { this.#log(`could not update the Discord message: ${errorMessage(error)}`, event.job); },
+      onBegin: (job) => this.#watchExpiry(job),
     });
-    // What the last run heard as final but had not shown yet (it was stopped or killed meanwhile).
-    for (const event of this.#finals.leftovers('discord')) this.#onEvent(event);
   }
 
   /** Resolves when every message in flight has been sent. */
-  async idle(): Promise<void> {
-    await Promise.all([...this.#tracked.values()].map((tracked) => tracked.updater.idle()));
+  idle(): Promise<void> {
+    return this.#updates.idle();
   }
 
   stop(): void {
-    this.#unsubscribe();
-    for (const tracked of this.#tracked.values()) {
-      tracked.updater.stop();
-      clearTimeout(tracked.expiryTimer);
-      tracked.releaseOutput?.();
-    }
-  }
-
-  #onEvent(event: JobEvent): void {
-    if (event.job.owner.platform !== 'discord' || !isDiscordPlace(event.job.place) || !this.#finalStates.admits(event)) return;
-    const jobId = event.job.id;
-    let tracked = this.#tracked.get(jobId);
-    if (tracked === undefined) {
-      const updater = new CoalescingUpdater<JobEvent>({
-        send: (shown) => this.#send(jobId, shown),
-        isFinal: (shown) => FINAL.has(shown.type),
-        minIntervalMs: this.#interval,
-        clock: this.#clock,
-        // discord.js waits out rate limits itself; one it is told to reject instead names its wait.
-        retryAfterMs: (error) => (error instanceof RateLimitError ? error.retryAfter : undefined),
-        onGiveUp: (error, shown) => { this.#log(`could not update the Discord message: ${errorMessage(error)}`, shown.job); },
-        onSettled: () => {
-          this.#finals.shown(jobId);
-          this.#tracked.get(jobId)?.releaseOutput?.();
-          this.#tracked.delete(jobId);
-        },
-      });
-      tracked = { updater, expiryTimer: undefined, dead: false, releaseOutput: undefined };
-      this.#tracked.set(jobId, tracked);
-      this.#watchExpiry(event.job, tracked);
-    }
-    if (tracked.dead) return;
-    if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(jobId);
-    if (FINAL.has(event.type)) {
-      this.#finals.noteToShow(event.job);
-      clearTimeout(tracked.expiryTimer);
-    }
-    tracked.updater.push(event);
+    this.#updates.stop();
   }
 
   /** Shows the last state again a minute before the reply's token expires, which moves it to a channel message. */
-  #watchExpiry(job: Job, tracked: Tracked): void {
+  #watchExpiry(job: Job): (() => void) | undefined {
     const place = job.place as DiscordPlace;
-    if (place.kind !== 'interaction') return;
+    if (place.kind !== 'interaction') return undefined;
     const due = place.createdAt + INTERACTION_TOKEN_LIFETIME_MS - MOVE_BEFORE_EXPIRY_MS - this.#clock();
-    tracked.expiryTimer = setTimeout(() => { tracked.updater.repeat(); }, Math.max(0, due) + 100);
-    tracked.expiryTimer.unref();
+    const timer = setTimeout(() => { this.#updates.repeat(job.id); }, Math.max(0, due) + 100);
+    timer.unref();
+    return () => { clearTimeout(timer); };
   }
 
   async #send(jobId: string, event: JobEvent): Promise<void> {
-    if (this.#tracked.get(jobId)?.dead === true) return;
     try {
       await this.#show(this.#jobs.get(jobId) ?? event.job, await jobMessage(event));
       if (event.type === 'succeeded') this.#onUpload('ok');
@@ -191,8 +142,7 @@ export class DiscordJobPresenter {
   }
 
   #markDead(job: Job): void {
-    const tracked = this.#tracked.get(job.id);
-    if (tracked !== undefined) tracked.dead = true;
+    this.#updates.markDead(job.id);
   }
 
   #deadIfUnknown(job: Job, error: unknown): unknown {

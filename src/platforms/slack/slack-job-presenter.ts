@@ -1,13 +1,12 @@
 import { shownPicture } from '../../jobs/shown-picture.js';
 import type { webApi } from '@slack/bolt';
-import { CoalescingUpdater, SendPause } from '../../core/coalescing-updater.js';
+import { SendPause } from '../../core/coalescing-updater.js';
 import { errorMessage } from '../../core/errors.js';
 import { fileExtension } from '../../imaging/image-format.js';
 import type { Job, JobEvent, JobResult } from '../../jobs/job.js';
 import type { JobService } from '../../jobs/job-service.js';
 import type { UploadListener } from '../chat-bot-options.js';
-import { FinalShowing } from '../final-showing.js';
-import { FinalStates } from '../final-states.js';
+import { JobMessageUpdates } from '../job-message-updates.js';
 import { slackJobMessage } from './slack-job-message.js';
 import { escapeMrkdwn } from './slack-mrkdwn.js';
 import { previewPng } from '../../imaging/preview-png.js';
@@ -15,7 +14,6 @@ import type { RenderProgress } from '../../core/progress.js';
 import { isSlackPlace, type SlackPlace } from './slack-place.js';
 import { respondPrivately, slackErrorCode, slackRetryAfterMs } from './slack-web.js';
 
-const FINAL: ReadonlySet<JobEvent['type']> = new Set(['succeeded', 'failed', 'cancelled']);
 /** Errors of chat.postMessage that mean the bot cannot post in that conversation at all. */
 const UNREACHABLE = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
 const GONE = new Set(['message_not_found', 'cant_update_message']);
@@ -41,115 +39,78 @@ export interface SlackPresenterOptions {
   readonly onUpload?: UploadListener;
 }
 
-interface Tracked {
-  readonly updater: CoalescingUpdater<JobEvent>;
-  /** No message to show the job in any more (deleted, or no conversation reachable): the job goes on. */
-  dead: boolean;
+/** What a job's message shows besides its state: the preview, and whether the person heard of a rate limit. */
+interface Shown {
   toldAboutRateLimit: boolean;
   /** The preview the message shows now, and when it was uploaded. */
   preview: { readonly fileId: string; readonly at: number } | undefined;
   /** Previews replaced but not deleted yet. */
   readonly stalePreviews: string[];
-  /** Lets output retention delete the picture again, once it has been uploaded (or given up on). */
-  releaseOutput: (() => void) | undefined;
 }
 
 /**
  * Shows Slack jobs as they move: one status message per job (chat.postMessage, then chat.update with only the newest
- * state, at most every `minIntervalMs`, by a coalescing updater), and the picture uploaded into that message's thread
- * with its parameters. A 429 pauses every job's updates until its Retry-After has passed; a conversation the bot
- * cannot post in moves the job to a direct message with its owner, who is told why through the command's response_url.
+ * state, at most every `minIntervalMs`, by the shared job-message updates), the picture forming in it, and the picture
+ * uploaded into that message's thread with its parameters. A 429 pauses every job's updates until its Retry-After has
+ * passed; a conversation the bot cannot post in moves the job to a direct message with its owner, who is told why
+ * through the command's response_url.
  */
 export class SlackJobPresenter {
   readonly #client: webApi.WebClient;
   readonly #jobs: JobService;
   readonly #botUserId: string;
-  readonly #interval: number;
   readonly #previewInterval: number;
   readonly #clock: () => number;
   readonly #log: (message: string, job: Job) => void;
   readonly #onUpload: UploadListener;
-  readonly #tracked = new Map<string, Tracked>();
-  readonly #unsubscribe: () => void;
-  readonly #finalStates = new FinalStates();
-  readonly #finals: FinalShowing;
-  /** Slack's Retry-After, and the spacing that keeps every job's updates together within Tier 3. */
-  readonly #pause: SendPause;
+  readonly #shown = new Map<string, Shown>();
+  readonly #updates: JobMessageUpdates;
 
   constructor(options: SlackPresenterOptions) {
     this.#client = options.client;
     this.#jobs = options.jobs;
     this.#botUserId = options.botUserId;
-    this.#interval = options.minIntervalMs ?? 2000;
     this.#previewInterval = options.previewIntervalMs ?? 5000;
-    this.#pause = new SendPause(options.spacingMs ?? TIER_3_SPACING_MS);
     this.#clock = options.clock ?? Date.now;
     this.#log = options.log ?? (() => undefined);
     this.#onUpload = options.onUpload ?? (() => undefined);
-    this.#finals = new FinalShowing(options.jobs);
-    this.#unsubscribe = options.jobs.subscribe((event) => {
-      this.#onEvent(event);
+    this.#updates = new JobMessageUpdates({
+      jobs: options.jobs,
+      platform: 'slack',
+      isPlace: isSlackPlace,
+      send: (jobId, event) => this.#send(jobId, event),
+      minIntervalMs: options.minIntervalMs ?? 2000,
+      clock: this.#clock,
+      // Slack's Retry-After, and the spacing that keeps every job's updates together within Tier 3.
+      pause: new SendPause(options.spacingMs ?? TIER_3_SPACING_MS),
+      retryAfterMs: slackRetryAfterMs,
+      onGiveUp: (error, event) => { this.#log(`could not update the Slack message: ${errorMessage(error)}`, this.#jobs.get(event.job.id) ?? event.job); },
+      onBegin: (job) => {
+        this.#shown.set(job.id, { toldAboutRateLimit: false, preview: undefined, stalePreviews: [] });
+        return () => this.#shown.delete(job.id);
+      },
     });
-    // What the last run heard as final but had not shown yet (it was stopped or killed meanwhile).
-    for (const event of this.#finals.leftovers('slack')) this.#onEvent(event);
   }
 
   /** Resolves when every message in flight has been sent. */
-  async idle(): Promise<void> {
-    await Promise.all([...this.#tracked.values()].map((tracked) => tracked.updater.idle()));
+  idle(): Promise<void> {
+    return this.#updates.idle();
   }
 
   stop(): void {
-    this.#unsubscribe();
-    for (const tracked of this.#tracked.values()) {
-      tracked.updater.stop();
-      tracked.releaseOutput?.();
-    }
-  }
-
-  #onEvent(event: JobEvent): void {
-    if (event.job.owner.platform !== 'slack' || !isSlackPlace(event.job.place) || !this.#finalStates.admits(event)) return;
-    const jobId = event.job.id;
-    let tracked = this.#tracked.get(jobId);
-    if (tracked === undefined) {
-      const updater = new CoalescingUpdater<JobEvent>({
-        send: (shown) => this.#send(jobId, shown),
-        isFinal: (shown) => FINAL.has(shown.type),
-        minIntervalMs: this.#interval,
-        clock: this.#clock,
-        pause: this.#pause,
-        retryAfterMs: slackRetryAfterMs,
-        onGiveUp: (error, shown) => { this.#log(`could not update the Slack message: ${errorMessage(error)}`, this.#jobs.get(jobId) ?? shown.job); },
-        onSettled: () => { this.#finish(jobId); },
-      });
-      tracked = { updater, dead: false, toldAboutRateLimit: false, releaseOutput: undefined, preview: undefined, stalePreviews: [] };
-      this.#tracked.set(jobId, tracked);
-    }
-    if (tracked.dead) return;
-    if (FINAL.has(event.type)) this.#finals.noteToShow(event.job);
-    if (event.type === 'succeeded') tracked.releaseOutput = this.#jobs.holdOutput(jobId);
-    tracked.updater.push(event);
+    this.#updates.stop();
   }
 
   /** Shows one state; a rate limit is told to the person once (before their message exists) and passed on. */
   async #send(jobId: string, event: JobEvent): Promise<void> {
     const job = this.#jobs.get(jobId) ?? event.job;
-    if (this.#tracked.get(jobId)?.dead === true) return;
     try {
       await this.#show(job, event);
     } catch (error) {
       const retryAfterMs = slackRetryAfterMs(error);
-      const tracked = this.#tracked.get(jobId);
-      if (retryAfterMs !== undefined && tracked !== undefined) await this.#tellAboutRateLimit(job, tracked, retryAfterMs);
+      if (retryAfterMs !== undefined) await this.#tellAboutRateLimit(job, retryAfterMs);
       throw error;
     }
-  }
-
-  /** The job's last state has been shown (or given up on): nothing more to send, its picture may go. */
-  #finish(jobId: string): void {
-    this.#finals.shown(jobId);
-    this.#tracked.get(jobId)?.releaseOutput?.();
-    this.#tracked.delete(jobId);
   }
 
   async #show(job: Job, event: JobEvent): Promise<void> {
@@ -179,7 +140,7 @@ export class SlackJobPresenter {
    * uploaded is left out (logged); a rate limit is passed on, so that the updater waits it out.
    */
   async #newPreview(job: Job, progress: RenderProgress): Promise<string | undefined> {
-    const tracked = this.#tracked.get(job.id);
+    const tracked = this.#shown.get(job.id);
     if (tracked === undefined) return undefined;
     const due = tracked.preview === undefined || this.#clock() - tracked.preview.at >= this.#previewInterval;
     if (progress.stage !== 'denoising' || progress.preview === undefined || !due) return tracked.preview?.fileId;
@@ -199,7 +160,7 @@ export class SlackJobPresenter {
 
   /** Deletes the previews no message shows any more (and, `all`, the one shown: the picture has left the denoising). */
   async #deletePreviews(job: Job, all: boolean): Promise<void> {
-    const tracked = this.#tracked.get(job.id);
+    const tracked = this.#shown.get(job.id);
     if (tracked === undefined) return;
     const doomed = tracked.stalePreviews.splice(0);
     if (all && tracked.preview !== undefined) {
@@ -282,9 +243,10 @@ export class SlackJobPresenter {
     return this.#setPlace(job, { kind: 'slack', channelId: dm, messageTs: required(sent.ts, 'chat.postMessage returned no ts'), movedFrom: place.channelId, ...(place.responseUrl === undefined ? {} : { responseUrl: place.responseUrl }) });
   }
 
-  async #tellAboutRateLimit(job: Job, tracked: Tracked, retryAfterMs: number): Promise<void> {
+  async #tellAboutRateLimit(job: Job, retryAfterMs: number): Promise<void> {
     const place = job.place as SlackPlace;
-    if (tracked.toldAboutRateLimit || place.messageTs !== undefined) return;
+    const tracked = this.#shown.get(job.id);
+    if (tracked === undefined || tracked.toldAboutRateLimit || place.messageTs !== undefined) return;
     tracked.toldAboutRateLimit = true;
     await this.#respond(place, `Slack asks me to slow down, so the status of “${escapeMrkdwn(job.request.prompt.slice(0, 80))}” will show up in about ${Math.ceil(retryAfterMs / 1000)} s. Your picture keeps its place.`);
   }
@@ -304,8 +266,7 @@ export class SlackJobPresenter {
   }
 
   #markDead(job: Job): void {
-    const tracked = this.#tracked.get(job.id);
-    if (tracked !== undefined) tracked.dead = true;
+    this.#updates.markDead(job.id);
   }
 }
 
