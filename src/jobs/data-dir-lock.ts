@@ -53,10 +53,17 @@ export class DataDirLock {
     }
     const deadline = Date.now() + options.waitForStoppingMs;
     let toldWaiting = false;
+    let lookedAgain = false;
     for (;;) {
       const lock = DataDirLock.#tryAcquire(dataDir);
       if (lock !== undefined) return lock;
       const holder = readHolder(join(dataDir, HOLDER_FILE));
+      if (holder === undefined && !lookedAgain) {
+        // A holder that releases removes its file just before its lock: look once more before calling it a stranger.
+        lookedAgain = true;
+        await new Promise((wake) => setTimeout(wake, options.pollMs ?? 250));
+        continue;
+      }
       const who = holder === undefined ? 'another process' : `process ${holder.pid} on ${holder.host} (running since ${holder.since})`;
       if (holder?.stopping !== true) {
         throw new UserError(`another bot is already using the data folder ${resolve(dataDir)}: ${who}. Stop it first, or give this one its own DATA_DIR`);

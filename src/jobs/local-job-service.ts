@@ -1,21 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
-import { CancelledError, errorMessage, UserError } from '../core/errors.js';
+import { CancelledError, UserError } from '../core/errors.js';
 import type { RenderProgress } from '../core/progress.js';
 import { DurationEstimator } from './duration-estimator.js';
 import { fairOrder } from './fair-order.js';
-import { mayManage, type Actor } from './job-authority.js';
-import { isFinalEvent, isFinalState, ownerKey, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest, type JobResult } from './job.js';
+import type { Actor } from './job-authority.js';
+import { ownerKey, type Job, type JobOwner, type JobRequest, type JobResult } from './job.js';
 import type { JobLimits, JobService, JobServiceOptions, QueuedPlace } from './job-service.js';
-import { deleteStoredPicture } from './picture-deletion.js';
 import type { LaneControl } from './lane-control.js';
-import type { JobStore } from './job-store.js';
-import type { OutputRetention } from './output-retention.js';
 import { RendererCrashedError } from './renderer/renderer-crashed-error.js';
 import { capRefusal, type CapCounts } from './queue-caps.js';
-import { DeferredJobWrites } from './deferred-job-writes.js';
+import { JobLifecycle, RESTARTING, renderFailure } from './job-lifecycle.js';
 import { addUsage, newUsageMeter, usageFromMeter, type UsageMeter } from './job-usage.js';
-import { NO_QUOTA, picturesAsked, QUOTA_WINDOW_MS, quotaLimitsFor, quotaRefusal, quotaStanding, type QuotaPolicy } from './quota.js';
+import { picturesAsked, QUOTA_WINDOW_MS, quotaRefusal, quotaStanding } from './quota.js';
 import { isStoreBusy, REQUEST_NOT_SAVED, retryWhileBusy } from './store-busy.js';
 
 /** Renders one job; the signal fires on cancel, timeout or shutdown. */
@@ -41,21 +38,13 @@ interface Running {
  * The single GPU lane: a p-queue of concurrency 1, fed one job at a time in fair order, so that the order can
  * change while jobs wait. Every change of state is written to the store before anyone is told.
  */
-export class LocalJobService implements JobService, LaneControl {
-  readonly #store: JobStore;
+export class LocalJobService extends JobLifecycle implements JobService, LaneControl {
   readonly #runner: JobRunner;
   readonly #limits: JobLimits;
-  readonly #admins: ReadonlySet<string>;
-  readonly #clock: () => number;
   readonly #maxAttempts: number;
   readonly #onError: ((error: unknown, job: Job) => void) | undefined;
-  readonly #retention: OutputRetention | undefined;
   readonly #where: { readonly device: string; readonly worker: string };
-  readonly #quota: QuotaPolicy;
-  /** Job states the store refused, newest per job, written again until it takes them. */
-  readonly #writes: DeferredJobWrites;
   readonly #lane = new PQueue({ concurrency: 1 });
-  readonly #listeners = new Set<JobListener>();
   readonly #estimator = new DurationEstimator();
   #queued: Job[] = [];
   /**
@@ -70,21 +59,16 @@ export class LocalJobService implements JobService, LaneControl {
   #paused = false;
 
   constructor(options: LocalJobServiceOptions) {
-    this.#store = options.store;
+    super(options, (error, job) => options.onError?.(error, job));
     this.#runner = options.runner;
     this.#limits = options.limits;
-    this.#admins = options.admins ?? new Set();
-    this.#clock = options.clock ?? Date.now;
     this.#maxAttempts = options.maxAttempts ?? 2;
     this.#onError = options.onError;
-    this.#writes = new DeferredJobWrites(options.store, { retryMs: options.storeRetryMs, onTrouble: options.onStoreTrouble });
-    this.#retention = options.retention;
     this.#where = options.where ?? { device: 'cpu', worker: 'local' };
-    this.#quota = options.quota ?? NO_QUOTA;
     // Until `start` settles them, the jobs the last run left running count as waiting (for positions and caps).
-    this.#queued = this.#store.inStates(['running', 'queued']);
+    this.#queued = this.store.inStates(['running', 'queued']);
     for (const job of this.#queued) this.#rememberLastServed(job.owner);
-    this.#turn = this.#store.latestStart() ?? 0;
+    this.#turn = this.store.latestStart() ?? 0;
   }
 
   /**
@@ -92,14 +76,14 @@ export class LocalJobService implements JobService, LaneControl {
    * attempts left), jobs that were waiting wait again, in the same fair order.
    */
   start(): void {
-    for (const job of this.#store.inStates(['running'])) {
+    for (const job of this.store.inStates(['running'])) {
       const retry = job.attempts < this.#maxAttempts;
-      const interrupted = this.#save({ ...job, state: retry ? 'queued' : 'interrupted', ...(retry ? {} : { finishedAt: this.#clock() }) });
-      this.#emit({ type: 'interrupted', job: interrupted, willRetry: retry, cause: 'restart' });
+      const interrupted = this.#save({ ...job, state: retry ? 'queued' : 'interrupted', ...(retry ? {} : { finishedAt: this.clock() }) });
+      this.emit({ type: 'interrupted', job: interrupted, willRetry: retry, cause: 'restart' });
     }
     // In the store's order, so that an interrupted job is back before the ones that came after it (and with any that
     // arrived while the platforms were connecting).
-    this.#queued = this.#store.inStates(['queued']);
+    this.#queued = this.store.inStates(['queued']);
     this.#phase = 'running';
     this.#pump();
   }
@@ -112,7 +96,7 @@ export class LocalJobService implements JobService, LaneControl {
   async enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]> {
     // Each attempt checks the caps again: other requests may have been taken while the store was locked.
     try {
-      return await retryWhileBusy(() => this.#enqueueNow(owner, requests, place), { onBusy: (error) => { this.#writes.failed(error); } });
+      return await retryWhileBusy(() => this.#enqueueNow(owner, requests, place), { onBusy: (error) => { this.writes.failed(error); } });
     } catch (error) {
       if (!isStoreBusy(error)) throw error;
       throw new UserError(REQUEST_NOT_SAVED);
@@ -120,32 +104,32 @@ export class LocalJobService implements JobService, LaneControl {
   }
 
   #enqueueNow(owner: JobOwner, requests: readonly JobRequest[], place: unknown): ({ job: Job } & QueuedPlace)[] {
-    if (this.#phase === 'stopping') throw new UserError('the bot is restarting; try again in a minute');
+    if (this.#phase === 'stopping') throw new UserError(RESTARTING);
     const refusal = capRefusal(this.#limits, this.#capCounts(owner), requests.length);
     if (refusal !== undefined) throw refusal;
     const relaxed = this.#overQuota(owner, requests.reduce((sum, request) => sum + picturesAsked(request), 0));
-    const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0, ...(relaxed ? { relaxed } : {}) }));
+    const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.clock(), attempts: 0, ...(relaxed ? { relaxed } : {}) }));
     try {
-      this.#store.insertAll(jobs);
+      this.store.insertAll(jobs);
     } catch (error) {
       // Nothing is acknowledged that is not on disk: the request is refused, and the person can simply ask again.
-      this.#writes.failed(error);
+      this.writes.failed(error);
       if (isStoreBusy(error)) throw error;
       throw new UserError(REQUEST_NOT_SAVED);
     }
-    this.#writes.flush();
+    this.writes.flush();
     this.#rememberLastServed(owner);
     this.#queued.push(...jobs);
     const ids = new Set(jobs.map((job) => job.id));
     const places = this.#waitingWithPlaces().filter((place) => ids.has(place.job.id));
-    for (const queued of places) this.#emit({ type: 'queued', ...queued });
+    for (const queued of places) this.emit({ type: 'queued', ...queued });
     this.#pump();
     return places.map((queued) => (this.#running?.job.id === queued.job.id ? { job: this.#running.job, position: 0, etaMs: 0 } : queued));
   }
 
   admissible(owner: JobOwner, count: number): Promise<void> {
     return settled(() => {
-      if (this.#phase === 'stopping') throw new UserError('the bot is restarting; try again in a minute');
+      if (this.#phase === 'stopping') throw new UserError(RESTARTING);
       const refusal = capRefusal(this.#limits, this.#capCounts(owner), count);
       if (refusal !== undefined) throw refusal;
       this.#overQuota(owner, count);
@@ -158,13 +142,13 @@ export class LocalJobService implements JobService, LaneControl {
    * in between.
    */
   #overQuota(owner: JobOwner, adding: number): boolean {
-    const limits = quotaLimitsFor(this.#quota, owner, this.#admins.has(ownerKey(owner)));
+    const limits = this.allowanceOf(owner);
     if (limits === undefined) return false;
-    const now = this.#clock();
+    const now = this.clock();
     const pending = this.#activeJobs().filter((job) => ownerKey(job.owner) === ownerKey(owner)).reduce((sum, job) => sum + picturesAsked(job.request), 0);
-    const standing = quotaStanding(limits, this.#store.usage.windowOf(owner, now - QUOTA_WINDOW_MS), pending, adding, now);
+    const standing = quotaStanding(limits, this.store.usage.windowOf(owner, now - QUOTA_WINDOW_MS), pending, adding, now);
     if (standing.over === undefined) return false;
-    if (this.#quota.over === 'refuse') throw quotaRefusal(standing, adding, now);
+    if (this.quota.over === 'refuse') throw quotaRefusal(standing, adding, now);
     return true;
   }
 
@@ -178,15 +162,11 @@ export class LocalJobService implements JobService, LaneControl {
   }
 
   #cancelNow(jobId: string, by: Actor): Job {
-    const job = this.get(jobId);
-    if (job === undefined) throw new UserError('there is no such image job');
-    if (!mayManage(job, by) && !this.#admins.has(ownerKey(by.owner))) {
-      throw new UserError('only the person who asked for this image (or an admin) can cancel it');
-    }
+    const job = this.cancellable(jobId, by);
     if (job.state === 'queued') {
       this.#queued = this.#queued.filter((queued) => queued.id !== jobId);
-      const cancelled = this.#save({ ...job, state: 'cancelled', finishedAt: this.#clock(), cancelledBy: by.owner.name });
-      this.#emit({ type: 'cancelled', job: cancelled, by: by.owner.name });
+      const cancelled = this.#save({ ...job, state: 'cancelled', finishedAt: this.clock(), cancelledBy: by.owner.name });
+      this.emit({ type: 'cancelled', job: cancelled, by: by.owner.name });
       this.#announcePositions();
       return cancelled;
     }
@@ -194,12 +174,13 @@ export class LocalJobService implements JobService, LaneControl {
       this.#running.controller.abort(new CancelledError(`cancelled by ${by.owner.name}`));
       return job;
     }
+    // Running in the store but not in this lane: a job the last run left, which start() settles.
     throw new UserError(`that image is already ${job.state}`);
   }
 
   get(jobId: string): Job | undefined {
     if (this.#running?.job.id === jobId) return this.#running.job;
-    return this.#queued.find((job) => job.id === jobId) ?? this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
+    return this.#queued.find((job) => job.id === jobId) ?? this.writes.unsaved(jobId) ?? this.store.get(jobId);
   }
 
   active(): (Job & { position: number; etaMs: number })[] {
@@ -211,25 +192,8 @@ export class LocalJobService implements JobService, LaneControl {
     const update = (job: Job) => (job.id === jobId ? { ...job, place } : job);
     this.#queued = this.#queued.map(update);
     if (this.#running?.job.id === jobId) this.#running = { ...this.#running, job: update(this.#running.job) };
-    const latest = this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
+    const latest = this.writes.unsaved(jobId) ?? this.store.get(jobId);
     if (latest !== undefined) this.#save({ ...latest, place });
-  }
-
-  finalsToShow(platform: string): readonly Job[] {
-    return this.#store.finalsToShow(platform);
-  }
-
-  subscribe(listener: JobListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  deletePicture(jobId: string, by: Actor): Promise<void> {
-    return deleteStoredPicture(this.#store, this.get(jobId), by);
-  }
-
-  holdOutput(jobId: string): () => void {
-    return this.#retention?.hold(jobId) ?? (() => undefined);
   }
 
   /**
@@ -245,12 +209,7 @@ export class LocalJobService implements JobService, LaneControl {
       clearTimeout(timer);
     }
     await this.#lane.onIdle();
-    this.#writes.stop();
-  }
-
-  /** Job states the store has not taken yet (0 when every change is on disk). */
-  get unsavedCount(): number {
-    return this.#writes.count;
+    this.writes.stop();
   }
 
   #activeJobs(): Job[] {
@@ -266,7 +225,7 @@ export class LocalJobService implements JobService, LaneControl {
   #remainingMs(): number {
     const running = this.#running;
     if (running === undefined) return 0;
-    const elapsed = this.#clock() - (running.job.startedAt ?? this.#clock());
+    const elapsed = this.clock() - (running.job.startedAt ?? this.clock());
     return Math.max(0, this.#estimator.estimate(running.job.request) - elapsed);
   }
 
@@ -281,7 +240,7 @@ export class LocalJobService implements JobService, LaneControl {
   }
 
   #announcePositions(): void {
-    for (const place of this.#waitingWithPlaces()) this.#emit({ type: 'position', ...place });
+    for (const place of this.#waitingWithPlaces()) this.emit({ type: 'position', ...place });
   }
 
   /** Whether the lane has been paused: waiting jobs stay waiting, the running one finishes. */
@@ -306,13 +265,13 @@ export class LocalJobService implements JobService, LaneControl {
     const next = this.#ordered().at(0);
     if (next === undefined) return;
     this.#queued = this.#queued.filter((job) => job.id !== next.id);
-    const started = this.#save({ ...next, state: 'running', startedAt: this.#clock(), attempts: next.attempts + 1 });
+    const started = this.#save({ ...next, state: 'running', startedAt: this.clock(), attempts: next.attempts + 1 });
     this.#turn += 1;
     const servedBefore = this.#lastServed.get(ownerKey(started.owner));
     this.#lastServed.set(ownerKey(started.owner), this.#turn);
     const controller = new AbortController();
     this.#running = { job: started, controller, servedBefore };
-    this.#emit({ type: 'started', job: started });
+    this.emit({ type: 'started', job: started });
     this.#announcePositions();
     // #run handles its own failures; this only guards against a bug in that handling taking the process down.
     this.#lane.add(() => this.#run(controller)).catch((error: unknown) => { this.#onError?.(error, started); });
@@ -326,12 +285,12 @@ export class LocalJobService implements JobService, LaneControl {
     // Every outcome records what the attempt used, on top of earlier attempts (a job drawn again after a crash).
     const used = () => addUsage(job().usage, usageFromMeter(meter, this.#where));
     try {
-      const result = await this.#runner(job(), { signal, meter, onProgress: (progress) => { this.#emit({ type: 'progress', job: job(), progress }); } });
+      const result = await this.#runner(job(), { signal, meter, onProgress: (progress) => { this.emit({ type: 'progress', job: job(), progress }); } });
       this.#estimator.record(job().request, result.durationMs);
-      const done = this.#save({ ...job(), state: 'succeeded', finishedAt: this.#clock(), result, usage: used() });
+      const done = this.#save({ ...job(), state: 'succeeded', finishedAt: this.clock(), result, usage: used() });
       this.#running = undefined;
-      this.#emit({ type: 'succeeded', job: done, result });
-      void this.#retention?.prune();
+      this.emit({ type: 'succeeded', job: done, result });
+      void this.retention?.prune();
     } catch (error) {
       this.#finishWithError({ ...job(), usage: used() }, error, controller.signal, servedBefore);
     } finally {
@@ -353,18 +312,16 @@ export class LocalJobService implements JobService, LaneControl {
       this.#renderLost(job, error, servedBefore);
       return;
     }
-    if (cancelSignal.aborted) {
-      const by = reason instanceof CancelledError ? reason.message.replace(/^cancelled by /, '') : 'someone';
-      const cancelled = this.#save({ ...job, state: 'cancelled', finishedAt: this.#clock(), cancelledBy: by });
-      this.#emit({ type: 'cancelled', job: cancelled, by });
+    const failure = renderFailure(error, cancelSignal, this.#limits.timeoutMs);
+    if (failure.kind === 'cancelled') {
+      const cancelled = this.#save({ ...job, state: 'cancelled', finishedAt: this.clock(), cancelledBy: failure.by });
+      this.emit({ type: 'cancelled', job: cancelled, by: failure.by });
       return;
     }
-    const timedOut = error instanceof CancelledError || (error instanceof Error && error.name === 'TimeoutError');
-    const userFacing = error instanceof UserError || timedOut;
-    const message = timedOut ? `the render took longer than ${Math.round(this.#limits.timeoutMs / 60_000)} minutes and was stopped` : errorMessage(error);
+    const { message, userFacing } = failure;
     if (!userFacing) this.#onError?.(error, job);
-    const failed = this.#save({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message, userFacing } });
-    this.#emit({ type: 'failed', job: failed, error: failed.error! });
+    const failed = this.#save({ ...job, state: 'failed', finishedAt: this.clock(), error: { message, userFacing } });
+    this.emit({ type: 'failed', job: failed, error: failed.error! });
   }
 
   /**
@@ -381,11 +338,11 @@ export class LocalJobService implements JobService, LaneControl {
       const again = this.#save({ ...job, state: 'queued' });
       this.#lastServed.set(ownerKey(job.owner), servedBefore);
       this.#queued.push(again);
-      this.#emit({ type: 'interrupted', job: again, willRetry: true, cause: 'crash' });
+      this.emit({ type: 'interrupted', job: again, willRetry: true, cause: 'crash' });
       return;
     }
-    const failed = this.#save({ ...job, state: 'failed', finishedAt: this.#clock(), error: { message: `the renderer stopped while drawing this picture, twice (the last time ${error.reason}); it was not tried again`, userFacing: true } });
-    this.#emit({ type: 'failed', job: failed, error: failed.error! });
+    const failed = this.#save({ ...job, state: 'failed', finishedAt: this.clock(), error: { message: `the renderer stopped while drawing this picture, twice (the last time ${error.reason}); it was not tried again`, userFacing: true } });
+    this.emit({ type: 'failed', job: failed, error: failed.error! });
   }
 
   /**
@@ -393,25 +350,14 @@ export class LocalJobService implements JobService, LaneControl {
    * it), the trouble is reported once, and the write is tried again until the store takes it.
    */
   #save(job: Job): Job {
-    return this.#writes.save(job);
+    return this.writes.save(job);
   }
 
   #rememberLastServed(owner: JobOwner): void {
     const key = ownerKey(owner);
-    if (!this.#lastServed.has(key)) this.#lastServed.set(key, this.#store.lastStart(owner.platform, owner.userId));
+    if (!this.#lastServed.has(key)) this.#lastServed.set(key, this.store.lastStart(owner.platform, owner.userId));
   }
 
-  /** Tells the listeners; a job's shown state only moves forward: once final, nothing but a final state follows. */
-  #emit(event: JobEvent): void {
-    if (!isFinalEvent(event) && isFinalState(this.get(event.job.id)?.state)) return;
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#onError?.(error, event.job);
-      }
-    }
-  }
 }
 
 /** The in-process queue answers synchronously; the interface is asynchronous for queues that live elsewhere. */

@@ -1,23 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents, type Job as QueueJob } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { UserError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../imaging/write-file-atomic.js';
 import { DurationEstimator } from '../duration-estimator.js';
-import { mayManage, type Actor } from '../job-authority.js';
-import { isFinalEvent, isFinalState, ownerKey, type InterruptionCause, type Job, type JobEvent, type JobListener, type JobOwner, type JobRequest } from '../job.js';
+import type { Actor } from '../job-authority.js';
+import { ownerKey, type InterruptionCause, type Job, type JobOwner, type JobRequest } from '../job.js';
 import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.js';
-import { deleteStoredPicture } from '../picture-deletion.js';
 import type { LaneControl } from '../lane-control.js';
-import type { JobStore } from '../job-store.js';
-import { DeferredJobWrites } from '../deferred-job-writes.js';
+import { JobLifecycle, RESTARTING } from '../job-lifecycle.js';
 import { REQUEST_NOT_SAVED, retryWhileBusy } from '../store-busy.js';
 import { outputPath } from '../render-job-runner.js';
 import { admit, quotaWindow, release, staleAdmissions, type Admission, type AdmissionQuota } from './redis-admission.js';
-import { picturesAsked, quotaLimitsFor, quotaRefusal, quotaStanding } from '../quota.js';
+import { picturesAsked, quotaRefusal, quotaStanding } from '../quota.js';
 import { capRefusal } from '../queue-caps.js';
 import { redisErrorForLog, reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
+import { RedisQueueViews } from './redis-queue-views.js';
 import type { StartingPictureStore } from '../starting-pictures.js';
 import { missingVerdict } from '../picture-safety.js';
 import { failureFromReason, progressFromWire, requeueFromWire, returnFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
@@ -51,26 +50,14 @@ const RELAXED_PRIORITY = 1_000_000;
 
 type PlacedJob = Job & QueuedPlace;
 
-interface QueueView {
-  readonly waiting: readonly RenderJobData[];
-  readonly running: readonly (RenderJobData & { readonly startedAt: number })[];
-  readonly workers: number;
-}
-
 /**
  * The render queue on Redis with BullMQ, for a chat front and render workers on other machines. Each model has a
  * queue; a user's k-th waiting picture gets priority k, so that one person's backlog never runs ahead of anybody's
  * first picture. Caps are admitted atomically in Redis, progress and results come back through BullMQ's events and
  * an expiring key, and the front keeps its own SQLite history exactly as in the local mode.
  */
-export class RedisJobService implements JobService, LaneControl {
+export class RedisJobService extends JobLifecycle implements JobService, LaneControl {
   readonly #options: RedisJobServiceOptions;
-  readonly #store: JobStore;
-  /** State changes the store refused for now (locked by another process, full): kept and written again. */
-  readonly #writes: DeferredJobWrites;
-  readonly #clock: () => number;
-  readonly #admins: ReadonlySet<string>;
-  readonly #listeners = new Set<JobListener>();
   readonly #estimator = new DurationEstimator();
   readonly #queues = new Map<string, Queue<RenderJobData, RenderReturn>>();
   #paused = false;
@@ -78,7 +65,7 @@ export class RedisJobService implements JobService, LaneControl {
   readonly #listening = new Map<string, Promise<void>>();
   /** This front's waiting and running jobs. */
   readonly #own = new Map<string, Job>();
-  #views = new Map<string, QueueView>();
+  readonly #views: RedisQueueViews;
   #redis: Redis | undefined;
   #refreshing: Promise<void> | undefined;
   #refreshAgain = false;
@@ -90,12 +77,10 @@ export class RedisJobService implements JobService, LaneControl {
   readonly #requeueCauses = new Map<string, InterruptionCause>();
 
   constructor(options: RedisJobServiceOptions) {
+    super(options, (error, job) => options.onError?.(error, job));
     this.#options = options;
-    this.#store = options.store;
-    this.#writes = new DeferredJobWrites(options.store, { retryMs: options.storeRetryMs, onTrouble: options.onStoreTrouble });
-    this.#clock = options.clock ?? Date.now;
-    this.#admins = options.admins ?? new Set();
-    for (const job of this.#store.inStates(['queued', 'running'])) this.#own.set(job.id, job);
+    this.#views = new RedisQueueViews(options.names, options.lockMs, this.#estimator, this.clock);
+    for (const job of this.store.inStates(['queued', 'running'])) this.#own.set(job.id, job);
   }
 
   get #connection(): Redis {
@@ -134,7 +119,7 @@ export class RedisJobService implements JobService, LaneControl {
   async #freeStaleAdmissions(): Promise<void> {
     const live = new Set(['waiting', 'prioritized', 'active', 'delayed', 'waiting-children']);
     const isLive = async ({ id, model }: { id: string; model: string }) => live.has(await this.#queue(model).getJobState(id));
-    for (const stale of await staleAdmissions(this.#connection, this.#options.names, this.#clock(), ADMISSION_GRACE_MS, isLive)) {
+    for (const stale of await staleAdmissions(this.#connection, this.#options.names, this.clock(), ADMISSION_GRACE_MS, isLive)) {
       await release(this.#connection, this.#options.names, stale.ownerKey, [stale.id]);
     }
   }
@@ -149,7 +134,7 @@ export class RedisJobService implements JobService, LaneControl {
     const state = await queued.getState();
     if (state === 'completed') await this.#completed(job.id, queued.returnvalue);
     else if (state === 'failed') this.#failed(job.id, queued.failedReason);
-    else if (state === 'active' && job.state !== 'running') this.#started(job.id, queued.processedOn ?? this.#clock(), queued.attemptsMade + 1);
+    else if (state === 'active' && job.state !== 'running') this.#started(job.id, queued.processedOn ?? this.clock(), queued.attemptsMade + 1);
     // Its worker died while this front was away and it waits for another: not "drawing" any more.
     else if ((state === 'waiting' || state === 'prioritized') && job.state === 'running') this.#interrupted(job.id, 'restart');
   }
@@ -165,15 +150,15 @@ export class RedisJobService implements JobService, LaneControl {
       await this.#add([job], Math.max(0, (await this.#connection.scard(names.activeOf(key))) - 1), job.relaxed === true);
       return;
     }
-    const admission = await admit(this.#connection, names, key, [{ id: job.id, model: job.request.model, pictures: picturesAsked(job.request) }], this.#options.limits, this.#clock(), this.#admissionQuota(job.owner));
+    const admission = await admit(this.#connection, names, key, [{ id: job.id, model: job.request.model, pictures: picturesAsked(job.request) }], this.#options.limits, this.clock(), this.#admissionQuota(job.owner));
     if (admission.admitted) {
       const admitted = this.#markRelaxed([job], admission.relaxed)[0];
       await this.#add([admitted], admission.before, admission.relaxed);
       return;
     }
     const refusal = await this.#refusal(admission, job.owner, [job.request]);
-    this.#finish(job.id, { state: 'failed', finishedAt: this.#clock(), error: { message: `the bot restarted before it could queue this picture, and now ${refusal.message}`, userFacing: true } });
-    this.#emit({ type: 'failed', job: this.get(job.id)!, error: this.get(job.id)!.error! });
+    this.#finish(job.id, { state: 'failed', finishedAt: this.clock(), error: { message: `the bot restarted before it could queue this picture, and now ${refusal.message}`, userFacing: true } });
+    this.emit({ type: 'failed', job: this.get(job.id)!, error: this.get(job.id)!.error! });
   }
 
   #queue(model: string): Queue<RenderJobData, RenderReturn> {
@@ -215,7 +200,7 @@ export class RedisJobService implements JobService, LaneControl {
     this.#events.set(model, events);
     events.on('error', (error) => { this.#outage(error); });
     events.on('active', ({ jobId }) => {
-      this.#started(jobId, this.#clock());
+      this.#started(jobId, this.clock());
       this.#scheduleRefresh();
     });
     events.on('progress', ({ jobId, data }) => {
@@ -246,29 +231,29 @@ export class RedisJobService implements JobService, LaneControl {
   }
 
   async enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]> {
-    if (this.#stopping) throw new UserError('the bot is restarting; try again in a minute');
+    if (this.#stopping) throw new UserError(RESTARTING);
     const { names } = this.#options;
-    const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.#clock(), attempts: 0 }));
+    const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.clock(), attempts: 0 }));
     // On disk first, with where chat shows it: a front killed from here on finds the request at its next start and
     // queues it (or tells why not) instead of leaving a reply thinking and a place under the caps held.
     try {
-      await retryWhileBusy(() => { this.#store.insertAll(jobs); }, { onBusy: (error) => { this.#writes.failed(error); } });
+      await retryWhileBusy(() => { this.store.insertAll(jobs); }, { onBusy: (error) => { this.writes.failed(error); } });
     } catch (error) {
-      this.#writes.failed(error);
+      this.writes.failed(error);
       throw new UserError(REQUEST_NOT_SAVED);
     }
-    this.#writes.flush();
+    this.writes.flush();
     let admission: Admission;
     try {
       const batch = jobs.map((job) => ({ id: job.id, model: job.request.model, pictures: picturesAsked(job.request) }));
-      admission = await admit(this.#connection, names, ownerKey(owner), batch, this.#options.limits, this.#clock(), this.#admissionQuota(owner));
+      admission = await admit(this.#connection, names, ownerKey(owner), batch, this.#options.limits, this.clock(), this.#admissionQuota(owner));
     } catch (error) {
-      this.#writes.takeBack(jobs.map((job) => job.id));
+      this.writes.takeBack(jobs.map((job) => job.id));
       this.#options.onError?.(error, jobs[0]);
       throw new UserError('the queue (Redis) cannot be reached right now; nothing was queued, try again in a minute');
     }
     if (!admission.admitted) {
-      this.#writes.takeBack(jobs.map((job) => job.id));
+      this.writes.takeBack(jobs.map((job) => job.id));
       throw await this.#refusal(admission, owner, requests);
     }
     const admitted = this.#markRelaxed(jobs, admission.relaxed);
@@ -279,7 +264,7 @@ export class RedisJobService implements JobService, LaneControl {
     } catch (error) {
       // Redis went away between the cap check and the queueing: nothing is acknowledged, nothing runs later.
       await Promise.all(jobs.map((job) => this.#queue(job.request.model).remove(job.id).catch(() => 0)));
-      for (const job of jobs) this.#finish(job.id, { state: 'failed', finishedAt: this.#clock(), error: { message: 'the queue could not be reached', userFacing: true } });
+      for (const job of jobs) this.#finish(job.id, { state: 'failed', finishedAt: this.clock(), error: { message: 'the queue could not be reached', userFacing: true } });
       this.#options.onError?.(error, jobs[0]);
       throw new UserError('the queue (Redis) cannot be reached right now; nothing was queued, try again in a minute');
     }
@@ -288,9 +273,9 @@ export class RedisJobService implements JobService, LaneControl {
     // still waiting is announced as queued.
     const placed = jobs.map((job) => {
       const latest = this.get(job.id) ?? job;
-      return latest.state === 'queued' ? { job: latest, ...this.#placeOf(latest) } : { job: latest, position: 0, etaMs: 0 };
+      return latest.state === 'queued' ? { job: latest, ...this.#views.placeOf(latest) } : { job: latest, position: 0, etaMs: 0 };
     });
-    for (const queued of placed) if (queued.job.state === 'queued' && this.#own.has(queued.job.id)) this.#emit({ type: 'queued', ...queued });
+    for (const queued of placed) if (queued.job.state === 'queued' && this.#own.has(queued.job.id)) this.emit({ type: 'queued', ...queued });
     return placed;
   }
 
@@ -302,7 +287,7 @@ export class RedisJobService implements JobService, LaneControl {
     const quota = this.#admissionQuota(owner);
     const pictures = requests.reduce((sum, request) => sum + picturesAsked(request), 0);
     if (admission.cap === 'quota' && quota !== undefined) {
-      const now = this.#clock();
+      const now = this.clock();
       const { entries, pendingPictures } = await quotaWindow(this.#connection, this.#options.names, ownerKey(owner), now);
       const standing = quotaStanding(quota.limits, entries, pendingPictures, pictures, now);
       if (standing.over !== undefined) return quotaRefusal(standing, pictures, now);
@@ -312,26 +297,25 @@ export class RedisJobService implements JobService, LaneControl {
 
   /** The owner's allowance as admission checks it; undefined for those without one (admins, or no quotas). */
   #admissionQuota(owner: JobOwner): AdmissionQuota | undefined {
-    const policy = this.#options.quota;
-    const limits = policy === undefined ? undefined : quotaLimitsFor(policy, owner, this.#admins.has(ownerKey(owner)));
-    return limits === undefined || policy === undefined ? undefined : { limits, over: policy.over };
+    const limits = this.allowanceOf(owner);
+    return limits === undefined ? undefined : { limits, over: this.quota.over };
   }
 
   /** The jobs as admitted: relaxed ones are marked so (in memory and in the store) before anyone is told. */
   #markRelaxed(jobs: readonly Job[], relaxed: boolean): Job[] {
     if (!relaxed) return [...jobs];
-    return jobs.map((job) => this.#writes.save({ ...job, relaxed: true }));
+    return jobs.map((job) => this.writes.save({ ...job, relaxed: true }));
   }
 
   async admissible(owner: JobOwner, count: number): Promise<void> {
-    if (this.#stopping) throw new UserError('the bot is restarting; try again in a minute');
+    if (this.#stopping) throw new UserError(RESTARTING);
     const { names, limits } = this.#options;
     const [mine, all] = await Promise.all([this.#connection.scard(names.activeOf(ownerKey(owner))), this.#connection.scard(names.active)]);
     const refusal = capRefusal(limits, { mine, all }, count);
     if (refusal !== undefined) throw refusal;
     const quota = this.#admissionQuota(owner);
     if (quota?.over !== 'refuse') return;
-    const now = this.#clock();
+    const now = this.clock();
     const { entries, pendingPictures } = await quotaWindow(this.#connection, names, ownerKey(owner), now);
     const standing = quotaStanding(quota.limits, entries, pendingPictures, count, now);
     if (standing.over !== undefined) throw quotaRefusal(standing, count, now);
@@ -363,16 +347,13 @@ export class RedisJobService implements JobService, LaneControl {
   }
 
   async cancel(jobId: string, by: Actor): Promise<Job> {
-    const job = this.get(jobId);
-    if (job === undefined) throw new UserError('there is no such image job');
-    if (!mayManage(job, by) && !this.#admins.has(ownerKey(by.owner))) throw new UserError('only the person who asked for this image (or an admin) can cancel it');
-    if (job.state !== 'queued' && job.state !== 'running') throw new UserError(`that image is already ${job.state}`);
+    const job = this.cancellable(jobId, by);
     if (job.state === 'queued') {
       // Removal fails for a job a worker has just locked: then it is running, and the worker is asked to stop it.
       const removed = await this.#queue(job.request.model).remove(jobId);
       if (removed === 1) {
-        this.#finish(jobId, { state: 'cancelled', finishedAt: this.#clock(), cancelledBy: by.owner.name });
-        this.#emit({ type: 'cancelled', job: this.get(jobId)!, by: by.owner.name });
+        this.#finish(jobId, { state: 'cancelled', finishedAt: this.clock(), cancelledBy: by.owner.name });
+        this.emit({ type: 'cancelled', job: this.get(jobId)!, by: by.owner.name });
         await this.#refresh();
         return this.get(jobId)!;
       }
@@ -404,15 +385,15 @@ export class RedisJobService implements JobService, LaneControl {
   }
 
   get(jobId: string): Job | undefined {
-    return this.#own.get(jobId) ?? this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
+    return this.#own.get(jobId) ?? this.writes.unsaved(jobId) ?? this.store.get(jobId);
   }
 
   active(): PlacedJob[] {
     const running: PlacedJob[] = [];
     const waiting: PlacedJob[] = [];
-    for (const view of this.#views.values()) {
-      for (const data of view.running) running.push({ ...this.#asJob(data, 'running'), startedAt: data.startedAt, position: 0, etaMs: this.#remainingMs(data) });
-      for (const data of view.waiting) waiting.push({ ...this.#asJob(data, 'queued'), ...this.#placeOf(data) });
+    for (const view of this.#views.all()) {
+      for (const data of view.running) running.push({ ...this.#asJob(data, 'running'), startedAt: data.startedAt, position: 0, etaMs: this.#views.remainingMs(data) });
+      for (const data of view.waiting) waiting.push({ ...this.#asJob(data, 'queued'), ...this.#views.placeOf(data) });
     }
     return [...running, ...waiting.sort((a, b) => a.position - b.position || a.createdAt - b.createdAt)];
   }
@@ -420,25 +401,8 @@ export class RedisJobService implements JobService, LaneControl {
   setPlace(jobId: string, place: unknown): void {
     const own = this.#own.get(jobId);
     if (own !== undefined) this.#own.set(jobId, { ...own, place });
-    const latest = own ?? this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
-    if (latest !== undefined) this.#writes.save({ ...latest, place });
-  }
-
-  finalsToShow(platform: string): readonly Job[] {
-    return this.#store.finalsToShow(platform);
-  }
-
-  subscribe(listener: JobListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  deletePicture(jobId: string, by: Actor): Promise<void> {
-    return deleteStoredPicture(this.#store, this.get(jobId), by);
-  }
-
-  holdOutput(jobId: string): () => void {
-    return this.#options.retention?.hold(jobId) ?? (() => undefined);
+    const latest = own ?? this.writes.unsaved(jobId) ?? this.store.get(jobId);
+    if (latest !== undefined) this.writes.save({ ...latest, place });
   }
 
   /** Stops listening; jobs stay in Redis, where workers go on rendering them and the next start collects the results. */
@@ -449,32 +413,11 @@ export class RedisJobService implements JobService, LaneControl {
     await Promise.all([...this.#events.values()].map((events) => events.close()));
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
     await this.#redis?.quit();
-    this.#writes.stop();
-  }
-
-  /** Job states the store has not taken yet (0 when every change is on disk). */
-  get unsavedCount(): number {
-    return this.#writes.count;
+    this.writes.stop();
   }
 
   #asJob(data: RenderJobData, state: 'queued' | 'running'): Job {
     return this.#own.get(data.id) ?? { id: data.id, owner: data.owner, request: data.request, state, place: undefined, createdAt: data.createdAt, attempts: 0 };
-  }
-
-  /** Where a waiting job stands in its model's queue, and when it should start given the workers serving that model. */
-  #placeOf(job: { readonly id: string; readonly request: JobRequest }): QueuedPlace {
-    const view = this.#views.get(job.request.model);
-    if (view === undefined) return { position: 1, etaMs: 0 };
-    const index = view.waiting.findIndex((data) => data.id === job.id);
-    if (index === -1) return { position: 0, etaMs: 0 };
-    let work = view.running.reduce((sum, data) => sum + this.#remainingMs(data), 0);
-    for (const ahead of view.waiting.slice(0, index)) work += this.#estimator.estimate(ahead.request);
-    return { position: index + 1, etaMs: Math.round(work / Math.max(1, view.workers)), ...(view.workers === 0 ? { awaitingWorker: true } : {}) };
-  }
-
-  /** What is left of a running job by the estimate; its start is a worker's clock, so never counted as ahead of ours. */
-  #remainingMs(running: { readonly request: JobRequest; readonly startedAt: number }): number {
-    return Math.max(0, this.#estimator.estimate(running.request) - Math.max(0, this.#clock() - running.startedAt));
   }
 
   /** A connection's trouble: an outage to log as one (never a job's failure), without the commands it carried. */
@@ -495,13 +438,13 @@ export class RedisJobService implements JobService, LaneControl {
     this.#refreshing = (async () => {
       do {
         this.#refreshAgain = false;
-        const before = new Map([...this.#own.values()].filter((job) => job.state === 'queued').map((job) => [job.id, this.#placeOf(job).position]));
-        this.#views = await this.#readViews();
+        const before = new Map([...this.#own.values()].filter((job) => job.state === 'queued').map((job) => [job.id, this.#views.placeOf(job).position]));
+        await this.#views.read(this.#connection, this.#queues);
         this.#paused = (await this.#connection.exists(this.#options.names.paused)) === 1;
         for (const job of this.#own.values()) {
           if (job.state !== 'queued') continue;
-          const place = this.#placeOf(job);
-          if (place.position > 0 && before.get(job.id) !== place.position) this.#emit({ type: 'position', job, ...place });
+          const place = this.#views.placeOf(job);
+          if (place.position > 0 && before.get(job.id) !== place.position) this.emit({ type: 'position', job, ...place });
         }
       } while (this.#asksForMore());
     })().finally(() => {
@@ -515,33 +458,13 @@ export class RedisJobService implements JobService, LaneControl {
     return this.#refreshAgain && !this.#stopping;
   }
 
-  async #readViews(): Promise<Map<string, QueueView>> {
-    const views = new Map<string, QueueView>();
-    const alive = this.#clock() - this.#options.lockMs;
-    for (const [model, queue] of this.#queues) {
-      const [waiting, running, workers] = await Promise.all([
-        queue.getJobs(['wait', 'prioritized'], 0, -1, true),
-        queue.getJobs(['active'], 0, -1, true),
-        this.#connection.zcount(this.#options.names.workers(model), alive, '+inf'),
-      ]);
-      // A job removed between reading the ids and reading the job comes back empty.
-      const present = (job: QueueJob<RenderJobData, RenderReturn> | undefined): job is QueueJob<RenderJobData, RenderReturn> => job !== undefined;
-      views.set(model, {
-        waiting: waiting.filter(present).map((job) => job.data),
-        running: running.filter(present).map((job) => ({ ...job.data, startedAt: job.processedOn ?? this.#clock() })),
-        workers,
-      });
-    }
-    return views;
-  }
-
   #started(jobId: string, startedAt: number, attempts?: number): void {
     const job = this.#own.get(jobId);
     if (job === undefined || job.state === 'running') return;
     const started: Job = { ...job, state: 'running', startedAt, attempts: attempts ?? job.attempts + 1 };
     this.#own.set(jobId, started);
-    this.#writes.save(started);
-    this.#emit({ type: 'started', job: started });
+    this.writes.save(started);
+    this.emit({ type: 'started', job: started });
   }
 
   #interrupted(jobId: string, cause: InterruptionCause): void {
@@ -549,8 +472,8 @@ export class RedisJobService implements JobService, LaneControl {
     if (job?.state !== 'running') return;
     const waiting: Job = { ...job, state: 'queued' };
     this.#own.set(jobId, waiting);
-    this.#writes.save(waiting);
-    this.#emit({ type: 'interrupted', job: waiting, willRetry: true, cause });
+    this.writes.save(waiting);
+    this.emit({ type: 'interrupted', job: waiting, willRetry: true, cause });
     this.#scheduleRefresh();
   }
 
@@ -558,8 +481,8 @@ export class RedisJobService implements JobService, LaneControl {
     const job = this.#own.get(jobId);
     const progress = progressFromWire(data);
     if (job === undefined || progress === undefined) return;
-    if (job.state !== 'running') this.#started(jobId, this.#clock());
-    this.#emit({ type: 'progress', job: this.#own.get(jobId)!, progress });
+    if (job.state !== 'running') this.#started(jobId, this.clock());
+    this.emit({ type: 'progress', job: this.#own.get(jobId)!, progress });
   }
 
   /**
@@ -575,31 +498,31 @@ export class RedisJobService implements JobService, LaneControl {
       const value = returnFromWire(typeof returnvalue === 'string' ? parseJson(returnvalue) : returnvalue);
       if (value?.resultKey !== this.#options.names.result(jobId)) {
         this.#options.onError?.(new Error(`job ${jobId}: the worker's result is not in the form this front reads; not saved`), job);
-        this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: 'the render worker sent back a result this bot does not accept', userFacing: false } });
-        this.#emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
+        this.#finish(jobId, { state: 'failed', finishedAt: this.clock(), error: { message: 'the render worker sent back a result this bot does not accept', userFacing: false } });
+        this.emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
         return;
       }
       const unchecked = missingVerdict(job.request, value.result);
       if (unchecked !== undefined) {
-        this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: unchecked, userFacing: true } });
-        this.#emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
+        this.#finish(jobId, { state: 'failed', finishedAt: this.clock(), error: { message: unchecked, userFacing: true } });
+        this.emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
         await this.#connection.del(value.resultKey);
         return;
       }
       const bytes = await this.#connection.getBuffer(value.resultKey);
       if (bytes === null) {
-        this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: 'the finished picture expired in Redis before this bot could collect it', userFacing: true } });
-        this.#emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
+        this.#finish(jobId, { state: 'failed', finishedAt: this.clock(), error: { message: 'the finished picture expired in Redis before this bot could collect it', userFacing: true } });
+        this.emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
         return;
       }
       const file = outputPath(this.#options.outputsDir, jobId, value.result.format);
       await writeFileAtomic(file, bytes);
       const result = { ...value.result, file };
       this.#estimator.record(job.request, result.durationMs);
-      this.#finish(jobId, { state: 'succeeded', finishedAt: this.#clock(), result, ...(value.usage === undefined ? {} : { usage: value.usage }) });
-      this.#emit({ type: 'succeeded', job: this.get(jobId)!, result });
+      this.#finish(jobId, { state: 'succeeded', finishedAt: this.clock(), result, ...(value.usage === undefined ? {} : { usage: value.usage }) });
+      this.emit({ type: 'succeeded', job: this.get(jobId)!, result });
       await this.#connection.del(value.resultKey);
-      void this.#options.retention?.prune();
+      void this.retention?.prune();
       this.#scheduleRefresh();
     } finally {
       this.#collecting.delete(jobId);
@@ -625,12 +548,12 @@ export class RedisJobService implements JobService, LaneControl {
     const failure = failureFromReason(reason);
     const used = failure.usage === undefined ? {} : { usage: failure.usage };
     if (failure.kind === 'cancelled') {
-      this.#finish(jobId, { state: 'cancelled', finishedAt: this.#clock(), cancelledBy: failure.by, ...used });
-      this.#emit({ type: 'cancelled', job: this.get(jobId)!, by: failure.by });
+      this.#finish(jobId, { state: 'cancelled', finishedAt: this.clock(), cancelledBy: failure.by, ...used });
+      this.emit({ type: 'cancelled', job: this.get(jobId)!, by: failure.by });
     } else {
       if (!failure.userFacing) this.#options.onError?.(new Error(failure.message), job);
-      this.#finish(jobId, { state: 'failed', finishedAt: this.#clock(), error: { message: failure.message, userFacing: failure.userFacing }, ...used });
-      this.#emit({ type: 'failed', job: this.get(jobId)!, error: { message: failure.message, userFacing: failure.userFacing } });
+      this.#finish(jobId, { state: 'failed', finishedAt: this.clock(), error: { message: failure.message, userFacing: failure.userFacing }, ...used });
+      this.emit({ type: 'failed', job: this.get(jobId)!, error: { message: failure.message, userFacing: failure.userFacing } });
     }
     this.#scheduleRefresh();
   }
@@ -640,26 +563,15 @@ export class RedisJobService implements JobService, LaneControl {
    * would undo a place stored meanwhile), and its place under the caps freed.
    */
   #finish(jobId: string, outcome: Pick<Job, 'state' | 'finishedAt'> & Partial<Pick<Job, 'result' | 'error' | 'cancelledBy' | 'usage'>>): void {
-    const latest = this.#own.get(jobId) ?? this.#writes.unsaved(jobId) ?? this.#store.get(jobId);
+    const latest = this.#own.get(jobId) ?? this.writes.unsaved(jobId) ?? this.store.get(jobId);
     if (latest === undefined) return;
     const job: Job = { ...latest, ...outcome };
     this.#own.delete(jobId);
-    this.#writes.save(job);
-    const used = job.usage === undefined ? undefined : { at: job.finishedAt ?? this.#clock(), pictures: job.usage.pictures, deviceMs: job.usage.deviceMs };
+    this.writes.save(job);
+    const used = job.usage === undefined ? undefined : { at: job.finishedAt ?? this.clock(), pictures: job.usage.pictures, deviceMs: job.usage.deviceMs };
     void release(this.#connection, this.#options.names, ownerKey(job.owner), [job.id], used).catch((error: unknown) => { this.#options.onError?.(error, job); });
   }
 
-  /** Tells the listeners; a job's shown state only moves forward: once final, nothing but a final state follows. */
-  #emit(event: JobEvent): void {
-    if (!isFinalEvent(event) && isFinalState(this.get(event.job.id)?.state)) return;
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#options.onError?.(error, event.job);
-      }
-    }
-  }
 }
 
 /** JSON text as a value, or undefined where it is not JSON. */

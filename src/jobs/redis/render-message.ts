@@ -7,6 +7,7 @@ import { IMAGE_FORMATS } from '../../imaging/image-format.js';
 import type { InterruptionCause, JobOwner, JobRequest, JobResult } from '../job.js';
 import { SAFETY_RULES } from '../picture-safety.js';
 import { STAGE_NAMES, type JobUsage } from '../job-usage.js';
+import type { RenderFailure as LifecycleFailure } from '../job-lifecycle.js';
 
 /*
  * Everything here crosses Redis, which any process holding its password can write: what a worker reads of a job and
@@ -168,7 +169,7 @@ export function requeueFromWire(value: unknown): InterruptionCause | undefined {
 }
 
 /** Why a render ended without a picture, as the worker tells the front through BullMQ's failure reason. */
-export type RenderFailure = ({ readonly kind: 'cancelled'; readonly by: string } | { readonly kind: 'error'; readonly message: string; readonly userFacing: boolean }) & {
+export type RenderFailure = LifecycleFailure & {
   /** What the attempt used before it ended. */
   readonly usage?: JobUsage;
 };

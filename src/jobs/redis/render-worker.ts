@@ -3,10 +3,11 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
 import { Redis } from 'ioredis';
 import PQueue from 'p-queue';
-import { CancelledError, errorMessage, UserError } from '../../core/errors.js';
+import { CancelledError, UserError } from '../../core/errors.js';
 import type { Job } from '../job.js';
 import type { JobRenderer } from '../render-job-runner.js';
 import { newUsageMeter, usageFromMeter, type JobUsage } from '../job-usage.js';
+import { renderFailure } from '../job-lifecycle.js';
 import { failureToReason, jobDataFromWire, progressToWire, requeueNotice, type RenderJobData, type RenderReturn } from './render-message.js';
 import { RenderActivity } from '../worker-status.js';
 import type { RedisNames } from './redis-names.js';
@@ -176,26 +177,23 @@ export class RenderWorker {
    * was the job's last attempt).
    */
   #failure(error: unknown, cancel: AbortSignal, jobId: string, last: boolean, used: JobUsage): Error {
-    const where = { usage: used };
-    const reason: unknown = cancel.reason;
-    if (cancel.aborted && reason instanceof CancelledError) {
+    const failure = renderFailure(error, cancel, this.#options.timeoutMs);
+    if (failure.kind === 'cancelled') {
       this.#activity.ended(jobId);
-      return new UnrecoverableError(failureToReason({ ...where,  kind: 'cancelled', by: reason.message.replace(/^cancelled by /, '') }));
+      return new UnrecoverableError(failureToReason({ ...failure, usage: used }));
     }
     if (error instanceof RendererCrashedError) {
       // Already logged by the renderer host; told to the requester, and tried again if attempts are left.
       this.#activity.ended(jobId, error.message);
       const message = last ? `the renderer stopped while drawing this picture, twice (the last time ${error.reason}); it was not tried again` : error.message;
-      return new Error(failureToReason({ ...where,  kind: 'error', message, userFacing: true }));
+      return new Error(failureToReason({ kind: 'error', message, userFacing: true, usage: used }));
     }
-    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error instanceof CancelledError);
-    const bug = !timedOut && !(error instanceof UserError);
-    this.#activity.ended(jobId, bug ? errorMessage(error) : undefined);
-    if (timedOut) return new UnrecoverableError(failureToReason({ ...where,  kind: 'error', message: `the render took longer than ${Math.round(this.#options.timeoutMs / 60_000)} minutes and was stopped`, userFacing: true }));
-    if (error instanceof UserError) return new UnrecoverableError(failureToReason({ ...where,  kind: 'error', message: error.message, userFacing: true }));
+    this.#activity.ended(jobId, failure.userFacing ? undefined : failure.message);
+    if (failure.userFacing) return new UnrecoverableError(failureToReason({ ...failure, usage: used }));
     this.#options.onError?.(error, jobId);
-    return new Error(failureToReason({ ...where,  kind: 'error', message: errorMessage(error), userFacing: false }));
+    return new Error(failureToReason({ ...failure, usage: used }));
   }
+
 
   /**
    * Stops taking jobs and lets the running picture finish for up to `graceMs`; after that it is stopped and BullMQ
