@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { UserError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../imaging/write-file-atomic.js';
 import { DurationEstimator } from '../duration-estimator.js';
 import type { Actor } from '../job-authority.js';
 import { ownerKey, type InterruptionCause, type Job, type JobOwner, type JobRequest } from '../job.js';
@@ -10,16 +9,16 @@ import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.
 import type { LaneControl } from '../lane-control.js';
 import { JobLifecycle, RESTARTING } from '../job-lifecycle.js';
 import { REQUEST_NOT_SAVED, retryWhileBusy } from '../store-busy.js';
-import { outputPath } from '../render-job-runner.js';
 import { admit, quotaWindow, release, staleAdmissions, type Admission, type AdmissionQuota } from './redis-admission.js';
 import { picturesAsked, quotaRefusal, quotaStanding } from '../quota.js';
 import { capRefusal } from '../queue-caps.js';
 import { redisErrorForLog, reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import { RedisQueueViews } from './redis-queue-views.js';
+import { listenFromNow } from './redis-queue-events.js';
+import { collectResult } from './redis-results.js';
 import type { StartingPictureStore } from '../starting-pictures.js';
-import { missingVerdict } from '../picture-safety.js';
-import { failureFromReason, progressFromWire, requeueFromWire, returnFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
+import { failureFromReason, progressFromWire, requeueFromWire, type RenderJobData, type RenderReturn } from './render-message.js';
 
 /** `store` is the front's own history: its jobs, their places in chat, their results. */
 export interface RedisJobServiceOptions extends JobServiceOptions {
@@ -192,37 +191,32 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
   }
 
   async #startListening(model: string): Promise<void> {
-    const { names } = this.#options;
-    const name = names.queue(model);
-    const latest = await this.#connection.xrevrange(`${names.prefix}:${name}:events`, '+', '-', 'COUNT', 1);
-    const lastEventId = latest.length > 0 ? latest[0][0] : '0-0';
-    const events = new QueueEvents(name, { connection: this.#bullConnection, prefix: names.prefix, lastEventId });
+    const events = await listenFromNow(this.#connection, this.#options.names, model, this.#bullConnection, {
+      error: (error) => { this.#outage(error); },
+      active: (jobId) => {
+        this.#started(jobId, this.clock());
+        this.#scheduleRefresh();
+      },
+      progress: (jobId, data) => {
+        const cause = requeueFromWire(data);
+        if (cause === undefined) this.#progress(jobId, data);
+        else this.#requeueCauses.set(jobId, cause);
+      },
+      completed: (jobId, returnvalue) => {
+        this.#completed(jobId, returnvalue).catch((error: unknown) => { this.#options.onError?.(error, this.#own.get(jobId)); });
+      },
+      failed: (jobId, reason) => { void this.#failedIfFinal(model, jobId, reason); },
+      stalled: (jobId) => { this.#interrupted(jobId, 'crash'); },
+      waiting: (jobId, previous) => {
+        // Back after a failed attempt, or from a worker that stopped (SIGTERM past its grace period): the worker said
+        // which just before.
+        if (previous === 'active') this.#interrupted(jobId, this.#requeueCauses.get(jobId) ?? 'restart');
+        this.#requeueCauses.delete(jobId);
+        this.#scheduleRefresh();
+      },
+      removed: () => { this.#scheduleRefresh(); },
+    });
     this.#events.set(model, events);
-    events.on('error', (error) => { this.#outage(error); });
-    events.on('active', ({ jobId }) => {
-      this.#started(jobId, this.clock());
-      this.#scheduleRefresh();
-    });
-    events.on('progress', ({ jobId, data }) => {
-      const cause = requeueFromWire(data);
-      if (cause === undefined) this.#progress(jobId, data);
-      else this.#requeueCauses.set(jobId, cause);
-    });
-    events.on('completed', ({ jobId, returnvalue }) => {
-      this.#completed(jobId, returnvalue).catch((error: unknown) => { this.#options.onError?.(error, this.#own.get(jobId)); });
-    });
-    events.on('failed', ({ jobId, failedReason }) => { void this.#failedIfFinal(model, jobId, failedReason); });
-    // Its worker stopped renewing the lock: the process died or was killed mid-render.
-    events.on('stalled', ({ jobId }) => { this.#interrupted(jobId, 'crash'); });
-    events.on('waiting', ({ jobId, prev }) => {
-      // Back after a failed attempt, or from a worker that stopped (SIGTERM past its grace period): the worker said
-      // which just before.
-      if (prev === 'active') this.#interrupted(jobId, this.#requeueCauses.get(jobId) ?? 'restart');
-      this.#requeueCauses.delete(jobId);
-      this.#scheduleRefresh();
-    });
-    events.on('removed', () => { this.#scheduleRefresh(); });
-    await events.waitUntilReady();
   }
 
   async enqueue(owner: JobOwner, request: JobRequest, place: unknown): Promise<{ job: Job } & QueuedPlace> {
@@ -494,34 +488,17 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
     if (job === undefined || this.#collecting.has(jobId)) return;
     this.#collecting.add(jobId);
     try {
-      // Read from Redis, so checked: its format becomes a file name, its key what this front reads.
-      const value = returnFromWire(typeof returnvalue === 'string' ? parseJson(returnvalue) : returnvalue);
-      if (value?.resultKey !== this.#options.names.result(jobId)) {
-        this.#options.onError?.(new Error(`job ${jobId}: the worker's result is not in the form this front reads; not saved`), job);
-        this.#finish(jobId, { state: 'failed', finishedAt: this.clock(), error: { message: 'the render worker sent back a result this bot does not accept', userFacing: false } });
-        this.emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
+      const collected = await collectResult(this.#connection, this.#options.names, this.#options.outputsDir, job, returnvalue);
+      if (collected.kind === 'failed') {
+        if (collected.problem !== undefined) this.#options.onError?.(collected.problem, job);
+        this.#finish(jobId, { state: 'failed', finishedAt: this.clock(), error: collected.error });
+        this.emit({ type: 'failed', job: this.get(jobId)!, error: collected.error });
         return;
       }
-      const unchecked = missingVerdict(job.request, value.result);
-      if (unchecked !== undefined) {
-        this.#finish(jobId, { state: 'failed', finishedAt: this.clock(), error: { message: unchecked, userFacing: true } });
-        this.emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
-        await this.#connection.del(value.resultKey);
-        return;
-      }
-      const bytes = await this.#connection.getBuffer(value.resultKey);
-      if (bytes === null) {
-        this.#finish(jobId, { state: 'failed', finishedAt: this.clock(), error: { message: 'the finished picture expired in Redis before this bot could collect it', userFacing: true } });
-        this.emit({ type: 'failed', job: this.get(jobId)!, error: this.get(jobId)!.error! });
-        return;
-      }
-      const file = outputPath(this.#options.outputsDir, jobId, value.result.format);
-      await writeFileAtomic(file, bytes);
-      const result = { ...value.result, file };
+      const { result, usage } = collected;
       this.#estimator.record(job.request, result.durationMs);
-      this.#finish(jobId, { state: 'succeeded', finishedAt: this.clock(), result, ...(value.usage === undefined ? {} : { usage: value.usage }) });
+      this.#finish(jobId, { state: 'succeeded', finishedAt: this.clock(), result, ...(usage === undefined ? {} : { usage }) });
       this.emit({ type: 'succeeded', job: this.get(jobId)!, result });
-      await this.#connection.del(value.resultKey);
       void this.retention?.prune();
       this.#scheduleRefresh();
     } finally {
@@ -572,13 +549,4 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
     void release(this.#connection, this.#options.names, ownerKey(job.owner), [job.id], used).catch((error: unknown) => { this.#options.onError?.(error, job); });
   }
 
-}
-
-/** JSON text as a value, or undefined where it is not JSON. */
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
