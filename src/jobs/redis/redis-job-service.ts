@@ -9,12 +9,11 @@ import type { JobService, JobServiceOptions, QueuedPlace } from '../job-service.
 import type { LaneControl } from '../lane-control.js';
 import { JobLifecycle, RESTARTING } from '../job-lifecycle.js';
 import { REQUEST_NOT_SAVED, retryWhileBusy } from '../store-busy.js';
-import { admit, quotaWindow, release, staleAdmissions, type Admission, type AdmissionQuota } from './redis-admission.js';
-import { picturesAsked, quotaRefusal, quotaStanding } from '../quota.js';
-import { capRefusal } from '../queue-caps.js';
+import { release, staleAdmissions, type Admission } from './redis-admission.js';
 import { redisErrorForLog, reportingOutages } from './redis-outages.js';
 import type { RedisNames } from './redis-names.js';
 import { RedisQueueViews } from './redis-queue-views.js';
+import { RedisAdmissionDesk } from './redis-admission-desk.js';
 import { listenFromNow } from './redis-queue-events.js';
 import { collectResult } from './redis-results.js';
 import type { StartingPictureStore } from '../starting-pictures.js';
@@ -65,6 +64,7 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
   /** This front's waiting and running jobs. */
   readonly #own = new Map<string, Job>();
   readonly #views: RedisQueueViews;
+  readonly #desk: RedisAdmissionDesk;
   #redis: Redis | undefined;
   #refreshing: Promise<void> | undefined;
   #refreshAgain = false;
@@ -79,6 +79,10 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
     super(options, (error, job) => options.onError?.(error, job));
     this.#options = options;
     this.#views = new RedisQueueViews(options.names, options.lockMs, this.#estimator, this.clock);
+    this.#desk = new RedisAdmissionDesk(options.names, options.limits, (owner) => {
+      const limits = this.allowanceOf(owner);
+      return limits === undefined ? undefined : { limits, over: this.quota.over };
+    }, this.clock);
     for (const job of this.store.inStates(['queued', 'running'])) this.#own.set(job.id, job);
   }
 
@@ -149,13 +153,13 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
       await this.#add([job], Math.max(0, (await this.#connection.scard(names.activeOf(key))) - 1), job.relaxed === true);
       return;
     }
-    const admission = await admit(this.#connection, names, key, [{ id: job.id, model: job.request.model, pictures: picturesAsked(job.request) }], this.#options.limits, this.clock(), this.#admissionQuota(job.owner));
+    const admission = await this.#desk.admit(this.#connection, job.owner, [job]);
     if (admission.admitted) {
       const admitted = this.#markRelaxed([job], admission.relaxed)[0];
       await this.#add([admitted], admission.before, admission.relaxed);
       return;
     }
-    const refusal = await this.#refusal(admission, job.owner, [job.request]);
+    const refusal = await this.#desk.refusal(this.#connection, admission, job.owner, [job.request]);
     this.#finish(job.id, { state: 'failed', finishedAt: this.clock(), error: { message: `the bot restarted before it could queue this picture, and now ${refusal.message}`, userFacing: true } });
     this.emit({ type: 'failed', job: this.get(job.id)!, error: this.get(job.id)!.error! });
   }
@@ -226,7 +230,6 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
 
   async enqueueMany(owner: JobOwner, requests: readonly JobRequest[], place: unknown): Promise<({ job: Job } & QueuedPlace)[]> {
     if (this.#stopping) throw new UserError(RESTARTING);
-    const { names } = this.#options;
     const jobs = requests.map((request): Job => ({ id: randomUUID(), owner, request, state: 'queued', place, createdAt: this.clock(), attempts: 0 }));
     // On disk first, with where chat shows it: a front killed from here on finds the request at its next start and
     // queues it (or tells why not) instead of leaving a reply thinking and a place under the caps held.
@@ -239,8 +242,7 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
     this.writes.flush();
     let admission: Admission;
     try {
-      const batch = jobs.map((job) => ({ id: job.id, model: job.request.model, pictures: picturesAsked(job.request) }));
-      admission = await admit(this.#connection, names, ownerKey(owner), batch, this.#options.limits, this.clock(), this.#admissionQuota(owner));
+      admission = await this.#desk.admit(this.#connection, owner, jobs);
     } catch (error) {
       this.writes.takeBack(jobs.map((job) => job.id));
       this.#options.onError?.(error, jobs[0]);
@@ -248,7 +250,7 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
     }
     if (!admission.admitted) {
       this.writes.takeBack(jobs.map((job) => job.id));
-      throw await this.#refusal(admission, owner, requests);
+      throw await this.#desk.refusal(this.#connection, admission, owner, requests);
     }
     const admitted = this.#markRelaxed(jobs, admission.relaxed);
     for (const job of admitted) this.#own.set(job.id, job);
@@ -273,28 +275,6 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
     return placed;
   }
 
-  /**
-   * Why Redis refused to admit the requests, in the words the local queue uses; over the allowance, with when the
-   * next picture is available as Redis holds the person's day now.
-   */
-  async #refusal(admission: Extract<Admission, { admitted: false }>, owner: JobOwner, requests: readonly JobRequest[]): Promise<UserError> {
-    const quota = this.#admissionQuota(owner);
-    const pictures = requests.reduce((sum, request) => sum + picturesAsked(request), 0);
-    if (admission.cap === 'quota' && quota !== undefined) {
-      const now = this.clock();
-      const { entries, pendingPictures } = await quotaWindow(this.#connection, this.#options.names, ownerKey(owner), now);
-      const standing = quotaStanding(quota.limits, entries, pendingPictures, pictures, now);
-      if (standing.over !== undefined) return quotaRefusal(standing, pictures, now);
-    }
-    return capRefusal(this.#options.limits, admission, requests.length) ?? new UserError('the queue is full; try again in a few minutes');
-  }
-
-  /** The owner's allowance as admission checks it; undefined for those without one (admins, or no quotas). */
-  #admissionQuota(owner: JobOwner): AdmissionQuota | undefined {
-    const limits = this.allowanceOf(owner);
-    return limits === undefined ? undefined : { limits, over: this.quota.over };
-  }
-
   /** The jobs as admitted: relaxed ones are marked so (in memory and in the store) before anyone is told. */
   #markRelaxed(jobs: readonly Job[], relaxed: boolean): Job[] {
     if (!relaxed) return [...jobs];
@@ -303,17 +283,9 @@ export class RedisJobService extends JobLifecycle implements JobService, LaneCon
 
   async admissible(owner: JobOwner, count: number): Promise<void> {
     if (this.#stopping) throw new UserError(RESTARTING);
-    const { names, limits } = this.#options;
-    const [mine, all] = await Promise.all([this.#connection.scard(names.activeOf(ownerKey(owner))), this.#connection.scard(names.active)]);
-    const refusal = capRefusal(limits, { mine, all }, count);
-    if (refusal !== undefined) throw refusal;
-    const quota = this.#admissionQuota(owner);
-    if (quota?.over !== 'refuse') return;
-    const now = this.clock();
-    const { entries, pendingPictures } = await quotaWindow(this.#connection, names, ownerKey(owner), now);
-    const standing = quotaStanding(quota.limits, entries, pendingPictures, count, now);
-    if (standing.over !== undefined) throw quotaRefusal(standing, count, now);
+    await this.#desk.check(this.#connection, owner, count);
   }
+
 
   /**
    * Queues the jobs in Redis; `before` is how many pictures their owner already had, so their priorities follow;
