@@ -59,6 +59,7 @@ export class CoalescingUpdater<S> {
   #inFlight: Promise<void> | undefined;
   #finished = false;
   #stopped = false;
+  #finishedSettling = false;
 
   constructor(options: CoalescingUpdaterOptions<S>) {
     this.#options = options;
@@ -137,7 +138,7 @@ export class CoalescingUpdater<S> {
     try {
       await this.#options.send(waiting.state);
       this.#lastSent = waiting;
-      if (final) this.#settle();
+      if (final) this.#settle(waiting.state);
     } catch (error) {
       const retryAfterMs = this.#options.retryAfterMs?.(error);
       if (retryAfterMs !== undefined && !this.#stopped) {
@@ -148,7 +149,7 @@ export class CoalescingUpdater<S> {
         return;
       }
       this.#report(error, waiting.state);
-      if (final) this.#settle();
+      if (final) this.#settle(waiting.state);
     }
   }
 
@@ -160,8 +161,14 @@ export class CoalescingUpdater<S> {
     }
   }
 
-  #settle(): void {
+  #settle(state: S): void {
+    if (this.#finishedSettling) return;
+    this.#finishedSettling = true;
     this.#stopped = true;
-    this.#options.onSettled?.();
+    try {
+      this.#options.onSettled?.();
+    } catch (error) {
+      this.#report(error, state);
+    }
   }
 }

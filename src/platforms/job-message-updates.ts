@@ -46,6 +46,8 @@ export class JobMessageUpdates {
   readonly #finalStates = new FinalStates();
   readonly #finals: FinalShowing;
   readonly #unsubscribe: () => void;
+  /** The surface stopped (the bot shuts down): a send still in flight may end, but nothing touches the jobs after it. */
+  #stopped = false;
 
   constructor(options: JobMessageUpdatesOptions) {
     this.#options = options;
@@ -61,6 +63,7 @@ export class JobMessageUpdates {
   }
 
   stop(): void {
+    this.#stopped = true;
     this.#unsubscribe();
     for (const tracked of this.#tracked.values()) {
       tracked.updater.stop();
@@ -98,13 +101,14 @@ export class JobMessageUpdates {
     const jobId = job.id;
     const options = this.#options;
     const updater = new CoalescingUpdater<JobEvent>({
-      send: (event) => (this.isDead(jobId) ? Promise.resolve() : options.send(jobId, event)),
+      send: (event) => (this.isDead(jobId) || this.#stopped ? Promise.resolve() : options.send(jobId, event)),
       isFinal: (event) => FINAL.has(event.type),
       minIntervalMs: options.minIntervalMs,
       clock: options.clock,
       ...(options.pause === undefined ? {} : { pause: options.pause }),
       ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }),
-      onGiveUp: options.onGiveUp,
+      // A send that ends after the stop failed because the bot is going (its job store may be closed already).
+      onGiveUp: (error, event) => { if (!this.#stopped) options.onGiveUp(error, event); },
       onSettled: () => { this.#end(jobId); },
     });
     const tracked: Tracked = { updater, end: undefined, dead: false, releaseOutput: undefined };
@@ -116,7 +120,8 @@ export class JobMessageUpdates {
   /** The job's last state has been shown (or given up on): nothing more to send, its picture may go. */
   #end(jobId: string): void {
     const tracked = this.#tracked.get(jobId);
-    this.#finals.shown(jobId);
+    // After the stop the job store may be closed: the final state stays marked, and the next start shows it.
+    if (!this.#stopped) this.#finals.shown(jobId);
     tracked?.end?.();
     tracked?.releaseOutput?.();
     this.#tracked.delete(jobId);
