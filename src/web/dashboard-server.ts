@@ -346,7 +346,7 @@ export class DashboardServer {
       const viewer = viewerOf(request);
       const job = JOB_ID.test(request.params.id) ? this.#options.jobs.get(request.params.id) : undefined;
       if (job === undefined || (!viewerMaySee(job, viewer) && !viewerMayCancel(job, viewer))) return reply.code(404).send({ error: 'no such job' });
-      if (!viewerMayCancel(job, viewer)) return reply.code(403).send({ error: 'only admins can cancel jobs here' });
+      if (!viewerMayCancel(job, viewer)) return reply.code(403).send({ error: 'only the person who asked for this image (or an admin) can cancel it' });
       const cancelled = await this.#options.jobs.cancel(job.id, viewer.actor);
       this.#options.log?.('info', 'cancelled from the dashboard', { jobId: job.id, by: viewer.actor.owner.name });
       if (isAdminAction(job, viewer.actor)) this.#options.audit?.record(jobAuditRecord('cancel', job, viewer.actor, 'dashboard', cancelled.state));

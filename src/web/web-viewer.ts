@@ -1,5 +1,5 @@
 import { mayManage, mayView, type Actor } from '../jobs/job-authority.js';
-import type { Job } from '../jobs/job.js';
+import { ownerKey, type Job } from '../jobs/job.js';
 
 /**
  * Who is signed in to the dashboard: a person as the job rules know them, and what the link they used allows.
@@ -17,9 +17,9 @@ export function viewerMaySee(job: Job, viewer: Viewer): boolean {
   return mayView(job, viewer.actor);
 }
 
-/** Cancelling from the dashboard: admins only, and only jobs their authority reaches. */
+/** Cancelling from the dashboard, as in chat: anyone their own jobs; admins also those their authority reaches. */
 export function viewerMayCancel(job: Job, viewer: Viewer): boolean {
-  return viewer.role === 'admin' && mayManage(job, viewer.actor);
+  return viewer.role === 'admin' ? mayManage(job, viewer.actor) : ownerKey(job.owner) === ownerKey(viewer.actor.owner);
 }
 
 /** Pausing holds everybody's pictures: only the bot's own admins may. */

@@ -218,7 +218,7 @@ describe('the dashboard server', () => {
     assert.deepEqual(await answer.json(), { error: 'from must be a day written YYYY-MM-DD' });
   });
 
-  test('cancel: needs the CSRF token and this origin; members may not; admins within their reach; chat hears who', async () => {
+  test('cancel: needs the CSRF token and this origin; members their own jobs; admins within their reach; chat hears who', async () => {
     await jobs.pause();
     const { job } = await jobs.enqueue(ana, request('a waiting fox'), null);
     const { job: elsewhere } = await jobs.enqueue({ ...ana, userId: 'UOTHER', community: 'T9' }, request('a fox from elsewhere'), null);
@@ -231,13 +231,17 @@ describe('the dashboard server', () => {
 
     assert.equal((await post({ ...mod, csrf: 'f'.repeat(64) }, job.id)).status, 403, 'a wrong token');
     assert.equal((await post(mod, job.id, { origin: 'https://evil.example' })).status, 403, 'another origin');
-    assert.equal((await post(member, job.id)).status, 403, 'members only look');
+    assert.equal((await post(member, job.id)).status, 403, 'a member cannot cancel someone else’s job');
+    const { job: bens } = await jobs.enqueue(memberBen.actor.owner, request('a fox of ben’s'), null);
+    const own = await post(member, bens.id);
+    assert.equal(own.status, 200, 'a member cancels their own job, as in chat');
+    assert.equal(jobs.get(bens.id)?.state, 'cancelled');
     assert.equal((await post(mod, elsewhere.id)).status, 404, 'beyond a community admin’s reach, and unseen');
     assert.equal((await post(mod, 'not-a-job')).status, 404);
     const answer = await post(mod, job.id);
     assert.equal(answer.status, 200);
     assert.deepEqual(await answer.json(), { state: 'cancelled' });
-    assert.deepEqual(cancelled, [`${job.id} by mod`]);
+    assert.deepEqual(cancelled, [`${bens.id} by ben`, `${job.id} by mod`]);
     assert.equal(jobs.get(elsewhere.id)?.state, 'queued');
     unsubscribe();
     await jobs.cancel(elsewhere.id, HOST_ADMIN.actor);

@@ -97,9 +97,10 @@ describe('what a dashboard viewer may do', () => {
   const asMember = (admin: 'none' | 'community' | 'global'): Viewer => ({ actor: { owner: ana, admin }, role: 'member' });
   const asAdmin = (admin: 'none' | 'community' | 'global'): Viewer => ({ actor: { owner: { ...ana, userId: 'UMOD' }, admin }, role: 'admin' });
 
-  test('members look and never act, even on their own jobs; admins act within their reach; only global admins pause', () => {
+  test('members cancel only their own jobs, as in chat; admins act within their reach; only global admins pause', () => {
     assert.ok(viewerMaySee(job(ana, true), asMember('none')));
-    assert.ok(!viewerMayCancel(job(ana, false), asMember('none')));
+    assert.ok(viewerMayCancel(job(ana, false), asMember('none')), 'a member cancels their own job');
+    assert.ok(!viewerMayCancel(job({ ...ana, userId: 'UBEN' }, false), asMember('global')), 'a member link never cancels anybody else’s, whatever the actor says');
     assert.ok(viewerMayCancel(job(ana, true), asAdmin('community')));
     assert.ok(!viewerMayCancel(job({ ...ana, community: 'T2' }, false), asAdmin('community')));
     assert.ok(viewerMayCancel(job({ ...ana, community: 'T2' }, false), asAdmin('global')));
