@@ -17,6 +17,8 @@ export interface PictureCard {
   readonly scheduler: string;
   readonly size: string;
   readonly renderedSize: string;
+  /** Pictures in the file: a grid's count, else 1. */
+  readonly count: number;
   readonly upscaler: string;
   readonly format: string;
   readonly bytes: number;
@@ -66,6 +68,7 @@ export function pictureCard(job: Job & { readonly result: JobResult }): PictureC
     scheduler: settings.scheduler,
     size: `${result.width}×${result.height}`,
     renderedSize: `${settings.width}×${settings.height}`,
+    count: settings.count ?? 1,
     upscaler: result.upscaler,
     format: result.format,
     bytes: result.bytes,

@@ -4,6 +4,8 @@ import { describe, test } from 'node:test';
 import { equivalentCommand } from '../../commands/equivalent-command.js';
 import { webCommand } from '../../commands/web-command.js';
 import { buildRequest } from '../../commands/imagine-command.js';
+import { COMMANDS } from '../../commands/index.js';
+import { parseSlackCommandText } from '../../src/platforms/slack/slack-command-text.js';
 import type { Job } from '../../src/jobs/job.js';
 import { ChatDashboardLinks } from '../../src/web/dashboard-links.js';
 import { parseGalleryQuery } from '../../src/web/gallery-query.js';
@@ -135,5 +137,40 @@ describe('the equivalent /imagine command', () => {
     assert.equal(equivalentCommand({ ...job, owner: { ...job.owner, platform: 'discord' } }), '/imagine prompt:a red fox negative:people aspect:16:9 seed:7 steps:4 guidance:0 model:sd-1.5 scheduler:euler-ancestral');
     const square = { ...job, result: { ...job.result!, settings: { ...job.result!.settings, width: 512, height: 512 } } };
     assert.doesNotMatch(equivalentCommand(square), /aspect/);
+  });
+});
+
+describe('the equivalent command of every kind of job, read back', () => {
+  const services = commandServices({} as never);
+  const slackUser = new FakeChat({ id: 'UANA', platform: 'slack' });
+  const asked = (request: Job['request']): Job => {
+    const job: Job = { id: 'j', owner: { platform: 'slack', userId: 'UANA', name: 'ana' }, request, state: 'succeeded', place: null, createdAt: 0, attempts: 1 };
+    return { ...job, result: fakeResult(job) };
+  };
+  const kinds: Record<string, Job['request']> = {
+    'one picture, whose prompt reads like a flag': buildRequest({ prompt: 'a poster reading --seed 5, on a wall' }, slackUser, services),
+    'a grid of four, 16:9, with a negative prompt': buildRequest({ prompt: 'a red fox, at dusk', negative: 'people, --text', aspect: '16:9', count: 4, seed: 12 }, slackUser, services),
+    'another model, sampler, steps and guidance': buildRequest({ prompt: 'a lighthouse', model: 'sd-1.5', scheduler: 'dpmpp-2m-karras', steps: 30, guidance: 7.5, seed: 3 }, slackUser, services),
+    'a U result (picture 3 of a grid)': { ...buildRequest({ prompt: 'a red fox', count: 4, seed: 40 }, slackUser, services), seed: 42, count: undefined, upscaleOnly: true, parentId: 'grid' },
+    'a V grid (variations of a picture)': { ...buildRequest({ prompt: 'a red fox', count: 4, seed: 7 }, slackUser, services), parentId: 'grid' },
+  };
+  for (const [kind, request] of Object.entries(kinds)) {
+    test(`${kind}: the Slack command builds the same request`, () => {
+      const job = asked(request);
+      const settings = job.result!.settings;
+      const parsed = parseSlackCommandText(equivalentCommand(job).replace(/^\/imagine /, ''), COMMANDS);
+      assert.equal(parsed.command.name, 'imagine');
+      const again = buildRequest(parsed.input, slackUser, services);
+      assert.equal(again.prompt, request.prompt);
+      assert.equal(again.negativePrompt, request.negativePrompt);
+      assert.equal(again.model, request.model);
+      assert.deepEqual([again.seed, again.steps, again.guidance, again.scheduler], [settings.seed, settings.steps, settings.guidance, settings.scheduler]);
+      assert.deepEqual([again.width, again.height], [request.width, request.height]);
+      assert.equal(again.count, request.upscaleOnly === true ? undefined : request.count, 'a grid stays a grid; a U result is one picture');
+    });
+  }
+  test('Discord: a private grid keeps its count and its privacy', () => {
+    const job = { ...asked({ ...buildRequest({ prompt: 'a red fox', count: 4 }, slackUser, services), private: true }), owner: { platform: 'discord', userId: '1', name: 'ana' } };
+    assert.match(equivalentCommand(job), / count:4 private:true$/);
   });
 });

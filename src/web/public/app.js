@@ -41,6 +41,13 @@ function formatDate(ms) {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** A picture's size as a person says it: how it was drawn, and what became of it. */
+function sizeWords(picture) {
+  if (picture.count > 1) return `a grid of ${picture.count} pictures, each drawn at ${picture.renderedSize} (the file: ${picture.size})`;
+  if (picture.upscaler === 'none' || picture.size === picture.renderedSize) return `${picture.size}, as drawn`;
+  return `${picture.size}: drawn at ${picture.renderedSize}, upscaled with ${picture.upscaler}`;
+}
+
 function formatBytes(bytes) {
   return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`;
 }
@@ -181,7 +188,7 @@ async function picturePage() {
     ['Steps', String(picture.steps)],
     ['Guidance', String(picture.guidance)],
     ['Sampler', picture.scheduler],
-    ['Size', `${picture.size} (rendered ${picture.renderedSize}, upscaled with ${picture.upscaler})`],
+    ['Size', sizeWords(picture)],
     ['File', `${picture.format.toUpperCase()}, ${formatBytes(picture.bytes)}`],
     ['Render time', formatSeconds(picture.durationMs)],
     ...(picture.private ? [['Visibility', 'private']] : []),
