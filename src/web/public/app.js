@@ -262,6 +262,8 @@ function queueEntry(job) {
     cancel.disabled = true;
     try {
       await api(`/api/jobs/${job.id}/cancel`, { method: 'POST' });
+      // The job leaves the list with its button: focus goes to the list's heading, not to the page's body.
+      document.getElementById('queue-title').focus();
     } catch (error) {
       show('queue-message', error.message);
       cancel.disabled = false;
@@ -271,6 +273,8 @@ function queueEntry(job) {
   item.update = (latest) => {
     item.className = `job ${latest.state}`;
     title.textContent = latest.prompt;
+    cancel.setAttribute('aria-label', `Cancel “${latest.prompt}”`);
+    bar.setAttribute('aria-label', `Progress of “${latest.prompt}”`);
     who.textContent = `${latest.requester} · ${latest.model}`;
     stage.textContent = latest.state === 'running' ? (latest.stage ?? 'starting') : latest.wait;
     bar.hidden = latest.state !== 'running';
@@ -284,8 +288,19 @@ function queueEntry(job) {
 }
 
 let drawnRunning;
+let lastSnapshot;
+/** The button to focus once the next snapshot shows it (after Pause, Resume takes its place). */
+let focusAfterDraw;
+
+/** What a screen reader hears when the queue changes: what is drawn now, and how many wait. */
+function queueAnnouncement(snapshot) {
+  const running = snapshot.jobs.filter((job) => job.state === 'running').map((job) => `“${job.prompt}”`);
+  const waiting = snapshot.jobs.length - running.length;
+  return `${running.length === 0 ? 'No picture is drawn now' : `Drawing ${running.join(' and ')}`}; ${waiting} waiting${snapshot.paused === true ? '; the queue is paused' : ''}.`;
+}
 
 function drawQueue(snapshot) {
+  lastSnapshot = snapshot;
   // The workers table says what each lane draws: read it again when that changes, not only every few seconds.
   const running = snapshot.jobs.filter((job) => job.state === 'running').map((job) => job.id).join(',');
   if (running !== drawnRunning) {
@@ -309,6 +324,24 @@ function drawQueue(snapshot) {
   lane.textContent = 'paused: nothing new starts';
   document.getElementById('pause').hidden = !(snapshot.mayPause && snapshot.paused === false);
   document.getElementById('resume').hidden = !(snapshot.mayPause && snapshot.paused === true);
+  const announce = document.getElementById('queue-announce');
+  const words = queueAnnouncement(snapshot);
+  if (announce.textContent !== words) announce.textContent = words;
+  if (focusAfterDraw !== undefined) focusWhenShown(focusAfterDraw);
+}
+
+/** Focuses the button now if it shows, else once a snapshot shows it (the answer and the snapshot race). */
+function focusWhenShown(id) {
+  const button = document.getElementById(id);
+  focusAfterDraw = button.hidden ? id : undefined;
+  if (!button.hidden) button.focus();
+}
+
+/** What a worker draws, by the prompt where this viewer may see the job. */
+function workerDrawing(worker) {
+  if (worker.currentJobId === undefined) return worker.busy === true ? 'a picture you may not see' : (worker.renderer ?? 'idle');
+  const job = lastSnapshot?.jobs.find((entry) => entry.id === worker.currentJobId);
+  return job === undefined ? `job ${worker.currentJobId.slice(0, 8)}` : `“${job.prompt}”`;
 }
 
 async function drawWorkers() {
@@ -322,7 +355,7 @@ async function drawWorkers() {
           element('td', { text: worker.id }),
           element('td', { text: worker.device }),
           element('td', { text: worker.models.join(', ') }),
-          element('td', { text: worker.currentJobId !== undefined ? worker.currentJobId.slice(0, 8) : worker.busy === true ? 'a picture you may not see' : (worker.renderer ?? 'idle') }),
+          element('td', { text: workerDrawing(worker) }),
           element('td', { text: worker.picturesPerMinute.toFixed(1) }),
           element('td', { text: worker.lastError === undefined ? '—' : `${worker.lastError.message} (${formatDate(worker.lastError.at)})` }),
         ),
@@ -338,6 +371,7 @@ async function queuePage() {
     document.getElementById(action).addEventListener('click', async () => {
       try {
         await api(`/api/queue/${action}`, { method: 'POST' });
+        focusWhenShown(action === 'pause' ? 'resume' : 'pause');
       } catch (error) {
         show('queue-message', error.message);
       }
