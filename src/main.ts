@@ -155,11 +155,12 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => { requestStop('SIGTERM'); });
   const reason = await stopRequested;
   log.info({ reason }, 'shutting down: finishing the running picture, keeping the queue');
-  const deadline = beginShutdown(graceMs, ['stopping the dashboard', 'finishing the running picture', ...chats.map((chat) => `disconnecting from ${chat.name}`), 'closing the job store'], log);
-  await deadline.step('stopping the dashboard', () => dashboard?.stop());
+  const deadline = beginShutdown(graceMs, ['finishing the running picture', 'stopping the dashboard', ...chats.map((chat) => `disconnecting from ${chat.name}`), 'closing the job store'], log);
   clearInterval(pictureSweep);
   clearInterval(heldSweep);
   await deadline.step('finishing the running picture', () => queue.stop(graceMs));
+  // After the picture: open pages are told it (the dashboard's streams close only once it is saved).
+  await deadline.step('stopping the dashboard', () => dashboard?.stop());
   for (const chat of chats) await deadline.step(`disconnecting from ${chat.name}`, () => chat.stop());
   await deadline.step('closing the job store', () => {
     pendingReplies.shut();

@@ -51,9 +51,10 @@ const PAGES = {
   queue: { title: 'Queue', signedIn: true },
   'sign-in': { title: 'Sign in', signedIn: false },
   'signed-out': { title: 'Not signed in', signedIn: false },
+  'not-found': { title: 'Not found', signedIn: true },
 } as const;
 type Page = keyof typeof PAGES;
-const ASSETS: Readonly<Record<string, string>> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8', 'chart.js': 'text/javascript; charset=utf-8' };
+const ASSETS: Readonly<Record<string, string>> = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8', 'chart.js': 'text/javascript; charset=utf-8', 'icon.svg': 'image/svg+xml' };
 /** Served from their packages, not from the public folder: the Usage page's charting library (Chart.js, its UMD build). */
 const PACKAGE_ASSETS: Readonly<Partial<Record<string, () => string>>> = {
   'chart.js': () => join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'),
@@ -196,7 +197,8 @@ export class DashboardServer {
     app.setNotFoundHandler((request, reply) => {
       // Even "not found" needs a session: without one, nobody learns which addresses exist.
       if (this.#sessionOf(request) === undefined) return this.#unauthorized(request, reply);
-      return reply.code(404).send({ error: 'not found' });
+      const wantsPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+      return wantsPage ? this.#page(reply.code(404), 'not-found') : reply.code(404).send({ error: 'not found' });
     });
 
     // Open to anyone who can reach the port: a supervisor's check and the team's monitoring.
@@ -217,7 +219,8 @@ export class DashboardServer {
       if (!this.#sameOrigin(request)) return reply.code(403).send({ error: 'cross-site request refused' });
       const token = request.body.token;
       const opened = typeof token === 'string' ? this.#options.signIns.redeem(token) : undefined;
-      if (opened === undefined) return this.#page(reply.code(401), 'signed-out');
+      // A link used up (a second click, a chat preview) by someone already signed in: they are where they wanted to be.
+      if (opened === undefined) return this.#sessionOf(request) === undefined ? this.#page(reply.code(401), 'signed-out') : reply.redirect('/', 303);
       void reply.setCookie(SESSION_COOKIE, opened.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: this.#options.secure, maxAge: SESSION_LIFETIME_MS / 1000 });
       this.#options.log?.('info', 'signed in to the dashboard', { user: opened.session.viewer.actor.owner.name, role: opened.session.viewer.role });
       return reply.redirect('/', 303);

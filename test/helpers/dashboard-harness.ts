@@ -4,7 +4,7 @@ import { JobStore } from '../../src/jobs/job-store.js';
 import { LocalJobService } from '../../src/jobs/local-job-service.js';
 import { LocalLaneDirectory } from '../../src/jobs/local-lane-directory.js';
 import { DashboardMetrics } from '../../src/web/dashboard-metrics.js';
-import { DashboardServer } from '../../src/web/dashboard-server.js';
+import { DashboardServer, type DashboardOptions } from '../../src/web/dashboard-server.js';
 import { LiveQueue } from '../../src/web/live-queue.js';
 import { SignInStore } from '../../src/web/sign-in-store.js';
 import { ThumbnailCache } from '../../src/web/thumbnail-cache.js';
@@ -32,6 +32,7 @@ export interface DashboardHarness {
   readonly logs: LogLine[];
   readonly audit: AuditTrail;
   stop(): Promise<void>;
+  restartServer(meanwhile: () => Promise<void>): Promise<void>;
 }
 
 export async function startDashboard(clock: () => number = Date.now): Promise<DashboardHarness> {
@@ -45,7 +46,7 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
   const metrics = new DashboardMetrics(jobs, clock);
   const logs: LogLine[] = [];
   const audit = new AuditTrail(join(work, 'audit.sqlite'));
-  const server = new DashboardServer({
+  const serverOptions: DashboardOptions = {
     host: '127.0.0.1',
     port: 0,
     secure: false,
@@ -62,11 +63,20 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
     log: (_level, message, context) => logs.push({ message, ...(context === undefined ? {} : { context }) }),
     audit,
     usage: new UsageLedger({ store, active: () => jobs.active(), clock }),
-  });
-  const base = `http://127.0.0.1:${await server.start()}`;
+  };
+  let server = new DashboardServer(serverOptions);
+  const port = await server.start();
+  const base = `http://127.0.0.1:${port}`;
+  /** The bot away and back: the server stops, `meanwhile` happens, and a new one listens on the same port. */
+  const restartServer = async (meanwhile: () => Promise<void>) => {
+    await server.stop();
+    await meanwhile();
+    server = new DashboardServer({ ...serverOptions, port });
+    await server.start();
+  };
   // Stopped in the order the bot stops them.
   const stop = async () => {
-    await server.stop();
+    await server.stop().catch(() => undefined);
     live.stop();
     metrics.stop();
     await jobs.shutdown(1000);
@@ -74,5 +84,5 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
     audit.close();
     store.close();
   };
-  return { work, store, signIns, jobs, runner, server, live, metrics, base, logs, audit, stop };
+  return { work, store, signIns, jobs, runner, get server() { return server; }, live, metrics, base, logs, audit, stop, restartServer };
 }

@@ -114,13 +114,20 @@ describe('the web dashboard in Chromium, against npm start with Slack', { skip }
     await page.waitForURL(`${base}/`);
     await page.getByText('No pictures yet').waitFor();
     assert.equal(await page.locator('#who').textContent(), 'ana');
-    // The same link again: used up.
+    // The same link again, in this signed-in browser: used up, and they are simply where they were going.
     const again = await context.newPage();
     await again.goto(link);
     await again.getByRole('button', { name: 'Sign in' }).click();
-    await again.getByText('Not signed in').waitFor();
-    await again.screenshot({ path: join(ARTIFACTS, 'signed-out.png') });
+    await again.waitForURL(`${base}/`);
     await again.close();
+    // In a browser without the session: used up, and it says so.
+    const elsewhere = await browser!.newContext();
+    const stranger = await elsewhere.newPage();
+    await stranger.goto(link);
+    await stranger.getByRole('button', { name: 'Sign in' }).click();
+    await stranger.getByText('Not signed in').waitFor();
+    await stranger.screenshot({ path: join(ARTIFACTS, 'signed-out.png') });
+    await elsewhere.close();
   });
 
   test('a picture rendered from Slack appears in the gallery without a reload; a <script> prompt is text', async () => {

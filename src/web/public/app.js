@@ -67,14 +67,62 @@ async function header() {
   });
 }
 
-/** The live feed: queue snapshots and new pictures. EventSource reconnects by itself. */
-function events(handlers) {
-  const source = new EventSource('/api/events');
-  for (const [name, handler] of Object.entries(handlers)) source.addEventListener(name, (event) => handler(JSON.parse(event.data)));
-  source.addEventListener('error', () => {
-    if (source.readyState === EventSource.CLOSED) setTimeout(() => events(handlers), 5000);
-  });
-  return source;
+/**
+ * The live feed: queue snapshots and new pictures. EventSource reconnects by itself; while it cannot, the page says
+ * the bot is away and offers no action on what may be stale, and once it is back `resync` reads what changed meanwhile
+ * (a picture that finished while the bot restarted sends no event).
+ */
+function events(handlers, resync) {
+  let away = false;
+  const connect = () => {
+    const source = new EventSource('/api/events');
+    for (const [name, handler] of Object.entries(handlers)) source.addEventListener(name, (event) => handler(JSON.parse(event.data)));
+    source.addEventListener('open', () => {
+      if (!away) return;
+      away = false;
+      document.body.classList.remove('disconnected');
+      show('connection', '');
+      for (const id of ['queue-message', 'gallery-message']) if (document.getElementById(id)?.dataset.lost === 'true') show(id, '');
+      void resync?.();
+    });
+    source.addEventListener('error', () => {
+      if (!away) {
+        away = true;
+        document.body.classList.add('disconnected');
+        show('connection', 'The bot cannot be reached right now (it may be restarting); reconnecting…');
+      }
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+    });
+  };
+  connect();
+}
+
+/** An error for `id`'s message: while the bot is away, the connection banner says it already. */
+function showError(id, error) {
+  const away = document.body.classList.contains('disconnected') || error instanceof TypeError;
+  show(id, away ? '' : error.message);
+  document.getElementById(id).dataset.lost = String(away);
+}
+
+/** Where a signed-out visitor wanted to go, kept for a quarter of an hour so that signing in leads there. */
+const RETURN_KEY = 'imagine.return';
+const RETURNABLE = /^\/(pictures\/[0-9a-f-]{36}|queue|usage|audit)?(\?[^#]*)?$/;
+
+function rememberReturn() {
+  const path = location.pathname + location.search;
+  if (path !== '/' && RETURNABLE.test(path)) localStorage.setItem(RETURN_KEY, JSON.stringify({ path, at: Date.now() }));
+}
+
+/** The page a visitor asked for before signing in, once (undefined when none, or stale, or not one of ours). */
+function takeReturn() {
+  const kept = localStorage.getItem(RETURN_KEY);
+  localStorage.removeItem(RETURN_KEY);
+  try {
+    const { path, at } = JSON.parse(kept ?? 'null') ?? {};
+    return typeof path === 'string' && RETURNABLE.test(path) && Date.now() - at < 15 * 60 * 1000 ? path : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- Gallery
@@ -105,8 +153,11 @@ async function galleryPage() {
   const sentinel = document.getElementById('more');
   const modelSelect = form.elements.model;
   for (const model of me.models) modelSelect.append(element('option', { value: model, text: model }));
-  const params = new URLSearchParams(location.search);
-  for (const name of ['q', 'requester', 'model', 'from', 'to']) if (params.has(name)) form.elements[name].value = params.get(name);
+  const fromAddress = () => {
+    const params = new URLSearchParams(location.search);
+    for (const name of ['q', 'requester', 'model', 'from', 'to']) form.elements[name].value = params.get(name) ?? '';
+  };
+  fromAddress();
   let next;
   let loading = false;
   let done = false;
@@ -126,7 +177,9 @@ async function galleryPage() {
       done = next === undefined;
       show('gallery-message', list.children.length === 0 ? (filtered() ? 'No picture matches.' : 'No pictures yet: ask for one with /imagine in chat.') : '');
     } catch (error) {
-      show('gallery-message', error.message);
+      // Results of an earlier search must not stand under a search that failed.
+      if (reset) list.replaceChildren();
+      showError('gallery-message', error);
     } finally {
       loading = false;
     }
@@ -136,7 +189,15 @@ async function galleryPage() {
     event.preventDefault();
     const query = new URLSearchParams();
     for (const name of ['q', 'requester', 'model', 'from', 'to']) if (form.elements[name].value !== '') query.set(name, form.elements[name].value);
-    history.replaceState(null, '', query.size === 0 ? '/' : `/?${query}`);
+    const address = query.size === 0 ? '/' : `/?${query}`;
+    // Each search is a step Back returns to.
+    if (address !== location.pathname + location.search) history.pushState(null, '', address);
+    done = false;
+    next = undefined;
+    void load(true);
+  });
+  window.addEventListener('popstate', () => {
+    fromAddress();
     done = false;
     next = undefined;
     void load(true);
@@ -145,6 +206,11 @@ async function galleryPage() {
     if (entries.some((entry) => entry.isIntersecting)) void load(false);
   }, { rootMargin: '600px' }).observe(sentinel);
   await load(true);
+  const resync = () => {
+    done = false;
+    next = undefined;
+    return load(true);
+  };
   events({
     picture(picture) {
       // A new picture shows at once in the unfiltered gallery; a search shows it when searched again.
@@ -152,7 +218,7 @@ async function galleryPage() {
       list.prepend(galleryCard(picture));
       show('gallery-message', '');
     },
-  });
+  }, resync);
 }
 
 // ---- One picture
@@ -362,7 +428,7 @@ async function drawWorkers() {
       ),
     );
   } catch (error) {
-    show('queue-message', error.message);
+    showError('queue-message', error);
   }
 }
 
@@ -377,9 +443,13 @@ async function queuePage() {
       }
     });
   }
+  const resync = async () => {
+    drawQueue(await api('/api/queue'));
+    await drawWorkers();
+  };
   drawQueue(await api('/api/queue'));
   setInterval(() => void drawWorkers(), 5000);
-  events({ queue: drawQueue });
+  events({ queue: drawQueue }, resync);
 }
 
 // ---- Audit
@@ -527,9 +597,15 @@ async function usagePage() {
   await load();
 }
 
-const pages = { gallery: galleryPage, picture: picturePage, queue: queuePage, audit: auditPage, usage: usagePage };
+const pages = { gallery: galleryPage, picture: picturePage, queue: queuePage, audit: auditPage, usage: usagePage, 'not-found': async () => undefined };
+if (page === 'signed-out') rememberReturn();
 if (page in pages) {
-  header()
-    .then(() => pages[page]())
-    .catch((error) => console.error(error));
+  // Signed in after following a link to a page: that page, not the gallery.
+  const wanted = page === 'gallery' && location.pathname === '/' && location.search === '' ? takeReturn() : undefined;
+  if (wanted !== undefined) location.replace(wanted);
+  else {
+    header()
+      .then(() => pages[page]())
+      .catch((error) => console.error(error));
+  }
 }
