@@ -5,6 +5,8 @@
  */
 export class SendPause {
   #until = 0;
+  /** The last turn handed out: turns go in the order they were asked for. */
+  #tail: Promise<void> = Promise.resolve();
 
   constructor(private readonly spacingMs = 0) {}
 
@@ -16,9 +18,17 @@ export class SendPause {
     this.#until = Math.max(this.#until, until);
   }
 
-  /** A send starts now: the next one waits out the spacing. */
-  sent(now: number): void {
-    this.extend(now + this.spacingMs);
+  /**
+   * Resolves when the caller may send: after the turns asked for before it (so that sends keep the order in which they
+   * became due), after any rate limit, and `spacingMs` after the previous send began.
+   */
+  turn(clock: () => number): Promise<void> {
+    const mine = this.#tail.then(async () => {
+      for (let wait = this.#until - clock(); wait > 0; wait = this.#until - clock()) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.#until = clock() + this.spacingMs;
+    });
+    this.#tail = mine;
+    return mine;
   }
 }
 
@@ -110,7 +120,8 @@ export class CoalescingUpdater<S> {
   #schedule(): void {
     if (this.#timer !== undefined || this.#inFlight !== undefined || this.#waiting === undefined || this.#stopped) return;
     const final = this.#options.isFinal(this.#waiting.state);
-    const notBefore = Math.max(this.#options.pause?.until ?? 0, final ? 0 : this.#lastSentAt + this.#options.minIntervalMs);
+    // The shared pause is waited for in #sendWaiting, in turn with the other updaters.
+    const notBefore = final ? 0 : this.#lastSentAt + this.#options.minIntervalMs;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#sendWaiting();
@@ -118,16 +129,17 @@ export class CoalescingUpdater<S> {
   }
 
   #sendWaiting(): void {
-    const waiting = this.#waiting;
-    if (waiting === undefined || this.#stopped) return;
-    if (this.#clock() < (this.#options.pause?.until ?? 0)) {
-      this.#schedule();
-      return;
-    }
-    this.#waiting = undefined;
-    this.#lastSentAt = this.#clock();
-    this.#options.pause?.sent(this.#lastSentAt);
-    this.#inFlight = this.#sendNow(waiting).finally(() => {
+    if (this.#waiting === undefined || this.#stopped) return;
+    const pause = this.#options.pause;
+    this.#inFlight = (async () => {
+      if (pause !== undefined) await pause.turn(this.#clock);
+      // The newest state when the turn comes: one that arrived while waiting replaces the one that was due.
+      const waiting = this.#waiting;
+      if (waiting === undefined || this.#stopped) return;
+      this.#waiting = undefined;
+      this.#lastSentAt = this.#clock();
+      await this.#sendNow(waiting);
+    })().finally(() => {
       this.#inFlight = undefined;
       this.#schedule();
     });
