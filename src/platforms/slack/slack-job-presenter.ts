@@ -21,7 +21,7 @@ const GONE = new Set(['message_not_found', 'cant_update_message']);
  * Each update is one Tier 3 call (chat.update, 50+ a minute per workspace) and at most one files.delete (Tier 3) and
  * one upload (two Tier 4 calls): spaced by this, all jobs together stay within the tiers however many render.
  */
-const TIER_3_SPACING_MS = 1200;
+export const TIER_3_SPACING_MS = 1200;
 
 export interface SlackPresenterOptions {
   readonly client: webApi.WebClient;
@@ -32,7 +32,7 @@ export interface SlackPresenterOptions {
   readonly minIntervalMs?: number;
   /** Least time between two preview uploads of one job (each is three calls: two Tier 4, one Tier 3 to delete the last). */
   readonly previewIntervalMs?: number;
-  /** Least time between any two updates of all jobs together (default 1.2 s: 50 a minute, Slack's Tier 3). */
+  /** Least time between any two updates of all jobs together (default none; TIER_3_SPACING_MS keeps them within Tier 3). */
   readonly spacingMs?: number;
   readonly clock?: () => number;
   readonly log?: (message: string, job: Job) => void;
@@ -82,7 +82,7 @@ export class SlackJobPresenter {
       minIntervalMs: options.minIntervalMs ?? 2000,
       clock: this.#clock,
       // Slack's Retry-After, and the spacing that keeps every job's updates together within Tier 3.
-      pause: new SendPause(options.spacingMs ?? TIER_3_SPACING_MS),
+      pause: new SendPause(options.spacingMs ?? 0),
       retryAfterMs: slackRetryAfterMs,
       onGiveUp: (error, event) => { this.#log(`could not update the Slack message: ${errorMessage(error)}`, this.#jobs.get(event.job.id) ?? event.job); },
       onBegin: (job) => {
