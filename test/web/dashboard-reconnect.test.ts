@@ -67,7 +67,8 @@ describe('the dashboard across disconnects and addresses, in Chromium', { skip }
       await page.locator('#connection', { hasText: 'cannot be reached' }).waitFor();
       assert.equal(await page.getByRole('button', { name: 'Cancel “a running heron”' }).isVisible(), false, 'no Cancel on a stale job');
       assert.equal(await page.locator('#pause').isVisible(), false, 'no Pause either');
-      await page.waitForTimeout(5500);
+      // The workers table reads again every 5 s: wait for that read to fail while the bot is away.
+      await page.locator('#queue-message[data-lost="true"]').waitFor({ state: 'attached' });
       assert.equal(await page.locator('#queue-message').isVisible(), false, 'the workers table’s failed read is not shown raw');
       // The picture finishes while the dashboard is away: no event will ever tell the page.
       const file = join(harness.work, 'heron.png');
