@@ -63,7 +63,7 @@ try {
     ['one prompt word', { words: ['lighthouse'], limit: 24 }, HOST_ADMIN.actor],
     ['a word no prompt has', { words: ['zebra'], limit: 24 }, HOST_ADMIN.actor],
     ['requester and model', { requester: 'user 1', model: 'sd-1.5', limit: 24 }, HOST_ADMIN.actor],
-    ['a page deep in the gallery', { before: 1_000_100, limit: 24 }, HOST_ADMIN.actor],
+    ['a page deep in the gallery', { before: { finishedAt: 2_000_099, seq: 1_000_100 }, limit: 24 }, HOST_ADMIN.actor],
   ];
   const rows: Record<string, string>[] = [];
   for (const [name, search, actor] of searches) {

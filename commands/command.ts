@@ -3,7 +3,7 @@ import type { Job, JobOwner } from '../src/jobs/job.js';
 import type { UserDefaults } from '../src/jobs/user-defaults.js';
 import type { JobService } from '../src/jobs/job-service.js';
 import type { SafetyRule } from '../src/jobs/picture-safety.js';
-import type { AuditRecorder } from '../src/jobs/audit-trail.js';
+import type { AuditRecorder, AuditSurface } from '../src/jobs/audit-trail.js';
 import type { UsageLedger } from '../src/jobs/usage-ledger.js';
 import type { ModelChoices } from '../src/models/model-choices.js';
 
@@ -61,6 +61,8 @@ export interface CommandContext {
   readonly supportsPrivate: boolean;
   /** What this place does with a picture the safety check flags (the job carries it to the renderer). */
   readonly safety: SafetyRule;
+  /** Where the person acted, for the audit trail; absent: their chat platform. */
+  readonly via?: AuditSurface;
   /** Answers the command; `private` shows it to the caller only, where the platform can. */
   reply(text: string, options?: { readonly private?: boolean }): Promise<void>;
   /** Removes the chat message that shows a job's image. */

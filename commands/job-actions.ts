@@ -64,7 +64,7 @@ export async function runJobAction(action: JobAction, jobId: string, context: Co
       if (!mayManage(job, actor)) throw new UserError('only the person who asked for this picture (or an admin) can delete it');
       await context.removeJobMessage(job);
       await services.jobs.deletePicture(job.id, actor);
-      if (isAdminAction(job, actor)) services.audit?.record(jobAuditRecord('delete', job, actor, context.user.platform === 'slack' ? 'slack' : 'discord', 'deleted'));
+      if (isAdminAction(job, actor)) services.audit?.record(jobAuditRecord('delete', job, actor, context.via ?? (context.user.platform === 'slack' ? 'slack' : 'discord'), 'deleted'));
       await context.reply('Deleted.', { private: true });
       return;
     case 'upscale':

@@ -29,7 +29,7 @@ import { describeRendererPhase } from './jobs/renderer/renderer-phase.js';
 import { RedisWorkerDirectory } from './jobs/redis/redis-worker-directory.js';
 import { renderJobRunner } from './jobs/render-job-runner.js';
 import { StartingPictureStore } from './jobs/starting-pictures.js';
-import type { WorkerDirectory } from './jobs/worker-status.js';
+import { RATE_WINDOW_MS, type WorkerDirectory } from './jobs/worker-status.js';
 import { ensureDefaultModels } from './models/ensure-models.js';
 import { InstalledModelChoices } from './models/installed-model-choices.js';
 import { configuredPlatforms } from './platforms/configured-platforms.js';
@@ -41,6 +41,8 @@ import { DashboardMetrics } from './web/dashboard-metrics.js';
 import { ChatDashboardLinks } from './web/dashboard-links.js';
 import { CommunityAdminChecks, ViewerRights } from './web/viewer-rights.js';
 import { DashboardServer } from './web/dashboard-server.js';
+import { ChatSurfaces } from './web/chat-surfaces.js';
+import { PictureActions } from './web/picture-actions.js';
 import { LiveQueue } from './web/live-queue.js';
 import { SignInStore } from './web/sign-in-store.js';
 import { ThumbnailCache } from './web/thumbnail-cache.js';
@@ -124,18 +126,24 @@ async function main(): Promise<number> {
   };
   pruneAudit();
   const usage = new UsageLedger({ store, quota: quotaPolicy(config), admins: adminKeys(config), active: () => jobs.active() });
-  const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, communityAdmins, audit, usage, log);
-  const services = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, audit, usage, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
+  const chatServices = { jobs, models: queue.models, blocklist: parsePromptBlocklist(config.PROMPT_BLOCKLIST), defaults: store, pictures, audit, usage };
+  // The chat platforms lend the dashboard their places and names as each connects.
+  const surfaces = new ChatSurfaces();
+  const web = { communityAdmins, audit, usage, surfaces, actions: new PictureActions(chatServices, surfaces) };
+  const dashboard = config.WEB_PORT === undefined ? undefined : await startDashboard(config, config.WEB_PORT, store, queue, web, log);
+  const services = { ...chatServices, ...(dashboard === undefined ? {} : { dashboard: dashboard.links }) };
 
   const chats: { readonly name: string; stop(): Promise<void> }[] = [];
   const pendingReplies = new PendingReplies(join(config.DATA_DIR, 'pending-replies.sqlite'), (error) => { log.warn({ err: error }, 'could not note or clear an answer owed in chat'); });
   if (platforms.discord !== undefined) {
     const discord = await startDiscord(platforms.discord.token, config, services, pendingReplies, dashboard?.countUpload, log);
     communityAdmins.register('discord', (userId, guildId) => discord.isServerAdmin(userId, guildId));
+    surfaces.register('discord', discord);
     chats.push({ name: 'Discord', stop: () => discord.stop() });
   }
   if (platforms.slack !== undefined) {
     const slack = await startSlack(platforms.slack, config, services, dashboard?.countUpload, log);
+    surfaces.register('slack', slack);
     chats.push({ name: 'Slack', stop: () => slack.stop() });
   }
   // The queue starts after the platforms, so that jobs recovered from the last run are shown where they belong.
@@ -227,7 +235,7 @@ function localQueue(config: Config, store: JobStore, retention: OutputRetention,
     onStoreTrouble: logStoreTrouble(log),
     retention,
   });
-  const workers = new LocalLaneDirectory(jobs, deviceName(config), () => models.installed(), Date.now, () => describeRendererPhase(renderer.phase));
+  const workers = new LocalLaneDirectory(jobs, deviceName(config), () => models.installed(), Date.now, () => describeRendererPhase(renderer.phase), store.picturesFinishedSince(Date.now() - RATE_WINDOW_MS));
   return {
     jobs,
     models,
@@ -310,7 +318,16 @@ type UploadCounter = (platform: string, outcome: 'ok' | 'failed') => void;
 const THUMBNAIL_SWEEP_MS = 3600_000;
 
 /** WEB_PORT: the dashboard beside the chat adapters, reading the same queue and store. */
-async function startDashboard(config: Config, port: number, store: JobStore, queue: QueueRuntime, communityAdmins: CommunityAdminChecks, audit: AuditTrail, usage: UsageLedger, log: pino.Logger) {
+/** What the dashboard shares with the rest of the bot. */
+interface DashboardShares {
+  readonly communityAdmins: CommunityAdminChecks;
+  readonly audit: AuditTrail;
+  readonly usage: UsageLedger;
+  readonly surfaces: ChatSurfaces;
+  readonly actions: PictureActions;
+}
+
+async function startDashboard(config: Config, port: number, store: JobStore, queue: QueueRuntime, { communityAdmins, audit, usage, surfaces, actions }: DashboardShares, log: pino.Logger) {
   const webLog = log.child({ part: 'web' });
   const signIns = new SignInStore(join(config.DATA_DIR, 'web.sqlite'));
   const thumbnails = new ThumbnailCache(join(config.DATA_DIR, 'thumbnails'));
@@ -340,6 +357,8 @@ async function startDashboard(config: Config, port: number, store: JobStore, que
     log: logTo(webLog),
     audit,
     usage,
+    actions,
+    surfaces,
   });
   const sweep = () => { thumbnails.sweep(store.pictureIds()).catch((error: unknown) => { webLog.warn({ err: error }, 'could not remove old thumbnails'); }); };
   sweep();

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { errorMessage, UserError } from '../core/errors.js';
-import { pictureSearchFilter, type PictureSearch } from './picture-search.js';
+import { pictureSearchFilter, type PictureCursor, type PictureSearch } from './picture-search.js';
 import { readUserDefaults, type UserDefaults } from './user-defaults.js';
 import type { Actor } from './job-authority.js';
 import { STORE_BUSY_TIMEOUT_MS } from './store-busy.js';
@@ -120,6 +120,7 @@ export class JobStore {
       CREATE INDEX IF NOT EXISTS jobs_user_started ON jobs (platform, user_id, started_at);
       CREATE INDEX IF NOT EXISTS jobs_started ON jobs (started_at);
       CREATE INDEX IF NOT EXISTS jobs_unpruned_outputs ON jobs (seq) WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS jobs_unpruned_by_finish ON jobs (finished_at, seq) WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL;
       CREATE INDEX IF NOT EXISTS jobs_final_to_show ON jobs (seq) WHERE json_extract(place, '$.${FINAL_TO_SHOW}') = 1;
     `);
   }
@@ -271,15 +272,52 @@ export class JobStore {
    * One page of finished pictures as `actor` may see them, newest first, with the cursor of the next page (absent
    * on the last one).
    */
-  searchPictures(search: PictureSearch, actor: Actor): { jobs: Job[]; next?: number } {
+  searchPictures(search: PictureSearch, actor: Actor): { jobs: Job[]; next?: PictureCursor } {
     const filter = pictureSearchFilter(search, actor);
     const rows = this.#db
       // Only the pictures still on disk (at most OUTPUT_RETENTION) are ever read, however long the history: a search
       // that matches nothing must not walk a million old jobs.
-      .prepare(`SELECT * FROM jobs INDEXED BY jobs_unpruned_outputs WHERE ${filter.where} ORDER BY seq DESC LIMIT @limit`)
+      .prepare(`SELECT * FROM jobs INDEXED BY jobs_unpruned_by_finish WHERE ${filter.where} ORDER BY finished_at DESC, seq DESC LIMIT @limit`)
       .all({ ...filter.params, limit: search.limit + 1 }) as JobRow[];
     const page = rows.slice(0, search.limit);
-    return { jobs: page.map(fromRow), ...(rows.length > search.limit ? { next: page[page.length - 1].seq } : {}) };
+    const last = page.at(-1);
+    return { jobs: page.map(fromRow), ...(rows.length > search.limit && last !== undefined ? { next: { finishedAt: last.finished_at ?? 0, seq: last.seq } } : {}) };
+  }
+
+  /**
+   * The pictures either side of one in a search's order (the gallery's viewer steps through them): `newer` is shown
+   * before it, `older` after it. Undefined when the picture is not among the search's results.
+   */
+  pictureNeighbours(id: string, search: Omit<PictureSearch, 'before' | 'limit'>, actor: Actor): { newer?: string; older?: string } | undefined {
+    const row = this.#db.prepare('SELECT seq, finished_at FROM jobs WHERE id = ?').get(id) as Pick<JobRow, 'seq' | 'finished_at'> | undefined;
+    if (row === undefined) return undefined;
+    const filter = pictureSearchFilter({ ...search, limit: 1 }, actor);
+    const at = { ...filter.params, at: row.finished_at ?? 0, seq: row.seq };
+    const among = this.#db.prepare(`SELECT 1 FROM jobs INDEXED BY jobs_unpruned_by_finish WHERE ${filter.where} AND finished_at = @at AND seq = @seq`).get(at);
+    if (among === undefined) return undefined;
+    const older = this.#db
+      .prepare(`SELECT id FROM jobs INDEXED BY jobs_unpruned_by_finish WHERE ${filter.where} AND (finished_at < @at OR (finished_at = @at AND seq < @seq)) ORDER BY finished_at DESC, seq DESC LIMIT 1`)
+      .get(at) as { id: string } | undefined;
+    const newer = this.#db
+      .prepare(`SELECT id FROM jobs INDEXED BY jobs_unpruned_by_finish WHERE ${filter.where} AND (finished_at > @at OR (finished_at = @at AND seq > @seq)) ORDER BY finished_at ASC, seq ASC LIMIT 1`)
+      .get(at) as { id: string } | undefined;
+    return { ...(newer === undefined ? {} : { newer: newer.id }), ...(older === undefined ? {} : { older: older.id }) };
+  }
+
+  /** When each picture kept on disk that finished at or after `since` finished. */
+  picturesFinishedSince(since: number): number[] {
+    const rows = this.#db
+      .prepare("SELECT finished_at FROM jobs INDEXED BY jobs_unpruned_by_finish WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL AND finished_at >= ?")
+      .all(Math.floor(since)) as { finished_at: number }[];
+    return rows.map((row) => row.finished_at);
+  }
+
+  /** The models the kept pictures were drawn with (a gallery may filter by one no longer installed). */
+  pictureModels(): string[] {
+    const rows = this.#db
+      .prepare("SELECT DISTINCT json_extract(request, '$.model') AS model FROM jobs INDEXED BY jobs_unpruned_outputs WHERE state = 'succeeded' AND output_pruned = 0 AND result IS NOT NULL")
+      .all() as { model: unknown }[];
+    return rows.map((row) => row.model).filter((model): model is string => typeof model === 'string');
   }
 
   /** A succeeded job whose picture is still on disk (not deleted, not pruned), or undefined. */

@@ -13,8 +13,11 @@ export class LocalLaneDirectory implements WorkerDirectory {
     clock: () => number = Date.now,
     /** What the lane's renderer process is doing, when it is not simply ready. */
     readonly renderer: () => string | undefined = () => undefined,
+    /** When the pictures of the last RATE_WINDOW_MS finished, as the history has them (the lane's rate survives a restart). */
+    recent: readonly number[] = [],
   ) {
     this.#activity = new RenderActivity(clock);
+    this.#activity.recall(recent);
     this.#unsubscribe = jobs.subscribe((event) => { this.#activity.follow(event); });
   }
 

@@ -1,18 +1,29 @@
 import type { Actor } from './job-authority.js';
 
-/** What a gallery asks for: finished pictures, newest first, narrowed by any of these. */
+/**
+ * Where a page of the gallery ends: the last picture's finish time and its job's sequence number (two pictures may
+ * finish in the same millisecond).
+ */
+export interface PictureCursor {
+  readonly finishedAt: number;
+  readonly seq: number;
+}
+
+/** What a gallery asks for: finished pictures, the most recently finished first, narrowed by any of these. */
 export interface PictureSearch {
   /** Every word must appear in the prompt (any case). */
   readonly words?: readonly string[];
   /** Part of the requester's name (any case). */
   readonly requester?: string;
   readonly model?: string;
+  /** Only the searcher's own pictures. */
+  readonly mine?: boolean;
   /** Finished at or after this time (ms since the epoch). */
   readonly from?: number;
   /** Finished before this time. */
   readonly until?: number;
-  /** The cursor of the previous page: only pictures older than it. */
-  readonly before?: number;
+  /** The cursor of the previous page: only pictures finished before it. */
+  readonly before?: PictureCursor;
   readonly limit: number;
 }
 
@@ -55,13 +66,15 @@ export function pictureSearchFilter(search: PictureSearch, actor: Actor): SqlFil
     params.until = Math.floor(search.until);
   }
   if (search.before !== undefined) {
-    conditions.push('seq < @before');
-    params.before = Math.floor(search.before);
+    conditions.push('(finished_at < @beforeAt OR (finished_at = @beforeAt AND seq < @beforeSeq))');
+    params.beforeAt = Math.floor(search.before.finishedAt);
+    params.beforeSeq = Math.floor(search.before.seq);
   }
+  params.viewerPlatform = actor.owner.platform;
+  params.viewerId = actor.owner.userId;
+  const own = '(platform = @viewerPlatform AND user_id = @viewerId)';
+  if (search.mine === true) conditions.push(own);
   if (actor.admin !== 'global') {
-    params.viewerPlatform = actor.owner.platform;
-    params.viewerId = actor.owner.userId;
-    const own = '(platform = @viewerPlatform AND user_id = @viewerId)';
     if (actor.owner.community === undefined) {
       conditions.push(own);
     } else {

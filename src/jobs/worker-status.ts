@@ -36,6 +36,11 @@ export class RenderActivity {
     this.#clock = clock;
   }
 
+  /** Pictures finished before this process began (read from the history), so that a restart does not reset the rate. */
+  recall(finishedAt: readonly number[]): void {
+    this.#finishedAt = [...finishedAt, ...this.#finishedAt].sort((a, b) => a - b);
+  }
+
   started(jobId: string): void {
     this.#current = jobId;
   }

@@ -19,7 +19,11 @@ import { USAGE_PERIODS, USAGE_REACHES, usageRefusal, usageScopeFor, type UsageLe
 import type { WorkerDirectory, WorkerStatus } from '../jobs/worker-status.js';
 import type { DashboardMetrics } from './dashboard-metrics.js';
 import { EventStream } from './event-stream.js';
-import { parseGalleryQuery, type GalleryQuery } from './gallery-query.js';
+import { cursorText, parseGalleryQuery, type GalleryQuery } from './gallery-query.js';
+import type { PictureSearch } from '../jobs/picture-search.js';
+import type { ChatOrigin, ChatSurfaces } from './chat-surfaces.js';
+import { WEB_PICTURE_ACTIONS, type PictureActions, type WebPictureAction } from './picture-actions.js';
+import { mayManage } from '../jobs/job-authority.js';
 import type { LiveQueue } from './live-queue.js';
 import { pictureCard } from './picture-card.js';
 import { sameToken, SESSION_LIFETIME_MS, type SignInStore, type WebSession } from './sign-in-store.js';
@@ -98,7 +102,14 @@ export interface DashboardOptions {
   readonly audit?: AuditTrail;
   /** The bot's use of its devices, for the Usage page; absent: none kept. */
   readonly usage?: UsageLedger;
+  /** A picture's buttons, pressed on its page (reroll, variations, U, V, delete); absent: the pages only show. */
+  readonly actions?: PictureActions;
+  /** The chat platforms, for the names of the places pictures were asked in and links to their messages. */
+  readonly surfaces?: ChatSurfaces;
 }
+
+/** How long a picture's page waits for a chat platform to name its place before showing ids. */
+const ORIGIN_WAIT_MS = 2000;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -262,16 +273,45 @@ export class DashboardServer {
 
     app.get('/api/me', (request) => {
       const { viewer, csrf } = request.webSession!;
-      return { name: viewer.actor.owner.name, role: viewer.role, csrf, models: this.#options.models() };
+      return { name: viewer.actor.owner.name, role: viewer.role, csrf, models: this.#knownModels(), actions: this.#options.actions !== undefined };
     });
     app.get<{ Querystring: GalleryQuery }>('/api/pictures', (request) => {
-      const search = parseGalleryQuery(request.query);
+      const search = this.#gallerySearch(request.query);
       const page = this.#options.store.searchPictures(search, viewerOf(request).actor);
-      return { pictures: page.jobs.filter(hasResult).map(pictureCard), ...(page.next === undefined ? {} : { next: page.next }) };
+      return { pictures: page.jobs.filter(hasResult).map((job) => pictureCard(job)), ...(page.next === undefined ? {} : { next: cursorText(page.next) }) };
     });
-    app.get<{ Params: { id: string } }>('/api/pictures/:id', (request, reply) => {
-      const job = this.#visiblePicture(request.params.id, viewerOf(request));
-      return job === undefined ? reply.code(404).send({ error: 'no such picture' }) : pictureCard(job);
+    app.get<{ Params: { id: string } }>('/api/pictures/:id', async (request, reply) => {
+      const viewer = viewerOf(request);
+      const job = this.#visiblePicture(request.params.id, viewer);
+      if (job === undefined) return reply.code(404).send({ error: 'no such picture' });
+      const origin = await this.#origin(job);
+      const mayAct = this.#options.actions !== undefined && this.#shownPicture(job.id, viewer) !== undefined;
+      return { ...pictureCard(job, origin), mayAct, mayDelete: this.#options.actions !== undefined && mayManage(job, viewer.actor) };
+    });
+    // The pictures either side of one, in the order of the search the viewer came from (the viewer's arrow keys).
+    app.get<{ Params: { id: string }; Querystring: GalleryQuery }>('/api/pictures/:id/neighbours', (request, reply) => {
+      const search = this.#gallerySearch(request.query);
+      const viewer = viewerOf(request);
+      const neighbours = this.#visiblePicture(request.params.id, viewer) === undefined ? undefined : this.#options.store.pictureNeighbours(request.params.id, withoutPaging(search), viewer.actor);
+      return neighbours ?? reply.code(404).send({ error: 'that picture is not among this search’s' });
+    });
+    app.post<{ Params: { id: string; action: string }; Body: { picture?: unknown } | undefined }>('/api/pictures/:id/actions/:action', async (request, reply) => {
+      const actions = this.#options.actions;
+      if (actions === undefined) return reply.code(409).send({ error: 'this dashboard does not queue pictures' });
+      const action = request.params.action as WebPictureAction;
+      if (!WEB_PICTURE_ACTIONS.includes(action)) return reply.code(404).send({ error: 'no such action' });
+      const viewer = viewerOf(request);
+      // A held picture is not handed to members, neither to look at nor to start from.
+      const job = this.#shownPicture(request.params.id, viewer);
+      if (job === undefined) return reply.code(404).send({ error: 'no such picture' });
+      const picture = request.body?.picture;
+      const count = job.result.settings.count ?? 1;
+      if ((action === 'upscale' || action === 'vary') && !(typeof picture === 'number' && Number.isInteger(picture) && picture >= 1 && picture <= count)) {
+        return reply.code(400).send({ error: count > 1 ? `picture must name one of the grid’s ${count} pictures` : 'U and V are for the pictures of a grid' });
+      }
+      const message = await actions.run(action, job, viewer, typeof picture === 'number' ? picture : undefined);
+      this.#options.log?.('info', `${action} from the dashboard`, { jobId: job.id, by: viewer.actor.owner.name });
+      return { message };
     });
     app.get<{ Params: { id: string } }>('/pictures/:id/thumbnail', async (request, reply) => {
       const job = this.#shownPicture(request.params.id, viewerOf(request));
@@ -370,6 +410,35 @@ export class DashboardServer {
     }
   }
 
+  /** Models a gallery may be filtered by: those offered now, and those of the pictures kept. */
+  #knownModels(): string[] {
+    return [...new Set([...this.#options.models(), ...this.#options.store.pictureModels()])].sort();
+  }
+
+  #gallerySearch(query: GalleryQuery): ReturnType<typeof parseGalleryQuery> {
+    const search = parseGalleryQuery(query);
+    if (search.model !== undefined && !this.#knownModels().includes(search.model)) {
+      throw new UserError(`no picture here was drawn with a model named “${search.model}” (models: ${this.#knownModels().join(', ')})`);
+    }
+    return search;
+  }
+
+  /** The chat platform's names for where a picture was asked, if it answers soon; ids otherwise. */
+  async #origin(job: Job): Promise<ChatOrigin | undefined> {
+    const surface = this.#options.surfaces?.get(job.owner.platform);
+    if (surface === undefined) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => { resolve(undefined); }, ORIGIN_WAIT_MS); });
+    try {
+      return await Promise.race([surface.origin(job).catch((error: unknown) => {
+        this.#options.log?.('warn', 'could not read where a picture was asked from its chat platform', { jobId: job.id, err: error });
+        return undefined;
+      }), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   #sessionOf(request: FastifyRequest): ({ readonly token: string } & WebSession) | undefined {
     return this.#currentSession(request.cookies[SESSION_COOKIE]);
   }
@@ -456,6 +525,12 @@ function composePages(): ReadonlyMap<Page, string> {
       return [page, layout.replace('{{title}}', () => PAGES[page].title).replace('{{page}}', () => page).replace('{{body}}', () => body)];
     }),
   );
+}
+
+/** A search's conditions without its page (the viewer steps over page breaks). */
+function withoutPaging(search: PictureSearch): Omit<PictureSearch, 'before' | 'limit'> {
+  const { words, requester, model, mine, from, until } = search;
+  return { ...(words === undefined ? {} : { words }), ...(requester === undefined ? {} : { requester }), ...(model === undefined ? {} : { model }), ...(mine === undefined ? {} : { mine }), ...(from === undefined ? {} : { from }), ...(until === undefined ? {} : { until }) };
 }
 
 function hasResult(job: Job): job is Job & { readonly result: JobResult } {

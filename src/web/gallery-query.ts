@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import type { PictureSearch } from '../jobs/picture-search.js';
+import type { PictureCursor, PictureSearch } from '../jobs/picture-search.js';
 
 export const PAGE_SIZE = 24;
 const MAX_PAGE_SIZE = 60;
@@ -12,8 +12,9 @@ export type GalleryQuery = Readonly<Record<string, unknown>>;
 
 /**
  * Reads a gallery search from its query string: `q` (words that must all be in the prompt), `requester` (part of a
- * name), `model`, `from` and `to` (days, `YYYY-MM-DD`, UTC, both included), `before` (the cursor of the next page)
- * and `limit`. A value that makes no sense is a UserError that names it.
+ * name), `model`, `mine` (`1`: only the searcher's own), `from` and `to` (days, `YYYY-MM-DD`, both included, in the
+ * time zone `zone` names — the browser's, e.g. `Asia/Tokyo` — or UTC), `before` (the cursor of the next page) and
+ * `limit`. A value that makes no sense is a UserError that names it.
  */
 export function parseGalleryQuery(query: GalleryQuery): PictureSearch {
   const q = text(query.q, 'q');
@@ -21,20 +22,78 @@ export function parseGalleryQuery(query: GalleryQuery): PictureSearch {
   if (words.length > MAX_WORDS) throw new UserError(`search with at most ${MAX_WORDS} words`);
   const requester = text(query.requester, 'requester');
   const model = text(query.model, 'model');
+  const zone = timeZone(query.zone);
   const from = day(query.from, 'from');
   const to = day(query.to, 'to');
   if (from !== undefined && to !== undefined && to < from) throw new UserError('the “to” day is before the “from” day');
-  const before = whole(query.before, 'before', 1, Number.MAX_SAFE_INTEGER);
+  const mine = flag(query.mine, 'mine');
+  const before = cursor(query.before);
   const limit = whole(query.limit, 'limit', 1, MAX_PAGE_SIZE) ?? PAGE_SIZE;
   return {
     ...(words.length === 0 ? {} : { words }),
     ...(requester === undefined ? {} : { requester }),
     ...(model === undefined ? {} : { model }),
-    ...(from === undefined ? {} : { from }),
-    ...(to === undefined ? {} : { until: to + DAY_MS }),
+    ...(mine ? { mine } : {}),
+    ...(from === undefined ? {} : { from: startOfDay(from, zone) }),
+    ...(to === undefined ? {} : { until: startOfDay(to + DAY_MS, zone) }),
     ...(before === undefined ? {} : { before }),
     limit,
   };
+}
+
+/** The cursor a page's `next` gives, as the address carries it: `finishedAt.seq`. */
+export function cursorText(cursor: PictureCursor): string {
+  return `${cursor.finishedAt}.${cursor.seq}`;
+}
+
+function cursor(value: unknown): PictureCursor | undefined {
+  const given = text(value, 'before');
+  if (given === undefined) return undefined;
+  const match = /^(\d{1,15})\.(\d{1,15})$/.exec(given);
+  if (match === null) throw new UserError('before must be the cursor a page gave');
+  return { finishedAt: Number(match[1]), seq: Number(match[2]) };
+}
+
+function flag(value: unknown, name: string): boolean {
+  const given = text(value, name);
+  if (given === undefined || given === '0' || given === 'false') return false;
+  if (given === '1' || given === 'true') return true;
+  throw new UserError(`${name} must be 1 or 0`);
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A time zone's wall clock, to find where its days begin; undefined for UTC. */
+function timeZone(value: unknown): Intl.DateTimeFormat | undefined {
+  const name = text(value, 'zone');
+  if (name === undefined || name === 'UTC') return undefined;
+  let format = zoneFormats.get(name);
+  if (format === undefined) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', { timeZone: name, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    } catch {
+      throw new UserError('zone must be a time zone name, such as Europe/Paris or Asia/Tokyo');
+    }
+    zoneFormats.set(name, format);
+  }
+  return format;
+}
+
+/** How far the zone's wall clock is ahead of UTC at `time`. */
+function offsetAt(time: number, zone: Intl.DateTimeFormat): number {
+  const parts = Object.fromEntries(zone.formatToParts(time).map((part) => [part.type, Number(part.value)]));
+  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
+  return wall - (time - (((time % 1000) + 1000) % 1000));
+}
+
+/**
+ * The moment a day (given as its UTC midnight) begins in the zone. The offset is read twice: once at the UTC
+ * midnight, then at the moment that first guess gives, which is right on either side of a daylight-saving change.
+ */
+function startOfDay(utcMidnight: number, zone: Intl.DateTimeFormat | undefined): number {
+  if (zone === undefined) return utcMidnight;
+  const guess = utcMidnight - offsetAt(utcMidnight, zone);
+  return utcMidnight - offsetAt(guess, zone);
 }
 
 function text(value: unknown, name: string): string | undefined {

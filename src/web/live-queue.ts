@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describeProgress, describeWait, stageFraction } from '../../commands/status-text.js';
 import type { RenderProgress } from '../core/progress.js';
 import type { RgbImage } from '../core/rgb-image.js';
-import type { JobEvent } from '../jobs/job.js';
+import { ownerKey, type JobEvent } from '../jobs/job.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { LaneControl } from '../jobs/lane-control.js';
 import { viewerMayCancel, viewerMayPause, viewerMaySee, type Viewer } from './web-viewer.js';
@@ -21,7 +21,12 @@ export interface QueueEntry {
   readonly fraction?: number;
   /** The latest latent preview, as a data: URL. */
   readonly preview?: string;
+  /** A running job: when it started, and how long it is expected to take still (the queue's estimate). */
+  readonly startedAt?: number;
+  readonly remainingMs?: number;
   readonly mayCancel: boolean;
+  /** Whose it is: an admin cancelling someone else's job is asked to confirm. */
+  readonly mine: boolean;
 }
 
 export interface QueueSnapshot {
@@ -32,6 +37,8 @@ export interface QueueSnapshot {
   /** Whether the lane is paused; absent where it cannot be (the Redis mode). */
   readonly paused?: boolean;
   readonly mayPause: boolean;
+  /** The server's clock when the snapshot was taken: the page counts elapsed time from it, not from its own clock. */
+  readonly at: number;
 }
 
 export type LiveQueueListener = (event: JobEvent | undefined) => void;
@@ -56,9 +63,12 @@ export class LiveQueue {
   readonly #listeners = new Set<LiveQueueListener>();
   readonly #unsubscribe: () => void;
 
-  constructor(jobs: JobService, lane?: LaneControl) {
+  readonly #clock: () => number;
+
+  constructor(jobs: JobService, lane?: LaneControl, clock: () => number = Date.now) {
     this.#jobs = jobs;
     this.#lane = lane;
+    this.#clock = clock;
     this.#unsubscribe = jobs.subscribe((event) => { this.#onEvent(event); });
   }
 
@@ -86,14 +96,16 @@ export class LiveQueue {
         position: job.position,
         wait,
         mayCancel: viewerMayCancel(job, viewer),
+        mine: ownerKey(job.owner) === ownerKey(viewer.actor.owner),
         prompt: job.request.prompt,
         requester: job.owner.name,
         model: job.request.model,
         ...(running && shown?.progress !== undefined ? { stage: describeProgress(shown.progress), fraction: stageFraction(shown.progress) } : {}),
         ...(running && shown?.preview !== undefined ? { preview: shown.preview } : {}),
+        ...(running && job.startedAt !== undefined ? { startedAt: job.startedAt, remainingMs: job.etaMs } : {}),
       };
     });
-    return { jobs, others: active.length - visible.length, ...(this.#lane === undefined ? {} : { paused }), mayPause: this.#lane !== undefined && viewerMayPause(viewer) };
+    return { jobs, others: active.length - visible.length, ...(this.#lane === undefined ? {} : { paused }), mayPause: this.#lane !== undefined && viewerMayPause(viewer), at: this.#clock() };
   }
 
   stop(): void {

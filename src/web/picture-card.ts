@@ -1,6 +1,7 @@
 import { equivalentCommand } from '../../commands/equivalent-command.js';
 import type { Job, JobResult } from '../jobs/job.js';
 import { hasFlaggedPicture } from '../jobs/picture-safety.js';
+import { isDashboardPlace, type ChatOrigin } from './chat-surfaces.js';
 
 /** A finished picture as the dashboard shows it: what was asked, how it was rendered, and its addresses (by id). */
 export interface PictureCard {
@@ -8,7 +9,10 @@ export interface PictureCard {
   readonly prompt: string;
   readonly negativePrompt: string;
   readonly requester: string;
+  /** Where it was asked: the platform, the server or workspace and the channel, by name where the platform gave one. */
   readonly where: string;
+  /** Opens the chat message that shows it, where the platform can link to one. */
+  readonly link?: string;
   readonly private: boolean;
   readonly model: string;
   readonly seed: number;
@@ -16,6 +20,9 @@ export interface PictureCard {
   readonly guidance: number;
   readonly scheduler: string;
   readonly size: string;
+  /** The file's pixels (the gallery keeps each picture's shape). */
+  readonly width: number;
+  readonly height: number;
   readonly renderedSize: string;
   /** Pictures in the file: a grid's count, else 1. */
   readonly count: number;
@@ -40,18 +47,24 @@ export interface PictureCard {
 
 const PLATFORM_NAMES: Readonly<Record<string, string>> = { discord: 'Discord', slack: 'Slack' };
 
-/** "Slack, workspace T0…, channel C0…": the platform, its server or workspace, and the channel the adapter stored. */
-export function whereAsked(job: Job): string {
+/**
+ * "Slack, workspace Acme, #art": the platform, its server or workspace and the channel — by the names the platform
+ * gave (`origin`), else by the ids the adapter stored.
+ */
+export function whereAsked(job: Job, origin?: ChatOrigin): string {
+  if (isDashboardPlace(job.place)) return 'the dashboard';
   const platform = PLATFORM_NAMES[job.owner.platform] ?? job.owner.platform;
   const parts = [platform];
-  if (job.owner.community !== undefined) parts.push(`${job.owner.platform === 'discord' ? 'server' : 'workspace'} ${job.owner.community}`);
+  const kind = job.owner.platform === 'discord' ? 'server' : 'workspace';
+  if (job.owner.community !== undefined) parts.push(origin?.community === undefined ? `${kind} ${job.owner.community}` : `${kind} ${origin.community}`);
   else parts.push('direct message');
   const channel = (job.place as { channelId?: unknown } | null)?.channelId;
-  if (typeof channel === 'string' && job.owner.community !== undefined) parts.push(`channel ${channel}`);
+  if (origin?.channel !== undefined && job.owner.community !== undefined) parts.push(`#${origin.channel}`);
+  else if (typeof channel === 'string' && job.owner.community !== undefined) parts.push(`channel ${channel}`);
   return parts.join(', ');
 }
 
-export function pictureCard(job: Job & { readonly result: JobResult }): PictureCard {
+export function pictureCard(job: Job & { readonly result: JobResult }, origin?: ChatOrigin): PictureCard {
   const { result } = job;
   const settings = result.settings;
   return {
@@ -59,7 +72,8 @@ export function pictureCard(job: Job & { readonly result: JobResult }): PictureC
     prompt: job.request.prompt,
     negativePrompt: job.request.negativePrompt ?? '',
     requester: job.owner.name,
-    where: whereAsked(job),
+    where: whereAsked(job, origin),
+    ...(origin?.link === undefined ? {} : { link: origin.link }),
     private: job.request.private,
     model: job.request.model,
     seed: settings.seed,
@@ -67,6 +81,8 @@ export function pictureCard(job: Job & { readonly result: JobResult }): PictureC
     guidance: settings.guidance,
     scheduler: settings.scheduler,
     size: `${result.width}×${result.height}`,
+    width: result.width,
+    height: result.height,
     renderedSize: `${settings.width}×${settings.height}`,
     count: settings.count ?? 1,
     upscaler: result.upscaler,

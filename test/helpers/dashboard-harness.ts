@@ -9,6 +9,11 @@ import { LiveQueue } from '../../src/web/live-queue.js';
 import { SignInStore } from '../../src/web/sign-in-store.js';
 import { ThumbnailCache } from '../../src/web/thumbnail-cache.js';
 import { UsageLedger } from '../../src/jobs/usage-ledger.js';
+import { StartingPictureStore } from '../../src/jobs/starting-pictures.js';
+import type { Job } from '../../src/jobs/job.js';
+import { ChatSurfaces, type ChatOrigin } from '../../src/web/chat-surfaces.js';
+import { PictureActions } from '../../src/web/picture-actions.js';
+import { commandServices } from './fake-chat.js';
 import { ManualRunner } from './fake-runner.js';
 import { tempDir } from './temp-dir.js';
 
@@ -31,8 +36,31 @@ export interface DashboardHarness {
   /** What the server logged (its info lines: cancels, pauses, reveals). */
   readonly logs: LogLine[];
   readonly audit: AuditTrail;
+  /** A stand-in chat platform (`discord`): what the dashboard asked of it. */
+  readonly chat: FakeChatSurface;
   stop(): Promise<void>;
   restartServer(meanwhile: () => Promise<void>): Promise<void>;
+}
+
+/** A chat platform as the dashboard sees it: names its places, posts follow-ups in the source's channel, deletes. */
+export class FakeChatSurface {
+  readonly removed: string[] = [];
+
+  followUpPlace(source: Job): unknown {
+    const channel = (source.place as { channelId?: string } | null)?.channelId;
+    return channel === undefined ? undefined : { kind: 'channel', channelId: channel };
+  }
+
+  removeJobMessage(job: Job): Promise<void> {
+    this.removed.push(job.id);
+    return Promise.resolve();
+  }
+
+  origin(job: Job): Promise<ChatOrigin | undefined> {
+    const channel = (job.place as { channelId?: string } | null)?.channelId;
+    if (channel === undefined) return Promise.resolve(undefined);
+    return Promise.resolve({ community: 'Pixel Club', channel: 'art-room', link: `https://discord.com/channels/${job.owner.community ?? '@me'}/${channel}/1234` });
+  }
 }
 
 export async function startDashboard(clock: () => number = Date.now): Promise<DashboardHarness> {
@@ -46,6 +74,10 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
   const metrics = new DashboardMetrics(jobs, clock);
   const logs: LogLine[] = [];
   const audit = new AuditTrail(join(work, 'audit.sqlite'));
+  const chat = new FakeChatSurface();
+  const surfaces = new ChatSurfaces();
+  surfaces.register('discord', chat);
+  const services = { ...commandServices(jobs, { models: ['sdxl-turbo'], pictures: new StartingPictureStore(join(work, 'inputs')) }), audit };
   const serverOptions: DashboardOptions = {
     host: '127.0.0.1',
     port: 0,
@@ -63,6 +95,8 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
     log: (_level, message, context) => logs.push({ message, ...(context === undefined ? {} : { context }) }),
     audit,
     usage: new UsageLedger({ store, active: () => jobs.active(), clock }),
+    actions: new PictureActions(services, surfaces),
+    surfaces,
   };
   let server = new DashboardServer(serverOptions);
   const port = await server.start();
@@ -84,5 +118,5 @@ export async function startDashboard(clock: () => number = Date.now): Promise<Da
     audit.close();
     store.close();
   };
-  return { work, store, signIns, jobs, runner, get server() { return server; }, live, metrics, base, logs, audit, stop, restartServer };
+  return { work, store, signIns, jobs, runner, get server() { return server; }, live, metrics, base, logs, audit, chat, stop, restartServer };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { mayView, type Actor } from '../../src/jobs/job-authority.js';
 import { JobStore } from '../../src/jobs/job-store.js';
+import type { PictureCursor } from '../../src/jobs/picture-search.js';
 import type { Job, JobOwner } from '../../src/jobs/job.js';
 import { fakeResult } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -113,7 +114,7 @@ describe('gallery search', () => {
   test('pages follow each other without gaps or repeats, and the last one has no cursor', async () => {
     const { store, jobs } = await gallery();
     const seen: Job[] = [];
-    let before: number | undefined;
+    let before: PictureCursor | undefined;
     let pages = 0;
     do {
       const page = store.searchPictures({ limit: 3, ...(before === undefined ? {} : { before }) }, admin);
@@ -123,6 +124,56 @@ describe('gallery search', () => {
     } while (before !== undefined);
     assert.equal(pages, 3);
     assert.deepEqual(prompts(seen), prompts([...jobs].reverse()));
+  });
+
+  test('the most recently finished first, whenever it was asked for; pages follow that order', async () => {
+    const { store, jobs } = await gallery();
+    // The first request finishes last (it waited behind the others, or was drawn again after a crash).
+    store.update({ ...jobs[0], finishedAt: START + 10 * DAY });
+    const order = prompts(store.searchPictures({ limit: 100 }, admin).jobs);
+    assert.equal(order[0], 'a red fox in fresh snow');
+    const paged: Job[] = [];
+    let before: PictureCursor | undefined;
+    do {
+      const page = store.searchPictures({ limit: 2, ...(before === undefined ? {} : { before }) }, admin);
+      paged.push(...page.jobs);
+      before = page.next;
+    } while (before !== undefined);
+    assert.deepEqual(prompts(paged), order);
+  });
+
+  test('two pictures finished in the same millisecond are both found, once each, across a page break', async () => {
+    const { store, jobs } = await gallery();
+    for (const job of jobs) store.update({ ...job, finishedAt: START });
+    const first = store.searchPictures({ limit: 4 }, admin);
+    const second = store.searchPictures({ limit: 4, before: first.next! }, admin);
+    assert.equal(second.next, undefined);
+    assert.deepEqual(new Set([...first.jobs, ...second.jobs].map((job) => job.id)), new Set(jobs.map((job) => job.id)));
+  });
+
+  test('mine: only the searcher’s own pictures, private ones included', async () => {
+    const { store } = await gallery();
+    assert.deepEqual(prompts(store.searchPictures({ mine: true, limit: 10 }, { owner: ana, admin: 'none' }).jobs), ['a private red fox portrait', 'a red fox in fresh snow']);
+    assert.deepEqual(prompts(store.searchPictures({ mine: true, limit: 10 }, admin).jobs), []);
+  });
+
+  test('a picture’s neighbours in a search’s order, and none for a picture outside the search', async () => {
+    const { store, jobs } = await gallery();
+    const neighbour: Actor = { owner: ben, admin: 'none' };
+    // Ben sees ana's public fox (0), his whale (2) and his private garden (3); dan's fox is on another platform.
+    assert.deepEqual(store.pictureNeighbours(jobs[2].id, {}, neighbour), { newer: jobs[3].id, older: jobs[0].id });
+    assert.deepEqual(store.pictureNeighbours(jobs[3].id, {}, neighbour), { older: jobs[2].id });
+    assert.deepEqual(store.pictureNeighbours(jobs[0].id, {}, neighbour), { newer: jobs[2].id });
+    assert.deepEqual(store.pictureNeighbours(jobs[2].id, { words: ['whale'] }, neighbour), {});
+    assert.equal(store.pictureNeighbours(jobs[1].id, {}, neighbour), undefined, 'ana’s private picture is not among Ben’s');
+    assert.equal(store.pictureNeighbours(jobs[0].id, { model: 'sd-1.5' }, neighbour), undefined);
+  });
+
+  test('the models of the kept pictures', async () => {
+    const { store, jobs } = await gallery();
+    assert.deepEqual(store.pictureModels().sort(), ['sd-1.5', 'sdxl-turbo']);
+    store.markOutputsPruned([jobs[2].id, jobs[3].id]);
+    assert.deepEqual(store.pictureModels(), ['sdxl-turbo']);
   });
 
   test('a deleted or pruned picture is never found, and picture() no longer returns it', async () => {

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { JobStore } from '../../src/jobs/job-store.js';
+import type { Job } from '../../src/jobs/job.js';
+import { fakeResult } from '../helpers/fake-runner.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { RedisNames } from '../../src/jobs/redis/redis-names.js';
 import { RedisWorkerDirectory } from '../../src/jobs/redis/redis-worker-directory.js';
 import { describeRendererPhase } from '../../src/jobs/renderer/renderer-phase.js';
@@ -31,6 +36,22 @@ describe('RenderActivity', () => {
     assert.equal(activity.status('w', 'cpu', [], describeRendererPhase({ phase: 'loading', model: 'sdxl-turbo', component: 'unet' })).renderer, 'loading sdxl-turbo (unet)');
     assert.equal(activity.status('w', 'cpu', [], describeRendererPhase({ phase: 'restarting', reason: 'it exited with code 1', restartInMs: 1000 })).renderer, 'its renderer stopped (it exited with code 1); restarting');
     assert.equal('renderer' in activity.status('w', 'cpu', [], describeRendererPhase({ phase: 'ready' })), false);
+  });
+
+  test('the pictures of the last ten minutes, read from the history at a restart, count in the rate', async () => {
+    const store = new JobStore(join(await tempDir(), 'jobs.sqlite'));
+    const owner = { platform: 'slack', userId: 'U1', name: 'ana' };
+    const now = 100 * 60_000;
+    for (const [index, finishedAt] of [now - RATE_WINDOW_MS - 1, now - 5 * 60_000, now - 60_000].entries()) {
+      const job: Job = { id: `00000000-0000-4000-8000-00000000000${index}`, owner, request: { prompt: 'p', model: 'm', private: false, maxBytes: 1e6 }, state: 'queued', place: null, createdAt: finishedAt - 1000, attempts: 0 };
+      store.insert(job);
+      store.update({ ...job, state: 'succeeded', startedAt: job.createdAt, finishedAt, attempts: 1, result: fakeResult(job) });
+    }
+    const activity = new RenderActivity(() => now);
+    activity.recall(store.picturesFinishedSince(now - RATE_WINDOW_MS));
+    activity.succeeded('after the restart');
+    assert.equal(activity.status('w', 'cpu', []).picturesPerMinute, 0.3);
+    store.close();
   });
 
   test('a job that ends is no longer current only if it was the current one', () => {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { writeSdxlFixture } from '../fixtures/sdxl-fixture.js';
 import { installPassingChecker } from '../fixtures/safety-checker-fixture.js';
-import { FakeSlack, FAKE_CHANNEL_ID } from '../fakes/slack/fake-slack.js';
+import { FakeSlack, FAKE_CHANNEL_ID, FAKE_CHANNEL_NAME, FAKE_TEAM_NAME } from '../fakes/slack/fake-slack.js';
 import { slashCommand } from '../fakes/slack/slack-requests.js';
 import { chromiumSkipReason, launchChromium } from '../helpers/chromium.js';
 import { closedPort } from '../helpers/closed-port.js';
@@ -153,16 +153,18 @@ describe('the web dashboard in Chromium, against npm start with Slack', { skip }
 
   test('a picture’s page shows its parameters, the /imagine command and a download', async () => {
     await page.locator('.card a').first().click();
-    await page.waitForURL(/\/pictures\/[0-9a-f-]{36}$/);
+    await page.waitForURL(/\/pictures\/[0-9a-f-]{36}(\?.*)?$/);
     await page.locator('#picture').waitFor();
     assert.equal(await page.locator('[data-field="Seed"]').textContent(), '3');
     assert.equal(await page.locator('[data-field="Steps"]').textContent(), '2');
     assert.equal(await page.locator('[data-field="Model"]').textContent(), 'sdxl-turbo');
     assert.equal(await page.locator('[data-field="Requested by"]').textContent(), 'ben');
-    assert.match((await page.locator('[data-field="Asked in"]').textContent()) ?? '', new RegExp(`Slack, workspace \\w+, channel ${FAKE_CHANNEL_ID}`));
+    // By the names Slack gives, with a link to the message in Slack.
+    assert.match((await page.locator('[data-field="Asked in"]').textContent()) ?? '', new RegExp(`^Slack, workspace ${FAKE_TEAM_NAME}, #${FAKE_CHANNEL_NAME} · open the message$`));
+    assert.match((await page.locator('#chat-link').getAttribute('href')) ?? '', new RegExp(`^https://fake\\.slack\\.com/archives/${FAKE_CHANNEL_ID}/p\\d+$`));
     assert.match(await page.locator('#picture-command').inputValue(), /^\/imagine a red fox <script>.* --seed 3 --steps 2 --guidance 0 --model sdxl-turbo --scheduler \S+$/);
     await page.locator('#copy-command').click();
-    await page.getByText('Copied.').waitFor();
+    await page.getByText('Copied the command.').waitFor();
     const download = await page.locator('#picture-download').getAttribute('href');
     const file = await page.request.get(`${base}${download}`);
     assert.equal(file.status(), 200);
@@ -188,6 +190,8 @@ describe('the web dashboard in Chromium, against npm start with Slack', { skip }
 
     const purple = page.locator('.job', { hasText: 'a purple fox' });
     await purple.getByRole('button', { name: 'Cancel' }).click();
+    // Ben's picture: ana is asked to confirm.
+    await page.getByRole('button', { name: 'Cancel the picture' }).click();
     await until(async () => (await page.locator('.job').count()) === 1, () => 'the cancelled job left the queue');
     await until(
       () => slack!.messagesIn(FAKE_CHANNEL_ID).some((message) => message.text.includes('a purple fox') && message.text.includes('cancelled by ana')),

@@ -73,9 +73,17 @@ describe('the queue page for keyboards, screen readers and phones, in Chromium',
     await page.locator('#queue-announce', { hasText: 'the queue is paused' }).waitFor();
     await page.getByRole('button', { name: 'Resume' }).click();
     await focused(page, 'pause');
+    // Someone else's picture: the admin is asked first, with the safe answer focused; keeping it returns the focus.
     await page.getByRole('button', { name: 'Cancel “a waiting boat”' }).click();
+    await page.getByRole('dialog', { name: 'Cancel bo’s picture “a waiting boat”? They are told, and it is logged.' }).waitFor();
+    await focused(page, 'confirm-no');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction((label) => (globalThis as unknown as { document: { activeElement: { getAttribute(name: string): string | null } | null } }).document.activeElement?.getAttribute('aria-label') === label, 'Cancel “a waiting boat”');
+    assert.ok(harness.jobs.active().some((job) => job.request.prompt === 'a waiting boat'), 'nothing was cancelled');
+    await page.getByRole('button', { name: 'Cancel “a waiting boat”' }).click();
+    await page.getByRole('button', { name: 'Cancel the picture' }).click();
     await focused(page, 'queue-title');
-    await page.getByText('a waiting boat').waitFor({ state: 'detached' });
+    await page.locator('#queue').getByText('a waiting boat').waitFor({ state: 'detached' });
     await page.context().close();
   });
 

@@ -17,23 +17,35 @@ import { tempDir } from '../helpers/temp-dir.js';
 
 describe('parseGalleryQuery', () => {
   test('words, requester, model, an inclusive day range in UTC, the cursor and the page size', () => {
-    assert.deepEqual(parseGalleryQuery({ q: '  red   fox ', requester: 'ana', model: 'sd-1.5', from: '2026-11-01', to: '2026-11-30', before: '42', limit: '10' }), {
+    assert.deepEqual(parseGalleryQuery({ q: '  red   fox ', requester: 'ana', model: 'sd-1.5', mine: '1', from: '2026-11-01', to: '2026-11-30', before: '1764547200000.42', limit: '10' }), {
       words: ['red', 'fox'],
       requester: 'ana',
       model: 'sd-1.5',
+      mine: true,
       from: Date.UTC(2026, 10, 1),
       until: Date.UTC(2026, 11, 1),
-      before: 42,
+      before: { finishedAt: 1764547200000, seq: 42 },
       limit: 10,
     });
-    assert.deepEqual(parseGalleryQuery({ q: '', requester: ' ' }), { limit: 24 });
+    assert.deepEqual(parseGalleryQuery({ q: '', requester: ' ', mine: '0' }), { limit: 24 });
+  });
+
+  test('days are the browser’s days: a Tokyo day begins 9 hours before UTC’s, a Paris day across a clock change', () => {
+    assert.deepEqual(parseGalleryQuery({ from: '2026-12-08', to: '2026-12-08', zone: 'Asia/Tokyo' }), { from: Date.UTC(2026, 11, 7, 15), until: Date.UTC(2026, 11, 8, 15), limit: 24 });
+    // 29 March 2026: Paris moves from UTC+1 to UTC+2 at 02:00; the day is 23 hours long.
+    assert.deepEqual(parseGalleryQuery({ from: '2026-03-29', to: '2026-03-29', zone: 'Europe/Paris' }), { from: Date.UTC(2026, 2, 28, 23), until: Date.UTC(2026, 2, 29, 22), limit: 24 });
+    assert.deepEqual(parseGalleryQuery({ from: '2026-12-08', zone: 'America/Los_Angeles' }), { from: Date.UTC(2026, 11, 8, 8), limit: 24 });
+    assert.deepEqual(parseGalleryQuery({ from: '2026-12-08', zone: 'UTC' }), { from: Date.UTC(2026, 11, 8), limit: 24 });
   });
 
   for (const [query, message] of [
     [{ from: '2026-02-30' }, 'from must be a day written YYYY-MM-DD'],
     [{ to: '1 Dec 2026' }, 'to must be a day written YYYY-MM-DD'],
     [{ from: '2026-12-02', to: '2026-12-01' }, 'the “to” day is before the “from” day'],
-    [{ before: '-1' }, 'before must be a whole number from 1 to 9007199254740991'],
+    [{ before: '-1' }, 'before must be the cursor a page gave'],
+    [{ before: '42' }, 'before must be the cursor a page gave'],
+    [{ from: '2026-12-01', zone: 'Mars/Olympus' }, 'zone must be a time zone name, such as Europe/Paris or Asia/Tokyo'],
+    [{ mine: 'yes' }, 'mine must be 1 or 0'],
     [{ limit: '1000' }, 'limit must be a whole number from 1 to 60'],
     [{ q: ['a', 'b'] }, 'q is given more than once'],
     [{ q: 'a b c d e f g h i j k l m' }, 'search with at most 12 words'],

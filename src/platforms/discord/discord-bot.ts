@@ -24,7 +24,7 @@ import type { PendingReplies } from '../pending-replies.js';
 import type { Job } from '../../jobs/job.js';
 import { DiscordJobPresenter } from './discord-job-presenter.js';
 import { NO_MENTIONS, toDiscordContent } from './discord-markdown.js';
-import { INTERACTION_TOKEN_LIFETIME_MS, isDiscordPlace, type DiscordPlace } from './discord-place.js';
+import { INTERACTION_TOKEN_LIFETIME_MS, isDiscordPlace, messageLink, type DiscordPlace } from './discord-place.js';
 
 export interface DiscordBotOptions extends ChatBotOptions {
   readonly token: string;
@@ -127,6 +127,33 @@ export class DiscordBot {
     const held = new Set([guildId, ...member.roles]);
     const wanted = PermissionFlagsBits.Administrator | PermissionFlagsBits.ManageGuild;
     return roles.some((role) => held.has(role.id) && (BigInt(role.permissions) & wanted) !== 0n);
+  }
+
+  /** Where a picture asked for on the dashboard from `source` goes: a message of its own in the source's channel. */
+  followUpPlace(source: Job): DiscordPlace | undefined {
+    return isDiscordPlace(source.place) ? { kind: 'channel', channelId: source.place.channelId } : undefined;
+  }
+
+  async removeJobMessage(job: Job): Promise<void> {
+    await deleteJobMessage(this.client.rest, job);
+  }
+
+  /** The names of a job's server and channel (discord.js's cache, else asked once and cached), and its message's link. */
+  async origin(job: Job): Promise<{ community?: string; channel?: string; link?: string } | undefined> {
+    const place = job.place;
+    if (!isDiscordPlace(place)) return undefined;
+    const guildId = job.owner.community;
+    const [guild, channel] = await Promise.all([
+      guildId === undefined ? undefined : this.client.guilds.fetch(guildId).catch(() => undefined),
+      this.client.channels.fetch(place.channelId).catch(() => undefined),
+    ]);
+    // An ephemeral reply is only its requester's, and cannot be linked to.
+    const linkable = place.messageId !== undefined && !(place.kind === 'interaction' && place.ephemeral);
+    return {
+      ...(guild === undefined ? {} : { community: guild.name }),
+      ...(channel !== undefined && channel !== null && 'name' in channel && typeof channel.name === 'string' ? { channel: channel.name } : {}),
+      ...(linkable ? { link: messageLink({ ...(guildId === undefined ? {} : { guildId }), channelId: place.channelId }, place.messageId) } : {}),
+    };
   }
 
   async idle(): Promise<void> {

@@ -62,6 +62,7 @@ export class SlackBot {
   #port: number | undefined;
   #socketReceiver: SocketModeReceiver | undefined;
   readonly #replays = new SlackReplayGuard();
+  readonly #names = new SlackNames();
 
   constructor(options: SlackBotOptions) {
     this.#options = options;
@@ -104,6 +105,30 @@ export class SlackBot {
     });
     if (started instanceof Server) this.#port = (started.address() as AddressInfo).port;
     this.#options.log?.('info', 'connected to Slack', { bot: identity.user, team: identity.team, mode: connection.kind, ...(this.#port === undefined ? {} : { port: this.#port }) });
+  }
+
+  /** Where a picture asked for on the dashboard from `source` goes: a status message of its own in the source's channel. */
+  followUpPlace(source: Job): SlackPlace | undefined {
+    return isSlackPlace(source.place) ? { kind: 'slack', channelId: source.place.channelId } : undefined;
+  }
+
+  async removeJobMessage(job: Job): Promise<void> {
+    if (this.#app !== undefined) await deleteJobMessage(this.#app.client, job);
+  }
+
+  /** The names of a job's workspace and channel, and a permalink to its message (each asked of Slack once, then kept). */
+  async origin(job: Job): Promise<{ community?: string; channel?: string; link?: string } | undefined> {
+    const place = job.place;
+    const client = this.#app?.client;
+    if (!isSlackPlace(place) || client === undefined) return undefined;
+    const team = job.owner.community;
+    const ts = place.messageTs;
+    const [community, channel, link] = await Promise.all([
+      team === undefined ? undefined : this.#names.read(`team:${team}`, async () => (await client.team.info({ team })).team?.name),
+      this.#names.read(`channel:${place.channelId}`, async () => (await client.conversations.info({ channel: place.channelId })).channel?.name),
+      ts === undefined ? undefined : this.#names.read(`link:${place.channelId}:${ts}`, async () => (await client.chat.getPermalink({ channel: place.channelId, message_ts: ts })).permalink),
+    ]);
+    return { ...(community === undefined ? {} : { community }), ...(channel === undefined ? {} : { channel }), ...(link === undefined ? {} : { link }) };
   }
 
   /** Slack could not be reached at all: one line that says so, or the error as it was. */
@@ -291,6 +316,32 @@ export class SlackBot {
         await deleteJobMessage(client, job);
       },
     };
+  }
+}
+
+/** How long a workspace's, channel's or message link's answer is kept before Slack is asked again. */
+const NAME_KEEP_MS = 10 * 60_000;
+const NAMES_KEPT = 2000;
+
+/**
+ * Answers from Slack about names and links, kept for a while (a gallery page must not ask Slack per view); a failed
+ * question is an unknown name, asked again next time.
+ */
+class SlackNames {
+  readonly #kept = new Map<string, { value: string | undefined; at: number }>();
+
+  async read(key: string, ask: () => Promise<string | undefined>): Promise<string | undefined> {
+    const kept = this.#kept.get(key);
+    if (kept !== undefined && Date.now() - kept.at < NAME_KEEP_MS) return kept.value;
+    let value: string | undefined;
+    try {
+      value = await ask();
+    } catch {
+      return undefined;
+    }
+    if (this.#kept.size >= NAMES_KEPT) this.#kept.delete(this.#kept.keys().next().value!);
+    this.#kept.set(key, { value, at: Date.now() });
+    return value;
   }
 }
 

@@ -20,8 +20,8 @@ function element(tag, properties = {}, ...children) {
 let me;
 
 async function api(path, options = {}) {
-  const headers = { accept: 'application/json', ...(options.method === 'POST' ? { 'x-csrf-token': me?.csrf ?? '' } : {}) };
-  const response = await fetch(path, { ...options, headers, credentials: 'same-origin' });
+  const headers = { accept: 'application/json', ...(options.method === 'POST' ? { 'x-csrf-token': me?.csrf ?? '' } : {}), ...(options.contentType === undefined ? {} : { 'content-type': options.contentType }) };
+  const response = await fetch(path, { method: options.method, body: options.body, headers, credentials: 'same-origin' });
   if (response.status === 401) {
     location.reload();
     throw new Error('signed out');
@@ -127,20 +127,49 @@ function takeReturn() {
 
 // ---- Gallery
 
-/** What stands in a held picture's place: members never load it; admins load its blurred thumbnail. */
-function heldImage(picture) {
-  if (me.role !== 'admin') return element('span', { className: 'held-tile', text: 'Held back by the safety check' });
-  return element('img', { src: picture.thumbnailUrl, alt: `${picture.prompt} (held back by the safety check, blurred)`, loading: 'lazy', width: 384, height: 384, className: 'held' });
+/** The search fields the address carries; `mine` is a checkbox. */
+const SEARCH_FIELDS = ['q', 'mine', 'requester', 'model', 'from', 'to'];
+const FILTER_FIELDS = ['mine', 'requester', 'model', 'from', 'to'];
+/** The browser's time zone: a day in the filter is this person's day, as the cards' times are. */
+const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const GALLERY_KEY = 'imagine.gallery';
+
+/** The gallery search in the address, as the API reads it (days in this browser's time zone). */
+function searchOfAddress() {
+  const address = new URLSearchParams(location.search);
+  const search = new URLSearchParams();
+  for (const name of SEARCH_FIELDS) if (address.get(name)) search.set(name, address.get(name));
+  return search;
 }
 
-function galleryCard(picture) {
+function apiSearch(search) {
+  const query = new URLSearchParams(search);
+  if (query.has('from') || query.has('to')) query.set('zone', ZONE);
+  return query;
+}
+
+/** What stands in a held picture's place: members never load it; admins load its blurred thumbnail. */
+function heldImage(picture, size) {
+  if (me.role !== 'admin') return element('span', { className: 'held-tile', text: 'Held back by the safety check' });
+  return element('img', { src: picture.thumbnailUrl, alt: `${picture.prompt} (held back by the safety check, blurred)`, loading: 'lazy', ...size, className: 'held' });
+}
+
+/** A thumbnail's box: 384 pixels on its long side, in the picture's own shape. */
+function thumbnailSize(picture) {
+  const scale = 384 / Math.max(picture.width, picture.height, 1);
+  return { width: Math.max(1, Math.round(picture.width * scale)), height: Math.max(1, Math.round(picture.height * scale)) };
+}
+
+function galleryCard(picture, search) {
+  const size = thumbnailSize(picture);
+  const query = search.size === 0 ? '' : `?${search}`;
   return element(
     'li',
     { className: 'card', 'data-id': picture.id },
     element(
       'a',
-      { href: `/pictures/${picture.id}`, title: picture.prompt },
-      picture.held ? heldImage(picture) : element('img', { src: picture.thumbnailUrl, alt: picture.prompt, loading: 'lazy', width: 384, height: 384 }),
+      { href: `/pictures/${picture.id}${query}`, title: picture.prompt },
+      picture.held ? heldImage(picture, size) : element('img', { src: picture.thumbnailUrl, alt: picture.prompt, loading: 'lazy', ...size }),
       element('span', { className: 'caption', text: picture.prompt }),
       element('span', { className: 'meta', text: `${picture.requester} · ${picture.model} · ${formatDate(picture.finishedAt)}` }),
     ),
@@ -151,80 +180,172 @@ async function galleryPage() {
   const form = document.getElementById('search');
   const list = document.getElementById('gallery');
   const sentinel = document.getElementById('more');
+  const filters = document.getElementById('filters');
   const modelSelect = form.elements.model;
   for (const model of me.models) modelSelect.append(element('option', { value: model, text: model }));
+  // The page puts people back where they were (Back from a picture): the browser's own guess would come too early.
+  history.scrollRestoration = 'manual';
   const fromAddress = () => {
-    const params = new URLSearchParams(location.search);
-    for (const name of ['q', 'requester', 'model', 'from', 'to']) form.elements[name].value = params.get(name) ?? '';
+    const address = new URLSearchParams(location.search);
+    for (const name of SEARCH_FIELDS) {
+      if (name === 'mine') form.elements.mine.checked = address.get('mine') === '1';
+      else form.elements[name].value = address.get(name) ?? '';
+    }
+    const set = FILTER_FIELDS.filter((name) => address.get(name)).length;
+    document.getElementById('filter-count').textContent = set === 0 ? '' : `(${set})`;
+    if (set > 0) filters.open = true;
   };
   fromAddress();
   let next;
   let loading = false;
   let done = false;
-  const filtered = () => ['q', 'requester', 'model', 'from', 'to'].some((name) => form.elements[name].value !== '');
+  let search = searchOfAddress();
 
-  async function load(reset) {
+  async function load(reset, wanted = 0) {
     if (loading || (done && !reset)) return;
     loading = true;
     try {
-      const query = new URLSearchParams();
-      for (const name of ['q', 'requester', 'model', 'from', 'to']) if (form.elements[name].value !== '') query.set(name, form.elements[name].value);
-      if (!reset && next !== undefined) query.set('before', String(next));
-      const answer = await api(`/api/pictures?${query}`);
-      if (reset) list.replaceChildren();
-      for (const picture of answer.pictures) list.append(galleryCard(picture));
-      next = answer.next;
-      done = next === undefined;
-      show('gallery-message', list.children.length === 0 ? (filtered() ? 'No picture matches.' : 'No pictures yet: ask for one with /imagine in chat.') : '');
+      do {
+        const query = apiSearch(search);
+        if (!reset && next !== undefined) query.set('before', next);
+        // Back from a picture: as many as were loaded then, so that the place scrolled to exists.
+        if (wanted > 0) query.set('limit', String(Math.min(60, Math.max(24, wanted - list.children.length))));
+        const answer = await api(`/api/pictures?${query}`);
+        if (reset) list.replaceChildren();
+        reset = false;
+        for (const picture of answer.pictures) list.append(galleryCard(picture, search));
+        next = answer.next;
+        done = next === undefined;
+      } while (!done && list.children.length < wanted);
+      show('gallery-message', list.children.length === 0 ? (search.size > 0 ? 'No picture matches.' : 'No pictures yet: ask for one with /imagine in chat.') : '');
     } catch (error) {
-      // Results of an earlier search must not stand under a search that failed.
+      // Results of an earlier search must not stand under a search that failed (an unknown model, a day that is none).
       if (reset) list.replaceChildren();
+      done = true;
       showError('gallery-message', error);
     } finally {
       loading = false;
     }
   }
 
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const query = new URLSearchParams();
-    for (const name of ['q', 'requester', 'model', 'from', 'to']) if (form.elements[name].value !== '') query.set(name, form.elements[name].value);
-    const address = query.size === 0 ? '/' : `/?${query}`;
-    // Each search is a step Back returns to.
-    if (address !== location.pathname + location.search) history.pushState(null, '', address);
-    done = false;
-    next = undefined;
-    void load(true);
-  });
-  window.addEventListener('popstate', () => {
-    fromAddress();
-    done = false;
-    next = undefined;
-    void load(true);
-  });
-  new IntersectionObserver((entries) => {
-    if (entries.some((entry) => entry.isIntersecting)) void load(false);
-  }, { rootMargin: '600px' }).observe(sentinel);
-  await load(true);
-  const resync = () => {
+  const searchAgain = () => {
+    search = searchOfAddress();
     done = false;
     next = undefined;
     return load(true);
   };
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const name of SEARCH_FIELDS) {
+      if (name === 'mine') {
+        if (form.elements.mine.checked) query.set('mine', '1');
+      } else if (form.elements[name].value !== '') query.set(name, form.elements[name].value);
+    }
+    const address = query.size === 0 ? '/' : `/?${query}`;
+    // Each search is a step Back returns to.
+    if (address !== location.pathname + location.search) history.pushState(null, '', address);
+    fromAddress();
+    void searchAgain();
+  });
+  for (const name of FILTER_FIELDS) form.elements[name].addEventListener('change', () => form.requestSubmit());
+  document.getElementById('clear-filters').addEventListener('click', () => {
+    for (const name of FILTER_FIELDS) {
+      if (name === 'mine') form.elements.mine.checked = false;
+      else form.elements[name].value = '';
+    }
+    form.requestSubmit();
+  });
+  window.addEventListener('popstate', () => {
+    fromAddress();
+    void searchAgain();
+  });
+  // Leaving for a picture: how much was loaded and where the page was, for Back (and the viewer's Escape).
+  list.addEventListener('click', (event) => {
+    if (event.target.closest('.card a') === null) return;
+    history.replaceState({ loaded: list.children.length, scrollY: window.scrollY }, '', location.href);
+    sessionStorage.setItem(GALLERY_KEY, location.pathname + location.search);
+  });
+  const kept = history.state;
+  await load(true, typeof kept?.loaded === 'number' ? kept.loaded : 0);
+  if (typeof kept?.scrollY === 'number') window.scrollTo(0, kept.scrollY);
+  new IntersectionObserver((entries) => {
+    if (entries.some((entry) => entry.isIntersecting)) void load(false);
+  }, { rootMargin: '600px' }).observe(sentinel);
   events({
     picture(picture) {
       // A new picture shows at once in the unfiltered gallery; a search shows it when searched again.
-      if (filtered() || list.querySelector(`[data-id="${picture.id}"]`) !== null) return;
-      list.prepend(galleryCard(picture));
+      if (search.size > 0 || list.querySelector(`[data-id="${picture.id}"]`) !== null) return;
+      list.prepend(galleryCard(picture, search));
       show('gallery-message', '');
     },
-  }, resync);
+  }, searchAgain);
 }
 
 // ---- One picture
 
+/** Asks before something that cannot be undone; resolves true when the person confirms. */
+function confirmAction(text, yes, no) {
+  let dialog = document.getElementById('confirm');
+  if (dialog === null) {
+    dialog = element(
+      'dialog',
+      { id: 'confirm', className: 'confirm', 'aria-labelledby': 'confirm-text' },
+      element('form', { method: 'dialog' }, element('p', { id: 'confirm-text' }), element('div', { className: 'action-row' }, element('button', { value: 'yes', id: 'confirm-yes', className: 'danger' }), element('button', { value: 'no', id: 'confirm-no', className: 'quiet' }))),
+    );
+    document.body.append(dialog);
+  }
+  document.getElementById('confirm-text').textContent = text;
+  document.getElementById('confirm-yes').textContent = yes;
+  document.getElementById('confirm-no').textContent = no;
+  dialog.returnValue = '';
+  const opener = document.activeElement;
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      opener?.focus?.();
+      resolve(dialog.returnValue === 'yes');
+    }, { once: true });
+    dialog.showModal();
+    // The safe answer has the focus: Enter keeps the picture.
+    document.getElementById('confirm-no').focus();
+  });
+}
+
+async function copyText(text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // Over plain http (not localhost) the clipboard API is missing: copy through a selected field.
+    const field = element('textarea', { value: text, className: 'visually-hidden', 'aria-hidden': 'true' });
+    document.body.append(field);
+    field.select();
+    document.execCommand('copy');
+    field.remove();
+  }
+  document.getElementById('copy-result').textContent = `Copied the ${what}.`;
+}
+
+/** The chat message's address, only when it is a web link (never a script or another scheme). */
+function chatLink(picture) {
+  return typeof picture.link === 'string' && /^https:\/\//.test(picture.link) ? picture.link : undefined;
+}
+
 async function picturePage() {
   const id = location.pathname.split('/')[2];
+  const search = searchOfAddress();
+  const galleryAddress = sessionStorage.getItem(GALLERY_KEY) ?? (search.size === 0 ? '/' : `/?${search}`);
+  const back = document.getElementById('back-to-gallery');
+  back.href = galleryAddress;
+  const toGallery = () => {
+    // Came from the gallery: Back returns to its entry, with its pictures and scroll; else open it.
+    if (sessionStorage.getItem(GALLERY_KEY) !== null && history.length > 1) history.back();
+    else location.href = galleryAddress;
+  };
+  back.addEventListener('click', (event) => {
+    event.preventDefault();
+    toGallery();
+  });
   let picture;
   try {
     picture = await api(`/api/pictures/${encodeURIComponent(id)}`);
@@ -234,6 +355,8 @@ async function picturePage() {
   }
   document.title = `${picture.prompt.slice(0, 60)} · imagine`;
   const image = document.getElementById('picture-image');
+  image.width = picture.width;
+  image.height = picture.height;
   const download = document.getElementById('picture-download');
   if (picture.held) {
     showHeld(picture, image, download);
@@ -259,20 +382,93 @@ async function picturePage() {
     ['Render time', formatSeconds(picture.durationMs)],
     ...(picture.private ? [['Visibility', 'private']] : []),
   ];
-  document.getElementById('picture-parameters').replaceChildren(...rows.flatMap(([name, value]) => [element('dt', { text: name }), element('dd', { text: value, 'data-field': name })]));
-  const command = document.getElementById('picture-command');
-  command.value = picture.command;
-  document.getElementById('copy-command').addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(picture.command);
-    } catch {
-      // Over plain http (not localhost) the clipboard API is missing: select the text for the person to copy.
-      command.select();
-      document.execCommand('copy');
-    }
-    document.getElementById('copy-result').textContent = 'Copied.';
-  });
+  const link = chatLink(picture);
+  document.getElementById('picture-parameters').replaceChildren(
+    ...rows.flatMap(([name, value]) => {
+      const cell = element('dd', { text: value, 'data-field': name });
+      if (name === 'Asked in' && link !== undefined) cell.append(' · ', element('a', { href: link, target: '_blank', rel: 'noopener noreferrer', id: 'chat-link', text: 'open the message' }));
+      return [element('dt', { text: name }), cell];
+    }),
+  );
+  document.getElementById('picture-command').value = picture.command;
+  const copies = { command: picture.command, prompt: picture.prompt, seed: String(picture.seed) };
+  for (const button of document.querySelectorAll('[data-copy]')) button.addEventListener('click', () => void copyText(copies[button.dataset.copy], button.dataset.copy));
+  pictureActions(picture, toGallery);
   document.getElementById('picture').hidden = false;
+  void pictureSteps(id, search);
+}
+
+/** Previous and next in the gallery's order (its search), by link and by the arrow keys; Escape returns to it. */
+async function pictureSteps(id, search) {
+  let neighbours = {};
+  try {
+    neighbours = await api(`/api/pictures/${encodeURIComponent(id)}/neighbours?${apiSearch(search)}`);
+  } catch {
+    // Not among the search's pictures (it changed meanwhile): no steps, the page itself still shows.
+  }
+  const query = search.size === 0 ? '' : `?${search}`;
+  const steps = { newer: neighbours.newer, older: neighbours.older };
+  for (const [name, target] of Object.entries(steps)) {
+    const link = document.getElementById(`picture-${name}`);
+    link.hidden = target === undefined;
+    if (target !== undefined) link.href = `/pictures/${target}${query}`;
+  }
+  document.addEventListener('keydown', (event) => {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.target.closest('input, textarea, select, dialog') !== null) return;
+    // Stepping replaces this entry: Back (or Escape) still returns to the gallery in one step.
+    const step = event.key === 'ArrowLeft' ? steps.newer : event.key === 'ArrowRight' ? steps.older : undefined;
+    if (step !== undefined) {
+      event.preventDefault();
+      location.replace(`/pictures/${step}${query}`);
+    } else if (event.key === 'Escape') {
+      event.preventDefault();
+      document.getElementById('back-to-gallery').click();
+    }
+  });
+}
+
+/** The picture's buttons, as under it in chat: each a POST; what the bot answers is shown under them. */
+function pictureActions(picture, toGallery) {
+  const panel = document.getElementById('picture-actions');
+  const result = document.getElementById('action-result');
+  panel.hidden = !picture.mayAct;
+  const grid = document.getElementById('grid-actions');
+  if (picture.count > 1) {
+    for (const action of ['upscale', 'vary']) {
+      for (let number = 1; number <= picture.count; number++) {
+        const label = `${action === 'upscale' ? 'U' : 'V'}${number}`;
+        grid.append(element('button', { type: 'button', className: 'quiet', text: label, 'data-action': action, 'data-picture': String(number), 'aria-label': `${action === 'upscale' ? 'Upscale' : 'Vary'} picture ${number} of the grid` }));
+      }
+    }
+    grid.hidden = false;
+  }
+  panel.addEventListener('click', async (event) => {
+    const button = event.target.closest('button[data-action]');
+    if (button === null) return;
+    button.disabled = true;
+    result.textContent = '';
+    try {
+      const body = button.dataset.picture === undefined ? {} : { picture: Number(button.dataset.picture) };
+      const answer = await api(`/api/pictures/${picture.id}/actions/${button.dataset.action}`, { method: 'POST', body: JSON.stringify(body), contentType: 'application/json' });
+      result.textContent = answer.message;
+    } catch (error) {
+      result.textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  const remove = document.getElementById('delete-picture');
+  remove.hidden = !picture.mayDelete;
+  remove.addEventListener('click', async () => {
+    const others = picture.requester !== me.name ? ` It is ${picture.requester}’s; this is logged.` : '';
+    if (!(await confirmAction(`Delete this picture? Its file and its chat message go.${others}`, 'Delete the picture', 'Keep it'))) return;
+    try {
+      await api(`/api/pictures/${picture.id}/actions/delete`, { method: 'POST', body: '{}', contentType: 'application/json' });
+      toGallery();
+    } catch (error) {
+      result.textContent = error.message;
+    }
+  });
 }
 
 /**
@@ -316,6 +512,19 @@ function showHeld(picture, image, download) {
 
 // ---- Queue and workers
 
+/** "1 min 5 s" for elapsed and remaining times. */
+function formatClock(ms) {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
+
+/** A running job's time so far and what is left, counted on the server's clock (the snapshot's `at`). */
+function runningTime(job, snapshotAt, receivedAt) {
+  const elapsed = snapshotAt - job.startedAt + (Date.now() - receivedAt);
+  const left = job.remainingMs - (Date.now() - receivedAt);
+  return `${formatClock(elapsed)} so far${left >= 1000 ? `, about ${formatClock(left)} left` : ', finishing'}`;
+}
+
 function queueEntry(job) {
   const item = element('li', { className: `job ${job.state}`, 'data-id': job.id });
   const preview = element('img', { className: 'preview', alt: '', width: 96, height: 96 });
@@ -323,8 +532,12 @@ function queueEntry(job) {
   const who = element('span', { className: 'meta' });
   const bar = element('progress', { className: 'bar', max: 1, value: 0 });
   const stage = element('span', { className: 'stage' });
+  const time = element('span', { className: 'time' });
   const cancel = element('button', { type: 'button', className: 'cancel', text: 'Cancel' });
+  let latest = job;
   cancel.addEventListener('click', async () => {
+    // Someone else's picture: an admin is asked first (nothing brings a cancelled picture back).
+    if (!latest.mine && !(await confirmAction(`Cancel ${latest.requester}’s picture “${latest.prompt}”? They are told, and it is logged.`, 'Cancel the picture', 'Keep it'))) return;
     cancel.disabled = true;
     try {
       await api(`/api/jobs/${job.id}/cancel`, { method: 'POST' });
@@ -335,19 +548,24 @@ function queueEntry(job) {
       cancel.disabled = false;
     }
   });
-  item.append(preview, element('div', { className: 'what' }, title, who, element('div', { className: 'progress' }, bar, stage)), cancel);
-  item.update = (latest) => {
-    item.className = `job ${latest.state}`;
-    title.textContent = latest.prompt;
-    cancel.setAttribute('aria-label', `Cancel “${latest.prompt}”`);
-    bar.setAttribute('aria-label', `Progress of “${latest.prompt}”`);
-    who.textContent = `${latest.requester} · ${latest.model}`;
-    stage.textContent = latest.state === 'running' ? (latest.stage ?? 'starting') : latest.wait;
-    bar.hidden = latest.state !== 'running';
-    if (latest.fraction !== undefined) bar.value = latest.fraction;
-    preview.hidden = latest.preview === undefined;
-    if (latest.preview !== undefined && preview.src !== latest.preview) preview.src = latest.preview;
-    cancel.hidden = !latest.mayCancel;
+  item.append(preview, element('div', { className: 'what' }, title, who, element('div', { className: 'progress' }, bar, stage), time), cancel);
+  item.update = (next) => {
+    latest = next;
+    item.className = `job ${next.state}`;
+    title.textContent = next.prompt;
+    cancel.setAttribute('aria-label', `Cancel “${next.prompt}”`);
+    bar.setAttribute('aria-label', `Progress of “${next.prompt}”`);
+    who.textContent = `${next.requester} · ${next.model}`;
+    stage.textContent = next.state === 'running' ? (next.stage ?? 'starting') : next.wait;
+    bar.hidden = next.state !== 'running';
+    time.hidden = next.startedAt === undefined;
+    if (next.fraction !== undefined) bar.value = next.fraction;
+    preview.hidden = next.preview === undefined;
+    if (next.preview !== undefined && preview.src !== next.preview) preview.src = next.preview;
+    cancel.hidden = !next.mayCancel;
+  };
+  item.tick = (snapshotAt, receivedAt) => {
+    if (latest.startedAt !== undefined) time.textContent = runningTime(latest, snapshotAt, receivedAt);
   };
   item.update(job);
   return item;
@@ -355,6 +573,7 @@ function queueEntry(job) {
 
 let drawnRunning;
 let lastSnapshot;
+let lastSnapshotReceivedAt = 0;
 /** The button to focus once the next snapshot shows it (after Pause, Resume takes its place). */
 let focusAfterDraw;
 
@@ -367,6 +586,7 @@ function queueAnnouncement(snapshot) {
 
 function drawQueue(snapshot) {
   lastSnapshot = snapshot;
+  lastSnapshotReceivedAt = Date.now();
   // The workers table says what each lane draws: read it again when that changes, not only every few seconds.
   const running = snapshot.jobs.filter((job) => job.state === 'running').map((job) => job.id).join(',');
   if (running !== drawnRunning) {
@@ -378,6 +598,7 @@ function drawQueue(snapshot) {
   const items = snapshot.jobs.map((job) => {
     const item = existing.get(job.id) ?? queueEntry(job);
     item.update(job);
+    item.tick(snapshot.at, lastSnapshotReceivedAt);
     return item;
   });
   list.replaceChildren(...items);
@@ -410,22 +631,24 @@ function workerDrawing(worker) {
   return job === undefined ? `job ${worker.currentJobId.slice(0, 8)}` : `“${job.prompt}”`;
 }
 
+const WORKER_COLUMNS = ['Worker', 'Device', 'Models', 'Drawing', 'Pictures/min', 'Last error'];
+
 async function drawWorkers() {
   try {
     const { workers } = await api('/api/workers');
     document.getElementById('workers').replaceChildren(
-      ...workers.map((worker) =>
-        element(
-          'tr',
-          {},
-          element('td', { text: worker.id }),
-          element('td', { text: worker.device }),
-          element('td', { text: worker.models.join(', ') }),
-          element('td', { text: workerDrawing(worker) }),
-          element('td', { text: worker.picturesPerMinute.toFixed(1) }),
-          element('td', { text: worker.lastError === undefined ? '—' : `${worker.lastError.message} (${formatDate(worker.lastError.at)})` }),
-        ),
-      ),
+      ...workers.map((worker) => {
+        const cells = [
+          worker.id,
+          worker.device,
+          worker.models.join(', '),
+          workerDrawing(worker),
+          worker.picturesPerMinute.toFixed(1),
+          worker.lastError === undefined ? '—' : `${worker.lastError.message} (${formatDate(worker.lastError.at)})`,
+        ];
+        // Each cell names its column: on a phone the rows are cards, without the table's head.
+        return element('tr', {}, ...cells.map((text, index) => element('td', { text, 'data-label': WORKER_COLUMNS[index] })));
+      }),
     );
   } catch (error) {
     showError('queue-message', error);
@@ -449,6 +672,11 @@ async function queuePage() {
   };
   drawQueue(await api('/api/queue'));
   setInterval(() => void drawWorkers(), 5000);
+  // The running job's clock moves between snapshots.
+  setInterval(() => {
+    if (lastSnapshot === undefined) return;
+    for (const item of document.getElementById('queue').children) item.tick(lastSnapshot.at, lastSnapshotReceivedAt);
+  }, 1000);
   events({ queue: drawQueue }, resync);
 }
 

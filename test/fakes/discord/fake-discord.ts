@@ -50,6 +50,8 @@ export interface FakeAttachment {
 
 export const FAKE_GUILD_ID = '900000000000000001';
 export const FAKE_CHANNEL_ID = '900000000000000002';
+export const FAKE_GUILD_NAME = 'fake server';
+export const FAKE_CHANNEL_NAME = 'art-room';
 
 export class FakeDiscord {
   readonly applicationId: string;
@@ -238,13 +240,15 @@ export class FakeDiscord {
       const url = this.apiUrl.replace(/^http/, 'ws').replace(/\/api$/, '');
       reply(200, { url, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
     } else if (method === 'GET' && path === `/guilds/${FAKE_GUILD_ID}`) {
-      reply(200, { id: FAKE_GUILD_ID, name: 'fake server', owner_id: this.guild.ownerId, roles: this.guild.roles });
+      reply(200, { id: FAKE_GUILD_ID, name: FAKE_GUILD_NAME, owner_id: this.guild.ownerId, roles: this.guild.roles });
     } else if (method === 'GET' && path === `/guilds/${FAKE_GUILD_ID}/roles`) {
       reply(200, this.guild.roles);
     } else if (method === 'GET' && (match = new RegExp(`^/guilds/${FAKE_GUILD_ID}/members/(\\d+)$`).exec(path)) !== null) {
       const roles = this.guild.members.get(match[1]);
       if (roles === undefined) reply(404, { message: 'Unknown Member', code: 10007 });
       else reply(200, { user: { id: match[1], username: `user-${match[1]}` }, roles, joined_at: new Date(0).toISOString() });
+    } else if (method === 'GET' && (match = /^\/channels\/(\d+)$/.exec(path)) !== null) {
+      reply(200, { id: match[1], type: 0, name: FAKE_CHANNEL_NAME, guild_id: FAKE_GUILD_ID, position: 0, permission_overwrites: [] });
     } else if (method === 'PUT' && /^\/applications\/\d+(\/guilds\/\d+)?\/commands$/.test(path)) {
       const commands = (body as unknown as Record<string, unknown>[] | undefined) ?? [];
       reply(200, commands.map((command, i) => ({ ...command, id: String(700000000000000000n + BigInt(i)), application_id: this.applicationId, version: '1' })));

@@ -44,6 +44,8 @@ export interface Fault {
 
 export const FAKE_TEAM_ID = 'T0000FAKE';
 export const FAKE_CHANNEL_ID = 'C0000GENERAL';
+export const FAKE_CHANNEL_NAME = 'general';
+export const FAKE_TEAM_NAME = 'Fake team';
 
 export class FakeSlack {
   readonly botToken = 'xoxb-fake-bot-token';
@@ -241,6 +243,15 @@ export class FakeSlack {
         if (refused !== undefined) return refused;
         this.ephemerals.push({ channel, user: text(args.user), text: text(args.text) });
         return { ok: true, message_ts: this.#nextTs() };
+      }
+      case 'conversations.info':
+        return this.memberOf.has(text(args.channel)) || text(args.channel) === FAKE_CHANNEL_ID ? { ok: true, channel: { id: text(args.channel), name: FAKE_CHANNEL_NAME } } : { ok: false, error: 'channel_not_found' };
+      case 'team.info':
+        return { ok: true, team: { id: text(args.team), name: FAKE_TEAM_NAME, domain: 'fake' } };
+      case 'chat.getPermalink': {
+        const message = this.messages.get(`${text(args.channel)}/${text(args.message_ts)}`);
+        if (message === undefined) return { ok: false, error: 'message_not_found' };
+        return { ok: true, channel: message.channel, permalink: `https://fake.slack.com/archives/${message.channel}/p${message.ts.replace('.', '')}` };
       }
       case 'conversations.open': {
         const user = text(args.users);
