@@ -4,10 +4,10 @@ import { UserError } from '../core/errors.js';
 import type { SignInStore } from './sign-in-store.js';
 import type { Viewer } from './web-viewer.js';
 
-/** Who besides admins may open the dashboard (read-only): nobody, or every member of the team (WEB_GALLERY). */
+/** Who besides admins may open the dashboard: nobody, or every member of the team (WEB_GALLERY). */
 export type GalleryAudience = 'admins' | 'members';
 
-/** Sign-in links for chat users: admins get an admin session; members a read-only one when the audience allows it. */
+/** Sign-in links for chat users: admins get an admin session; members a member's one (their own rights, as in chat) when the audience allows it. */
 export class ChatDashboardLinks implements DashboardLinks {
   constructor(
     readonly store: SignInStore,

@@ -306,8 +306,9 @@ export class DashboardServer {
       if (job === undefined) return reply.code(404).send({ error: 'no such picture' });
       const picture = request.body?.picture;
       const count = job.result.settings.count ?? 1;
-      if ((action === 'upscale' || action === 'vary') && !(typeof picture === 'number' && Number.isInteger(picture) && picture >= 1 && picture <= count)) {
-        return reply.code(400).send({ error: count > 1 ? `picture must name one of the grid’s ${count} pictures` : 'U and V are for the pictures of a grid' });
+      if (action === 'upscale' || action === 'vary') {
+        if (count < 2) return reply.code(400).send({ error: 'U and V are for the pictures of a grid' });
+        if (!(typeof picture === 'number' && Number.isInteger(picture) && picture >= 1 && picture <= count)) return reply.code(400).send({ error: `picture must name one of the grid’s ${count} pictures` });
       }
       const message = await actions.run(action, job, viewer, typeof picture === 'number' ? picture : undefined);
       this.#options.log?.('info', `${action} from the dashboard`, { jobId: job.id, by: viewer.actor.owner.name });

@@ -3,7 +3,7 @@ import { ownerKey, type Job } from '../jobs/job.js';
 
 /**
  * Who is signed in to the dashboard: a person as the job rules know them, and what the link they used allows.
- * `admin` links go to admins (cancel jobs, pause the lane); `member` links (WEB_GALLERY=members) only look.
+ * `admin` links go to admins (cancel others' jobs, pause the lane); `member` links (WEB_GALLERY=members) act as in chat: on their own jobs, and with a picture's buttons.
  */
 export interface Viewer {
   readonly actor: Actor;

@@ -58,7 +58,7 @@ function formatSeconds(ms) {
 
 async function header() {
   me = await api('/api/me');
-  document.getElementById('who').textContent = `${me.name}${me.role === 'member' ? ' (read-only)' : ''}`;
+  document.getElementById('who').textContent = `${me.name}${me.role === 'member' ? ' (member)' : ''}`;
   for (const link of document.querySelectorAll('[data-nav]')) link.classList.toggle('current', link.dataset.nav === page);
   document.querySelector('[data-nav="audit"]').hidden = me.role !== 'admin';
   document.getElementById('sign-out').addEventListener('click', async () => {

@@ -8,7 +8,10 @@ import { LocalJobService } from '../../../src/jobs/local-job-service.js';
 import { DiscordBot } from '../../../src/platforms/discord/discord-bot.js';
 import { UserError } from '../../../src/core/errors.js';
 import { jobButtonId } from '../../../commands/job-actions.js';
-import { FakeDiscord, FAKE_CHANNEL_ID, FAKE_GUILD_ID, type RecordedRequest } from '../../fakes/discord/fake-discord.js';
+import { FakeDiscord, FAKE_CHANNEL_ID, FAKE_CHANNEL_NAME, FAKE_GUILD_ID, FAKE_GUILD_NAME, type RecordedRequest } from '../../fakes/discord/fake-discord.js';
+import { ChatSurfaces } from '../../../src/web/chat-surfaces.js';
+import { PictureActions } from '../../../src/web/picture-actions.js';
+import type { Viewer } from '../../../src/web/web-viewer.js';
 import { buttonClick, slashCommand, type FakeUser } from '../../fakes/discord/interactions.js';
 import { commandServices } from '../../helpers/fake-chat.js';
 import { ManualRunner, settle } from '../../helpers/fake-runner.js';
@@ -271,5 +274,38 @@ describe('server admins, as Discord says now', () => {
     assert.equal(await bot.isServerAdmin('100000000000000777', FAKE_GUILD_ID), false);
     discord.guild.members.set(ANA.id, []);
     assert.equal(await bot.isServerAdmin(ANA.id, FAKE_GUILD_ID), false, 'demoted');
+  });
+});
+
+describe('the dashboard’s buttons on a Discord picture', () => {
+  test('where it was asked by name with a link; a reroll from the web posts in its channel; delete removes the message', async () => {
+    const interaction = await imagine(ANA, { prompt: 'a fox for the web', seed: 9 });
+    (await manual.started(1)).finish({ file: picture, format: 'png', width: 64, height: 64 });
+    await settle();
+    await bot.idle();
+    const source = jobs.get((await manual.started(1)).job.id)!;
+    const messageId = (source.place as { messageId?: string }).messageId;
+    assert.ok(messageId !== undefined, 'the reply’s message id is kept');
+    assert.deepEqual(await bot.origin(source), { community: FAKE_GUILD_NAME, channel: FAKE_CHANNEL_NAME, link: `https://discord.com/channels/${FAKE_GUILD_ID}/${FAKE_CHANNEL_ID}/${messageId}` });
+
+    const surfaces = new ChatSurfaces();
+    surfaces.register('discord', bot);
+    const actions = new PictureActions(commandServices(jobs), surfaces);
+    const ana: Viewer = { actor: { owner: { platform: 'discord', userId: ANA.id, name: ANA.name, community: FAKE_GUILD_ID }, admin: 'none' }, role: 'member' };
+    assert.match(await actions.run('reroll', source, ana), /^Queued a reroll of “a fox for the web”/);
+    const reroll = await manual.started(2);
+    assert.deepEqual(reroll.job.place, { kind: 'channel', channelId: FAKE_CHANNEL_ID });
+    reroll.finish({ file: picture, format: 'png', width: 64, height: 64 });
+    await settle();
+    await bot.idle();
+    const posted = discord.requests.filter((request) => request.method === 'POST' && request.path === `/channels/${FAKE_CHANNEL_ID}/messages`);
+    assert.equal(posted.length, 1, 'a message of its own in the channel');
+    assert.ok(edits(interaction.token).length > 0);
+    const shown = jobs.get(reroll.job.id)!;
+    assert.ok((shown.place as { messageId?: string }).messageId !== undefined);
+    assert.ok(discord.requests.filter((request) => request.path.startsWith(`/channels/${FAKE_CHANNEL_ID}/messages`)).some((request) => request.files.some((file) => file.name.endsWith('.png'))), `its picture was posted: ${JSON.stringify(discord.requests.filter((request) => request.path.startsWith('/channels/')).map((request) => [request.method, request.path, request.files.map((file) => file.name)]))}`);
+
+    assert.equal(await actions.run('delete', shown, ana), 'Deleted.');
+    await discord.waitFor((request) => request.method === 'DELETE' && request.path === `/channels/${FAKE_CHANNEL_ID}/messages/${(shown.place as { messageId: string }).messageId}`);
   });
 });
