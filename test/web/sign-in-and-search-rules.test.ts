@@ -90,7 +90,7 @@ describe('sign-in links and sessions', () => {
     assert.ok(!bytes.includes(link) && !bytes.includes(opened.token));
   });
 
-  test('chat links: admins get an admin session, members a member's one only with WEB_GALLERY=members', async () => {
+  test('chat links: admins get an admin session, members a member’s one only with WEB_GALLERY=members', async () => {
     const store = new SignInStore(join(await tempDir(), 'web.sqlite'));
     const member = { platform: 'slack', id: 'UBEN', name: 'ben', community: 'T1', admin: 'none' } as const;
     const admin = { ...member, id: 'UANA', name: 'ana', admin: 'community' } as const;
