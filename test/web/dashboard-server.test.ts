@@ -248,36 +248,6 @@ describe('the dashboard server', () => {
     await jobs.resume();
   });
 
-  test('a picture’s buttons: CSRF-checked, the viewer’s rights, U and V only on a grid; a picture from the web is shown there', async () => {
-    const id = await finishedPicture(ana, 'a fox to reroll');
-    const privateId = await finishedPicture(ana, 'a private fox', true);
-    const member = await signIn(memberBen);
-    const act = (who: { cookie: string; csrf: string }, picture: string, action: string, body: unknown = {}) =>
-      fetch(`${base}/api/pictures/${picture}/actions/${action}`, { method: 'POST', headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, origin: base, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    assert.equal((await act({ ...member, csrf: 'f'.repeat(64) }, id, 'reroll')).status, 403, 'a wrong token');
-    assert.equal((await act(member, id, 'explode')).status, 404);
-    assert.equal((await act(member, privateId, 'reroll')).status, 404, 'someone else’s private picture is not there for them');
-    const notGrid = await act(member, id, 'upscale', { picture: 1 });
-    assert.equal(notGrid.status, 400);
-    assert.deepEqual(await notGrid.json(), { error: 'U and V are for the pictures of a grid' });
-    const deleted = await act(member, id, 'delete');
-    assert.equal(deleted.status, 400);
-    assert.deepEqual(await deleted.json(), { error: 'only the person who asked for this picture (or an admin) can delete it' });
-
-    await jobs.pause();
-    const answer = await act(member, id, 'reroll');
-    assert.equal(answer.status, 200);
-    assert.match(((await answer.json()) as { message: string }).message, /^Queued a reroll of “a fox to reroll” — next in line/);
-    const reroll = jobs.active().find((job) => job.request.parentId === id)!;
-    assert.deepEqual(reroll.owner, ben, 'the person who pressed it, in the picture’s workspace');
-    // No Slack is connected here: the picture is shown on the dashboard alone.
-    assert.deepEqual(reroll.place, { kind: 'dashboard' });
-    const card = (await (await fetch(`${base}/api/pictures/${id}`, { headers: { cookie: member.cookie } })).json()) as { mayAct: boolean; mayDelete: boolean };
-    assert.deepEqual([card.mayAct, card.mayDelete], [true, false]);
-    await jobs.cancel(reroll.id, HOST_ADMIN.actor);
-    await jobs.resume();
-  });
-
   test('pause and resume: only the bot’s own admins', async () => {
     const post = (who: { cookie: string; csrf: string }, action: string) => fetch(`${base}/api/queue/${action}`, { method: 'POST', headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, origin: base } });
     assert.equal((await post(await signIn(communityAdmin), 'pause')).status, 403);
@@ -353,6 +323,36 @@ describe('the dashboard server', () => {
     assert.match(text, /^nodejs_eventloop_lag_p99_seconds \d/m, 'the event loop’s delay, for an alert on a chat process that stops answering');
     metrics.upload('slack', 'ok');
     assert.match(await (await fetch(`${base}/metrics`)).text(), /imagine_uploads_total\{platform="slack",outcome="ok"\} 1/);
+  });
+
+  test('a picture’s buttons: CSRF-checked, the viewer’s rights, U and V only on a grid; a picture from the web is shown there', async () => {
+    const id = await finishedPicture(ana, 'a fox to reroll');
+    const privateId = await finishedPicture(ana, 'a private fox', true);
+    const member = await signIn(memberBen);
+    const act = (who: { cookie: string; csrf: string }, picture: string, action: string, body: unknown = {}) =>
+      fetch(`${base}/api/pictures/${picture}/actions/${action}`, { method: 'POST', headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, origin: base, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await act({ ...member, csrf: 'f'.repeat(64) }, id, 'reroll')).status, 403, 'a wrong token');
+    assert.equal((await act(member, id, 'explode')).status, 404);
+    assert.equal((await act(member, privateId, 'reroll')).status, 404, 'someone else’s private picture is not there for them');
+    const notGrid = await act(member, id, 'upscale', { picture: 1 });
+    assert.equal(notGrid.status, 400);
+    assert.deepEqual(await notGrid.json(), { error: 'U and V are for the pictures of a grid' });
+    const deleted = await act(member, id, 'delete');
+    assert.equal(deleted.status, 400);
+    assert.deepEqual(await deleted.json(), { error: 'only the person who asked for this picture (or an admin) can delete it' });
+
+    await jobs.pause();
+    const answer = await act(member, id, 'reroll');
+    assert.equal(answer.status, 200);
+    assert.match(((await answer.json()) as { message: string }).message, /^Queued a reroll of “a fox to reroll” — next in line/);
+    const reroll = jobs.active().find((job) => job.request.parentId === id)!;
+    assert.deepEqual(reroll.owner, ben, 'the person who pressed it, in the picture’s workspace');
+    // No Slack is connected here: the picture is shown on the dashboard alone.
+    assert.deepEqual(reroll.place, { kind: 'dashboard' });
+    const card = (await (await fetch(`${base}/api/pictures/${id}`, { headers: { cookie: member.cookie } })).json()) as { mayAct: boolean; mayDelete: boolean };
+    assert.deepEqual([card.mayAct, card.mayDelete], [true, false]);
+    await jobs.cancel(reroll.id, HOST_ADMIN.actor);
+    await jobs.resume();
   });
 
   test('a CSRF token of other characters is refused like any wrong one, never a 500', async () => {

@@ -12,7 +12,7 @@ test('the Slack manifest declares what the adapter uses: /imagine, its scopes, m
   const manifest = JSON.parse(await readFile(new URL('../../../slack/manifest.json', import.meta.url), 'utf8')) as Manifest;
   assert.deepEqual(manifest.features.slash_commands.map((command) => command.command), ['/imagine']);
   // chat.postMessage/update/delete, the three upload steps and files.delete, conversations.open for the DM fallback.
-  assert.deepEqual([...manifest.oauth_config.scopes.bot].sort(), ['app_mentions:read', 'chat:write', 'commands', 'files:read', 'files:write', 'im:write']);
+  assert.deepEqual([...manifest.oauth_config.scopes.bot].sort(), ['app_mentions:read', 'channels:read', 'chat:write', 'commands', 'files:read', 'files:write', 'groups:read', 'im:write', 'team:read']);
   assert.deepEqual(manifest.settings.event_subscriptions.bot_events, ['app_mention']);
   assert.equal(manifest.settings.interactivity.is_enabled, true);
   assert.equal(manifest.settings.socket_mode_enabled, true);
