@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SafetensorsFile, safetensorsBytes, type SafetensorsDtype } from '../../../src/models/checkpoint/safetensors-file.js';
+import { SafetensorsFile, safetensorsBytes } from '../../../src/models/checkpoint/safetensors-file.js';
 import { loraDelta, readLora, type LoraContents } from '../../../src/models/lora/lora-file.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
@@ -15,7 +15,7 @@ async function loraFile(tensors: Readonly<Record<string, Tensor>>): Promise<Safe
   const entries = Object.entries(tensors).map(([name, { shape, values }]) => {
     const count = shape.reduce((product, size) => product * size, 1);
     const data = values ?? Float32Array.from({ length: count }, (_, i) => ((i * 7) % 11) / 10 - 0.5);
-    return { name, dtype: 'F32', shape, bytes: new Uint8Array(data.buffer) };
+    return { name, dtype: 'F32' as const, shape, bytes: new Uint8Array(data.buffer) };
   });
   const path = join(await tempDir(), 'style.safetensors');
   await writeFile(path, safetensorsBytes(entries));
