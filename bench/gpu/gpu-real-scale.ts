@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { OLIVE_FP16, OPTIMUM_FP32, type ExportLayout } from '../real-scale/export-layout.js';
+import { OLIVE_FP16, OPTIMUM_FP32, type ExportLayout } from '../../src/onnx-writer/architectures/export-layout.js';
 import { ensureRealEdsr, ensureRealSafetyChecker, ensureRealSdxlTurbo } from '../real-scale/real-models.js';
 
 /**

@@ -8,12 +8,12 @@ import { encodeGraphDef } from '../../src/upscale/tensorflow/graph-def.js';
 import { edsrGraph, REAL_EDSR } from '../../test/fixtures/edsr-graph.js';
 import { SDXL_TURBO_MODEL_INDEX, SDXL_TURBO_SCHEDULER_CONFIG } from '../../test/fixtures/sdxl-fixture.js';
 import { writeTokenizerFolder } from '../../test/fixtures/tokenizer-fixture.js';
-import { CLIP_BIG_G, CLIP_L, clipTextGraph } from './clip-text-encoder.js';
-import { OPTIMUM_FP32, type ExportLayout } from './export-layout.js';
-import type { RealGraph } from './real-graph.js';
-import { SD15_UNET, SDXL_UNET, unetGraph } from './unet.js';
-import { vaeDecoderGraph } from './vae-decoder.js';
-import { safetyCheckerGraph } from './safety-checker-graph.js';
+import { CLIP_BIG_G, CLIP_L, clipTextGraph } from '../../src/onnx-writer/architectures/clip-text-encoder.js';
+import { OPTIMUM_FP32, type ExportLayout } from '../../src/onnx-writer/architectures/export-layout.js';
+import type { RealGraph } from '../../src/onnx-writer/architectures/real-graph.js';
+import { SD15_UNET, SDXL_UNET, unetGraph } from '../../src/onnx-writer/architectures/unet.js';
+import { vaeDecoderGraph } from '../../src/onnx-writer/architectures/vae-decoder.js';
+import { safetyCheckerGraph } from '../../src/onnx-writer/architectures/safety-checker-graph.js';
 import { SD15_PREPROCESSOR_CONFIG } from '../../test/fixtures/safety-checker-fixture.js';
 
 /** Bumped whenever a graph changes, so that a cached folder from an older generator is written again. */

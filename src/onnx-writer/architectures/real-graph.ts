@@ -1,13 +1,16 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { float32ArrayToHalfBits } from '../../src/diffusion/onnx/float16.js';
-import { attribute, ONNX_TYPES, valueInfo, type AttributeValue, type Dimension, type FixtureType } from '../../src/onnx-writer/onnx-graph-builder.js';
+import { float32ArrayToHalfBits } from '../../diffusion/onnx/float16.js';
+import { attribute, ONNX_TYPES, valueInfo, type AttributeValue, type Dimension, type FixtureType } from '../onnx-graph-builder.js';
 
 const { onnx } = onnxProto;
 
-/** How a weight is filled: pseudo-random of a standard deviation, or one value everywhere (norm scales, biases). */
-export type WeightFill = { readonly std: number } | { readonly value: number };
+/**
+ * How a weight is filled: pseudo-random of a standard deviation, one value everywhere (norm scales, biases), or the
+ * values a source gives in the graph's layout (a checkpoint's tensor, read when it is written).
+ */
+export type WeightFill = { readonly std: number } | { readonly value: number } | { readonly values: () => Promise<Float32Array> };
 
 export interface Weight {
   readonly name: string;
@@ -110,10 +113,12 @@ export class RealGraph {
       for (const [index, weight] of this.weights.entries()) {
         const count = weight.dims.reduce((a, b) => a * b, 1);
         const random = mulberry32(seed * 1_000_003 + index);
+        const given = 'values' in weight.fill ? await weight.fill.values() : undefined;
+        if (given !== undefined && given.length !== count) throw new Error(`weight ${weight.name} is given ${given.length} values for [${weight.dims.join(', ')}]`);
         for (let done = 0; done < count; done += CHUNK) {
-          const values = new Float32Array(Math.min(CHUNK, count - done));
-          fill(values, weight.fill, random);
-          const bytes = type === 'float32' ? new Uint8Array(values.buffer) : new Uint8Array(float32ArrayToHalfBits(values).buffer);
+          const values = given?.subarray(done, done + CHUNK) ?? new Float32Array(Math.min(CHUNK, count - done));
+          if (given === undefined) fill(values, weight.fill, random);
+          const bytes = type === 'float32' ? new Uint8Array(values.buffer, values.byteOffset, values.byteLength) : new Uint8Array(float32ArrayToHalfBits(values).buffer);
           await handle.write(bytes, 0, bytes.length, offset + done * bytesPer);
         }
         initializers.push({
@@ -155,6 +160,7 @@ export class RealGraph {
 }
 
 function fill(values: Float32Array, rule: WeightFill, random: () => number): void {
+  if ('values' in rule) return;
   if ('value' in rule) {
     values.fill(rule.value);
     return;
