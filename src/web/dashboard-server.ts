@@ -418,9 +418,9 @@ export class DashboardServer {
 
   #gallerySearch(query: GalleryQuery): ReturnType<typeof parseGalleryQuery> {
     const search = parseGalleryQuery(query);
-    if (search.model !== undefined && !this.#knownModels().includes(search.model)) {
-      throw new UserError(`no picture here was drawn with a model named “${search.model}” (models: ${this.#knownModels().join(', ')})`);
-    }
+    if (search.model === undefined) return search;
+    const known = this.#knownModels();
+    if (!known.includes(search.model)) throw new UserError(`no picture here was drawn with a model named “${search.model}” (models: ${known.join(', ')})`);
     return search;
   }
 
